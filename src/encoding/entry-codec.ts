@@ -1,0 +1,90 @@
+// Entries to bytes and back. A stored record is prev (32 bytes) ‖ canonical CBOR of the entry,
+// and the entry's hash is SHA-256(ENTRY_DOMAIN ‖ record): the stored bytes are the hashed bytes.
+import type { z } from 'zod'
+import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
+import { Entry } from '../schema/entry.js'
+import { decodeCanonical, encodeCanonical, encodeCanonicalWithPrefix } from './cbor.js'
+import { HASH_BYTES, hashRecord, toHex } from './hash.js'
+
+function firstIssue(error: z.ZodError): { path: string; message: string; issues: { path: string; message: string }[] } {
+  const issues = error.issues.map((i) => ({ path: formatPath(i.path as (string | number)[]), message: i.message }))
+  const first = issues[0] ?? { path: '(root)', message: 'invalid' }
+  return { ...first, issues }
+}
+
+// Optional envelope fields given as `undefined` mean "absent"; items and configs are not touched.
+function dropUndefined(o: Record<string, unknown>): void {
+  for (const k of Object.keys(o)) {
+    if (o[k] === undefined) delete o[k]
+  }
+}
+
+/**
+ * Validate an entry against the schema and return the envelope to encode.
+ * @throws ChainlogError CHAINLOG_INVALID_ENTRY with data.path and data.issues
+ */
+export function validateEntry(input: unknown): Entry {
+  const parsed = Entry.safeParse(input)
+  if (!parsed.success) {
+    const { path, message, issues } = firstIssue(parsed.error)
+    throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `invalid entry at ${path}: ${message}`, { path, issues })
+  }
+  const e = parsed.data as Record<string, unknown>
+  dropUndefined(e)
+  for (const k of ['forkedFrom', 'compactedFrom', 'snapshot'] as const) {
+    const sub = e[k]
+    if (sub && typeof sub === 'object') dropUndefined(sub as Record<string, unknown>)
+  }
+  const snap = e.snapshot as Record<string, unknown> | undefined
+  if (snap?.lastOutcome) dropUndefined(snap.lastOutcome as Record<string, unknown>)
+  return parsed.data
+}
+
+/** Canonical CBOR bytes of a valid entry (validates first). */
+export function encodeEntry(entry: unknown): Uint8Array {
+  return encodeCanonical(validateEntry(entry))
+}
+
+export interface EncodedRecord {
+  /** prev ‖ entry bytes, exactly as stored. */
+  record: Uint8Array
+  hash: Uint8Array
+}
+
+/** Validate, encode and hash an entry that follows `prev` (32 zero bytes for a genesis). */
+export function sealEntry(prev: Uint8Array, entry: unknown): EncodedRecord {
+  if (prev.length !== HASH_BYTES) throw new TypeError('prev must be 32 bytes')
+  const valid = validateEntry(entry)
+  const record = encodeCanonicalWithPrefix(prev, valid)
+  return { record, hash: hashRecord(record) }
+}
+
+export interface OpenedRecord {
+  prev: Uint8Array
+  entryBytes: Uint8Array
+  entry: Entry
+}
+
+/**
+ * Split a stored record, check its entry bytes are canonical and schema-valid, and decode.
+ * @throws ChainlogError CHAINLOG_DECODE_FAILED or CHAINLOG_INVALID_ENTRY
+ */
+export function openRecord(record: Uint8Array): OpenedRecord {
+  if (record.length <= HASH_BYTES) {
+    throw new ChainlogError(ErrorCodes.DECODE_FAILED, `record too short (${record.length} bytes)`)
+  }
+  const prev = record.subarray(0, HASH_BYTES)
+  const entryBytes = record.subarray(HASH_BYTES)
+  const value = decodeCanonical(entryBytes)
+  const parsed = Entry.safeParse(value)
+  if (!parsed.success) {
+    const { path, message, issues } = firstIssue(parsed.error)
+    throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `stored entry is invalid at ${path}: ${message}`, { path, issues })
+  }
+  return { prev, entryBytes, entry: value as Entry }
+}
+
+/** Hex hash of an entry following `prev`. */
+export function hashEntry(prev: Uint8Array, entry: unknown): string {
+  return toHex(sealEntry(prev, entry).hash)
+}

@@ -1,0 +1,68 @@
+// Typed errors with stable codes. Messages may change between versions; codes may not.
+// Every code is listed in docs/errors.md (a test keeps the two in step).
+
+export const ErrorCodes = {
+  /** An entry or its envelope does not match the schema. data.path names the place. */
+  INVALID_ENTRY: 'CHAINLOG_INVALID_ENTRY',
+  /** A value cannot be encoded canonically (undefined, NaN, function, cycle, ...). */
+  UNENCODABLE_VALUE: 'CHAINLOG_UNENCODABLE_VALUE',
+  /** Stored or supplied bytes are not valid canonical CBOR for an entry. */
+  DECODE_FAILED: 'CHAINLOG_DECODE_FAILED',
+  /** A bad argument to an API call (wrong type, out of range). */
+  INVALID_ARGUMENT: 'CHAINLOG_INVALID_ARGUMENT',
+  /** The session head is not the head the caller expected. */
+  HEAD_CONFLICT: 'CHAINLOG_HEAD_CONFLICT',
+  /** No session with that id. */
+  SESSION_NOT_FOUND: 'CHAINLOG_SESSION_NOT_FOUND',
+  /** A session with that id already exists. */
+  SESSION_EXISTS: 'CHAINLOG_SESSION_EXISTS',
+  /** No entry with that hash or prefix. */
+  ENTRY_NOT_FOUND: 'CHAINLOG_ENTRY_NOT_FOUND',
+  /** A hash prefix matches more than one entry. */
+  AMBIGUOUS_PREFIX: 'CHAINLOG_AMBIGUOUS_PREFIX',
+  /** Another process holds the store directory. */
+  STORE_LOCKED: 'CHAINLOG_STORE_LOCKED',
+  /** The store was written by a newer format version than this code reads. */
+  UNSUPPORTED_VERSION: 'CHAINLOG_UNSUPPORTED_VERSION',
+  /** The store is closed. */
+  STORE_CLOSED: 'CHAINLOG_STORE_CLOSED',
+  /** Stored data breaks an invariant the operation relies on (run verify). */
+  CORRUPT_STORE: 'CHAINLOG_CORRUPT_STORE',
+  /** A session cannot be deleted because other sessions depend on it. */
+  HAS_DEPENDANTS: 'CHAINLOG_HAS_DEPENDANTS',
+  /** A bundle failed verification; data.findings lists why. */
+  INVALID_BUNDLE: 'CHAINLOG_INVALID_BUNDLE',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+export class ChainlogError extends Error {
+  readonly code: ErrorCode
+  readonly data: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ChainlogError'
+    this.code = code
+    this.data = data
+  }
+
+  toJSON(): { code: ErrorCode; message: string; data: Record<string, unknown> } {
+    return { code: this.code, message: this.message, data: this.data }
+  }
+}
+
+/** True when `err` is a ChainlogError, optionally with the given code. */
+export function isChainlogError(err: unknown, code?: ErrorCode): err is ChainlogError {
+  return err instanceof ChainlogError && (code === undefined || err.code === code)
+}
+
+/** Render a path like ['history', 3, 'content'] as `history[3].content`. */
+export function formatPath(path: ReadonlyArray<string | number | symbol>): string {
+  let out = ''
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`
+    else out += out === '' ? String(part) : `.${String(part)}`
+  }
+  return out === '' ? '(root)' : out
+}

@@ -1,0 +1,11 @@
+// Public API: re-exports only.
+export { ChainlogError, ErrorCodes, isChainlogError } from './errors.js'
+export type { ErrorCode } from './errors.js'
+export * from './schema/entry.js'
+export { classifyItem } from './schema/classify.js'
+export type { ItemClass, ItemClassifier } from './schema/classify.js'
+export { encodeCanonical, decodeCanonical, decodeCbor, compareKeys } from './encoding/cbor.js'
+export { sha256, ENTRY_DOMAIN, ZERO_HASH, hashRecord, toHex, fromHex, isHexHash } from './encoding/hash.js'
+export { validateEntry, encodeEntry, sealEntry, openRecord, hashEntry } from './encoding/entry-codec.js'
+export { applyEntry, reduceEntries } from './state/reducer.js'
+export type { SessionState, UsageTotals, ChainedEntry } from './state/reducer.js'
