@@ -9,3 +9,21 @@ export { sha256, ENTRY_DOMAIN, ZERO_HASH, hashRecord, toHex, fromHex, isHexHash 
 export { validateEntry, encodeEntry, sealEntry, openRecord, hashEntry } from './encoding/entry-codec.js'
 export { applyEntry, reduceEntries } from './state/reducer.js'
 export type { SessionState, UsageTotals, ChainedEntry } from './state/reducer.js'
+export { openStore, Store } from './store.js'
+export { STORE_FORMAT_VERSION } from './storage/session-store.js'
+export type {
+  StoreOptions,
+  Durability,
+  EntryInput,
+  AppendOptions,
+  AppendResult,
+  TurnOptions,
+  TurnResult,
+  CreateSessionInput,
+  StoredEntry,
+  SessionInfo,
+  SessionMeta,
+  MessageCounts,
+} from './storage/session-store.js'
+export { groupTurnItems } from './state/turn.js'
+export type { CompactOptions, ForkOptions, Lineage, Ancestor, Descendant, DeleteResult, DependantPolicy } from './lineage/lineage.js'

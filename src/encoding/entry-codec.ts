@@ -3,7 +3,7 @@
 import type { z } from 'zod'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 import { Entry } from '../schema/entry.js'
-import { decodeCanonical, encodeCanonical, encodeCanonicalWithPrefix } from './cbor.js'
+import { decodeCanonical, decodeCbor, encodeCanonical, encodeCanonicalWithPrefix } from './cbor.js'
 import { HASH_BYTES, hashRecord, toHex } from './hash.js'
 
 function firstIssue(error: z.ZodError): { path: string; message: string; issues: { path: string; message: string }[] } {
@@ -87,4 +87,21 @@ export function openRecord(record: Uint8Array): OpenedRecord {
 /** Hex hash of an entry following `prev`. */
 export function hashEntry(prev: Uint8Array, entry: unknown): string {
   return toHex(sealEntry(prev, entry).hash)
+}
+
+/**
+ * Split and decode a stored record without the canonical and schema checks: for reads whose
+ * bytes are already bound by a hash the caller checks. Verification uses openRecord.
+ * @throws ChainlogError CHAINLOG_DECODE_FAILED
+ */
+export function decodeRecord(record: Uint8Array): OpenedRecord {
+  if (record.length <= HASH_BYTES) {
+    throw new ChainlogError(ErrorCodes.DECODE_FAILED, `record too short (${record.length} bytes)`)
+  }
+  const entryBytes = record.subarray(HASH_BYTES)
+  const entry = decodeCbor(entryBytes) as Entry
+  if (entry === null || typeof entry !== 'object' || typeof (entry as { kind?: unknown }).kind !== 'string') {
+    throw new ChainlogError(ErrorCodes.DECODE_FAILED, 'stored entry is not an entry map')
+  }
+  return { prev: record.subarray(0, HASH_BYTES), entryBytes, entry }
 }

@@ -1,0 +1,366 @@
+// Forks, compactions and lineage. A fork or compaction is a new session whose genesis records
+// where it came from; the source is never touched. A plain fork copies nothing, so its cost does
+// not depend on the source's length; restoring it replays the source up to the fork point.
+import { v7 as uuidv7 } from 'uuid'
+import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
+import { sealEntry } from '../encoding/entry-codec.js'
+import { ZERO_HASH, fromHex, toHex } from '../encoding/hash.js'
+import { ChainlogError, ErrorCodes } from '../errors.js'
+import type { Config, Entry, Origin, SessionStart, Snapshot } from '../schema/entry.js'
+import type { SessionState } from '../state/reducer.js'
+import type { BatchOp } from '../storage/group-writer.js'
+import * as K from '../storage/keys.js'
+import type { SessionStore } from '../storage/session-store.js'
+
+const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
+
+export type Relation = 'fork' | 'compaction'
+
+/** What a dependant row records (key: source id, child id). */
+export interface ChildRow {
+  relation: Relation
+  atHash: string
+  materialized: boolean
+}
+
+export interface ForkOptions {
+  sessionId?: string
+  /** Write the state at the fork point into the genesis, making the fork self-contained. */
+  materialize?: boolean
+  ts?: number
+}
+
+function snapshotOf(state: SessionState): Snapshot {
+  const snap: Snapshot = { turnCount: state.turnCount, usage: state.usage }
+  if (state.cacheLockedPrefix !== null) snap.cacheLockedPrefix = state.cacheLockedPrefix
+  if (state.lastOutcome) snap.lastOutcome = state.lastOutcome
+  return snap
+}
+
+/** The genesis of a materialised fork at `origin`, given the source's state there. */
+function materialisedGenesis(sessionId: string, ts: number, origin: Origin, state: SessionState): SessionStart {
+  const g: SessionStart = {
+    kind: 'session_start',
+    ts,
+    sessionId,
+    config: state.config,
+    history: state.history,
+    forkedFrom: origin,
+    snapshot: snapshotOf(state),
+  }
+  if (state.systemPrompt !== undefined) g.systemPrompt = state.systemPrompt
+  return g
+}
+
+function childOp(sourceId: string, childId: string, row: ChildRow): BatchOp {
+  return { type: 'put', key: K.childKey(sourceId, childId), value: encodeCanonical(row) }
+}
+
+/**
+ * Fork a new session at an entry, given only its hash or a unique prefix.
+ * @throws CHAINLOG_ENTRY_NOT_FOUND, CHAINLOG_AMBIGUOUS_PREFIX (nothing written)
+ */
+export async function forkAt(store: SessionStore, hashOrPrefix: string, options: ForkOptions = {}): Promise<{ sessionId: string; head: string }> {
+  const atHash = await store.resolveHash(hashOrPrefix)
+  const loc = await store.locate(atHash)
+  if (!loc) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${atHash} has no index row; run verify`, { hash: atHash })
+  const sessionId = options.sessionId ?? uuidv7()
+  const ts = options.ts ?? Date.now()
+  const origin: Origin = { sessionId: loc.sessionId, atHash }
+  const materialized = options.materialize === true
+  let genesis: SessionStart
+  if (materialized) {
+    genesis = materialisedGenesis(sessionId, ts, origin, await store.restore(loc.sessionId, { at: atHash }))
+  } else {
+    genesis = { kind: 'session_start', ts, sessionId, config: {}, history: [], forkedFrom: origin }
+  }
+  // Under the source's lock, so a concurrent delete sees this dependant (or we see the delete).
+  return store.locks.run(loc.sessionId, async () => {
+    if (!(await store.readHead(loc.sessionId))) {
+      throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `session ${loc.sessionId} was deleted`, { sessionId: loc.sessionId })
+    }
+    return store.writeGenesis(genesis, [childOp(loc.sessionId, sessionId, { relation: 'fork', atHash, materialized })], {
+      materialized,
+    })
+  })
+}
+
+export interface CompactOptions {
+  /** The new (summarised) history the compacted session starts from. */
+  history: unknown[]
+  /** Defaults to the source's current system prompt. */
+  systemPrompt?: string
+  /** Defaults to the source's current config. */
+  config?: Config
+  /** The summary text, if the compaction produced one. */
+  summary?: string
+  /** Anything else that describes the compaction (summariser model, range covered, ...). */
+  details?: Record<string, unknown>
+  sessionId?: string
+  ts?: number
+}
+
+/**
+ * Compact a session into a new one whose genesis carries the new history and
+ * `compactedFrom { sessionId, atHash: the source head now }`. The source is not touched.
+ */
+export async function compact(store: SessionStore, sourceId: string, options: CompactOptions): Promise<{ sessionId: string; head: string }> {
+  if (!options || !Array.isArray(options.history)) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'compact needs { history: [...] }', {})
+  }
+  const sessionId = options.sessionId ?? uuidv7()
+  const ts = options.ts ?? Date.now()
+  return store.locks.run(sourceId, async () => {
+    const head = await store.readHead(sourceId)
+    if (!head) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sourceId}`, { sessionId: sourceId })
+    const atHash = toHex(head.hash)
+    let systemPrompt = options.systemPrompt
+    let config = options.config
+    if (config === undefined || (systemPrompt === undefined && options.systemPrompt === undefined)) {
+      const state = await store.restore(sourceId)
+      config ??= state.config
+      systemPrompt ??= state.systemPrompt
+    }
+    const compaction: Record<string, unknown> = {
+      ...(options.details ?? {}),
+      sourceLength: head.seq + 1,
+    }
+    if (options.summary !== undefined) compaction.summary = options.summary
+    const genesis: SessionStart = {
+      kind: 'session_start',
+      ts,
+      sessionId,
+      config,
+      history: options.history,
+      compactedFrom: { sessionId: sourceId, atHash },
+      compaction,
+    }
+    if (systemPrompt !== undefined) genesis.systemPrompt = systemPrompt
+    return store.writeGenesis(genesis, [childOp(sourceId, sessionId, { relation: 'compaction', atHash, materialized: true })])
+  })
+}
+
+export interface Ancestor {
+  sessionId: string
+  relation: Relation
+  /** The entry of `sessionId` that the session below it starts from. */
+  atHash: string
+  /** False when the source session no longer exists (deleted). */
+  present: boolean
+}
+
+export interface Descendant {
+  sessionId: string
+  relation: Relation
+  atHash: string
+  materialized: boolean
+  children: Descendant[]
+}
+
+export interface Lineage {
+  sessionId: string
+  /** Nearest source first, root last. */
+  ancestors: Ancestor[]
+  descendants: Descendant[]
+}
+
+/** Direct dependants (forks and compactions made from a session). */
+export async function children(store: SessionStore, sessionId: string): Promise<{ sessionId: string; row: ChildRow }[]> {
+  const out: { sessionId: string; row: ChildRow }[] = []
+  for await (const [key, value] of store.db.iterator({ ...K.childRange(sessionId), ...BIN })) {
+    out.push({ sessionId: K.parseChildKey(key as Uint8Array).childId, row: decodeCbor(value as Uint8Array) as ChildRow })
+  }
+  return out
+}
+
+/** Ancestors up to the root and the tree of descendants of a session. */
+export async function lineage(store: SessionStore, sessionId: string): Promise<Lineage> {
+  const meta = await store.readMeta(sessionId)
+  if (!meta) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
+  const ancestors: Ancestor[] = []
+  const seen = new Set([sessionId])
+  let m: typeof meta | undefined = meta
+  while (m) {
+    const origin = m.forkedFrom ?? m.compactedFrom
+    if (!origin) break
+    if (seen.has(origin.sessionId)) break // a cycle can only come from tampering; verify reports it
+    seen.add(origin.sessionId)
+    m = await store.readMeta(origin.sessionId)
+    ancestors.push({ sessionId: origin.sessionId, relation: meta.forkedFrom ? 'fork' : 'compaction', atHash: origin.atHash, present: m !== undefined })
+  }
+  // Relation of each hop is the relation of the session below it.
+  for (let i = 0, below = meta; i < ancestors.length; i++) {
+    ancestors[i]!.relation = below.forkedFrom ? 'fork' : 'compaction'
+    const next = await store.readMeta(ancestors[i]!.sessionId)
+    if (!next) break
+    below = next
+  }
+  const walk = async (id: string, depth: number): Promise<Descendant[]> => {
+    const kids = await children(store, id)
+    const out: Descendant[] = []
+    for (const k of kids) {
+      if (depth > 10_000 || seen.has(k.sessionId)) continue
+      seen.add(k.sessionId)
+      out.push({ sessionId: k.sessionId, relation: k.row.relation, atHash: k.row.atHash, materialized: k.row.materialized, children: await walk(k.sessionId, depth + 1) })
+    }
+    return out
+  }
+  return { sessionId, ancestors, descendants: await walk(sessionId, 0) }
+}
+
+export type DependantPolicy = 'refuse' | 'delete' | 'materialize'
+
+export interface DeleteResult {
+  deleted: string[]
+  /** Dependants re-rooted as self-contained sessions: their hashes changed, their state did not. */
+  rerooted: { sessionId: string; oldHead: string; newHead: string }[]
+}
+
+/** Ops that remove a session's entries, indexes, head, meta and its row under its source. */
+async function deleteOps(store: SessionStore, sessionId: string): Promise<BatchOp[]> {
+  const ops: BatchOp[] = []
+  for await (const [key, hash] of store.db.iterator({ ...K.seqRange(sessionId), ...BIN })) {
+    ops.push({ type: 'del', key: key as Uint8Array })
+    ops.push({ type: 'del', key: K.entryKey(hash as Uint8Array) })
+    ops.push({ type: 'del', key: K.hashKey(hash as Uint8Array) })
+  }
+  ops.push({ type: 'del', key: K.headKey(sessionId) }, { type: 'del', key: K.metaKey(sessionId) })
+  for await (const key of store.db.keys({ ...K.childRange(sessionId), ...BIN })) ops.push({ type: 'del', key: key as Uint8Array })
+  const meta = await store.readMeta(sessionId)
+  const origin = meta?.forkedFrom ?? meta?.compactedFrom
+  if (origin) ops.push({ type: 'del', key: K.childKey(origin.sessionId, sessionId) })
+  return ops
+}
+
+/**
+ * Delete a session. Sessions that need it to restore (forks that are not materialised, at any
+ * depth) make the delete fail with CHAINLOG_HAS_DEPENDANTS unless `dependants` is:
+ * - 'delete': delete them too (recursively);
+ * - 'materialize': re-root each direct dependant fork as a materialised fork (same session
+ *   id, same state, same entries; new hashes, reported in `rerooted`).
+ * Compactions and materialised forks do not need their source; they keep their provenance
+ * record, and verify reports the source as deleted.
+ */
+export async function deleteSession(store: SessionStore, sessionId: string, options: { dependants?: DependantPolicy } = {}): Promise<DeleteResult> {
+  const policy = options.dependants ?? 'refuse'
+  if (!(await store.readHead(sessionId))) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
+  const result: DeleteResult = { deleted: [], rerooted: [] }
+  const needy = (await children(store, sessionId)).filter((c) => c.row.relation === 'fork' && !c.row.materialized)
+  if (needy.length > 0) {
+    if (policy === 'refuse') {
+      throw new ChainlogError(
+        ErrorCodes.HAS_DEPENDANTS,
+        `session ${sessionId} has ${needy.length} fork(s) that need it to restore; pass dependants: 'materialize' or 'delete'`,
+        { sessionId, dependants: needy.map((c) => c.sessionId) },
+      )
+    }
+    for (const c of needy) {
+      if (policy === 'delete') {
+        const sub = await deleteSession(store, c.sessionId, { dependants: 'delete' })
+        result.deleted.push(...sub.deleted)
+        result.rerooted.push(...sub.rerooted)
+      } else {
+        result.rerooted.push(...(await reroot(store, c.sessionId)))
+      }
+    }
+  }
+  await store.locks.run(sessionId, async () => {
+    const ops = await deleteOps(store, sessionId)
+    await store.writer.write(ops)
+    store.invalidate(sessionId)
+  })
+  result.deleted.push(sessionId)
+  return result
+}
+
+/**
+ * Rewrite a fork as a materialised fork under the same id, then re-chain its own entries after
+ * the new genesis. Sessions made from it point at its old hashes, so they are re-rooted too.
+ */
+async function reroot(store: SessionStore, sessionId: string, originOverride?: Origin): Promise<DeleteResult['rerooted']> {
+  const entries: Entry[] = []
+  const oldHashes: string[] = []
+  for await (const e of store.entries(sessionId)) {
+    entries.push(e.entry)
+    oldHashes.push(e.hash)
+  }
+  const genesis = entries[0] as SessionStart
+  let newGenesis: SessionStart
+  let materialized: boolean
+  if (!originOverride) {
+    // The dependant whose source is going away: write the source's state into its genesis.
+    if (!genesis.forkedFrom) throw new Error(`reroot of ${sessionId}: not a fork`)
+    const base = await store.restore(genesis.forkedFrom.sessionId, { at: genesis.forkedFrom.atHash })
+    newGenesis = materialisedGenesis(sessionId, genesis.ts, genesis.forkedFrom, base)
+    materialized = true
+  } else {
+    // A session made from a re-rooted one: same genesis, pointing at the new hash.
+    newGenesis = { ...genesis }
+    if (genesis.forkedFrom) newGenesis.forkedFrom = originOverride
+    else newGenesis.compactedFrom = originOverride
+    materialized = genesis.compactedFrom !== undefined || genesis.snapshot !== undefined
+  }
+  const map = new Map<string, string>()
+  const ops: BatchOp[] = await deleteOps(store, sessionId)
+  const puts: BatchOp[] = []
+  let prev: Uint8Array = ZERO_HASH
+  for (let seq = 0; seq < entries.length; seq++) {
+    const s = sealEntry(prev, seq === 0 ? newGenesis : entries[seq])
+    puts.push(
+      { type: 'put', key: K.entryKey(s.hash), value: s.record },
+      { type: 'put', key: K.seqKey(sessionId, seq), value: s.hash },
+      { type: 'put', key: K.hashKey(s.hash), value: K.hashIndexValue(sessionId, seq) },
+    )
+    map.set(oldHashes[seq]!, toHex(s.hash))
+    prev = s.hash
+  }
+  const meta = { ...(await store.readMeta(sessionId))! }
+  const newOrigin = newGenesis.forkedFrom ?? newGenesis.compactedFrom
+  if (newGenesis.forkedFrom) {
+    meta.forkedFrom = newGenesis.forkedFrom
+    if (materialized) meta.materialized = true
+  }
+  if (newGenesis.compactedFrom) meta.compactedFrom = newGenesis.compactedFrom
+  puts.push(
+    { type: 'put', key: K.headKey(sessionId), value: K.headValue(prev, entries.length - 1) },
+    { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
+  )
+  if (newOrigin) {
+    const relation: Relation = newGenesis.forkedFrom ? 'fork' : 'compaction'
+    puts.push(childOp(newOrigin.sessionId, sessionId, { relation, atHash: newOrigin.atHash, materialized }))
+  }
+  const kids = await children(store, sessionId)
+  await store.locks.run(sessionId, async () => {
+    // Deletes first, then puts: a put of a key also deleted wins because it comes later.
+    await store.writer.write([...ops, ...puts])
+    store.invalidate(sessionId)
+  })
+  const out = [{ sessionId, oldHead: oldHashes[oldHashes.length - 1]!, newHead: toHex(prev) }]
+  for (const k of kids) {
+    const at = map.get(k.row.atHash) ?? k.row.atHash
+    out.push(...(await reroot(store, k.sessionId, { sessionId, atHash: at })))
+  }
+  return out
+}
+
+/**
+ * For a runtime resuming with the head it last saw: if the session's head is still that head,
+ * continue there; otherwise fork a new session from the caller's head and continue in it.
+ */
+export async function ensureHeadOrFork(
+  store: SessionStore,
+  sessionId: string,
+  lastSeenHead: string,
+  options: ForkOptions = {},
+): Promise<{ sessionId: string; head: string; forked: boolean }> {
+  const head = await store.head(sessionId)
+  if (head === lastSeenHead) return { sessionId, head, forked: false }
+  const loc = await store.locate(await store.resolveHash(lastSeenHead))
+  if (!loc || loc.sessionId !== sessionId) {
+    throw new ChainlogError(ErrorCodes.ENTRY_NOT_FOUND, `entry ${lastSeenHead} is not in session ${sessionId}`, { hash: lastSeenHead, sessionId })
+  }
+  const fork = await forkAt(store, lastSeenHead, options)
+  return { ...fork, forked: true }
+}
+
+export { fromHex }

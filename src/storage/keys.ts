@@ -1,0 +1,115 @@
+// Every key the store writes is built here (docs/storage.md lists them). Keys are bytes: a
+// one-byte table tag, then the table's fields. Session ids are printable ASCII without 0x00,
+// so 0x00 can end an id inside a key and ranges over one session never touch another's.
+
+export const TAG = {
+  /** format version: `F` -> CBOR { version } */
+  format: 0x46,
+  /** entries: `E` ‖ hash(32) -> record (prev(32) ‖ canonical entry bytes) */
+  entry: 0x45,
+  /** sequence index: `S` ‖ sessionId ‖ 0x00 ‖ seq(u64 BE) -> hash(32) */
+  seq: 0x53,
+  /** hash index: `H` ‖ hash(32) -> seq(u64 BE) ‖ sessionId */
+  hash: 0x48,
+  /** heads: `P` ‖ sessionId -> hash(32) ‖ seq(u64 BE) of the last entry */
+  head: 0x50,
+  /** session metadata: `M` ‖ sessionId -> CBOR SessionMeta */
+  meta: 0x4d,
+  /** dependants: `D` ‖ sourceId ‖ 0x00 ‖ childId -> CBOR { relation, atHash, materialized } */
+  child: 0x44,
+  /** usage ledger: `U` ‖ sessionId ‖ 0x00 ‖ model -> CBOR totals; `U` ‖ 0x00 ‖ model for store-wide */
+  usage: 0x55,
+  /** blobs: `B` ‖ sha256(32) -> CBOR { codec, size, data } */
+  blob: 0x42,
+} as const
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+function cat(...parts: (Uint8Array | number[])[]): Uint8Array {
+  let n = 0
+  for (const p of parts) n += p.length
+  const out = new Uint8Array(n)
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+export function u64(n: number): Uint8Array {
+  const b = new Uint8Array(8)
+  new DataView(b.buffer).setBigUint64(0, BigInt(n))
+  return b
+}
+
+export function readU64(b: Uint8Array, offset = 0): number {
+  return Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset))
+}
+
+export const formatKey = (): Uint8Array => cat([TAG.format])
+export const entryKey = (hash: Uint8Array): Uint8Array => cat([TAG.entry], hash)
+export const hashKey = (hash: Uint8Array): Uint8Array => cat([TAG.hash], hash)
+export const headKey = (sessionId: string): Uint8Array => cat([TAG.head], enc.encode(sessionId))
+export const metaKey = (sessionId: string): Uint8Array => cat([TAG.meta], enc.encode(sessionId))
+export const seqKey = (sessionId: string, seq: number): Uint8Array => cat([TAG.seq], enc.encode(sessionId), [0], u64(seq))
+export const childKey = (sourceId: string, childId: string): Uint8Array =>
+  cat([TAG.child], enc.encode(sourceId), [0], enc.encode(childId))
+export const blobKey = (sha: Uint8Array): Uint8Array => cat([TAG.blob], sha)
+
+/** Range over every key of one table. */
+export function tableRange(tag: number): { gte: Uint8Array; lt: Uint8Array } {
+  return { gte: new Uint8Array([tag]), lt: new Uint8Array([tag + 1]) }
+}
+
+/** Range over one session's sequence index, optionally limited to [from, to]. */
+export function seqRange(sessionId: string, from = 0, to?: number): { gte: Uint8Array; lte?: Uint8Array; lt?: Uint8Array } {
+  const id = enc.encode(sessionId)
+  const gte = cat([TAG.seq], id, [0], u64(from))
+  if (to !== undefined) return { gte, lte: cat([TAG.seq], id, [0], u64(to)) }
+  return { gte, lt: cat([TAG.seq], id, [1]) }
+}
+
+/** Range over the dependants of one session. */
+export function childRange(sourceId: string): { gte: Uint8Array; lt: Uint8Array } {
+  const id = enc.encode(sourceId)
+  return { gte: cat([TAG.child], id, [0]), lt: cat([TAG.child], id, [1]) }
+}
+
+/** Range of entry keys whose hash starts with the hex `prefix` (any length 1-64). */
+export function entryPrefixRange(prefix: string): { gte: Uint8Array; lte: Uint8Array } {
+  const lo = Buffer.from(prefix.padEnd(64, '0'), 'hex')
+  const hi = Buffer.from(prefix.padEnd(64, 'f'), 'hex')
+  return { gte: cat([TAG.entry], lo), lte: cat([TAG.entry], hi) }
+}
+
+export function parseSeqKey(key: Uint8Array): { sessionId: string; seq: number } {
+  const end = key.length - 9
+  return { sessionId: dec.decode(key.subarray(1, end)), seq: readU64(key, end + 1) }
+}
+
+export function parseChildKey(key: Uint8Array): { sourceId: string; childId: string } {
+  const zero = key.indexOf(0, 1)
+  return { sourceId: dec.decode(key.subarray(1, zero)), childId: dec.decode(key.subarray(zero + 1)) }
+}
+
+export function sessionIdFromKey(key: Uint8Array): string {
+  return dec.decode(key.subarray(1))
+}
+
+export function hashIndexValue(sessionId: string, seq: number): Uint8Array {
+  return cat(u64(seq), enc.encode(sessionId))
+}
+
+export function parseHashIndexValue(v: Uint8Array): { sessionId: string; seq: number } {
+  return { seq: readU64(v, 0), sessionId: dec.decode(v.subarray(8)) }
+}
+
+export function headValue(hash: Uint8Array, seq: number): Uint8Array {
+  return cat(hash, u64(seq))
+}
+
+export function parseHeadValue(v: Uint8Array): { hash: Uint8Array; seq: number } {
+  return { hash: v.subarray(0, 32), seq: readU64(v, 32) }
+}

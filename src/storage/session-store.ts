@@ -1,0 +1,705 @@
+// The LevelDB session store: atomic, compare-and-set appends; streaming reads; restore through
+// the reducer. Written against abstract-level, so classic-level (on disk), memory-level and any
+// other abstract-level database work. Key layout: ./keys.ts and docs/storage.md.
+import type { AbstractLevel } from 'abstract-level'
+import { v7 as uuidv7 } from 'uuid'
+import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
+import { decodeRecord, openRecord, sealEntry } from '../encoding/entry-codec.js'
+import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
+import { ChainlogError, ErrorCodes } from '../errors.js'
+import { classifyItem, type ItemClassifier } from '../schema/classify.js'
+import type { Config, Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
+import { SessionId } from '../schema/entry.js'
+import { applyEntryInPlace, type SessionState } from '../state/reducer.js'
+import { groupTurnItems, itemText } from '../state/turn.js'
+import { GroupWriter, type BatchOp } from './group-writer.js'
+import * as K from './keys.js'
+
+/** The on-disk layout version this code writes and reads. */
+export const STORE_FORMAT_VERSION = 1
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyLevel = AbstractLevel<any, any, any>
+
+const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
+
+export type Durability = 'sync' | 'relaxed'
+
+export interface StoreOptions {
+  /** Directory of a classic-level store (created if missing). */
+  path?: string
+  /** Any abstract-level database instead of a path (e.g. memory-level). Opened if needed. */
+  db?: AnyLevel
+  /** `sync` (default): each append is fsynced before it returns. `relaxed`: left to the OS. */
+  durability?: Durability
+  /** Classifier used by appendTurn when the call does not pass its own. */
+  classify?: ItemClassifier
+  /** Recompute hashes and links while restoring (default true). */
+  verifyOnRestore?: boolean
+}
+
+/** An entry as given to `append`: `ts` defaults to now. */
+export type EntryInput = Entry extends infer E ? (E extends { ts: number } ? Omit<E, 'ts'> & { ts?: number } : never) : never
+
+export interface AppendOptions {
+  /** The head the caller last saw. Stale -> CHAINLOG_HEAD_CONFLICT, nothing written. */
+  expectedHead?: string
+}
+
+export interface AppendResult {
+  hash: string
+  seq: number
+}
+
+export interface TurnOptions extends AppendOptions {
+  /** Also append a turn_end with this turn count (true: the current count + 1). */
+  turnEnd?: number | true
+  /** Also append an llm_usage entry (or several). */
+  usage?: Usage | Usage[]
+  /** Classifier for this call's items. */
+  classify?: ItemClassifier
+  /** Timestamp for every entry of the turn (default now). */
+  ts?: number
+}
+
+export interface TurnResult {
+  head: string
+  entries: AppendResult[]
+}
+
+export interface CreateSessionInput {
+  sessionId?: string
+  systemPrompt?: string
+  config?: Config
+  history?: unknown[]
+  ts?: number
+}
+
+/** A stored entry as reads return it. */
+export interface StoredEntry {
+  sessionId: string
+  seq: number
+  hash: string
+  prev: string
+  entry: Entry
+}
+
+export interface MessageCounts {
+  user: number
+  assistant: number
+  toolCalls: number
+  toolResults: number
+  reasoning: number
+  other: number
+}
+
+/** What the store keeps about a session besides its entries (derived, not hashed). */
+export interface SessionMeta {
+  createdAt: number
+  updatedAt: number
+  firstUserMessage?: string
+  counts: MessageCounts
+  forkedFrom?: Origin
+  compactedFrom?: Origin
+  materialized?: boolean
+}
+
+export interface SessionInfo extends SessionMeta {
+  sessionId: string
+  head: string
+  length: number
+}
+
+export interface Head {
+  hash: Uint8Array
+  seq: number
+}
+
+function emptyCounts(): MessageCounts {
+  return { user: 0, assistant: 0, toolCalls: 0, toolResults: 0, reasoning: 0, other: 0 }
+}
+
+function countItems(meta: SessionMeta, items: readonly unknown[], classify: ItemClassifier): void {
+  for (const item of items) {
+    switch (classify(item)) {
+      case 'user_message':
+        meta.counts.user++
+        if (meta.firstUserMessage === undefined) meta.firstUserMessage = itemText(item) ?? ''
+        break
+      case 'assistant_message':
+        meta.counts.assistant++
+        break
+      case 'tool_call':
+        meta.counts.toolCalls++
+        break
+      case 'tool_result':
+        meta.counts.toolResults++
+        break
+      case 'reasoning':
+        meta.counts.reasoning++
+        break
+      default:
+        meta.counts.other++
+    }
+  }
+}
+
+function itemsOf(entry: Entry): readonly unknown[] {
+  switch (entry.kind) {
+    case 'user_input':
+      return [entry.item]
+    case 'assistant_items':
+    case 'tool_results':
+    case 'hook_injected_items':
+      return entry.items
+    case 'session_start':
+      return entry.history
+    default:
+      return []
+  }
+}
+
+function isLocked(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'LEVEL_LOCKED') return true
+  }
+  return false
+}
+
+/** Validate a hex hash prefix given by a user. */
+export function normalisePrefix(hashOrPrefix: string): string {
+  if (typeof hashOrPrefix !== 'string') throw new TypeError('hash must be a string')
+  const p = hashOrPrefix.toLowerCase()
+  if (!/^[0-9a-f]{4,64}$/.test(p)) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `not a hash or hash prefix (4-64 hex digits): ${hashOrPrefix}`, {
+      hash: hashOrPrefix,
+    })
+  }
+  return p
+}
+
+/** Serialises async work per key: calls for one key run one after another, in call order. */
+class KeyedMutex {
+  #tails = new Map<string, Promise<unknown>>()
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#tails.get(key) ?? Promise.resolve()
+    const next = prev.then(fn, fn)
+    const tail = next.catch(() => undefined)
+    this.#tails.set(key, tail)
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key)
+    })
+    return next
+  }
+}
+
+export class SessionStore {
+  readonly db: AnyLevel
+  readonly durability: Durability
+  readonly writer: GroupWriter
+  protected readonly classify: ItemClassifier
+  protected readonly verifyOnRestore: boolean
+  readonly locks = new KeyedMutex()
+  #heads = new Map<string, Head>()
+  #metas = new Map<string, SessionMeta>()
+  #closed = false
+
+  protected constructor(db: AnyLevel, options: StoreOptions) {
+    this.db = db
+    this.durability = options.durability ?? 'sync'
+    this.classify = options.classify ?? classifyItem
+    this.verifyOnRestore = options.verifyOnRestore ?? true
+    this.writer = new GroupWriter(
+      { batch: (ops, o) => db.batch(ops as never, { ...BIN, sync: o.sync } as never) },
+      this.durability === 'sync',
+    )
+  }
+
+  /** Open `db` (if needed) and check or write the store format version. */
+  protected static async openDb(options: StoreOptions): Promise<AnyLevel> {
+    let db = options.db
+    if (!db) {
+      if (!options.path) throw new TypeError('openStore needs a path or a db')
+      const { ClassicLevel } = await import('classic-level')
+      db = new ClassicLevel(options.path, BIN) as unknown as AnyLevel
+    }
+    try {
+      if (db.status !== 'open') await db.open()
+    } catch (err) {
+      if (isLocked(err)) {
+        throw new ChainlogError(ErrorCodes.STORE_LOCKED, `store is locked by another process: ${options.path ?? '(db)'}`, { path: options.path }, { cause: err })
+      }
+      throw err
+    }
+    const raw = (await db.get(K.formatKey(), BIN)) as Uint8Array | undefined
+    if (raw === undefined) {
+      await db.put(K.formatKey(), encodeCanonical({ version: STORE_FORMAT_VERSION }), BIN)
+    } else {
+      const version = (decodeCbor(raw) as { version?: unknown }).version
+      if (typeof version !== 'number' || version > STORE_FORMAT_VERSION) {
+        await db.close()
+        throw new ChainlogError(
+          ErrorCodes.UNSUPPORTED_VERSION,
+          `store format version ${String(version)} is newer than this chainlog reads (${STORE_FORMAT_VERSION})`,
+          { found: version, supported: STORE_FORMAT_VERSION },
+        )
+      }
+    }
+    return db
+  }
+
+  protected checkOpen(): void {
+    if (this.#closed) throw new ChainlogError(ErrorCodes.STORE_CLOSED, 'the store is closed')
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    // Let writes already queued finish before the database goes away.
+    await this.writer.write([])
+    await this.db.close()
+  }
+
+  // ---- low-level reads ---------------------------------------------------------------------
+
+  async getRaw(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return (await this.db.get(key, BIN)) as Uint8Array | undefined
+  }
+
+  /** The head of a session, or undefined if there is no such session. */
+  async readHead(sessionId: string): Promise<Head | undefined> {
+    const cached = this.#heads.get(sessionId)
+    if (cached) return cached
+    const raw = await this.getRaw(K.headKey(sessionId))
+    if (!raw) return undefined
+    const head = K.parseHeadValue(raw)
+    const copy = { hash: new Uint8Array(head.hash), seq: head.seq }
+    this.#heads.set(sessionId, copy)
+    return copy
+  }
+
+  protected async requireHead(sessionId: string): Promise<Head> {
+    const head = await this.readHead(sessionId)
+    if (!head) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
+    return head
+  }
+
+  async readMeta(sessionId: string): Promise<SessionMeta | undefined> {
+    const cached = this.#metas.get(sessionId)
+    if (cached) return cached
+    const raw = await this.getRaw(K.metaKey(sessionId))
+    if (!raw) return undefined
+    const meta = decodeCbor(raw) as SessionMeta
+    this.#metas.set(sessionId, meta)
+    return meta
+  }
+
+  /** Drop cached heads and metadata (after writes that bypass append, e.g. delete or import). */
+  invalidate(sessionId?: string): void {
+    if (sessionId === undefined) {
+      this.#heads.clear()
+      this.#metas.clear()
+    } else {
+      this.#heads.delete(sessionId)
+      this.#metas.delete(sessionId)
+    }
+  }
+
+  /** Where an entry lives, by full hex hash; undefined if unknown. */
+  async locate(hash: string): Promise<{ sessionId: string; seq: number } | undefined> {
+    const raw = await this.getRaw(K.hashKey(fromHex(hash)))
+    return raw ? K.parseHashIndexValue(raw) : undefined
+  }
+
+  /**
+   * The full hash for a hash or unique prefix (at least 4 hex digits).
+   * @throws CHAINLOG_ENTRY_NOT_FOUND, CHAINLOG_AMBIGUOUS_PREFIX, CHAINLOG_INVALID_ARGUMENT
+   */
+  async resolveHash(hashOrPrefix: string): Promise<string> {
+    this.checkOpen()
+    const p = normalisePrefix(hashOrPrefix)
+    if (p.length === 64) {
+      if (!(await this.getRaw(K.entryKey(fromHex(p))))) {
+        throw new ChainlogError(ErrorCodes.ENTRY_NOT_FOUND, `no entry ${p}`, { hash: p })
+      }
+      return p
+    }
+    const matches: string[] = []
+    for await (const key of this.db.keys({ ...K.entryPrefixRange(p), ...BIN, limit: 2 })) {
+      const hex = toHex((key as Uint8Array).subarray(1))
+      if (hex.startsWith(p)) matches.push(hex)
+    }
+    if (matches.length === 0) throw new ChainlogError(ErrorCodes.ENTRY_NOT_FOUND, `no entry matches ${p}`, { prefix: p })
+    if (matches.length > 1) {
+      throw new ChainlogError(ErrorCodes.AMBIGUOUS_PREFIX, `prefix ${p} matches more than one entry`, { prefix: p, matches })
+    }
+    return matches[0]!
+  }
+
+  /** One entry by hash or unique prefix, with its session, seq and prev. */
+  async getEntry(hashOrPrefix: string): Promise<StoredEntry> {
+    const hash = await this.resolveHash(hashOrPrefix)
+    const loc = await this.locate(hash)
+    const record = await this.getRaw(K.entryKey(fromHex(hash)))
+    if (!loc || !record) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} has no index row; run verify`, { hash })
+    }
+    const opened = openRecord(record)
+    return { sessionId: loc.sessionId, seq: loc.seq, hash, prev: toHex(opened.prev), entry: opened.entry }
+  }
+
+  // ---- appends -----------------------------------------------------------------------------
+
+  /**
+   * Create a session. Its genesis entry binds the session id into the chain.
+   * @returns the session id (UUIDv7 unless given) and the genesis hash.
+   */
+  async createSession(input: CreateSessionInput = {}): Promise<{ sessionId: string; head: string }> {
+    const genesis: Record<string, unknown> = {
+      kind: 'session_start',
+      ts: input.ts ?? Date.now(),
+      sessionId: input.sessionId ?? uuidv7(),
+      config: input.config ?? {},
+      history: input.history ?? [],
+    }
+    if (input.systemPrompt !== undefined) genesis.systemPrompt = input.systemPrompt
+    return this.writeGenesis(genesis as SessionStart)
+  }
+
+  /**
+   * Write a genesis entry as a new session, with extra ops (e.g. a dependant row) in the same
+   * batch. Used by createSession, forks and compactions.
+   */
+  async writeGenesis(genesis: SessionStart, extraOps: BatchOp[] = [], extraMeta: Partial<SessionMeta> = {}): Promise<{ sessionId: string; head: string }> {
+    this.checkOpen()
+    const sid = SessionId.safeParse(genesis.sessionId)
+    if (!sid.success) {
+      throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `invalid session id: ${sid.error.issues[0]?.message}`, { path: 'sessionId' })
+    }
+    const sealed = sealEntry(ZERO_HASH, genesis)
+    const sessionId = genesis.sessionId
+    return this.locks.run(sessionId, async () => {
+      this.checkOpen()
+      if (await this.readHead(sessionId)) {
+        throw new ChainlogError(ErrorCodes.SESSION_EXISTS, `session ${sessionId} already exists`, { sessionId })
+      }
+      const meta: SessionMeta = { createdAt: genesis.ts, updatedAt: genesis.ts, counts: emptyCounts(), ...extraMeta }
+      if (genesis.forkedFrom) meta.forkedFrom = genesis.forkedFrom
+      if (genesis.compactedFrom) meta.compactedFrom = genesis.compactedFrom
+      countItems(meta, genesis.history, this.classify)
+      const ops: BatchOp[] = [
+        { type: 'put', key: K.entryKey(sealed.hash), value: sealed.record },
+        { type: 'put', key: K.seqKey(sessionId, 0), value: sealed.hash },
+        { type: 'put', key: K.hashKey(sealed.hash), value: K.hashIndexValue(sessionId, 0) },
+        { type: 'put', key: K.headKey(sessionId), value: K.headValue(sealed.hash, 0) },
+        { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
+        ...extraOps,
+      ]
+      await this.writer.write(ops)
+      this.#heads.set(sessionId, { hash: sealed.hash, seq: 0 })
+      this.#metas.set(sessionId, meta)
+      return { sessionId, head: toHex(sealed.hash) }
+    })
+  }
+
+  /**
+   * Append one entry. With `expectedHead`, the append is compare-and-set, and re-sending an
+   * append that already landed returns the landed entry instead of writing it twice.
+   */
+  async append(sessionId: string, entry: EntryInput, options: AppendOptions = {}): Promise<AppendResult> {
+    const r = await this.appendMany(sessionId, [entry], options)
+    return r.entries[0]!
+  }
+
+  /**
+   * Append several entries to one session in ONE atomic batch: all land or none do.
+   * The building block of appendTurn and the helpers.
+   */
+  async appendMany(sessionId: string, entries: readonly EntryInput[], options: AppendOptions = {}): Promise<TurnResult> {
+    this.checkOpen()
+    if (entries.length === 0) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'nothing to append', {})
+    if (options.expectedHead !== undefined && !isHexHash(options.expectedHead)) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'expectedHead must be a full 64-digit lowercase hex hash', {
+        expectedHead: options.expectedHead,
+      })
+    }
+    const now = Date.now()
+    const full: Entry[] = entries.map((e, i) => {
+      if (e === null || typeof e !== 'object') {
+        throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `entry ${i} is not an object`, { path: `[${i}]` })
+      }
+      if ((e as { kind?: unknown }).kind === 'session_start') {
+        throw new ChainlogError(ErrorCodes.INVALID_ENTRY, 'session_start only starts a session; use createSession', { path: 'kind' })
+      }
+      return ('ts' in e && e.ts !== undefined ? e : { ...e, ts: now }) as Entry
+    })
+    return this.locks.run(sessionId, async () => {
+      this.checkOpen()
+      const head = await this.requireHead(sessionId)
+      const headHex = toHex(head.hash)
+      const prev = options.expectedHead !== undefined ? fromHex(options.expectedHead) : head.hash
+      // Seal (validate + encode + hash) everything before touching the database.
+      const sealed: { record: Uint8Array; hash: Uint8Array }[] = []
+      let link = prev
+      for (const [i, e] of full.entries()) {
+        try {
+          const s = sealEntry(link, e)
+          sealed.push(s)
+          link = s.hash
+        } catch (err) {
+          if (err instanceof ChainlogError && entries.length > 1) {
+            err.data.entryIndex = i
+            err.message = `entry ${i}: ${err.message}`
+          }
+          throw err
+        }
+      }
+      if (options.expectedHead !== undefined && options.expectedHead !== headHex) {
+        // A retry of an append that already landed: the same entries after the same prev.
+        const lastHash = toHex(sealed[sealed.length - 1]!.hash)
+        const landed = await this.locate(lastHash)
+        if (landed && landed.sessionId === sessionId) {
+          const first = landed.seq - sealed.length + 1
+          return {
+            head: lastHash,
+            entries: sealed.map((s, i) => ({ hash: toHex(s.hash), seq: first + i })),
+            idempotent: true,
+          } as TurnResult
+        }
+        throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${sessionId} head is ${headHex}, not ${options.expectedHead}`, {
+          sessionId,
+          expected: options.expectedHead,
+          actual: headHex,
+        })
+      }
+      const meta = { ...(await this.readMeta(sessionId)) } as SessionMeta
+      meta.counts = { ...(meta.counts ?? emptyCounts()) }
+      const ops: BatchOp[] = []
+      const results: AppendResult[] = []
+      let seq = head.seq
+      for (const [i, s] of sealed.entries()) {
+        seq += 1
+        ops.push(
+          { type: 'put', key: K.entryKey(s.hash), value: s.record },
+          { type: 'put', key: K.seqKey(sessionId, seq), value: s.hash },
+          { type: 'put', key: K.hashKey(s.hash), value: K.hashIndexValue(sessionId, seq) },
+        )
+        results.push({ hash: toHex(s.hash), seq })
+        countItems(meta, itemsOf(full[i]!), this.classify)
+        meta.updatedAt = full[i]!.ts
+      }
+      const last = sealed[sealed.length - 1]!
+      ops.push(
+        { type: 'put', key: K.headKey(sessionId), value: K.headValue(last.hash, seq) },
+        { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
+      )
+      this.extendAppendOps(sessionId, full, ops)
+      await this.writer.write(ops)
+      this.#heads.set(sessionId, { hash: last.hash, seq })
+      this.#metas.set(sessionId, meta)
+      return { head: results[results.length - 1]!.hash, entries: results }
+    })
+  }
+
+  /** Hook for subclasses to add ops (e.g. the usage ledger) to an append's batch. */
+  protected extendAppendOps(_sessionId: string, _entries: readonly Entry[], _ops: BatchOp[]): void {}
+
+  /**
+   * Append a turn's new items, grouped as the runtime saw them, plus an optional turn_end and
+   * llm_usage, in one atomic batch.
+   */
+  async appendTurn(sessionId: string, items: readonly unknown[], options: TurnOptions = {}): Promise<TurnResult> {
+    if (!Array.isArray(items)) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'items must be an array', {})
+    const ts = options.ts ?? Date.now()
+    const entries: EntryInput[] = groupTurnItems(items, options.classify ?? this.classify).map((g) => ({ ...g, ts }) as EntryInput)
+    const usages = options.usage === undefined ? [] : Array.isArray(options.usage) ? options.usage : [options.usage]
+    for (const u of usages) entries.push({ kind: 'llm_usage', ts, ...u })
+    if (options.turnEnd !== undefined) {
+      let turn: number
+      if (options.turnEnd === true) {
+        // Needs the current turn count: kept in the meta of the session? Read it from the state.
+        turn = (await this.currentTurn(sessionId)) + 1
+      } else turn = options.turnEnd
+      entries.push({ kind: 'turn_end', ts, turn })
+    }
+    const appendOpts: AppendOptions = {}
+    if (options.expectedHead !== undefined) appendOpts.expectedHead = options.expectedHead
+    return this.appendMany(sessionId, entries, appendOpts)
+  }
+
+  /** The turn count as of the latest turn_end (scans back from the head). */
+  protected async currentTurn(sessionId: string): Promise<number> {
+    for await (const e of this.entries(sessionId, { reverse: true, verify: false })) {
+      if (e.entry.kind === 'turn_end') return e.entry.turn
+      if (e.entry.kind === 'session_start') {
+        if (e.entry.snapshot) return e.entry.snapshot.turnCount
+        if (e.entry.forkedFrom) return (await this.restore(e.entry.forkedFrom.sessionId, { at: e.entry.forkedFrom.atHash })).turnCount
+      }
+    }
+    return 0
+  }
+
+  appendTurnEnd(sessionId: string, turn: number, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.append(sessionId, { kind: 'turn_end', turn }, options)
+  }
+
+  appendUsage(sessionId: string, usage: Usage, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.append(sessionId, { kind: 'llm_usage', ...usage }, options)
+  }
+
+  changeConfig(sessionId: string, config: Config, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.append(sessionId, { kind: 'config_changed', config }, options)
+  }
+
+  recordOutcome(
+    sessionId: string,
+    outcome: { status: 'finished' | 'paused' | 'limit_reached' | 'yielded' | 'error'; message?: string; interrupted?: boolean },
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const e: Record<string, unknown> = { kind: 'run_outcome', status: outcome.status, interrupted: outcome.interrupted ?? false }
+    if (outcome.message !== undefined) e.message = outcome.message
+    return this.append(sessionId, e as EntryInput, options)
+  }
+
+  lockCache(sessionId: string, prefixLength: number, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.append(sessionId, { kind: 'cache_locked', prefixLength }, options)
+  }
+
+  unlockCache(sessionId: string, options: AppendOptions = {}): Promise<AppendResult> {
+    return this.append(sessionId, { kind: 'cache_unlocked' }, options)
+  }
+
+  appendCustom(sessionId: string, namespace: string, type: string, data?: unknown, options: AppendOptions = {}): Promise<AppendResult> {
+    const e: Record<string, unknown> = { kind: 'custom', namespace, type }
+    if (data !== undefined) e.data = data
+    return this.append(sessionId, e as EntryInput, options)
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  /**
+   * Stream a session's entries in seq order (or reverse), between `from` and `to` inclusive.
+   * With `verify` (default true) each record's hash and prev link are checked as it is read.
+   */
+  async *entries(
+    sessionId: string,
+    options: { from?: number; to?: number; reverse?: boolean; verify?: boolean } = {},
+  ): AsyncGenerator<StoredEntry> {
+    this.checkOpen()
+    const head = await this.requireHead(sessionId)
+    const from = Math.max(0, options.from ?? 0)
+    const to = Math.min(head.seq, options.to ?? head.seq)
+    if (from > to) return
+    const verify = options.verify ?? true
+    const reverse = options.reverse ?? false
+    const it = this.db.iterator({ ...K.seqRange(sessionId, from, to), ...BIN, reverse })
+    let expectedSeq = reverse ? to : from
+    let prevHash: string | undefined // forward: the hash the next record must link to
+    let nextPrev: string | undefined // reverse: the prev the last-read record declared
+    try {
+      for (;;) {
+        const batch = (await it.nextv(256)) as [Uint8Array, Uint8Array][]
+        if (batch.length === 0) break
+        const records = (await this.db.getMany(
+          batch.map(([, h]) => K.entryKey(h)),
+          BIN,
+        )) as (Uint8Array | undefined)[]
+        for (let i = 0; i < batch.length; i++) {
+          const [key, hashBytes] = batch[i]!
+          const { seq } = K.parseSeqKey(key)
+          const hash = toHex(hashBytes)
+          const record = records[i]
+          const where = { sessionId, seq, hash }
+          if (seq !== expectedSeq) throw corrupt(`seq ${expectedSeq} is missing from session ${sessionId}`, where)
+          if (!record) throw corrupt(`entry ${hash} (session ${sessionId} seq ${seq}) is missing`, where)
+          if (verify && toHex(hashRecord(record)) !== hash) throw corrupt(`entry ${hash} does not hash to its key`, where)
+          const opened = decodeRecordOrCorrupt(record, where)
+          const prev = toHex(opened.prev)
+          if (verify) {
+            if (!reverse) {
+              const want = seq === 0 ? toHex(ZERO_HASH) : prevHash
+              if (want !== undefined && prev !== want) throw corrupt(`entry ${hash} does not link to the entry before it`, where)
+            } else if (nextPrev !== undefined && nextPrev !== hash) {
+              throw corrupt(`entry after ${hash} does not link to it`, where)
+            }
+            if (seq === 0 && prev !== toHex(ZERO_HASH)) throw corrupt(`genesis ${hash} has a non-zero prev`, where)
+            if ((seq === 0) !== (opened.entry.kind === 'session_start')) throw corrupt(`entry ${hash} is out of place`, where)
+            if (opened.entry.kind === 'session_start' && opened.entry.sessionId !== sessionId) {
+              throw corrupt(`genesis ${hash} names session ${opened.entry.sessionId}`, where)
+            }
+          }
+          prevHash = hash
+          nextPrev = prev
+          expectedSeq += reverse ? -1 : 1
+          yield { sessionId, seq, hash, prev, entry: opened.entry }
+        }
+      }
+    } finally {
+      await it.close()
+    }
+    const done = reverse ? expectedSeq === from - 1 : expectedSeq === to + 1
+    if (!done) throw corrupt(`session ${sessionId} ends at seq ${expectedSeq} before ${reverse ? from : to}`, { sessionId })
+  }
+
+  /**
+   * The state of a session as of its head, or as of the entry `at` (hash or prefix) of that
+   * session. A fork replays its source up to the fork point first.
+   */
+  async restore(sessionId: string, options: { at?: string } = {}): Promise<SessionState> {
+    this.checkOpen()
+    const head = await this.requireHead(sessionId)
+    let to = head.seq
+    if (options.at !== undefined) {
+      const hash = await this.resolveHash(options.at)
+      const loc = await this.locate(hash)
+      if (!loc || loc.sessionId !== sessionId) {
+        throw new ChainlogError(ErrorCodes.ENTRY_NOT_FOUND, `entry ${hash} is not in session ${sessionId}`, { hash, sessionId })
+      }
+      to = loc.seq
+    }
+    let state: SessionState | undefined
+    for await (const e of this.entries(sessionId, { to, verify: this.verifyOnRestore })) {
+      let base: SessionState | undefined
+      if (e.entry.kind === 'session_start' && e.entry.forkedFrom && !e.entry.snapshot) {
+        base = await this.restore(e.entry.forkedFrom.sessionId, { at: e.entry.forkedFrom.atHash })
+      }
+      state = applyEntryInPlace(state, e, base)
+    }
+    if (!state) throw corrupt(`session ${sessionId} has no entries`, { sessionId })
+    return state
+  }
+
+  /** Every session with its head, length and metadata, in session id order. */
+  async listSessions(): Promise<SessionInfo[]> {
+    this.checkOpen()
+    const out: SessionInfo[] = []
+    for await (const [key, value] of this.db.iterator({ ...K.tableRange(K.TAG.meta), ...BIN })) {
+      const sessionId = K.sessionIdFromKey(key as Uint8Array)
+      const head = await this.readHead(sessionId)
+      if (!head) continue
+      const meta = decodeCbor(value as Uint8Array) as SessionMeta
+      out.push({ sessionId, head: toHex(head.hash), length: head.seq + 1, ...meta })
+    }
+    return out
+  }
+
+  /** The current head hash of a session (hex). */
+  async head(sessionId: string): Promise<string> {
+    this.checkOpen()
+    return toHex((await this.requireHead(sessionId)).hash)
+  }
+}
+
+function corrupt(message: string, data: Record<string, unknown>): ChainlogError {
+  return new ChainlogError(ErrorCodes.CORRUPT_STORE, `${message}; run verify`, data)
+}
+
+function decodeRecordOrCorrupt(record: Uint8Array, where: Record<string, unknown>): ReturnType<typeof decodeRecord> {
+  try {
+    return decodeRecord(record)
+  } catch (err) {
+    throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `stored entry cannot be read: ${(err as Error).message}; run verify`, where, { cause: err })
+  }
+}
+
+export { HASH_BYTES }

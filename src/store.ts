@@ -1,0 +1,63 @@
+// The store as users see it: the session store plus lineage (and, as they land, verification,
+// bundles and blobs). `openStore` is the entry point.
+import {
+  compact,
+  deleteSession,
+  ensureHeadOrFork,
+  forkAt,
+  lineage,
+  type CompactOptions,
+  type DeleteResult,
+  type DependantPolicy,
+  type ForkOptions,
+  type Lineage,
+} from './lineage/lineage.js'
+import { SessionStore, type AnyLevel, type StoreOptions } from './storage/session-store.js'
+
+export class Store extends SessionStore {
+  /** Open a store at a directory (classic-level) or on an abstract-level database. */
+  static async open(pathOrOptions: string | StoreOptions): Promise<Store> {
+    const options: StoreOptions = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions
+    const db: AnyLevel = await SessionStore.openDb(options)
+    return new Store(db, options)
+  }
+
+  /** Fork a new session at an entry hash or unique prefix (see docs/lineage.md). */
+  forkAt(hashOrPrefix: string, options?: ForkOptions): Promise<{ sessionId: string; head: string }> {
+    this.checkOpen()
+    return forkAt(this, hashOrPrefix, options)
+  }
+
+  /** Compact a session into a new one that records where it came from. */
+  compact(sessionId: string, options: CompactOptions): Promise<{ sessionId: string; head: string }> {
+    this.checkOpen()
+    return compact(this, sessionId, options)
+  }
+
+  /** Ancestors up to the root and the tree of descendants. */
+  lineage(sessionId: string): Promise<Lineage> {
+    this.checkOpen()
+    return lineage(this, sessionId)
+  }
+
+  /** Delete a session; refused while forks need it unless `dependants` says what to do. */
+  deleteSession(sessionId: string, options?: { dependants?: DependantPolicy }): Promise<DeleteResult> {
+    this.checkOpen()
+    return deleteSession(this, sessionId, options)
+  }
+
+  /** Continue at `lastSeenHead`: in the session if it is still the head, else in a new fork. */
+  ensureHeadOrFork(sessionId: string, lastSeenHead: string, options?: ForkOptions): Promise<{ sessionId: string; head: string; forked: boolean }> {
+    this.checkOpen()
+    return ensureHeadOrFork(this, sessionId, lastSeenHead, options)
+  }
+}
+
+/**
+ * Open a chainlog store.
+ * @example const store = await openStore('./.chainlog')
+ * @example const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
+ */
+export function openStore(pathOrOptions: string | StoreOptions): Promise<Store> {
+  return Store.open(pathOrOptions)
+}
