@@ -27,3 +27,8 @@ export type {
 } from './storage/session-store.js'
 export { groupTurnItems } from './state/turn.js'
 export type { CompactOptions, ForkOptions, Lineage, Ancestor, Descendant, DeleteResult, DependantPolicy } from './lineage/lineage.js'
+export { verifyBundle, BUNDLE_FORMAT, BUNDLE_VERSION } from './bundle/bundle.js'
+export type { BundleHeader, BundleSession, BundleReport, BundleFormat, ExportResult, ImportResult } from './bundle/bundle.js'
+export { FindingCodes } from './verify/findings.js'
+export type { Finding, FindingCode, VerifyReport, TrustedHeadResult } from './verify/findings.js'
+export type { VerifyOptions } from './verify/verify-store.js'

@@ -12,7 +12,11 @@ import {
   type ForkOptions,
   type Lineage,
 } from './lineage/lineage.js'
+import type { Writable } from 'node:stream'
+import { exportSession, importBundle, type BundleFormat, type ExportResult, type ImportResult } from './bundle/bundle.js'
 import { SessionStore, type AnyLevel, type StoreOptions } from './storage/session-store.js'
+import type { VerifyReport } from './verify/findings.js'
+import { verifyStore, type VerifyOptions } from './verify/verify-store.js'
 
 export class Store extends SessionStore {
   /** Open a store at a directory (classic-level) or on an abstract-level database. */
@@ -44,6 +48,24 @@ export class Store extends SessionStore {
   deleteSession(sessionId: string, options?: { dependants?: DependantPolicy }): Promise<DeleteResult> {
     this.checkOpen()
     return deleteSession(this, sessionId, options)
+  }
+
+  /** Verify one session (with `lineage`, its sources too) or the whole store. */
+  verify(options?: VerifyOptions): Promise<VerifyReport> {
+    this.checkOpen()
+    return verifyStore(this, options)
+  }
+
+  /** Write a session and the sources it needs as a bundle (or JSONL for reading) to a stream or path. */
+  exportSession(sessionId: string, out: Writable | string, options?: { format?: BundleFormat; onProgress?: (entries: number) => void }): Promise<ExportResult> {
+    this.checkOpen()
+    return exportSession(this, sessionId, out, options)
+  }
+
+  /** Verify a bundle, then add what the store lacks in one batch (idempotent). */
+  importBundle(input: Uint8Array | string): Promise<ImportResult> {
+    this.checkOpen()
+    return importBundle(this, input)
   }
 
   /** Continue at `lastSeenHead`: in the session if it is still the head, else in a new fork. */

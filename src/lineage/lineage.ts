@@ -265,7 +265,10 @@ export async function deleteSession(store: SessionStore, sessionId: string, opti
     }
   }
   await store.locks.run(sessionId, async () => {
+    const head = (await store.readHead(sessionId))!
     const ops = await deleteOps(store, sessionId)
+    // A tombstone lets verify tell "source deleted" from "source never existed".
+    ops.push({ type: 'put', key: K.tombstoneKey(sessionId), value: encodeCanonical({ deletedAt: Date.now(), head: toHex(head.hash), length: head.seq + 1 }) })
     await store.writer.write(ops)
     store.invalidate(sessionId)
   })

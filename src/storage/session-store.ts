@@ -115,11 +115,11 @@ export interface Head {
   seq: number
 }
 
-function emptyCounts(): MessageCounts {
+export function emptyCounts(): MessageCounts {
   return { user: 0, assistant: 0, toolCalls: 0, toolResults: 0, reasoning: 0, other: 0 }
 }
 
-function countItems(meta: SessionMeta, items: readonly unknown[], classify: ItemClassifier): void {
+export function countItems(meta: SessionMeta, items: readonly unknown[], classify: ItemClassifier): void {
   for (const item of items) {
     switch (classify(item)) {
       case 'user_message':
@@ -144,7 +144,7 @@ function countItems(meta: SessionMeta, items: readonly unknown[], classify: Item
   }
 }
 
-function itemsOf(entry: Entry): readonly unknown[] {
+export function itemsOf(entry: Entry): readonly unknown[] {
   switch (entry.kind) {
     case 'user_input':
       return [entry.item]
@@ -197,7 +197,7 @@ export class SessionStore {
   readonly db: AnyLevel
   readonly durability: Durability
   readonly writer: GroupWriter
-  protected readonly classify: ItemClassifier
+  readonly classify: ItemClassifier
   protected readonly verifyOnRestore: boolean
   readonly locks = new KeyedMutex()
   #heads = new Map<string, Head>()
@@ -393,6 +393,7 @@ export class SessionStore {
         { type: 'put', key: K.hashKey(sealed.hash), value: K.hashIndexValue(sessionId, 0) },
         { type: 'put', key: K.headKey(sessionId), value: K.headValue(sealed.hash, 0) },
         { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
+        { type: 'del', key: K.tombstoneKey(sessionId) },
         ...extraOps,
       ]
       await this.writer.write(ops)

@@ -1,0 +1,430 @@
+// Export/import bundles: a session and every source it needs to restore, as stored bytes.
+// A bundle is a CBOR sequence (RFC 8742) of byte strings: first the canonical CBOR of the
+// header, then each entry record (prev ‖ entry bytes), session by session in header order.
+// The header names each session's head, which commits to all of its entries, so any changed,
+// missing or extra byte is found before anything is written.
+import { createWriteStream } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import type { Writable } from 'node:stream'
+import { decodeCanonical, encodeCanonical } from '../encoding/cbor.js'
+import { openRecord } from '../encoding/entry-codec.js'
+import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
+import { ChainlogError, ErrorCodes } from '../errors.js'
+import type { Entry, Origin, SessionStart } from '../schema/entry.js'
+import type { BatchOp } from '../storage/group-writer.js'
+import * as K from '../storage/keys.js'
+import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
+import { FindingList, type Finding } from '../verify/findings.js'
+
+export const BUNDLE_FORMAT = 'chainlog-bundle'
+export const BUNDLE_VERSION = 1
+
+const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
+
+export interface BundleSession {
+  sessionId: string
+  /** Number of entries of this session in the bundle (from seq 0). */
+  length: number
+  /** Hash of the last included entry. */
+  head: string
+}
+
+export interface BundleHeader {
+  format: typeof BUNDLE_FORMAT
+  version: number
+  createdAt: number
+  /** The session the bundle was exported for. */
+  root: string
+  /** Sources first, the root last. */
+  sessions: BundleSession[]
+}
+
+export interface BundleReport {
+  ok: boolean
+  checked: { sessions: number; entries: number; bytes: number }
+  findings: Finding[]
+  header?: BundleHeader
+}
+
+export type BundleFormat = 'bundle' | 'jsonl'
+
+export interface ExportResult {
+  sessions: BundleSession[]
+  entries: number
+  bytes: number
+}
+
+/** CBOR head for a byte string of length n. */
+function bstrHead(n: number): Uint8Array {
+  if (n < 24) return Uint8Array.of(0x40 | n)
+  if (n < 0x100) return Uint8Array.of(0x58, n)
+  if (n < 0x10000) return Uint8Array.of(0x59, n >> 8, n & 0xff)
+  const b = new Uint8Array(5)
+  b[0] = 0x5a
+  new DataView(b.buffer).setUint32(1, n)
+  return b
+}
+
+/** The sessions a session needs to restore: plain-fork sources, each up to its fork point. */
+async function plan(store: SessionStore, sessionId: string): Promise<BundleSession[]> {
+  const chain: BundleSession[] = []
+  let id = sessionId
+  const head = await store.readHead(id)
+  if (!head) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
+  let length = head.seq + 1
+  let last = toHex(head.hash)
+  for (let depth = 0; ; depth++) {
+    chain.unshift({ sessionId: id, length, head: last })
+    if (depth > 100_000) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `lineage of ${sessionId} loops`, { sessionId })
+    const g = await store.getRaw(K.seqKey(id, 0))
+    const rec = g && (await store.getRaw(K.entryKey(g)))
+    if (!rec) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${id} has no genesis; run verify`, { sessionId: id })
+    const genesis = openRecord(rec).entry as SessionStart
+    if (!genesis.forkedFrom || genesis.snapshot) break
+    const loc = await store.locate(genesis.forkedFrom.atHash)
+    if (!loc) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `fork point ${genesis.forkedFrom.atHash} of ${id} is missing; run verify`, { sessionId: id })
+    id = loc.sessionId
+    length = loc.seq + 1
+    last = genesis.forkedFrom.atHash
+  }
+  // A source reached twice (fork of a fork of the same source) needs only its longest prefix.
+  const merged: BundleSession[] = []
+  for (const s of chain) {
+    const i = merged.findIndex((m) => m.sessionId === s.sessionId)
+    if (i < 0) merged.push(s)
+    else if (s.length > merged[i]!.length) merged[i] = s
+  }
+  return merged
+}
+
+function jsonSafe(v: unknown): unknown {
+  if (v instanceof Uint8Array) return { $bytes: toHex(v) }
+  if (typeof v === 'bigint') return { $bigint: v.toString() }
+  if (Array.isArray(v)) return v.map(jsonSafe)
+  if (v && typeof v === 'object') {
+    const o: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v)) o[k] = jsonSafe(x)
+    return o
+  }
+  return v
+}
+
+async function writeChunk(out: Writable, chunk: Uint8Array | string): Promise<void> {
+  if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve))
+}
+
+/**
+ * Export a session, with every source it needs, to a stream or a file path.
+ * `bundle` (default) is the verifiable CBOR sequence; `jsonl` is for people to read.
+ */
+export async function exportSession(
+  store: SessionStore,
+  sessionId: string,
+  out: Writable | string,
+  options: { format?: BundleFormat; onProgress?: (n: number) => void } = {},
+): Promise<ExportResult> {
+  const format = options.format ?? 'bundle'
+  if (format !== 'bundle' && format !== 'jsonl') {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `unknown export format ${String(format)}`, { format })
+  }
+  const sessions = await plan(store, sessionId)
+  const header: BundleHeader = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, createdAt: Date.now(), root: sessionId, sessions }
+  const stream = typeof out === 'string' ? createWriteStream(out) : out
+  let entries = 0
+  let bytes = 0
+  try {
+    if (format === 'bundle') {
+      const h = encodeCanonical(header)
+      await writeChunk(stream, bstrHead(h.length))
+      await writeChunk(stream, h)
+      bytes += h.length
+    } else {
+      await writeChunk(stream, `${JSON.stringify({ ...header, format: 'chainlog-jsonl' })}\n`)
+    }
+    for (const s of sessions) {
+      for (let from = 0; from < s.length; from += 512) {
+        const to = Math.min(s.length - 1, from + 511)
+        const rows: Uint8Array[] = []
+        for await (const [, hash] of store.db.iterator({ ...K.seqRange(s.sessionId, from, to), ...BIN })) rows.push(hash as Uint8Array)
+        const records = (await store.db.getMany(rows.map((h) => K.entryKey(h)), BIN)) as (Uint8Array | undefined)[]
+        for (let i = 0; i < records.length; i++) {
+          const rec = records[i]
+          if (!rec || toHex(hashRecord(rec)) !== toHex(rows[i]!)) {
+            throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${toHex(rows[i]!)} of ${s.sessionId} is missing or corrupt; run verify`, { sessionId: s.sessionId, seq: from + i })
+          }
+          if (format === 'bundle') {
+            await writeChunk(stream, bstrHead(rec.length))
+            await writeChunk(stream, rec)
+          } else {
+            const opened = openRecord(rec)
+            const line = { sessionId: s.sessionId, seq: from + i, hash: toHex(rows[i]!), prev: toHex(opened.prev), entry: jsonSafe(opened.entry) }
+            await writeChunk(stream, `${JSON.stringify(line)}\n`)
+          }
+          entries++
+          bytes += rec.length
+        }
+        options.onProgress?.(entries)
+      }
+    }
+  } finally {
+    if (typeof out === 'string') await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
+  }
+  return { sessions, entries, bytes }
+}
+
+/** Split a CBOR sequence of byte strings. Stops at the first malformed item. */
+function splitItems(buf: Uint8Array, findings: FindingList): Uint8Array[] {
+  const items: Uint8Array[] = []
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  let pos = 0
+  while (pos < buf.length) {
+    const ib = buf[pos]!
+    const major = ib >> 5
+    const info = ib & 0x1f
+    let len: number
+    let hl: number
+    if (major !== 2) {
+      findings.add({ code: 'bundle_malformed', message: `item ${items.length} at byte ${pos} is not a byte string`, actual: ib })
+      return items
+    }
+    if (info < 24) [len, hl] = [info, 1]
+    else if (info === 24 && pos + 2 <= buf.length) [len, hl] = [buf[pos + 1]!, 2]
+    else if (info === 25 && pos + 3 <= buf.length) [len, hl] = [view.getUint16(pos + 1), 3]
+    else if (info === 26 && pos + 5 <= buf.length) [len, hl] = [view.getUint32(pos + 1), 5]
+    else {
+      findings.add({ code: 'bundle_malformed', message: `item ${items.length} at byte ${pos} has a bad or cut-off length`, actual: ib })
+      return items
+    }
+    const canonicalHl = len < 24 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5
+    if (hl !== canonicalHl) {
+      findings.add({ code: 'bundle_malformed', message: `item ${items.length} at byte ${pos} has a non-shortest length`, actual: ib })
+      return items
+    }
+    if (pos + hl + len > buf.length) {
+      findings.add({ code: 'bundle_malformed', message: `bundle is cut short inside item ${items.length} (byte ${pos})`, expected: pos + hl + len, actual: buf.length })
+      return items
+    }
+    items.push(buf.subarray(pos + hl, pos + hl + len))
+    pos += hl + len
+  }
+  return items
+}
+
+function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): BundleHeader | undefined {
+  if (!bytes) {
+    findings.add({ code: 'bundle_malformed', message: 'bundle is empty' })
+    return undefined
+  }
+  let h: BundleHeader
+  try {
+    h = decodeCanonical(bytes) as BundleHeader
+  } catch (err) {
+    findings.add({ code: 'bundle_malformed', message: `header: ${(err as Error).message}` })
+    return undefined
+  }
+  const ok =
+    h !== null &&
+    typeof h === 'object' &&
+    h.format === BUNDLE_FORMAT &&
+    typeof h.root === 'string' &&
+    Array.isArray(h.sessions) &&
+    h.sessions.length > 0 &&
+    h.sessions.every((s) => s && typeof s.sessionId === 'string' && Number.isSafeInteger(s.length) && s.length > 0 && isHexHash(s.head))
+  if (!ok) {
+    findings.add({ code: 'bundle_malformed', message: 'header is not a chainlog bundle header' })
+    return undefined
+  }
+  if (h.version !== BUNDLE_VERSION) {
+    findings.add({ code: 'bundle_malformed', message: `bundle version ${String(h.version)} is not supported`, expected: BUNDLE_VERSION, actual: h.version })
+    return undefined
+  }
+  return h
+}
+
+interface ParsedSession extends BundleSession {
+  records: Uint8Array[]
+  hashes: string[]
+  entries: Entry[]
+}
+
+interface Parsed {
+  report: BundleReport
+  sessions: ParsedSession[]
+}
+
+async function readInput(input: Uint8Array | string): Promise<Uint8Array> {
+  if (typeof input === 'string') return new Uint8Array(await readFile(input))
+  if (input instanceof Uint8Array) return input
+  throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'a bundle is given as bytes or a file path', {})
+}
+
+function parseBundle(buf: Uint8Array): Parsed {
+  const findings = new FindingList()
+  const checked = { sessions: 0, entries: 0, bytes: 0 }
+  const items = splitItems(buf, findings)
+  const header = parseHeader(items[0], findings)
+  const sessions: ParsedSession[] = []
+  if (header) {
+    const expected = header.sessions.reduce((n, s) => n + s.length, 0)
+    if (items.length - 1 !== expected) {
+      findings.add({
+        code: 'bundle_malformed',
+        message: items.length - 1 < expected ? 'bundle is cut short: entries are missing' : 'bundle has entries its header does not list',
+        expected,
+        actual: items.length - 1,
+      })
+    }
+    let next = 1
+    const ids = new Set<string>()
+    for (const s of header.sessions) {
+      if (ids.has(s.sessionId)) findings.add({ code: 'bundle_malformed', message: `session ${s.sessionId} listed twice`, sessionId: s.sessionId })
+      ids.add(s.sessionId)
+      checked.sessions++
+      const ps: ParsedSession = { ...s, records: [], hashes: [], entries: [] }
+      let prev = toHex(ZERO_HASH)
+      for (let seq = 0; seq < s.length && next < items.length; seq++, next++) {
+        const rec = items[next]!
+        const hash = toHex(hashRecord(rec))
+        const at = { sessionId: s.sessionId, seq, hash }
+        checked.entries++
+        checked.bytes += rec.length
+        const recPrev = rec.length > HASH_BYTES ? toHex(rec.subarray(0, HASH_BYTES)) : ''
+        if (recPrev !== prev) findings.add({ code: 'prev_mismatch', message: `entry ${seq} of ${s.sessionId} does not link to the entry before it`, ...at, expected: prev, actual: recPrev })
+        prev = hash
+        try {
+          const e = openRecord(rec).entry
+          if ((seq === 0) !== (e.kind === 'session_start')) findings.add({ code: 'genesis_invalid', message: `entry ${seq} of ${s.sessionId} is a ${e.kind}`, ...at })
+          if (e.kind === 'session_start' && e.sessionId !== s.sessionId) {
+            findings.add({ code: 'genesis_invalid', message: `genesis names ${e.sessionId}, header says ${s.sessionId}`, ...at, expected: s.sessionId, actual: e.sessionId })
+          }
+          ps.entries.push(e)
+        } catch (err) {
+          const code = err instanceof ChainlogError && err.code === ErrorCodes.INVALID_ENTRY ? 'schema_invalid' : 'non_canonical'
+          findings.add({ code, message: (err as Error).message, ...at })
+        }
+        ps.records.push(rec)
+        ps.hashes.push(hash)
+      }
+      if (ps.hashes.length === s.length && prev !== s.head) {
+        findings.add({ code: 'hash_mismatch', message: `entries of ${s.sessionId} do not chain to the head the header names`, sessionId: s.sessionId, seq: s.length - 1, expected: s.head, actual: prev })
+      }
+      sessions.push(ps)
+    }
+    // Provenance inside the bundle.
+    for (const ps of sessions) {
+      const g = ps.entries[0]
+      if (!g || g.kind !== 'session_start') continue
+      const origin: Origin | undefined = g.forkedFrom ?? g.compactedFrom
+      if (!origin) continue
+      const src = sessions.find((x) => x.sessionId === origin.sessionId)
+      const selfContained = g.compactedFrom !== undefined || g.snapshot !== undefined
+      if (!src) {
+        findings.add({
+          code: selfContained ? 'origin_outside_bundle' : 'origin_missing',
+          severity: selfContained ? 'warning' : 'error',
+          message: `source ${origin.sessionId} of ${ps.sessionId} is not in the bundle`,
+          sessionId: ps.sessionId,
+          seq: 0,
+          hash: ps.hashes[0],
+          expected: origin,
+        })
+      } else if (!src.hashes.includes(origin.atHash)) {
+        findings.add({ code: 'origin_missing', message: `fork point ${origin.atHash} is not among the bundled entries of ${origin.sessionId}`, sessionId: ps.sessionId, seq: 0, hash: ps.hashes[0], expected: origin })
+      }
+    }
+  }
+  const report: BundleReport = { ok: findings.errors === 0, checked, findings: findings.items }
+  if (header) report.header = header
+  return { report, sessions }
+}
+
+/** Verify a bundle without a store. */
+export async function verifyBundle(input: Uint8Array | string): Promise<BundleReport> {
+  return parseBundle(await readInput(input)).report
+}
+
+export interface ImportResult {
+  report: BundleReport
+  sessions: { sessionId: string; added: number }[]
+  entriesAdded: number
+}
+
+/**
+ * Verify a bundle completely, then write what the store lacks in one atomic batch.
+ * Importing the same bundle twice adds nothing. A tampered or truncated bundle is refused with
+ * CHAINLOG_INVALID_BUNDLE (data.findings) and nothing is written.
+ */
+export async function importBundle(store: SessionStore, input: Uint8Array | string): Promise<ImportResult> {
+  const { report, sessions } = parseBundle(await readInput(input))
+  if (!report.ok) {
+    throw new ChainlogError(ErrorCodes.INVALID_BUNDLE, `bundle failed verification: ${report.findings.find((f) => f.severity === 'error')?.message}`, {
+      findings: report.findings,
+    })
+  }
+  const ids = [...new Set(sessions.map((s) => s.sessionId))].sort()
+  // Hold every touched session's lock (in a fixed order, so two imports cannot deadlock).
+  const withLocks = async <T>(i: number, fn: () => Promise<T>): Promise<T> =>
+    i >= ids.length ? fn() : store.locks.run(ids[i]!, () => withLocks(i + 1, fn))
+  return withLocks(0, async () => {
+    const ops: BatchOp[] = []
+    const result: ImportResult = { report, sessions: [], entriesAdded: 0 }
+    for (const s of sessions) {
+      const head = await store.readHead(s.sessionId)
+      let from = 0
+      let meta: SessionMeta
+      if (head) {
+        const headHex = toHex(head.hash)
+        const landed = await store.locate(s.head)
+        if (landed && landed.sessionId === s.sessionId && landed.seq === s.length - 1) {
+          result.sessions.push({ sessionId: s.sessionId, added: 0 })
+          continue
+        }
+        if (head.seq >= s.length || s.hashes[head.seq] !== headHex) {
+          throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${s.sessionId} in the store has diverged from the bundle`, {
+            sessionId: s.sessionId,
+            expected: s.hashes[Math.min(head.seq, s.length - 1)],
+            actual: headHex,
+          })
+        }
+        from = head.seq + 1
+        meta = { ...(await store.readMeta(s.sessionId))! }
+        meta.counts = { ...meta.counts }
+      } else {
+        const g = s.entries[0] as SessionStart
+        meta = { createdAt: g.ts, updatedAt: g.ts, counts: emptyCounts() }
+        if (g.forkedFrom) {
+          meta.forkedFrom = g.forkedFrom
+          meta.materialized = g.snapshot !== undefined
+        }
+        if (g.compactedFrom) meta.compactedFrom = g.compactedFrom
+        const origin = g.forkedFrom ?? g.compactedFrom
+        if (origin) {
+          const row = { relation: g.forkedFrom ? 'fork' : 'compaction', atHash: origin.atHash, materialized: g.forkedFrom ? g.snapshot !== undefined : true }
+          ops.push({ type: 'put', key: K.childKey(origin.sessionId, s.sessionId), value: encodeCanonical(row) })
+        }
+        ops.push({ type: 'del', key: K.tombstoneKey(s.sessionId) })
+      }
+      for (let seq = from; seq < s.length; seq++) {
+        const hash = fromHex(s.hashes[seq]!)
+        ops.push(
+          { type: 'put', key: K.entryKey(hash), value: s.records[seq]! },
+          { type: 'put', key: K.seqKey(s.sessionId, seq), value: hash },
+          { type: 'put', key: K.hashKey(hash), value: K.hashIndexValue(s.sessionId, seq) },
+        )
+        countItems(meta, itemsOf(s.entries[seq]!), store.classify)
+        meta.updatedAt = s.entries[seq]!.ts
+      }
+      ops.push(
+        { type: 'put', key: K.headKey(s.sessionId), value: K.headValue(fromHex(s.head), s.length - 1) },
+        { type: 'put', key: K.metaKey(s.sessionId), value: encodeCanonical(meta) },
+      )
+      result.sessions.push({ sessionId: s.sessionId, added: s.length - from })
+      result.entriesAdded += s.length - from
+    }
+    if (result.entriesAdded > 0) {
+      await store.writer.write(ops)
+      for (const id of ids) store.invalidate(id)
+    }
+    return result
+  })
+}

@@ -1,0 +1,92 @@
+// Verification findings: a union discriminated on a stable `code` (docs/verification.md lists
+// every code). Each finding says where (session, seq, hash) and, where it applies, what was
+// expected and what was found.
+
+export const FindingCodes = [
+  /** A record does not hash to the hash it is stored under. */
+  'hash_mismatch',
+  /** A record's prev is not the hash of the entry before it (or not zeros for a genesis). */
+  'prev_mismatch',
+  /** The sequence index skips a number. */
+  'seq_gap',
+  /** The sequence index names an entry whose record is missing. */
+  'entry_missing',
+  /** The head pointer does not name the session's last entry (or is missing). */
+  'head_mismatch',
+  /** Stored entry bytes are not the canonical encoding of what they decode to (or not CBOR). */
+  'non_canonical',
+  /** A stored entry does not match the entry schema. */
+  'schema_invalid',
+  /** Seq 0 is not a session_start, a session_start appears later, or the genesis names another session. */
+  'genesis_invalid',
+  /** forkedFrom / compactedFrom names an entry that is not in the named session. */
+  'origin_missing',
+  /** The source of a self-contained session (compaction, materialised fork) was deleted: a warning. */
+  'origin_deleted',
+  /** The hash index, sequence index, dependants index or metadata disagree with the entries. */
+  'index_mismatch',
+  /** A stored entry that no session reaches. */
+  'orphan_entry',
+  /** The trusted head is no longer in the session's chain: history was rewritten or rolled back. */
+  'trusted_head_missing',
+  /** A referenced blob is missing or does not hash to its key. */
+  'blob_invalid',
+  /** A bundle is malformed: cut short, bad header, trailing data, or entries that do not match it. */
+  'bundle_malformed',
+  /** A bundle session's source is not in the bundle (a warning for self-contained sessions). */
+  'origin_outside_bundle',
+  /** Lineage loops back on itself. */
+  'lineage_cycle',
+] as const
+
+export type FindingCode = (typeof FindingCodes)[number]
+
+export interface Finding {
+  code: FindingCode
+  /** 'error' fails verification; 'warning' is reported but leaves `ok` true. */
+  severity: 'error' | 'warning'
+  message: string
+  sessionId?: string
+  seq?: number
+  hash?: string
+  expected?: unknown
+  actual?: unknown
+}
+
+export interface TrustedHeadResult {
+  hash: string
+  /**
+   * contained: the chain still contains it (history was only appended since);
+   * rolled_back: the entry exists but the head is before it;
+   * absent: no session's chain contains it (rewritten, truncated or never there).
+   */
+  status: 'contained' | 'rolled_back' | 'absent'
+  sessionId?: string
+  seq?: number
+}
+
+export interface VerifyReport {
+  ok: boolean
+  checked: { sessions: number; entries: number; bytes: number }
+  findings: Finding[]
+  /** True when more findings existed than the report keeps. */
+  truncated?: boolean
+  trustedHead?: TrustedHeadResult
+}
+
+export const MAX_FINDINGS = 10_000
+
+export class FindingList {
+  readonly items: Finding[] = []
+  truncated = false
+  errors = 0
+  add(f: Omit<Finding, 'severity'> & { severity?: Finding['severity'] }): void {
+    const finding = { severity: 'error' as const, ...f }
+    if (finding.severity === 'error') this.errors++
+    if (this.items.length >= MAX_FINDINGS) {
+      this.truncated = true
+      return
+    }
+    this.items.push(finding)
+  }
+}
