@@ -32,3 +32,7 @@ export type { BundleHeader, BundleSession, BundleReport, BundleFormat, ExportRes
 export { FindingCodes } from './verify/findings.js'
 export type { Finding, FindingCode, VerifyReport, TrustedHeadResult } from './verify/findings.js'
 export type { VerifyOptions } from './verify/verify-store.js'
+export { isBlobRef, DEFAULT_BLOB_THRESHOLD, TEXT_MEDIA_TYPE, BYTES_MEDIA_TYPE } from './blobs/blobs.js'
+export type { BlobRef, BlobOptions, CompressionProfile } from './blobs/blobs.js'
+export type { GcResult } from './storage/gc.js'
+export type { UsageByModel } from './storage/usage-ledger.js'

@@ -16,6 +16,8 @@ import type { Writable } from 'node:stream'
 import { exportSession, importBundle, type BundleFormat, type ExportResult, type ImportResult } from './bundle/bundle.js'
 import { SessionStore, type AnyLevel, type StoreOptions } from './storage/session-store.js'
 import type { VerifyReport } from './verify/findings.js'
+import { gc, type GcResult } from './storage/gc.js'
+import { checkBlobs } from './verify/verify-blobs.js'
 import { verifyStore, type VerifyOptions } from './verify/verify-store.js'
 
 export class Store extends SessionStore {
@@ -53,7 +55,13 @@ export class Store extends SessionStore {
   /** Verify one session (with `lineage`, its sources too) or the whole store. */
   verify(options?: VerifyOptions): Promise<VerifyReport> {
     this.checkOpen()
-    return verifyStore(this, options)
+    return verifyStore(this, options, checkBlobs(this))
+  }
+
+  /** Remove blobs and entries that no remaining session reaches; report what was removed. */
+  gc(): Promise<GcResult> {
+    this.checkOpen()
+    return gc(this)
   }
 
   /** Write a session and the sources it needs as a bundle (or JSONL for reading) to a stream or path. */

@@ -10,11 +10,13 @@ import { decodeCanonical, encodeCanonical } from '../encoding/cbor.js'
 import { openRecord } from '../encoding/entry-codec.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import type { Entry, Origin, SessionStart } from '../schema/entry.js'
+import type { Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
 import type { BatchOp } from '../storage/group-writer.js'
 import * as K from '../storage/keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
 import { FindingList, type Finding } from '../verify/findings.js'
+import { collectRefs, mayHaveRefs, packBlob, refHash } from '../blobs/blobs.js'
+import { sha256 } from '../encoding/hash.js'
 
 export const BUNDLE_FORMAT = 'chainlog-bundle'
 export const BUNDLE_VERSION = 1
@@ -37,6 +39,8 @@ export interface BundleHeader {
   root: string
   /** Sources first, the root last. */
   sessions: BundleSession[]
+  /** Number of blob items after the entries (each: SHA-256(32) ‖ content). Absent means 0. */
+  blobs?: number
 }
 
 export interface BundleReport {
@@ -129,6 +133,14 @@ export async function exportSession(
   }
   const sessions = await plan(store, sessionId)
   const header: BundleHeader = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, createdAt: Date.now(), root: sessionId, sessions }
+  // Blobs the bundled entries reference (a first pass, so the header can count them).
+  const blobs = new Set<string>()
+  for (const s of sessions) {
+    for await (const e of store.entries(s.sessionId, { to: s.length - 1, resolveBlobs: false, verify: false })) {
+      for (const ref of collectRefs(e.entry)) blobs.add(refHash(ref))
+    }
+  }
+  if (blobs.size > 0) header.blobs = blobs.size
   const stream = typeof out === 'string' ? createWriteStream(out) : out
   let entries = 0
   let bytes = 0
@@ -165,6 +177,18 @@ export async function exportSession(
         }
         options.onProgress?.(entries)
       }
+    }
+    for (const hex of [...blobs].sort()) {
+      const content = await store.readBlob(hex)
+      if (format === 'bundle') {
+        await writeChunk(stream, bstrHead(32 + content.length))
+        await writeChunk(stream, fromHex(hex))
+        await writeChunk(stream, content)
+      } else {
+        const text = Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8')
+        await writeChunk(stream, `${JSON.stringify({ blob: hex, size: content.length, content: text })}\n`)
+      }
+      bytes += content.length
     }
   } finally {
     if (typeof out === 'string') await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
@@ -229,7 +253,8 @@ function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): Bund
     typeof h.root === 'string' &&
     Array.isArray(h.sessions) &&
     h.sessions.length > 0 &&
-    h.sessions.every((s) => s && typeof s.sessionId === 'string' && Number.isSafeInteger(s.length) && s.length > 0 && isHexHash(s.head))
+    h.sessions.every((s) => s && typeof s.sessionId === 'string' && Number.isSafeInteger(s.length) && s.length > 0 && isHexHash(s.head)) &&
+    (h.blobs === undefined || (Number.isSafeInteger(h.blobs) && h.blobs > 0))
   if (!ok) {
     findings.add({ code: 'bundle_malformed', message: 'header is not a chainlog bundle header' })
     return undefined
@@ -250,6 +275,8 @@ interface ParsedSession extends BundleSession {
 interface Parsed {
   report: BundleReport
   sessions: ParsedSession[]
+  /** Blob content by hex hash. */
+  blobs: Map<string, Uint8Array>
 }
 
 async function readInput(input: Uint8Array | string): Promise<Uint8Array> {
@@ -264,8 +291,10 @@ function parseBundle(buf: Uint8Array): Parsed {
   const items = splitItems(buf, findings)
   const header = parseHeader(items[0], findings)
   const sessions: ParsedSession[] = []
+  const blobs = new Map<string, Uint8Array>()
   if (header) {
-    const expected = header.sessions.reduce((n, s) => n + s.length, 0)
+    const entryCount = header.sessions.reduce((n, s) => n + s.length, 0)
+    const expected = entryCount + (header.blobs ?? 0)
     if (items.length - 1 !== expected) {
       findings.add({
         code: 'bundle_malformed',
@@ -310,6 +339,32 @@ function parseBundle(buf: Uint8Array): Parsed {
       }
       sessions.push(ps)
     }
+    // Blobs: each item hashes to the hash it starts with; every reference has its blob.
+    for (let i = 1 + entryCount; i < items.length; i++) {
+      const item = items[i]!
+      if (item.length < 32) {
+        findings.add({ code: 'bundle_malformed', message: `blob item ${i - 1 - entryCount} is too short` })
+        continue
+      }
+      const hex = toHex(item.subarray(0, 32))
+      const content = item.subarray(32)
+      const actual = toHex(sha256(content))
+      if (actual !== hex) findings.add({ code: 'blob_invalid', message: `blob ${hex} in the bundle hashes to ${actual}`, expected: hex, actual })
+      else blobs.set(hex, content)
+      checked.bytes += content.length
+    }
+    for (const ps of sessions) {
+      for (let seq = 0; seq < ps.entries.length; seq++) {
+        if (!mayHaveRefs(ps.records[seq]!.subarray(HASH_BYTES))) continue
+        for (const ref of collectRefs(ps.entries[seq])) {
+          const hex = refHash(ref)
+          const content = blobs.get(hex)
+          if (!content || content.length !== ref.size) {
+            findings.add({ code: 'blob_invalid', message: `blob ${hex} referenced by ${ps.sessionId}#${seq} is ${content ? 'the wrong size' : 'not in the bundle'}`, sessionId: ps.sessionId, seq, hash: ps.hashes[seq], expected: hex })
+          }
+        }
+      }
+    }
     // Provenance inside the bundle.
     for (const ps of sessions) {
       const g = ps.entries[0]
@@ -335,7 +390,7 @@ function parseBundle(buf: Uint8Array): Parsed {
   }
   const report: BundleReport = { ok: findings.errors === 0, checked, findings: findings.items }
   if (header) report.header = header
-  return { report, sessions }
+  return { report, sessions, blobs }
 }
 
 /** Verify a bundle without a store. */
@@ -355,7 +410,7 @@ export interface ImportResult {
  * CHAINLOG_INVALID_BUNDLE (data.findings) and nothing is written.
  */
 export async function importBundle(store: SessionStore, input: Uint8Array | string): Promise<ImportResult> {
-  const { report, sessions } = parseBundle(await readInput(input))
+  const { report, sessions, blobs } = parseBundle(await readInput(input))
   if (!report.ok) {
     throw new ChainlogError(ErrorCodes.INVALID_BUNDLE, `bundle failed verification: ${report.findings.find((f) => f.severity === 'error')?.message}`, {
       findings: report.findings,
@@ -368,6 +423,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
   return withLocks(0, async () => {
     const ops: BatchOp[] = []
     const result: ImportResult = { report, sessions: [], entriesAdded: 0 }
+    const usages: { sessionId: string; usage: Usage[] }[] = []
     for (const s of sessions) {
       const head = await store.readHead(s.sessionId)
       let from = 0
@@ -418,11 +474,25 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
         { type: 'put', key: K.headKey(s.sessionId), value: K.headValue(fromHex(s.head), s.length - 1) },
         { type: 'put', key: K.metaKey(s.sessionId), value: encodeCanonical(meta) },
       )
+      const added = s.entries.slice(from).filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e.kind === 'llm_usage')
+      if (added.length > 0) usages.push({ sessionId: s.sessionId, usage: added.map(({ kind: _k, ts: _t, ...u }) => u) })
       result.sessions.push({ sessionId: s.sessionId, added: s.length - from })
       result.entriesAdded += s.length - from
     }
     if (result.entriesAdded > 0) {
-      await store.writer.write(ops)
+      for (const [hex, content] of blobs) {
+        if (!(await store.hasBlob(hex))) ops.push({ type: 'put', key: K.blobKey(fromHex(hex)), value: packBlob(content, store.blobProfile) })
+      }
+      await store.ledger.ready()
+      const totals = await Promise.all(usages.map((u) => store.ledger.sessionTotals(u.sessionId)))
+      // Synchronously from here to the write, so ledger rows land in the order they were built.
+      usages.forEach((u, i) => store.ledger.addOps(u.sessionId, totals[i]!, u.usage, ops))
+      try {
+        await store.writer.write(ops)
+      } catch (err) {
+        store.ledger.reset()
+        throw err
+      }
       for (const id of ids) store.invalidate(id)
     }
     return result

@@ -70,7 +70,7 @@ export async function forkAt(store: SessionStore, hashOrPrefix: string, options:
   const materialized = options.materialize === true
   let genesis: SessionStart
   if (materialized) {
-    genesis = materialisedGenesis(sessionId, ts, origin, await store.restore(loc.sessionId, { at: atHash }))
+    genesis = materialisedGenesis(sessionId, ts, origin, await store.restore(loc.sessionId, { at: atHash, resolveBlobs: false }))
   } else {
     genesis = { kind: 'session_start', ts, sessionId, config: {}, history: [], forkedFrom: origin }
   }
@@ -79,6 +79,8 @@ export async function forkAt(store: SessionStore, hashOrPrefix: string, options:
     if (!(await store.readHead(loc.sessionId))) {
       throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `session ${loc.sessionId} was deleted`, { sessionId: loc.sessionId })
     }
+    // writeGenesis takes the new id's lock: with the source's id that lock is the one held here.
+    if (sessionId === loc.sessionId) throw new ChainlogError(ErrorCodes.SESSION_EXISTS, `session ${sessionId} already exists`, { sessionId })
     return store.writeGenesis(genesis, [childOp(loc.sessionId, sessionId, { relation: 'fork', atHash, materialized })], {
       materialized,
     })
@@ -113,11 +115,13 @@ export async function compact(store: SessionStore, sourceId: string, options: Co
   return store.locks.run(sourceId, async () => {
     const head = await store.readHead(sourceId)
     if (!head) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sourceId}`, { sessionId: sourceId })
+    // writeGenesis takes the new id's lock: with the source's id that lock is the one held here.
+    if (sessionId === sourceId) throw new ChainlogError(ErrorCodes.SESSION_EXISTS, `session ${sessionId} already exists`, { sessionId })
     const atHash = toHex(head.hash)
     let systemPrompt = options.systemPrompt
     let config = options.config
     if (config === undefined || (systemPrompt === undefined && options.systemPrompt === undefined)) {
-      const state = await store.restore(sourceId)
+      const state = await store.restore(sourceId, { resolveBlobs: false })
       config ??= state.config
       systemPrompt ??= state.systemPrompt
     }
@@ -269,7 +273,13 @@ export async function deleteSession(store: SessionStore, sessionId: string, opti
     const ops = await deleteOps(store, sessionId)
     // A tombstone lets verify tell "source deleted" from "source never existed".
     ops.push({ type: 'put', key: K.tombstoneKey(sessionId), value: encodeCanonical({ deletedAt: Date.now(), head: toHex(head.hash), length: head.seq + 1 }) })
-    await store.writer.write(ops)
+    await store.ledger.removeOps(sessionId, ops)
+    try {
+      await store.writer.write(ops)
+    } catch (err) {
+      store.ledger.reset()
+      throw err
+    }
     store.invalidate(sessionId)
   })
   result.deleted.push(sessionId)
@@ -283,7 +293,7 @@ export async function deleteSession(store: SessionStore, sessionId: string, opti
 async function reroot(store: SessionStore, sessionId: string, originOverride?: Origin): Promise<DeleteResult['rerooted']> {
   const entries: Entry[] = []
   const oldHashes: string[] = []
-  for await (const e of store.entries(sessionId)) {
+  for await (const e of store.entries(sessionId, { resolveBlobs: false })) {
     entries.push(e.entry)
     oldHashes.push(e.hash)
   }
@@ -293,7 +303,7 @@ async function reroot(store: SessionStore, sessionId: string, originOverride?: O
   if (!originOverride) {
     // The dependant whose source is going away: write the source's state into its genesis.
     if (!genesis.forkedFrom) throw new Error(`reroot of ${sessionId}: not a fork`)
-    const base = await store.restore(genesis.forkedFrom.sessionId, { at: genesis.forkedFrom.atHash })
+    const base = await store.restore(genesis.forkedFrom.sessionId, { at: genesis.forkedFrom.atHash, resolveBlobs: false })
     newGenesis = materialisedGenesis(sessionId, genesis.ts, genesis.forkedFrom, base)
     materialized = true
   } else {
@@ -358,11 +368,14 @@ export async function ensureHeadOrFork(
 ): Promise<{ sessionId: string; head: string; forked: boolean }> {
   const head = await store.head(sessionId)
   if (head === lastSeenHead) return { sessionId, head, forked: false }
-  const loc = await store.locate(await store.resolveHash(lastSeenHead))
+  // A prefix or upper-case spelling of the current head is still the current head.
+  const seen = await store.resolveHash(lastSeenHead)
+  if (head === seen) return { sessionId, head, forked: false }
+  const loc = await store.locate(seen)
   if (!loc || loc.sessionId !== sessionId) {
     throw new ChainlogError(ErrorCodes.ENTRY_NOT_FOUND, `entry ${lastSeenHead} is not in session ${sessionId}`, { hash: lastSeenHead, sessionId })
   }
-  const fork = await forkAt(store, lastSeenHead, options)
+  const fork = await forkAt(store, seen, options)
   return { ...fork, forked: true }
 }
 

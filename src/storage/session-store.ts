@@ -11,9 +11,24 @@ import { classifyItem, type ItemClassifier } from '../schema/classify.js'
 import type { Config, Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
 import { SessionId } from '../schema/entry.js'
 import { applyEntryInPlace, type SessionState } from '../state/reducer.js'
+import type { Usage as UsageRecord } from '../schema/entry.js'
 import { groupTurnItems, itemText } from '../state/turn.js'
+import {
+  DEFAULT_BLOB_THRESHOLD,
+  externalize,
+  mayHaveRefs,
+  packBlob,
+  refHash,
+  resolveRefs,
+  unpackBlob,
+  type BlobOptions,
+  type CompressionProfile,
+  type NewBlob,
+} from '../blobs/blobs.js'
+import { sha256 } from '../encoding/hash.js'
 import { GroupWriter, type BatchOp } from './group-writer.js'
 import * as K from './keys.js'
+import { UsageLedger, type UsageByModel } from './usage-ledger.js'
 
 /** The on-disk layout version this code writes and reads. */
 export const STORE_FORMAT_VERSION = 1
@@ -36,6 +51,8 @@ export interface StoreOptions {
   classify?: ItemClassifier
   /** Recompute hashes and links while restoring (default true). */
   verifyOnRestore?: boolean
+  /** Out-of-line storage of large payloads (docs/storage.md, "Blobs"). */
+  blobs?: BlobOptions
 }
 
 /** An entry as given to `append`: `ts` defaults to now. */
@@ -200,6 +217,13 @@ export class SessionStore {
   readonly classify: ItemClassifier
   protected readonly verifyOnRestore: boolean
   readonly locks = new KeyedMutex()
+  readonly ledger: UsageLedger
+  readonly blobThreshold: number
+  readonly blobProfile: CompressionProfile
+  /** Blobs known to be stored (bounded; a miss only costs a read). */
+  #knownBlobs = new Set<string>()
+  /** While > 0, a gc is sweeping: appends write their blobs even if they seem stored. */
+  gcActive = 0
   #heads = new Map<string, Head>()
   #metas = new Map<string, SessionMeta>()
   #closed = false
@@ -209,6 +233,10 @@ export class SessionStore {
     this.durability = options.durability ?? 'sync'
     this.classify = options.classify ?? classifyItem
     this.verifyOnRestore = options.verifyOnRestore ?? true
+    this.ledger = new UsageLedger(db)
+    const t = options.blobs?.threshold ?? DEFAULT_BLOB_THRESHOLD
+    this.blobThreshold = t > 0 ? t : Infinity
+    this.blobProfile = options.blobs?.profile ?? 'balanced'
     this.writer = new GroupWriter(
       { batch: (ops, o) => db.batch(ops as never, { ...BIN, sync: o.sync } as never) },
       this.durability === 'sync',
@@ -376,13 +404,15 @@ export class SessionStore {
     if (!sid.success) {
       throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `invalid session id: ${sid.error.issues[0]?.message}`, { path: 'sessionId' })
     }
-    const sealed = sealEntry(ZERO_HASH, genesis)
     const sessionId = genesis.sessionId
     return this.locks.run(sessionId, async () => {
       this.checkOpen()
       if (await this.readHead(sessionId)) {
         throw new ChainlogError(ErrorCodes.SESSION_EXISTS, `session ${sessionId} already exists`, { sessionId })
       }
+      const blobOps: BatchOp[] = []
+      const [stored] = await this.prepareBlobs([genesis], blobOps)
+      const sealed = sealEntry(ZERO_HASH, stored)
       const meta: SessionMeta = { createdAt: genesis.ts, updatedAt: genesis.ts, counts: emptyCounts(), ...extraMeta }
       if (genesis.forkedFrom) meta.forkedFrom = genesis.forkedFrom
       if (genesis.compactedFrom) meta.compactedFrom = genesis.compactedFrom
@@ -394,6 +424,7 @@ export class SessionStore {
         { type: 'put', key: K.headKey(sessionId), value: K.headValue(sealed.hash, 0) },
         { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
         { type: 'del', key: K.tombstoneKey(sessionId) },
+        ...blobOps,
         ...extraOps,
       ]
       await this.writer.write(ops)
@@ -417,6 +448,11 @@ export class SessionStore {
    * The building block of appendTurn and the helpers.
    */
   async appendMany(sessionId: string, entries: readonly EntryInput[], options: AppendOptions = {}): Promise<TurnResult> {
+    return this.#appendMany(sessionId, entries, options, false)
+  }
+
+  /** `nextTurn`: the last entry is a turn_end whose count is the count at prev + 1, found under the lock. */
+  async #appendMany(sessionId: string, entries: readonly EntryInput[], options: AppendOptions, nextTurn: boolean): Promise<TurnResult> {
     this.checkOpen()
     if (entries.length === 0) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'nothing to append', {})
     if (options.expectedHead !== undefined && !isHexHash(options.expectedHead)) {
@@ -439,10 +475,23 @@ export class SessionStore {
       const head = await this.requireHead(sessionId)
       const headHex = toHex(head.hash)
       const prev = options.expectedHead !== undefined ? fromHex(options.expectedHead) : head.hash
+      if (nextTurn) {
+        // Counted from the entry this append follows, so a retry after a lost ack seals the same turn_end.
+        let atSeq: number | undefined = head.seq
+        if (options.expectedHead !== undefined && options.expectedHead !== headHex) {
+          const loc = await this.locate(options.expectedHead)
+          atSeq = loc && loc.sessionId === sessionId ? loc.seq : undefined
+        }
+        const turn = atSeq === undefined ? 1 : (await this.turnAt(sessionId, atSeq)) + 1
+        full[full.length - 1] = { ...full[full.length - 1]!, turn } as Entry
+      }
+      // Large payloads become blob references first: the entry hash covers the reference.
+      const blobOps: BatchOp[] = []
+      const stored = await this.prepareBlobs(full, blobOps)
       // Seal (validate + encode + hash) everything before touching the database.
       const sealed: { record: Uint8Array; hash: Uint8Array }[] = []
       let link = prev
-      for (const [i, e] of full.entries()) {
+      for (const [i, e] of stored.entries()) {
         try {
           const s = sealEntry(link, e)
           sealed.push(s)
@@ -473,6 +522,12 @@ export class SessionStore {
           actual: headHex,
         })
       }
+      const usages = full.filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e.kind === 'llm_usage')
+      let sessionUsage: UsageByModel | undefined
+      if (usages.length > 0) {
+        await this.ledger.ready()
+        sessionUsage = await this.ledger.sessionTotals(sessionId)
+      }
       const meta = { ...(await this.readMeta(sessionId)) } as SessionMeta
       meta.counts = { ...(meta.counts ?? emptyCounts()) }
       const ops: BatchOp[] = []
@@ -494,16 +549,108 @@ export class SessionStore {
         { type: 'put', key: K.headKey(sessionId), value: K.headValue(last.hash, seq) },
         { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
       )
-      this.extendAppendOps(sessionId, full, ops)
-      await this.writer.write(ops)
+      ops.push(...blobOps)
+      // Built synchronously right before queueing, so ledger rows land in build order.
+      if (sessionUsage) this.ledger.addOps(sessionId, sessionUsage, usages.map(usageOf), ops)
+      try {
+        await this.writer.write(ops)
+      } catch (err) {
+        this.ledger.reset()
+        throw err
+      }
       this.#heads.set(sessionId, { hash: last.hash, seq })
       this.#metas.set(sessionId, meta)
       return { head: results[results.length - 1]!.hash, entries: results }
     })
   }
 
-  /** Hook for subclasses to add ops (e.g. the usage ledger) to an append's batch. */
-  protected extendAppendOps(_sessionId: string, _entries: readonly Entry[], _ops: BatchOp[]): void {}
+  /**
+   * Replace large payloads in the entries' items by blob references, adding puts for blobs the
+   * store does not have yet to `ops`. References the caller passed must name stored blobs.
+   */
+  async prepareBlobs<E extends Entry>(entries: readonly E[], ops: BatchOp[]): Promise<E[]> {
+    const fresh = new Map<string, NewBlob>()
+    const given: { hex: string; path: string }[] = []
+    const onNew = (b: NewBlob) => void fresh.set(b.hex, b)
+    const out = entries.map((e, i) => {
+      const ext = (v: unknown, field: string) =>
+        externalize(v, this.blobThreshold, onNew, (ref, path) => given.push({ hex: refHash(ref), path: [i, field, ...path].join('.') }), [field])
+      switch (e.kind) {
+        case 'user_input': {
+          const item = ext(e.item, 'item')
+          return item === e.item ? e : { ...e, item }
+        }
+        case 'assistant_items':
+        case 'tool_results':
+        case 'hook_injected_items': {
+          const items = ext(e.items, 'items')
+          return items === e.items ? e : { ...e, items }
+        }
+        case 'session_start': {
+          const history = ext(e.history, 'history')
+          return history === e.history ? e : { ...e, history }
+        }
+        case 'custom': {
+          if (e.data === undefined) return e
+          const data = ext(e.data, 'data')
+          return data === e.data ? e : { ...e, data }
+        }
+        default:
+          return e
+      }
+    }) as E[]
+    for (const g of given) {
+      if (fresh.has(g.hex)) continue
+      if (!(await this.hasBlob(g.hex))) {
+        throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `blob reference at ${g.path} names a blob this store does not have`, { path: g.path, blob: g.hex })
+      }
+    }
+    for (const b of fresh.values()) {
+      if (this.gcActive === 0 && (await this.hasBlob(b.hex))) continue
+      ops.push({ type: 'put', key: K.blobKey(b.hash), value: packBlob(b.bytes, this.blobProfile) })
+    }
+    return out
+  }
+
+  /** Whether a blob is stored (by hex SHA-256 of its content). */
+  async hasBlob(hex: string): Promise<boolean> {
+    if (this.#knownBlobs.has(hex)) return true
+    const found = (await this.getRaw(K.blobKey(fromHex(hex)))) !== undefined
+    if (found) this.rememberBlob(hex)
+    return found
+  }
+
+  rememberBlob(hex: string): void {
+    if (this.#knownBlobs.size >= 100_000) this.#knownBlobs.clear()
+    this.#knownBlobs.add(hex)
+  }
+
+  forgetBlobs(): void {
+    this.#knownBlobs.clear()
+  }
+
+  /**
+   * A blob's content by its hex SHA-256, checked against the hash.
+   * @throws CHAINLOG_CORRUPT_STORE when it is missing or does not match
+   */
+  async readBlob(hex: string): Promise<Uint8Array> {
+    const raw = await this.getRaw(K.blobKey(fromHex(hex)))
+    if (!raw) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} is missing; run verify`, { blob: hex })
+    let bytes: Uint8Array
+    try {
+      bytes = unpackBlob(raw)
+    } catch (err) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} cannot be read; run verify`, { blob: hex }, { cause: err })
+    }
+    if (toHex(sha256(bytes)) !== hex) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} does not hash to its key; run verify`, { blob: hex })
+    return bytes
+  }
+
+  /** Token usage by model for one session's own llm_usage entries, or store-wide. Read from the ledger. */
+  usage(sessionId?: string): Promise<UsageByModel> {
+    this.checkOpen()
+    return this.ledger.totals(sessionId)
+  }
 
   /**
    * Append a turn's new items, grouped as the runtime saw them, plus an optional turn_end and
@@ -515,26 +662,23 @@ export class SessionStore {
     const entries: EntryInput[] = groupTurnItems(items, options.classify ?? this.classify).map((g) => ({ ...g, ts }) as EntryInput)
     const usages = options.usage === undefined ? [] : Array.isArray(options.usage) ? options.usage : [options.usage]
     for (const u of usages) entries.push({ kind: 'llm_usage', ts, ...u })
-    if (options.turnEnd !== undefined) {
-      let turn: number
-      if (options.turnEnd === true) {
-        // Needs the current turn count: kept in the meta of the session? Read it from the state.
-        turn = (await this.currentTurn(sessionId)) + 1
-      } else turn = options.turnEnd
-      entries.push({ kind: 'turn_end', ts, turn })
-    }
+    // turnEnd: true is resolved under the session's lock (placeholder 0 until then).
+    if (options.turnEnd !== undefined) entries.push({ kind: 'turn_end', ts, turn: options.turnEnd === true ? 0 : options.turnEnd })
     const appendOpts: AppendOptions = {}
     if (options.expectedHead !== undefined) appendOpts.expectedHead = options.expectedHead
-    return this.appendMany(sessionId, entries, appendOpts)
+    return this.#appendMany(sessionId, entries, appendOpts, options.turnEnd === true)
   }
 
-  /** The turn count as of the latest turn_end (scans back from the head). */
-  protected async currentTurn(sessionId: string): Promise<number> {
-    for await (const e of this.entries(sessionId, { reverse: true, verify: false })) {
+  /** The turn count as of entry `seq` of a session: the latest turn_end at or before it. */
+  async turnAt(sessionId: string, seq: number): Promise<number> {
+    for await (const e of this.entries(sessionId, { to: seq, reverse: true, verify: false, resolveBlobs: false })) {
       if (e.entry.kind === 'turn_end') return e.entry.turn
       if (e.entry.kind === 'session_start') {
         if (e.entry.snapshot) return e.entry.snapshot.turnCount
-        if (e.entry.forkedFrom) return (await this.restore(e.entry.forkedFrom.sessionId, { at: e.entry.forkedFrom.atHash })).turnCount
+        if (e.entry.forkedFrom) {
+          const loc = await this.locate(e.entry.forkedFrom.atHash)
+          if (loc) return this.turnAt(loc.sessionId, loc.seq)
+        }
       }
     }
     return 0
@@ -584,7 +728,7 @@ export class SessionStore {
    */
   async *entries(
     sessionId: string,
-    options: { from?: number; to?: number; reverse?: boolean; verify?: boolean } = {},
+    options: { from?: number; to?: number; reverse?: boolean; verify?: boolean; resolveBlobs?: boolean } = {},
   ): AsyncGenerator<StoredEntry> {
     this.checkOpen()
     const head = await this.requireHead(sessionId)
@@ -593,6 +737,7 @@ export class SessionStore {
     if (from > to) return
     const verify = options.verify ?? true
     const reverse = options.reverse ?? false
+    const resolve = options.resolveBlobs ?? true
     const it = this.db.iterator({ ...K.seqRange(sessionId, from, to), ...BIN, reverse })
     let expectedSeq = reverse ? to : from
     let prevHash: string | undefined // forward: the hash the next record must link to
@@ -632,7 +777,9 @@ export class SessionStore {
           prevHash = hash
           nextPrev = prev
           expectedSeq += reverse ? -1 : 1
-          yield { sessionId, seq, hash, prev, entry: opened.entry }
+          let entry = opened.entry
+          if (resolve && mayHaveRefs(opened.entryBytes)) entry = (await resolveRefs(entry, (h) => this.readBlob(h))) as Entry
+          yield { sessionId, seq, hash, prev, entry }
         }
       }
     } finally {
@@ -646,7 +793,7 @@ export class SessionStore {
    * The state of a session as of its head, or as of the entry `at` (hash or prefix) of that
    * session. A fork replays its source up to the fork point first.
    */
-  async restore(sessionId: string, options: { at?: string } = {}): Promise<SessionState> {
+  async restore(sessionId: string, options: { at?: string; resolveBlobs?: boolean } = {}): Promise<SessionState> {
     this.checkOpen()
     const head = await this.requireHead(sessionId)
     let to = head.seq
@@ -659,10 +806,11 @@ export class SessionStore {
       to = loc.seq
     }
     let state: SessionState | undefined
-    for await (const e of this.entries(sessionId, { to, verify: this.verifyOnRestore })) {
+    const resolveBlobs = options.resolveBlobs ?? true
+    for await (const e of this.entries(sessionId, { to, verify: this.verifyOnRestore, resolveBlobs })) {
       let base: SessionState | undefined
       if (e.entry.kind === 'session_start' && e.entry.forkedFrom && !e.entry.snapshot) {
-        base = await this.restore(e.entry.forkedFrom.sessionId, { at: e.entry.forkedFrom.atHash })
+        base = await this.restore(e.entry.forkedFrom.sessionId, { at: e.entry.forkedFrom.atHash, resolveBlobs })
       }
       state = applyEntryInPlace(state, e, base)
     }
@@ -704,3 +852,8 @@ function decodeRecordOrCorrupt(record: Uint8Array, where: Record<string, unknown
 }
 
 export { HASH_BYTES }
+
+function usageOf(e: Extract<Entry, { kind: 'llm_usage' }>): UsageRecord {
+  const { kind: _k, ts: _t, ...u } = e
+  return u
+}

@@ -27,7 +27,7 @@ export interface VerifyOptions {
 }
 
 /** A hook for extra per-entry checks (blobs). Returns nothing; adds findings. */
-export type EntryCheck = (ctx: { sessionId: string; seq: number; hash: string; entry: Entry; findings: FindingList }) => Promise<void>
+export type EntryCheck = (ctx: { sessionId: string; seq: number; hash: string; entry: Entry; record: Uint8Array; findings: FindingList }) => Promise<void>
 
 interface Ctx {
   store: SessionStore
@@ -125,7 +125,7 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
         } else if (entry.kind === 'session_start') {
           findings.add({ code: 'genesis_invalid', message: `session_start at seq ${seq} of ${sessionId}`, ...at })
         }
-        if (ctx.extraCheck) await ctx.extraCheck({ sessionId, seq, hash, entry, findings })
+        if (ctx.extraCheck) await ctx.extraCheck({ sessionId, seq, hash, entry, record, findings })
       }
       ctx.onProgress?.({ entries: ctx.checked.entries, bytes: ctx.checked.bytes })
     }

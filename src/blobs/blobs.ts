@@ -1,0 +1,270 @@
+// Content-addressed blobs: large payloads inside items are stored once, keyed by the SHA-256 of
+// their uncompressed bytes, and the entry carries a reference in the form docs/format.md
+// reserves: { "$blob": "sha256:<hex>", "size": n, "mediaType": "..." }. The entry hash covers
+// the reference, so the blob is bound into the chain.
+import { brotliCompressSync, brotliDecompressSync, constants as zc, deflateRawSync, inflateRawSync } from 'node:zlib'
+import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
+import { fromHex, sha256, toHex } from '../encoding/hash.js'
+import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
+
+export const BLOB_KEY = '$blob'
+export const TEXT_MEDIA_TYPE = 'text/plain;charset=utf-8'
+export const BYTES_MEDIA_TYPE = 'application/octet-stream'
+
+export interface BlobRef {
+  $blob: string
+  size: number
+  mediaType: string
+}
+
+/**
+ * How blobs are compressed:
+ * - low-latency: stored as is (LevelDB's own block compression still applies);
+ * - balanced (default): brotli quality 4, kept only when it saves at least 10%;
+ * - compact: brotli quality 9, same rule.
+ */
+export type CompressionProfile = 'low-latency' | 'balanced' | 'compact'
+
+/** Codec recorded with each stored blob. */
+export type BlobCodec = 'raw' | 'br' | 'deflate'
+
+export interface BlobOptions {
+  /** Payloads (strings as UTF-8, byte strings) larger than this many bytes become blobs. 0 or Infinity disables. */
+  threshold?: number
+  profile?: CompressionProfile
+}
+
+/** Default threshold: see docs/benchmarks.md for the measurement behind it. */
+export const DEFAULT_BLOB_THRESHOLD = 4096
+
+const REF_RE = /^sha256:[0-9a-f]{64}$/
+
+/** True when `v` is exactly a blob reference. */
+export function isBlobRef(v: unknown): v is BlobRef {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
+  const o = v as Record<string, unknown>
+  const keys = Object.keys(o)
+  return (
+    keys.length === 3 &&
+    typeof o.$blob === 'string' &&
+    REF_RE.test(o.$blob) &&
+    Number.isSafeInteger(o.size) &&
+    (o.size as number) >= 0 &&
+    typeof o.mediaType === 'string' &&
+    o.mediaType.length > 0
+  )
+}
+
+export function refHash(ref: BlobRef): string {
+  return ref.$blob.slice('sha256:'.length)
+}
+
+export interface NewBlob {
+  hash: Uint8Array
+  hex: string
+  bytes: Uint8Array
+  mediaType: string
+}
+
+/**
+ * Replace large payloads in `value` by references (copy on write: the input is not changed).
+ * Existing references must be well-formed; `onRef` is called for each one found.
+ */
+export function externalize(
+  value: unknown,
+  threshold: number,
+  onNew: (blob: NewBlob) => void,
+  onRef: (ref: BlobRef, path: (string | number)[]) => void,
+  path: (string | number)[] = [],
+  seen: Set<object> = new Set(),
+): unknown {
+  if (typeof value === 'string') {
+    // A UTF-8 string is at most 3 bytes per UTF-16 unit, and at least 1.
+    if (value.length * 3 <= threshold) return value
+    const bytes = Buffer.from(value, 'utf8')
+    if (bytes.length <= threshold) return value
+    return makeRef(bytes, TEXT_MEDIA_TYPE, onNew)
+  }
+  if (value instanceof Uint8Array) {
+    if (value.length <= threshold) return value
+    return makeRef(value, BYTES_MEDIA_TYPE, onNew)
+  }
+  if (value === null || typeof value !== 'object') return value
+  // The canonical encoder reports these with the same code; stop here before recursing forever.
+  if (seen.has(value)) unencodable(path, 'a cycle')
+  if (seen.size >= MAX_DEPTH) unencodable(path, `a value nested deeper than ${MAX_DEPTH}`)
+  seen.add(value)
+  try {
+    return externalizeContainer(value, threshold, onNew, onRef, path, seen)
+  } finally {
+    seen.delete(value)
+  }
+}
+
+const MAX_DEPTH = 512
+
+function unencodable(path: (string | number)[], what: string): never {
+  throw new ChainlogError(ErrorCodes.UNENCODABLE_VALUE, `cannot encode ${what} at ${formatPath(path)}`, { path: formatPath(path) })
+}
+
+function externalizeContainer(
+  value: object,
+  threshold: number,
+  onNew: (blob: NewBlob) => void,
+  onRef: (ref: BlobRef, path: (string | number)[]) => void,
+  path: (string | number)[],
+  seen: Set<object>,
+): unknown {
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      path.push(i)
+      const x = externalize(value[i], threshold, onNew, onRef, path, seen)
+      path.pop()
+      if (x !== value[i]) {
+        out ??= value.slice()
+        out[i] = x
+      }
+    }
+    return out ?? value
+  }
+  const o = value as Record<string, unknown>
+  if (Object.prototype.hasOwnProperty.call(o, BLOB_KEY)) {
+    if (!isBlobRef(o)) {
+      throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `invalid blob reference at ${formatPath(path)}: the key "$blob" is reserved for { $blob: "sha256:<hex>", size, mediaType }`, {
+        path: formatPath(path),
+      })
+    }
+    onRef(o, path.slice())
+    return o
+  }
+  let out: Record<string, unknown> | undefined
+  for (const k of Object.keys(o)) {
+    path.push(k)
+    const x = externalize(o[k], threshold, onNew, onRef, path, seen)
+    path.pop()
+    if (x !== o[k]) {
+      out ??= { ...o }
+      out[k] = x
+    }
+  }
+  return out ?? value
+}
+
+function makeRef(bytes: Uint8Array, mediaType: string, onNew: (blob: NewBlob) => void): BlobRef {
+  const hash = sha256(bytes)
+  const hex = toHex(hash)
+  onNew({ hash, hex, bytes, mediaType })
+  return { $blob: `sha256:${hex}`, size: bytes.length, mediaType }
+}
+
+/** Every blob reference inside a value. */
+export function collectRefs(value: unknown, out: BlobRef[] = []): BlobRef[] {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return out
+  if (Array.isArray(value)) {
+    for (const x of value) collectRefs(x, out)
+    return out
+  }
+  const o = value as Record<string, unknown>
+  if (Object.prototype.hasOwnProperty.call(o, BLOB_KEY) && isBlobRef(o)) {
+    out.push(o)
+    return out
+  }
+  for (const k of Object.keys(o)) collectRefs(o[k], out)
+  return out
+}
+
+const MARKER = Buffer.from('65' + Buffer.from(BLOB_KEY).toString('hex'), 'hex') // CBOR text(5) "$blob"
+
+/** Fast test on canonical entry bytes: could they contain a blob reference? */
+export function mayHaveRefs(entryBytes: Uint8Array): boolean {
+  return Buffer.from(entryBytes.buffer, entryBytes.byteOffset, entryBytes.byteLength).indexOf(MARKER) >= 0
+}
+
+/** Replace references with their content (strings for text media types, bytes otherwise). */
+export async function resolveRefs(value: unknown, load: (hex: string) => Promise<Uint8Array>): Promise<unknown> {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      const x = await resolveRefs(value[i], load)
+      if (x !== value[i]) {
+        out ??= value.slice()
+        out[i] = x
+      }
+    }
+    return out ?? value
+  }
+  const o = value as Record<string, unknown>
+  if (isBlobRef(o)) {
+    const bytes = await load(refHash(o))
+    return o.mediaType === TEXT_MEDIA_TYPE ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : bytes
+  }
+  let out: Record<string, unknown> | undefined
+  for (const k of Object.keys(o)) {
+    const x = await resolveRefs(o[k], load)
+    if (x !== o[k]) {
+      out ??= { ...o }
+      out[k] = x
+    }
+  }
+  return out ?? value
+}
+
+/** The stored form of a blob: canonical CBOR { codec, size, data }. */
+export function packBlob(bytes: Uint8Array, profile: CompressionProfile): Uint8Array {
+  let codec: BlobCodec = 'raw'
+  let data = bytes
+  if (profile !== 'low-latency' && bytes.length >= 256) {
+    const quality = profile === 'compact' ? 9 : 4
+    const packed = brotliCompressSync(bytes, {
+      params: { [zc.BROTLI_PARAM_QUALITY]: quality, [zc.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    })
+    if (packed.length <= bytes.length * 0.9) {
+      codec = 'br'
+      data = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+    }
+  }
+  return encodeCanonical({ codec, size: bytes.length, data })
+}
+
+/**
+ * The uncompressed bytes of a stored blob.
+ * @throws ChainlogError CHAINLOG_DECODE_FAILED when the stored form cannot be read
+ */
+export function unpackBlob(stored: Uint8Array): Uint8Array {
+  let v: { codec?: unknown; size?: unknown; data?: unknown }
+  try {
+    v = decodeCbor(stored) as typeof v
+  } catch (err) {
+    throw new ChainlogError(ErrorCodes.DECODE_FAILED, `stored blob is not CBOR: ${(err as Error).message}`, {}, { cause: err })
+  }
+  if (!v || !(v.data instanceof Uint8Array)) throw new ChainlogError(ErrorCodes.DECODE_FAILED, 'stored blob has no data', {})
+  let out: Uint8Array
+  try {
+    switch (v.codec) {
+      case 'raw':
+        out = v.data
+        break
+      case 'br':
+        out = brotliDecompressSync(v.data)
+        break
+      case 'deflate':
+        out = inflateRawSync(v.data)
+        break
+      default:
+        throw new Error(`unknown codec ${String(v.codec)}`)
+    }
+  } catch (err) {
+    throw new ChainlogError(ErrorCodes.DECODE_FAILED, `stored blob cannot be decompressed: ${(err as Error).message}`, {}, { cause: err })
+  }
+  if (out.length !== v.size) throw new ChainlogError(ErrorCodes.DECODE_FAILED, `stored blob has ${out.length} bytes, recorded ${String(v.size)}`, {})
+  return out
+}
+
+/** SHA-256 of a blob's content, hex. */
+export function blobHash(bytes: Uint8Array): string {
+  return toHex(sha256(bytes))
+}
+
+export { deflateRawSync, fromHex }
