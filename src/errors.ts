@@ -32,6 +32,12 @@ export const ErrorCodes = {
   HAS_DEPENDANTS: 'CHAINLOG_HAS_DEPENDANTS',
   /** A bundle failed verification; data.findings lists why. */
   INVALID_BUNDLE: 'CHAINLOG_INVALID_BUNDLE',
+  /** Another owner holds an unexpired lease on the session. */
+  LEASE_HELD: 'CHAINLOG_LEASE_HELD',
+  /** The lease given is stale (a newer fencing token exists) or expired. */
+  LEASE_INVALID: 'CHAINLOG_LEASE_INVALID',
+  /** The process hosting the store went away mid-call; retry (appends with expectedHead are idempotent). */
+  HOST_UNAVAILABLE: 'CHAINLOG_HOST_UNAVAILABLE',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -242,7 +242,8 @@ export function encodeCanonicalWithPrefix(prefix: Uint8Array, value: unknown): U
   return out
 }
 
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true })
+// copyBuffers: decoded byte strings must not alias (or pin) the record they came from.
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
 
 // cbor-x gives every 8-byte integer as a bigint; ours are numbers when they are safe.
 function normaliseInts(v: unknown): unknown {

@@ -16,8 +16,10 @@ export const SessionId = z
   .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')
 
 /** Milliseconds since the Unix epoch. */
-const Timestamp = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
-const Count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+// -0 passes int() and nonnegative() but encodes as a float: refuse it where integers are required.
+const notNegativeZero = (n: number) => !Object.is(n, -0)
+const Timestamp = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).refine(notNegativeZero, 'expected a non-negative integer, not -0')
+const Count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).refine(notNegativeZero, 'expected a non-negative integer, not -0')
 
 /**
  * One item of the conversation, exactly as the runtime gave it (an OpenAI Responses item, an

@@ -1,11 +1,17 @@
 // Garbage collection: removes blobs and entries that no remaining session reaches. Marks by
 // walking every session's entries (memory grows with the number of distinct blobs, not with
-// entries), then sweeps in one batch. Appends during a gc always write their blobs, so a blob
-// an append starts using while the sweep runs is written again after it.
+// entries), then sweeps in one batch.
+//
+// The walk reads a snapshot, so writes that land while it runs are not in it. Every write goes
+// through the store's group writer, so the gc watches it: a blob put, or referenced by an entry
+// put, while the gc runs is never swept, and neither is an entry put again. The sweep is built
+// from what was watched and queued in the same tick, so every write queued before it was seen;
+// appends prepared during a gc always write their blobs, so a write queued after the sweep puts
+// back any blob it uses.
 import { collectRefs, mayHaveRefs, refHash } from '../blobs/blobs.js'
 import { decodeRecord } from '../encoding/entry-codec.js'
 import { toHex } from '../encoding/hash.js'
-import type { BatchOp } from './group-writer.js'
+import type { BatchOp, GroupWriter } from './group-writer.js'
 import * as K from './keys.js'
 import type { SessionStore } from './session-store.js'
 
@@ -18,12 +24,74 @@ export interface GcResult {
   bytesFreed: number
 }
 
+/** What was written through a store's writer while a gc ran. */
+interface WriteLog {
+  /** Blobs put, or referenced by an entry put (hex). */
+  blobs: Set<string>
+  /** Entries put (hex). */
+  entries: Set<string>
+  /** An entry put could not be read, so its references are unknown. */
+  unreadable: boolean
+}
+
+const watchers = new WeakMap<GroupWriter, Set<WriteLog>>()
+
+function note(ops: readonly BatchOp[], logs: Set<WriteLog>): void {
+  for (const op of ops) {
+    if (op.type !== 'put' || op.key.length !== 33) continue
+    const tag = op.key[0]
+    if (tag === K.TAG.blob) {
+      const hex = toHex(op.key.subarray(1))
+      for (const log of logs) log.blobs.add(hex)
+    } else if (tag === K.TAG.entry) {
+      const hex = toHex(op.key.subarray(1))
+      let refs: string[] = []
+      let unreadable = false
+      if (op.value.length > 32 && mayHaveRefs(op.value.subarray(32))) {
+        try {
+          refs = collectRefs(decodeRecord(op.value).entry).map(refHash)
+        } catch {
+          unreadable = true
+        }
+      }
+      for (const log of logs) {
+        log.entries.add(hex)
+        for (const r of refs) log.blobs.add(r)
+        if (unreadable) log.unreadable = true
+      }
+    }
+  }
+}
+
+/** Record every write made through `writer` until `stop` is called. */
+function watchWrites(writer: GroupWriter): { log: WriteLog; stop: () => void } {
+  let logs = watchers.get(writer)
+  if (!logs) {
+    const set = new Set<WriteLog>()
+    logs = set
+    watchers.set(writer, set)
+    const write = writer.write.bind(writer)
+    writer.write = (ops: BatchOp[]) => {
+      if (set.size > 0) note(ops, set)
+      return write(ops)
+    }
+  }
+  const log: WriteLog = { blobs: new Set(), entries: new Set(), unreadable: false }
+  logs.add(log)
+  return { log, stop: () => void logs.delete(log) }
+}
+
+const NOTHING: GcResult = { entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 }
+
 export async function gc(store: SessionStore): Promise<GcResult> {
   store.gcActive++
+  const watch = watchWrites(store.writer)
   try {
+    // Writes queued before the gc began land before its snapshot is taken.
+    await store.writer.write([])
     const referenced = new Set<string>()
-    const ops: BatchOp[] = []
-    const result: GcResult = { entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 }
+    /** Unreached entries: hex hash, ops that remove them, bytes. */
+    const deadEntries: { hex: string; ops: BatchOp[]; bytes: number }[] = []
     // Entries: an entry is reached when its hash index row names a live session and that
     // session's sequence index has it at that seq. Mark blob references of reached entries.
     const heads = new Map<string, boolean>()
@@ -51,10 +119,9 @@ export async function gc(store: SessionStore): Promise<GcResult> {
             }
           }
           if (!reached) {
-            ops.push({ type: 'del', key: new Uint8Array(key) })
+            const ops: BatchOp[] = [{ type: 'del', key: new Uint8Array(key) }]
             if (row) ops.push({ type: 'del', key: K.hashKey(hash) })
-            result.entriesRemoved++
-            result.bytesFreed += key.length + record.length
+            deadEntries.push({ hex: toHex(hash), ops, bytes: key.length + record.length })
             continue
           }
           if (record.length > 32 && mayHaveRefs(record.subarray(32))) {
@@ -62,7 +129,7 @@ export async function gc(store: SessionStore): Promise<GcResult> {
               for (const ref of collectRefs(decodeRecord(record).entry)) referenced.add(refHash(ref))
             } catch {
               // An unreadable entry is verify's business; keep every blob rather than guess.
-              return { entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 }
+              return { ...NOTHING }
             }
           }
         }
@@ -70,17 +137,35 @@ export async function gc(store: SessionStore): Promise<GcResult> {
     } finally {
       await it.close()
     }
+    const deadBlobs: { hex: string; key: Uint8Array; bytes: number }[] = []
     for await (const [key, value] of store.db.iterator({ ...K.tableRange(K.TAG.blob), ...BIN })) {
       const k = key as Uint8Array
-      if (referenced.has(toHex(k.subarray(1)))) continue
-      ops.push({ type: 'del', key: new Uint8Array(k) })
+      const hex = toHex(k.subarray(1))
+      if (referenced.has(hex)) continue
+      deadBlobs.push({ hex, key: new Uint8Array(k), bytes: k.length + (value as Uint8Array).length })
+    }
+    // From here to the write, synchronously: every write queued before the sweep has been seen.
+    const { log } = watch
+    if (log.unreadable) return { ...NOTHING }
+    const result: GcResult = { ...NOTHING }
+    const ops: BatchOp[] = []
+    for (const e of deadEntries) {
+      if (log.entries.has(e.hex)) continue
+      ops.push(...e.ops)
+      result.entriesRemoved++
+      result.bytesFreed += e.bytes
+    }
+    for (const b of deadBlobs) {
+      if (log.blobs.has(b.hex)) continue
+      ops.push({ type: 'del', key: b.key })
       result.blobsRemoved++
-      result.bytesFreed += k.length + (value as Uint8Array).length
+      result.bytesFreed += b.bytes
     }
     if (ops.length > 0) await store.writer.write(ops)
     store.forgetBlobs()
     return result
   } finally {
+    watch.stop()
     store.gcActive--
   }
 }

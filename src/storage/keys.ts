@@ -21,6 +21,8 @@ export const TAG = {
   usage: 0x55,
   /** blobs: `B` ‖ sha256(32) -> CBOR { codec, size, data } */
   blob: 0x42,
+  /** leases: `L` ‖ sessionId -> CBOR { owner, token, expiresAt, released } */
+  lease: 0x4c,
   /** tombstones of deleted sessions: `X` ‖ sessionId -> CBOR { deletedAt, head, length } */
   tombstone: 0x58,
 } as const
@@ -58,6 +60,7 @@ export const metaKey = (sessionId: string): Uint8Array => cat([TAG.meta], enc.en
 export const seqKey = (sessionId: string, seq: number): Uint8Array => cat([TAG.seq], enc.encode(sessionId), [0], u64(seq))
 export const childKey = (sourceId: string, childId: string): Uint8Array =>
   cat([TAG.child], enc.encode(sourceId), [0], enc.encode(childId))
+export const leaseKey = (sessionId: string): Uint8Array => cat([TAG.lease], enc.encode(sessionId))
 export const tombstoneKey = (sessionId: string): Uint8Array => cat([TAG.tombstone], enc.encode(sessionId))
 export const blobKey = (sha: Uint8Array): Uint8Array => cat([TAG.blob], sha)
 

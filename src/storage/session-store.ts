@@ -61,6 +61,25 @@ export type EntryInput = Entry extends infer E ? (E extends { ts: number } ? Omi
 export interface AppendOptions {
   /** The head the caller last saw. Stale -> CHAINLOG_HEAD_CONFLICT, nothing written. */
   expectedHead?: string
+  /** The caller's lease on the session: stale or expired -> CHAINLOG_LEASE_INVALID, nothing written. */
+  lease?: Lease
+}
+
+/** A session lease: while unexpired, only appends carrying its fencing token are accepted. */
+export interface Lease {
+  sessionId: string
+  owner: string
+  /** Fencing token: grows by one with every claim of the session, never reused. */
+  token: number
+  /** Expiry, in ms since the epoch by the clock of the process that holds the store. */
+  expiresAt: number
+}
+
+interface LeaseRow {
+  owner: string
+  token: number
+  expiresAt: number
+  released: boolean
 }
 
 export interface AppendResult {
@@ -225,6 +244,7 @@ export class SessionStore {
   /** While > 0, a gc is sweeping: appends write their blobs even if they seem stored. */
   gcActive = 0
   #heads = new Map<string, Head>()
+  #leases = new Map<string, LeaseRow | null>()
   #metas = new Map<string, SessionMeta>()
   #closed = false
 
@@ -259,19 +279,28 @@ export class SessionStore {
       }
       throw err
     }
-    const raw = (await db.get(K.formatKey(), BIN)) as Uint8Array | undefined
-    if (raw === undefined) {
-      await db.put(K.formatKey(), encodeCanonical({ version: STORE_FORMAT_VERSION }), BIN)
-    } else {
-      const version = (decodeCbor(raw) as { version?: unknown }).version
-      if (typeof version !== 'number' || version > STORE_FORMAT_VERSION) {
-        await db.close()
-        throw new ChainlogError(
-          ErrorCodes.UNSUPPORTED_VERSION,
-          `store format version ${String(version)} is newer than this chainlog reads (${STORE_FORMAT_VERSION})`,
-          { found: version, supported: STORE_FORMAT_VERSION },
-        )
+    try {
+      const raw = (await db.get(K.formatKey(), BIN)) as Uint8Array | undefined
+      if (raw === undefined) {
+        await db.put(K.formatKey(), encodeCanonical({ version: STORE_FORMAT_VERSION }), BIN)
+      } else {
+        const row = decodeCbor(raw) as { version?: unknown } | null
+        const version = row !== null && typeof row === 'object' ? row.version : undefined
+        if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+          throw new ChainlogError(ErrorCodes.CORRUPT_STORE, 'the store format row is unreadable; is this a chainlog store?', { found: version ?? null })
+        }
+        if (version > STORE_FORMAT_VERSION) {
+          throw new ChainlogError(
+            ErrorCodes.UNSUPPORTED_VERSION,
+            `store format version ${version} is newer than this chainlog reads (${STORE_FORMAT_VERSION})`,
+            { found: version, supported: STORE_FORMAT_VERSION },
+          )
+        }
       }
+    } catch (err) {
+      // A refused store is closed again, so the directory is not left locked.
+      await db.close()
+      throw err
     }
     return db
   }
@@ -475,6 +504,7 @@ export class SessionStore {
       const head = await this.requireHead(sessionId)
       const headHex = toHex(head.hash)
       const prev = options.expectedHead !== undefined ? fromHex(options.expectedHead) : head.hash
+      await this.#checkLease(sessionId, options.lease)
       if (nextTurn) {
         // Counted from the entry this append follows, so a retry after a lost ack seals the same turn_end.
         let atSeq: number | undefined = head.seq
@@ -646,6 +676,95 @@ export class SessionStore {
     return bytes
   }
 
+  async #readLease(sessionId: string): Promise<LeaseRow | null> {
+    const cached = this.#leases.get(sessionId)
+    if (cached !== undefined) return cached
+    const raw = await this.getRaw(K.leaseKey(sessionId))
+    const row = raw ? (decodeCbor(raw) as LeaseRow) : null
+    this.#leases.set(sessionId, row)
+    return row
+  }
+
+  /** Caller holds the session's lock. */
+  async #checkLease(sessionId: string, lease: Lease | undefined): Promise<void> {
+    const row = await this.#readLease(sessionId)
+    const now = Date.now()
+    if (lease !== undefined) {
+      if (lease === null || typeof lease !== 'object' || !Number.isSafeInteger(lease.token)) {
+        throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'lease must be a lease returned by claimSession', {})
+      }
+      const reason = !row || lease.token !== row.token ? 'stale' : row.released ? 'released' : row.expiresAt <= now ? 'expired' : undefined
+      if (reason) {
+        throw new ChainlogError(ErrorCodes.LEASE_INVALID, `lease ${lease.token} on ${sessionId} is ${reason}`, {
+          sessionId,
+          token: lease.token,
+          current: row?.token ?? null,
+          reason,
+        })
+      }
+    } else if (row && !row.released && row.expiresAt > now) {
+      throw new ChainlogError(ErrorCodes.LEASE_HELD, `session ${sessionId} is leased to ${row.owner}`, { sessionId, owner: row.owner, expiresAt: row.expiresAt })
+    }
+  }
+
+  async #writeLease(sessionId: string, row: LeaseRow): Promise<void> {
+    this.#leases.delete(sessionId)
+    try {
+      await this.writer.write([{ type: 'put', key: K.leaseKey(sessionId), value: encodeCanonical(row) }])
+      this.#leases.set(sessionId, row)
+    } catch (err) {
+      this.#leases.delete(sessionId)
+      throw err
+    }
+  }
+
+  /**
+   * Claim a session for `owner` for `ttlMs`. Refused with CHAINLOG_LEASE_HELD while another
+   * owner's lease is unexpired. Every claim gets a larger fencing token than any before it.
+   */
+  claimSession(sessionId: string, options: { owner: string; ttlMs: number }): Promise<Lease> {
+    this.checkOpen()
+    if (!options || typeof options.owner !== 'string' || options.owner === '' || !(Number.isSafeInteger(options.ttlMs) && options.ttlMs > 0)) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'claimSession needs { owner: non-empty string, ttlMs: positive integer }', {})
+    }
+    return this.locks.run(sessionId, async () => {
+      await this.requireHead(sessionId)
+      const row = await this.#readLease(sessionId)
+      const now = Date.now()
+      if (row && !row.released && row.expiresAt > now && row.owner !== options.owner) {
+        throw new ChainlogError(ErrorCodes.LEASE_HELD, `session ${sessionId} is leased to ${row.owner}`, { sessionId, owner: row.owner, expiresAt: row.expiresAt })
+      }
+      const next: LeaseRow = { owner: options.owner, token: (row?.token ?? 0) + 1, expiresAt: now + options.ttlMs, released: false }
+      await this.#writeLease(sessionId, next)
+      return { sessionId, owner: next.owner, token: next.token, expiresAt: next.expiresAt }
+    })
+  }
+
+  /** Extend a lease that is still valid (same token, unexpired). */
+  renewLease(lease: Lease, options: { ttlMs: number }): Promise<Lease> {
+    this.checkOpen()
+    if (!options || !(Number.isSafeInteger(options.ttlMs) && options.ttlMs > 0)) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'renewLease needs { ttlMs: positive integer }', {})
+    }
+    return this.locks.run(lease.sessionId, async () => {
+      await this.#checkLease(lease.sessionId, lease)
+      const row = (await this.#readLease(lease.sessionId))!
+      const next: LeaseRow = { ...row, expiresAt: Date.now() + options.ttlMs }
+      await this.#writeLease(lease.sessionId, next)
+      return { ...lease, expiresAt: next.expiresAt }
+    })
+  }
+
+  /** Give a lease up before it expires. The token is never reused. */
+  releaseLease(lease: Lease): Promise<void> {
+    this.checkOpen()
+    return this.locks.run(lease.sessionId, async () => {
+      await this.#checkLease(lease.sessionId, lease)
+      const row = (await this.#readLease(lease.sessionId))!
+      await this.#writeLease(lease.sessionId, { ...row, released: true, expiresAt: Date.now() })
+    })
+  }
+
   /** Token usage by model for one session's own llm_usage entries, or store-wide. Read from the ledger. */
   usage(sessionId?: string): Promise<UsageByModel> {
     this.checkOpen()
@@ -666,6 +785,7 @@ export class SessionStore {
     if (options.turnEnd !== undefined) entries.push({ kind: 'turn_end', ts, turn: options.turnEnd === true ? 0 : options.turnEnd })
     const appendOpts: AppendOptions = {}
     if (options.expectedHead !== undefined) appendOpts.expectedHead = options.expectedHead
+    if (options.lease !== undefined) appendOpts.lease = options.lease
     return this.#appendMany(sessionId, entries, appendOpts, options.turnEnd === true)
   }
 

@@ -1,0 +1,53 @@
+// The wire protocol between a process that holds a store and the processes that share it:
+// frames of a 4-byte big-endian length then a CBOR body (docs/concurrency.md).
+// Request: { id, method, args }. Response: { id, ok: true, value } or { id, ok: false, error }.
+import { Decoder, Encoder } from 'cbor-x'
+import { ChainlogError, type ErrorCode } from '../errors.js'
+
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false })
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
+
+export const MAX_FRAME = 1 << 30
+
+export interface Request {
+  id: number
+  method: string
+  args: unknown[]
+}
+
+export type Response = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code?: string; message: string; data?: unknown } }
+
+export function encodeFrame(body: Request | Response): Buffer {
+  const payload = encoder.encode(body)
+  const out = Buffer.allocUnsafe(4 + payload.length)
+  out.writeUInt32BE(payload.length, 0)
+  out.set(payload, 4)
+  return out
+}
+
+/** Accumulates socket data and yields complete frames. */
+export class FrameReader {
+  #buf: Buffer = Buffer.alloc(0)
+  push(chunk: Buffer): unknown[] {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk])
+    const out: unknown[] = []
+    while (this.#buf.length >= 4) {
+      const n = this.#buf.readUInt32BE(0)
+      if (n > MAX_FRAME) throw new Error(`frame of ${n} bytes is too large`)
+      if (this.#buf.length < 4 + n) break
+      out.push(decoder.decode(this.#buf.subarray(4, 4 + n)))
+      this.#buf = this.#buf.subarray(4 + n)
+    }
+    return out
+  }
+}
+
+export function errorToWire(err: unknown): { code?: string; message: string; data?: unknown } {
+  if (err instanceof ChainlogError) return { code: err.code, message: err.message, data: err.data }
+  return { message: err instanceof Error ? err.message : String(err) }
+}
+
+export function errorFromWire(e: { code?: string; message: string; data?: unknown }): Error {
+  if (e.code) return new ChainlogError(e.code as ErrorCode, e.message, (e.data as Record<string, unknown>) ?? {})
+  return new Error(e.message)
+}

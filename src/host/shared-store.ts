@@ -1,0 +1,438 @@
+// One store, many processes. LevelDB admits one process per directory, so the first process to
+// open a store holds it and serves the others over a local socket; they forward every call to
+// it. All writes therefore run in one process, where compare-and-set heads, idempotent retries,
+// per-session ordering, leases and group commit already hold. When the holder goes away, the
+// next caller takes the store over and the rest reconnect (docs/concurrency.md).
+import { createHash } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { resolve as resolvePath, join } from 'node:path'
+import { Writable } from 'node:stream'
+import { ChainlogError, ErrorCodes, isChainlogError } from '../errors.js'
+import type { ItemClass } from '../schema/classify.js'
+import { classifyItem } from '../schema/classify.js'
+import type { StoredEntry, StoreOptions, TurnOptions } from '../storage/session-store.js'
+import type { Store } from '../store.js'
+import { FrameReader, encodeFrame, errorFromWire, errorToWire, type Request, type Response } from './protocol.js'
+
+/** Methods a sharing process may call on the holder, forwarded as they are. */
+const FORWARDED = [
+  'createSession',
+  'append',
+  'appendMany',
+  'appendTurnEnd',
+  'appendUsage',
+  'changeConfig',
+  'recordOutcome',
+  'lockCache',
+  'unlockCache',
+  'appendCustom',
+  'restore',
+  'listSessions',
+  'head',
+  'getEntry',
+  'resolveHash',
+  'forkAt',
+  'compact',
+  'lineage',
+  'deleteSession',
+  'ensureHeadOrFork',
+  'verify',
+  'gc',
+  'usage',
+  'claimSession',
+  'renewLease',
+  'releaseLease',
+  'locate',
+  'readHead',
+  'readMeta',
+] as const
+
+type Forwarded = (typeof FORWARDED)[number]
+type StoreMethods = { [K in Forwarded]: Store[K] }
+
+/** Where the holder listens: a socket in the store directory, or a named pipe on Windows. */
+export function socketPathFor(dir: string): string {
+  const abs = resolvePath(dir)
+  const id = createHash('sha256').update(abs).digest('hex').slice(0, 16)
+  if (process.platform === 'win32') return `\\\\.\\pipe\\chainlog-${id}`
+  const inDir = join(abs, 'chainlog.sock')
+  // Unix socket paths are limited to ~107 bytes.
+  return Buffer.byteLength(inDir) < 100 ? inDir : join(tmpdir(), `chainlog-${id}.sock`)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// ---- the holder's side --------------------------------------------------------------------
+
+async function serve(store: Store, req: Request): Promise<unknown> {
+  const { method, args } = req
+  if ((FORWARDED as readonly string[]).includes(method)) {
+    if (method === 'verify' && args[0] && typeof args[0] === 'object') delete (args[0] as { onProgress?: unknown }).onProgress
+    return (store[method as Forwarded] as (...a: unknown[]) => Promise<unknown>).apply(store, args)
+  }
+  switch (method) {
+    case 'ping':
+      return 'pong'
+    case 'appendTurn': {
+      // The caller classified its items (classifiers are functions and do not travel).
+      const [sessionId, items, options, classes] = args as [string, unknown[], TurnOptions, ItemClass[]]
+      let i = 0
+      return store.appendTurn(sessionId, items, { ...options, classify: () => classes[i++] ?? 'other' })
+    }
+    case 'entriesPage': {
+      const [sessionId, options, limit] = args as [string, Parameters<Store['entries']>[1], number]
+      const out: StoredEntry[] = []
+      for await (const e of store.entries(sessionId, options)) {
+        out.push(e)
+        if (out.length >= limit) break
+      }
+      return out
+    }
+    case 'exportBytes': {
+      const [sessionId, options] = args as [string, { format?: 'bundle' | 'jsonl' }]
+      const chunks: Buffer[] = []
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          chunks.push(Buffer.from(chunk))
+          cb()
+        },
+      })
+      const result = await store.exportSession(sessionId, sink, options)
+      return { result, bytes: Buffer.concat(chunks) }
+    }
+    case 'exportFile': {
+      const [sessionId, path, options] = args as [string, string, { format?: 'bundle' | 'jsonl' }]
+      return store.exportSession(sessionId, path, options)
+    }
+    case 'importBundle':
+      return store.importBundle(args[0] as Uint8Array | string)
+    default:
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `unknown method ${method}`, { method })
+  }
+}
+
+class Host {
+  readonly sockets = new Set<net.Socket>()
+  constructor(
+    readonly server: net.Server,
+    readonly path: string,
+  ) {}
+
+  static async start(store: Store, path: string): Promise<Host> {
+    // We hold the LevelDB lock, so a socket file left here is from a holder that died.
+    if (process.platform !== 'win32') rmSync(path, { force: true })
+    const server = net.createServer()
+    const host = new Host(server, path)
+    server.on('connection', (socket) => {
+      host.sockets.add(socket)
+      // Sharing processes do not keep the holder alive; when it exits they take over.
+      socket.unref()
+      socket.on('close', () => host.sockets.delete(socket))
+      socket.on('error', () => socket.destroy())
+      const reader = new FrameReader()
+      socket.on('data', (chunk: Buffer) => {
+        let frames: unknown[]
+        try {
+          frames = reader.push(chunk)
+        } catch {
+          socket.destroy()
+          return
+        }
+        for (const f of frames) {
+          const req = f as Request
+          serve(store, req).then(
+            (value) => reply(socket, { id: req.id, ok: true, value }),
+            (err) => reply(socket, { id: req.id, ok: false, error: errorToWire(err) }),
+          )
+        }
+      })
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(path, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    server.unref()
+    return host
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+}
+
+function reply(socket: net.Socket, res: Response): void {
+  if (socket.destroyed) return
+  try {
+    socket.write(encodeFrame(res))
+  } catch (err) {
+    socket.write(encodeFrame({ id: res.id, ok: false, error: errorToWire(err) }))
+  }
+}
+
+// ---- the sharing side ---------------------------------------------------------------------
+
+class Connection {
+  #next = 1
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; method: string }>()
+  closed = false
+
+  constructor(
+    readonly socket: net.Socket,
+    onClose: () => void,
+  ) {
+    const reader = new FrameReader()
+    socket.on('data', (chunk: Buffer) => {
+      let frames: unknown[]
+      try {
+        frames = reader.push(chunk)
+      } catch {
+        socket.destroy()
+        return
+      }
+      for (const f of frames) {
+        const res = f as Response
+        const p = this.#pending.get(res.id)
+        if (!p) continue
+        this.#pending.delete(res.id)
+        if (res.ok) p.resolve(res.value)
+        else p.reject(errorFromWire(res.error))
+      }
+    })
+    socket.on('error', () => socket.destroy())
+    socket.on('close', () => {
+      this.closed = true
+      for (const [, p] of this.#pending) p.reject(unavailable(p.method))
+      this.#pending.clear()
+      onClose()
+    })
+  }
+
+  static connect(path: string, onClose: () => void): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.createConnection(path)
+      socket.once('error', reject)
+      socket.once('connect', () => {
+        socket.off('error', reject)
+        socket.unref()
+        resolve(new Connection(socket, onClose))
+      })
+    })
+  }
+
+  request(method: string, args: unknown[]): Promise<unknown> {
+    if (this.closed) return Promise.reject(unavailable(method))
+    const id = this.#next++
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, method })
+      // Keep the process alive while a call is in flight, not while idle.
+      this.socket.ref()
+      this.socket.write(encodeFrame({ id, method, args }))
+    }).finally(() => {
+      if (this.#pending.size === 0) this.socket.unref()
+    })
+  }
+
+  close(): void {
+    this.socket.end()
+    this.socket.destroy()
+  }
+}
+
+function unavailable(method: string): ChainlogError {
+  return new ChainlogError(ErrorCodes.HOST_UNAVAILABLE, `the process holding the store went away during ${method}; retry`, { retryable: true, method })
+}
+
+export interface SharedStoreOptions extends StoreOptions {
+  path: string
+  /** How long to keep trying to reach or take over the store before giving up (default 10 s). */
+  connectTimeoutMs?: number
+}
+
+/**
+ * A store opened by path: holds the store itself, or shares it through the process that does.
+ * Has the same API as Store for everything but direct database access.
+ */
+export class SharedStore implements StoreMethods {
+  readonly path: string
+  readonly socketPath: string
+  #options: SharedStoreOptions
+  #local: Store | undefined
+  #host: Host | undefined
+  #conn: Connection | undefined
+  #establishing: Promise<void> | undefined
+  #closed = false
+  #openLocal: (options: StoreOptions) => Promise<Store>
+
+  private constructor(options: SharedStoreOptions, openLocal: (options: StoreOptions) => Promise<Store>) {
+    this.path = resolvePath(options.path)
+    this.socketPath = socketPathFor(this.path)
+    this.#options = { ...options, path: this.path }
+    this.#openLocal = openLocal
+  }
+
+  static async open(options: SharedStoreOptions, openLocal: (options: StoreOptions) => Promise<Store>): Promise<SharedStore> {
+    const s = new SharedStore(options, openLocal)
+    await s.#establish()
+    return s
+  }
+
+  /** True while this process holds the store (and serves the others). */
+  get isHost(): boolean {
+    return this.#local !== undefined
+  }
+
+  /** The local Store while this process holds it. */
+  get local(): Store | undefined {
+    return this.#local
+  }
+
+  #establish(): Promise<void> {
+    this.#establishing ??= this.#doEstablish().finally(() => {
+      this.#establishing = undefined
+    })
+    return this.#establishing
+  }
+
+  async #doEstablish(): Promise<void> {
+    const deadline = Date.now() + (this.#options.connectTimeoutMs ?? 10_000)
+    let lastLocked: unknown
+    for (let attempt = 0; ; attempt++) {
+      if (this.#closed) throw new ChainlogError(ErrorCodes.STORE_CLOSED, 'the store is closed')
+      try {
+        const { connectTimeoutMs: _t, ...storeOptions } = this.#options
+        const local = await this.#openLocal(storeOptions)
+        try {
+          this.#host = await Host.start(local, this.socketPath)
+        } catch (err) {
+          await local.close()
+          throw err
+        }
+        this.#local = local
+        return
+      } catch (err) {
+        if (!isChainlogError(err, ErrorCodes.STORE_LOCKED)) throw err
+        lastLocked = err
+      }
+      try {
+        this.#conn = await Connection.connect(this.socketPath, () => this.#onDisconnect())
+        return
+      } catch {
+        // The holder is starting up or shutting down: try again shortly.
+      }
+      if (Date.now() > deadline) {
+        throw new ChainlogError(ErrorCodes.STORE_LOCKED, `store ${this.path} is held by a process that does not answer on ${this.socketPath}`, { path: this.path }, { cause: lastLocked })
+      }
+      await sleep(Math.min(10 + attempt * 10, 100))
+    }
+  }
+
+  #onDisconnect(): void {
+    this.#conn = undefined
+    if (!this.#closed) this.#establish().catch(() => undefined)
+  }
+
+  async #call(method: string, args: unknown[]): Promise<unknown> {
+    if (this.#closed) throw new ChainlogError(ErrorCodes.STORE_CLOSED, 'the store is closed')
+    if (!this.#local && !this.#conn) await this.#establish()
+    if (this.#local) {
+      if (method === 'appendTurn') {
+        const [sessionId, items, options, classes] = args as [string, unknown[], TurnOptions, ItemClass[]]
+        let i = 0
+        return this.#local.appendTurn(sessionId, items, { ...options, classify: () => classes[i++] ?? 'other' })
+      }
+      return serve(this.#local, { id: 0, method, args })
+    }
+    return this.#conn!.request(method, args)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#establishing?.catch(() => undefined)
+    if (this.#conn) this.#conn.close()
+    if (this.#host) await this.#host.stop()
+    if (this.#local) {
+      await this.#local.close()
+      if (process.platform !== 'win32') rmSync(this.socketPath, { force: true })
+    }
+  }
+
+  // ---- the API ----
+
+  appendTurn(sessionId: string, items: readonly unknown[], options: TurnOptions = {}): ReturnType<Store['appendTurn']> {
+    if (!Array.isArray(items)) return Promise.reject(new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'items must be an array', {}))
+    const classify = options.classify ?? this.#options.classify ?? classifyItem
+    const classes = items.map((it) => classify(it))
+    const { classify: _c, ...rest } = options
+    return this.#call('appendTurn', [sessionId, items, rest, classes]) as ReturnType<Store['appendTurn']>
+  }
+
+  async *entries(sessionId: string, options: Parameters<Store['entries']>[1] = {}): AsyncGenerator<StoredEntry> {
+    const reverse = options.reverse ?? false
+    let from = options.from
+    let to = options.to
+    for (;;) {
+      const page = (await this.#call('entriesPage', [sessionId, { ...options, from, to }, 512])) as StoredEntry[]
+      for (const e of page) yield e
+      if (page.length < 512) return
+      const last = page[page.length - 1]!.seq
+      if (reverse) {
+        if (last === 0) return
+        to = last - 1
+      } else from = last + 1
+    }
+  }
+
+  async exportSession(sessionId: string, out: Writable | string, options: { format?: 'bundle' | 'jsonl'; onProgress?: (n: number) => void } = {}): ReturnType<Store['exportSession']> {
+    const { onProgress: _p, ...opts } = options
+    if (typeof out === 'string') return this.#call('exportFile', [sessionId, resolvePath(out), opts]) as ReturnType<Store['exportSession']>
+    const { result, bytes } = (await this.#call('exportBytes', [sessionId, opts])) as { result: Awaited<ReturnType<Store['exportSession']>>; bytes: Uint8Array }
+    await new Promise<void>((resolve, reject) => out.write(bytes, (err) => (err ? reject(err) : resolve())))
+    return result
+  }
+
+  importBundle(input: Uint8Array | string): ReturnType<Store['importBundle']> {
+    return this.#call('importBundle', [typeof input === 'string' ? resolvePath(input) : input]) as ReturnType<Store['importBundle']>
+  }
+
+  createSession: Store['createSession'] = (...a) => this.#call('createSession', a) as never
+  append: Store['append'] = (...a) => this.#call('append', a) as never
+  appendMany: Store['appendMany'] = (...a) => this.#call('appendMany', a) as never
+  appendTurnEnd: Store['appendTurnEnd'] = (...a) => this.#call('appendTurnEnd', a) as never
+  appendUsage: Store['appendUsage'] = (...a) => this.#call('appendUsage', a) as never
+  changeConfig: Store['changeConfig'] = (...a) => this.#call('changeConfig', a) as never
+  recordOutcome: Store['recordOutcome'] = (...a) => this.#call('recordOutcome', a) as never
+  lockCache: Store['lockCache'] = (...a) => this.#call('lockCache', a) as never
+  unlockCache: Store['unlockCache'] = (...a) => this.#call('unlockCache', a) as never
+  appendCustom: Store['appendCustom'] = (...a) => this.#call('appendCustom', a) as never
+  restore: Store['restore'] = (...a) => this.#call('restore', a) as never
+  listSessions: Store['listSessions'] = (...a) => this.#call('listSessions', a) as never
+  head: Store['head'] = (...a) => this.#call('head', a) as never
+  getEntry: Store['getEntry'] = (...a) => this.#call('getEntry', a) as never
+  resolveHash: Store['resolveHash'] = (...a) => this.#call('resolveHash', a) as never
+  forkAt: Store['forkAt'] = (...a) => this.#call('forkAt', a) as never
+  compact: Store['compact'] = (...a) => this.#call('compact', a) as never
+  lineage: Store['lineage'] = (...a) => this.#call('lineage', a) as never
+  deleteSession: Store['deleteSession'] = (...a) => this.#call('deleteSession', a) as never
+  ensureHeadOrFork: Store['ensureHeadOrFork'] = (...a) => this.#call('ensureHeadOrFork', a) as never
+  verify: Store['verify'] = (options) => {
+    // Progress callbacks run only where the store is held.
+    if (this.#local) return this.#local.verify(options)
+    const { onProgress: _p, ...rest } = options ?? {}
+    return this.#call('verify', [rest]) as never
+  }
+  gc: Store['gc'] = (...a) => this.#call('gc', a) as never
+  usage: Store['usage'] = (...a) => this.#call('usage', a) as never
+  claimSession: Store['claimSession'] = (...a) => this.#call('claimSession', a) as never
+  renewLease: Store['renewLease'] = (...a) => this.#call('renewLease', a) as never
+  releaseLease: Store['releaseLease'] = (...a) => this.#call('releaseLease', a) as never
+  locate: Store['locate'] = (...a) => this.#call('locate', a) as never
+  readHead: Store['readHead'] = (...a) => this.#call('readHead', a) as never
+  readMeta: Store['readMeta'] = (...a) => this.#call('readMeta', a) as never
+}

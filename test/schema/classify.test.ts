@@ -1,0 +1,91 @@
+// The default item classifier on OpenAI Responses items, Anthropic messages and blocks,
+// chainlog's neutral shape, and things that are not items at all.
+import { describe, expect, it } from 'vitest'
+import { classifyItem, type ItemClass } from '../../src/schema/classify.js'
+
+type Case = [string, unknown, ItemClass]
+
+const openai: Case[] = [
+  ['a user message', { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }, 'user_message'],
+  ['an assistant message', { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'yo', annotations: [] }] }, 'assistant_message'],
+  ['a system message', { type: 'message', role: 'system', content: 'be brief' }, 'other'],
+  ['a developer message', { type: 'message', role: 'developer', content: 'rules' }, 'other'],
+  ['a function_call', { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'ls', arguments: '{}' }, 'tool_call'],
+  ['a function_call_output', { type: 'function_call_output', call_id: 'call_1', output: 'a.txt' }, 'tool_result'],
+  ['a reasoning item', { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'gAAA' }, 'reasoning'],
+  ['a custom_tool_call', { type: 'custom_tool_call', call_id: 'call_2', name: 'patch', input: '*** Begin' }, 'tool_call'],
+  ['a custom_tool_call_output', { type: 'custom_tool_call_output', call_id: 'call_2', output: 'done' }, 'tool_result'],
+  ['a local_shell_call', { type: 'local_shell_call', call_id: 'c', action: { type: 'exec', command: ['ls'] } }, 'tool_call'],
+  ['a local_shell_call_output', { type: 'local_shell_call_output', call_id: 'c', output: '' }, 'tool_result'],
+  ['a web_search_call', { type: 'web_search_call', id: 'ws', status: 'completed' }, 'tool_call'],
+  ['an easy input message from the user (no type)', { role: 'user', content: 'hello' }, 'user_message'],
+  ['an easy input message from the assistant (no type)', { role: 'assistant', content: 'hi' }, 'assistant_message'],
+  ['an easy input message from the system (no type)', { role: 'system', content: 'note' }, 'other'],
+  ['an easy input message from the developer (no type)', { role: 'developer', content: 'note' }, 'other'],
+  ['an item of a type it does not know', { type: 'item_reference', id: 'x' }, 'other'],
+]
+
+const anthropic: Case[] = [
+  ['a user message with text', { role: 'user', content: 'what is in this dir?' }, 'user_message'],
+  ['a user message with text blocks', { role: 'user', content: [{ type: 'text', text: 'hi' }] }, 'user_message'],
+  [
+    'an assistant message with tool_use',
+    { role: 'assistant', content: [{ type: 'text', text: 'let me look' }, { type: 'tool_use', id: 'toolu_1', name: 'ls', input: {} }] },
+    'assistant_message',
+  ],
+  [
+    'a user message made only of tool_result blocks',
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'a.txt' }, { type: 'tool_result', tool_use_id: 'toolu_2', content: [] }] },
+    'tool_result',
+  ],
+  [
+    'a user message mixing tool_result and text',
+    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'a.txt' }, { type: 'text', text: 'and also' }] },
+    'user_message',
+  ],
+  ['a user message with empty content', { role: 'user', content: [] }, 'user_message'],
+  ['a tool_use block', { type: 'tool_use', id: 'toolu_1', name: 'ls', input: { path: '.' } }, 'tool_call'],
+  ['a server_tool_use block', { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: {} }, 'tool_call'],
+  ['a tool_result block', { type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok', is_error: false }, 'tool_result'],
+  ['a web_search_tool_result block', { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [] }, 'tool_result'],
+  ['a thinking block', { type: 'thinking', thinking: 'hmm', signature: 'sig' }, 'reasoning'],
+  ['a redacted_thinking block', { type: 'redacted_thinking', data: 'opaque' }, 'reasoning'],
+  ['a text block', { type: 'text', text: 'plain' }, 'other'],
+  ['an image block', { type: 'image', source: { type: 'base64', media_type: 'image/png', data: '' } }, 'other'],
+]
+
+const neutral: Case[] = [
+  ['a user message', { type: 'message', role: 'user', content: 'hi' }, 'user_message'],
+  ['an assistant message', { type: 'message', role: 'assistant', content: 'hello' }, 'assistant_message'],
+  ['a message with another role', { type: 'message', role: 'tool', content: 'x' }, 'other'],
+  ['a message without a role', { type: 'message', content: 'x' }, 'other'],
+  ['a tool call', { type: 'tool_call', id: 't1', name: 'ls', arguments: {} }, 'tool_call'],
+  ['a tool result', { type: 'tool_result', id: 't1', output: 'ok' }, 'tool_result'],
+  ['reasoning', { type: 'reasoning', text: 'because' }, 'reasoning'],
+]
+
+const notItems: Case[] = [
+  ['null', null, 'other'],
+  ['undefined', undefined, 'other'],
+  ['a string', 'user', 'other'],
+  ['a number', 42, 'other'],
+  ['a boolean', true, 'other'],
+  ['an array of messages', [{ role: 'user', content: 'hi' }], 'other'],
+  ['an empty object', {}, 'other'],
+  ['a byte string', new Uint8Array([1]), 'other'],
+]
+
+describe('classifyItem', () => {
+  it.each(openai)('OpenAI Responses: %s', (_name, item, expected) => {
+    expect(classifyItem(item)).toBe(expected)
+  })
+  it.each(anthropic)('Anthropic: %s', (_name, item, expected) => {
+    expect(classifyItem(item)).toBe(expected)
+  })
+  it.each(neutral)('neutral shape: %s', (_name, item, expected) => {
+    expect(classifyItem(item)).toBe(expected)
+  })
+  it.each(notItems)('non-item: %s -> other', (_name, item, expected) => {
+    expect(classifyItem(item)).toBe(expected)
+  })
+})
