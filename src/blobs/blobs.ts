@@ -81,6 +81,8 @@ export function externalize(
   if (typeof value === 'string') {
     // A UTF-8 string is at most 3 bytes per UTF-16 unit, and at least 1.
     if (value.length * 3 <= threshold) return value
+    // Buffer.from would turn a lone surrogate into U+FFFD: refuse it, as the canonical encoder does.
+    if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) unencodable(path, 'a string with a lone surrogate')
     const bytes = Buffer.from(value, 'utf8')
     if (bytes.length <= threshold) return value
     return makeRef(bytes, TEXT_MEDIA_TYPE, onNew)

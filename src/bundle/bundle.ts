@@ -1,12 +1,15 @@
 // Export/import bundles: a session and every source it needs to restore, as stored bytes.
 // A bundle is a CBOR sequence (RFC 8742) of byte strings: first the canonical CBOR of the
-// header, then each entry record (prev ‖ entry bytes), session by session in header order.
-// The header names each session's head, which commits to all of its entries, so any changed,
-// missing or extra byte is found before anything is written.
+// header, then each entry record (prev ‖ entry bytes), session by session in header order,
+// then the blobs, then a 32-byte digest: SHA-256(BUNDLE_DOMAIN ‖ every byte before the digest
+// item). The header names each session's head, which commits to all of its entries, and the
+// digest covers the rest (createdAt), so any changed, missing or extra byte is found before
+// anything is written.
+import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
-import { decodeCanonical, encodeCanonical } from '../encoding/cbor.js'
+import { bytesEqual, decodeCanonical, encodeCanonical } from '../encoding/cbor.js'
 import { openRecord } from '../encoding/entry-codec.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
@@ -14,12 +17,18 @@ import type { Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
 import type { BatchOp } from '../storage/group-writer.js'
 import * as K from '../storage/keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
+import type { UsageByModel } from '../storage/usage-ledger.js'
 import { FindingList, type Finding } from '../verify/findings.js'
 import { collectRefs, mayHaveRefs, packBlob, refHash } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
 
 export const BUNDLE_FORMAT = 'chainlog-bundle'
 export const BUNDLE_VERSION = 1
+/** Domain tag that starts the bundle digest input: ASCII "chainlog/bundle/v1" and a zero byte. */
+export const BUNDLE_DOMAIN = new Uint8Array([...Buffer.from('chainlog/bundle/v1', 'ascii'), 0])
+const DIGEST_BYTES = 32
+const HEADER_KEYS = ['createdAt', 'format', 'root', 'sessions', 'version']
+const SESSION_KEYS = ['head', 'length', 'sessionId']
 
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 
@@ -144,11 +153,17 @@ export async function exportSession(
   const stream = typeof out === 'string' ? createWriteStream(out) : out
   let entries = 0
   let bytes = 0
+  // Every byte of a bundle before its digest item goes through the digest.
+  const digest = format === 'bundle' ? createHash('sha256').update(BUNDLE_DOMAIN) : undefined
+  const emit = async (chunk: Uint8Array): Promise<void> => {
+    digest?.update(chunk)
+    await writeChunk(stream, chunk)
+  }
   try {
     if (format === 'bundle') {
       const h = encodeCanonical(header)
-      await writeChunk(stream, bstrHead(h.length))
-      await writeChunk(stream, h)
+      await emit(bstrHead(h.length))
+      await emit(h)
       bytes += h.length
     } else {
       await writeChunk(stream, `${JSON.stringify({ ...header, format: 'chainlog-jsonl' })}\n`)
@@ -165,8 +180,8 @@ export async function exportSession(
             throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${toHex(rows[i]!)} of ${s.sessionId} is missing or corrupt; run verify`, { sessionId: s.sessionId, seq: from + i })
           }
           if (format === 'bundle') {
-            await writeChunk(stream, bstrHead(rec.length))
-            await writeChunk(stream, rec)
+            await emit(bstrHead(rec.length))
+            await emit(rec)
           } else {
             const opened = openRecord(rec)
             const line = { sessionId: s.sessionId, seq: from + i, hash: toHex(rows[i]!), prev: toHex(opened.prev), entry: jsonSafe(opened.entry) }
@@ -181,14 +196,18 @@ export async function exportSession(
     for (const hex of [...blobs].sort()) {
       const content = await store.readBlob(hex)
       if (format === 'bundle') {
-        await writeChunk(stream, bstrHead(32 + content.length))
-        await writeChunk(stream, fromHex(hex))
-        await writeChunk(stream, content)
+        await emit(bstrHead(32 + content.length))
+        await emit(fromHex(hex))
+        await emit(content)
       } else {
         const text = Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8')
         await writeChunk(stream, `${JSON.stringify({ blob: hex, size: content.length, content: text })}\n`)
       }
       bytes += content.length
+    }
+    if (digest) {
+      await writeChunk(stream, bstrHead(DIGEST_BYTES))
+      await writeChunk(stream, new Uint8Array(digest.digest()))
     }
   } finally {
     if (typeof out === 'string') await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
@@ -196,9 +215,11 @@ export async function exportSession(
   return { sessions, entries, bytes }
 }
 
-/** Split a CBOR sequence of byte strings. Stops at the first malformed item. */
-function splitItems(buf: Uint8Array, findings: FindingList): Uint8Array[] {
+/** Split a CBOR sequence of byte strings (with the offset each item starts at). Stops at the first malformed item. */
+function splitItems(buf: Uint8Array, findings: FindingList): { items: Uint8Array[]; starts: number[] } {
   const items: Uint8Array[] = []
+  const starts: number[] = []
+  const done = () => ({ items, starts })
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   let pos = 0
   while (pos < buf.length) {
@@ -209,7 +230,7 @@ function splitItems(buf: Uint8Array, findings: FindingList): Uint8Array[] {
     let hl: number
     if (major !== 2) {
       findings.add({ code: 'bundle_malformed', message: `item ${items.length} at byte ${pos} is not a byte string`, actual: ib })
-      return items
+      return done()
     }
     if (info < 24) [len, hl] = [info, 1]
     else if (info === 24 && pos + 2 <= buf.length) [len, hl] = [buf[pos + 1]!, 2]
@@ -217,21 +238,27 @@ function splitItems(buf: Uint8Array, findings: FindingList): Uint8Array[] {
     else if (info === 26 && pos + 5 <= buf.length) [len, hl] = [view.getUint32(pos + 1), 5]
     else {
       findings.add({ code: 'bundle_malformed', message: `item ${items.length} at byte ${pos} has a bad or cut-off length`, actual: ib })
-      return items
+      return done()
     }
     const canonicalHl = len < 24 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5
     if (hl !== canonicalHl) {
       findings.add({ code: 'bundle_malformed', message: `item ${items.length} at byte ${pos} has a non-shortest length`, actual: ib })
-      return items
+      return done()
     }
     if (pos + hl + len > buf.length) {
       findings.add({ code: 'bundle_malformed', message: `bundle is cut short inside item ${items.length} (byte ${pos})`, expected: pos + hl + len, actual: buf.length })
-      return items
+      return done()
     }
+    starts.push(pos)
     items.push(buf.subarray(pos + hl, pos + hl + len))
     pos += hl + len
   }
-  return items
+  return done()
+}
+
+function sameKeys(o: object, keys: string[]): boolean {
+  const have = Object.keys(o)
+  return have.length === keys.length && keys.every((k) => Object.prototype.hasOwnProperty.call(o, k))
 }
 
 function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): BundleHeader | undefined {
@@ -253,7 +280,21 @@ function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): Bund
     typeof h.root === 'string' &&
     Array.isArray(h.sessions) &&
     h.sessions.length > 0 &&
-    h.sessions.every((s) => s && typeof s.sessionId === 'string' && Number.isSafeInteger(s.length) && s.length > 0 && isHexHash(s.head)) &&
+    h.sessions.every(
+      (s) =>
+        s !== null &&
+        typeof s === 'object' &&
+        sameKeys(s, SESSION_KEYS) &&
+        typeof s.sessionId === 'string' &&
+        Number.isSafeInteger(s.length) &&
+        s.length > 0 &&
+        isHexHash(s.head),
+    ) &&
+    // Exactly the documented fields, the root last among the sessions, a plausible time.
+    sameKeys(h, h.blobs === undefined ? HEADER_KEYS : [...HEADER_KEYS, 'blobs']) &&
+    h.root === h.sessions[h.sessions.length - 1]!.sessionId &&
+    Number.isSafeInteger(h.createdAt) &&
+    h.createdAt >= 0 &&
     (h.blobs === undefined || (Number.isSafeInteger(h.blobs) && h.blobs > 0))
   if (!ok) {
     findings.add({ code: 'bundle_malformed', message: 'header is not a chainlog bundle header' })
@@ -288,13 +329,23 @@ async function readInput(input: Uint8Array | string): Promise<Uint8Array> {
 function parseBundle(buf: Uint8Array): Parsed {
   const findings = new FindingList()
   const checked = { sessions: 0, entries: 0, bytes: 0 }
-  const items = splitItems(buf, findings)
+  const { items, starts } = splitItems(buf, findings)
   const header = parseHeader(items[0], findings)
   const sessions: ParsedSession[] = []
   const blobs = new Map<string, Uint8Array>()
   if (header) {
     const entryCount = header.sessions.reduce((n, s) => n + s.length, 0)
-    const expected = entryCount + (header.blobs ?? 0)
+    // Header, entries, blobs, digest.
+    const expected = entryCount + (header.blobs ?? 0) + 1
+    // The last item is the digest of everything before it; entries and blobs come before it.
+    const end = items.length - 1
+    if (end >= 1) {
+      const digest = items[end]!
+      const want = sha256(BUNDLE_DOMAIN, buf.subarray(0, starts[end]!))
+      if (digest.length !== DIGEST_BYTES || !bytesEqual(digest, want)) {
+        findings.add({ code: 'bundle_malformed', message: 'the bundle digest does not match its contents (changed, cut short or extended)', expected: toHex(want), actual: toHex(digest) })
+      }
+    }
     if (items.length - 1 !== expected) {
       findings.add({
         code: 'bundle_malformed',
@@ -311,7 +362,7 @@ function parseBundle(buf: Uint8Array): Parsed {
       checked.sessions++
       const ps: ParsedSession = { ...s, records: [], hashes: [], entries: [] }
       let prev = toHex(ZERO_HASH)
-      for (let seq = 0; seq < s.length && next < items.length; seq++, next++) {
+      for (let seq = 0; seq < s.length && next < end; seq++, next++) {
         const rec = items[next]!
         const hash = toHex(hashRecord(rec))
         const at = { sessionId: s.sessionId, seq, hash }
@@ -340,7 +391,7 @@ function parseBundle(buf: Uint8Array): Parsed {
       sessions.push(ps)
     }
     // Blobs: each item hashes to the hash it starts with; every reference has its blob.
-    for (let i = 1 + entryCount; i < items.length; i++) {
+    for (let i = 1 + entryCount; i < end; i++) {
       const item = items[i]!
       if (item.length < 32) {
         findings.add({ code: 'bundle_malformed', message: `blob item ${i - 1 - entryCount} is too short` })
@@ -485,14 +536,14 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
       }
       await store.ledger.ready()
       const totals = await Promise.all(usages.map((u) => store.ledger.sessionTotals(u.sessionId)))
-      // Synchronously from here to the write, so ledger rows land in the order they were built.
-      usages.forEach((u, i) => store.ledger.addOps(u.sessionId, totals[i]!, u.usage, ops))
-      try {
-        await store.writer.write(ops)
-      } catch (err) {
-        store.ledger.reset()
-        throw err
-      }
+      const delta: UsageByModel = {}
+      usages.forEach((u, i) => {
+        for (const [m, t] of Object.entries(store.ledger.addOps(u.sessionId, totals[i]!, u.usage, ops))) {
+          const d = (delta[m] ??= { calls: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0 })
+          for (const k of Object.keys(t) as (keyof typeof t)[]) d[k] += t[k]
+        }
+      })
+      await store.writer.write(ops, Object.keys(delta).length > 0 ? delta : undefined)
       for (const id of ids) store.invalidate(id)
     }
     return result

@@ -17,7 +17,20 @@ export interface Request {
 
 export type Response = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code?: string; message: string; data?: unknown } }
 
-export function encodeFrame(body: Request | Response): Buffer {
+/**
+ * Hand-over on a clean close: the holder sends `closing`; the sharing process stops sending
+ * requests on that connection and answers `drained`. Every request it sent before is ahead of
+ * `drained` in the stream, so the holder answers them all before it lets the store go.
+ */
+export interface Control {
+  control: 'closing' | 'drained'
+}
+
+export function isControl(body: unknown): body is Control {
+  return typeof body === 'object' && body !== null && typeof (body as { control?: unknown }).control === 'string'
+}
+
+export function encodeFrame(body: Request | Response | Control): Buffer {
   const payload = encoder.encode(body)
   const out = Buffer.allocUnsafe(4 + payload.length)
   out.writeUInt32BE(payload.length, 0)

@@ -14,7 +14,7 @@ import type { ItemClass } from '../schema/classify.js'
 import { classifyItem } from '../schema/classify.js'
 import type { StoredEntry, StoreOptions, TurnOptions } from '../storage/session-store.js'
 import type { Store } from '../store.js'
-import { FrameReader, encodeFrame, errorFromWire, errorToWire, type Request, type Response } from './protocol.js'
+import { FrameReader, encodeFrame, errorFromWire, errorToWire, isControl, type Request, type Response } from './protocol.js'
 
 /** Methods a sharing process may call on the holder, forwarded as they are. */
 const FORWARDED = [
@@ -113,8 +113,22 @@ async function serve(store: Store, req: Request): Promise<unknown> {
   }
 }
 
+/** What the holder knows about one sharing process's connection. */
+interface Peer {
+  /** Requests read and not answered yet. */
+  inFlight: number
+  /** The peer answered `closing` with `drained`: it sends nothing more. */
+  drained: boolean
+}
+
+/** How long a closing holder waits for its peers to drain before it cuts them off. */
+const DRAIN_TIMEOUT_MS = 5_000
+
 class Host {
-  readonly sockets = new Set<net.Socket>()
+  readonly sockets = new Map<net.Socket, Peer>()
+  #closing = false
+  #onSettle: (() => void) | undefined
+
   constructor(
     readonly server: net.Server,
     readonly path: string,
@@ -126,11 +140,17 @@ class Host {
     const server = net.createServer()
     const host = new Host(server, path)
     server.on('connection', (socket) => {
-      host.sockets.add(socket)
+      const peer: Peer = { inFlight: 0, drained: false }
+      host.sockets.set(socket, peer)
       // Sharing processes do not keep the holder alive; when it exits they take over.
       socket.unref()
-      socket.on('close', () => host.sockets.delete(socket))
+      socket.on('close', () => {
+        host.sockets.delete(socket)
+        host.#settle()
+      })
       socket.on('error', () => socket.destroy())
+      // Accepted while closing: hand over like the others.
+      if (host.#closing) socket.write(encodeFrame({ control: 'closing' }))
       const reader = new FrameReader()
       socket.on('data', (chunk: Buffer) => {
         let frames: unknown[]
@@ -141,11 +161,24 @@ class Host {
           return
         }
         for (const f of frames) {
+          if (isControl(f)) {
+            if (f.control === 'drained') {
+              peer.drained = true
+              host.#settle()
+            }
+            continue
+          }
           const req = f as Request
-          serve(store, req).then(
-            (value) => reply(socket, { id: req.id, ok: true, value }),
-            (err) => reply(socket, { id: req.id, ok: false, error: errorToWire(err) }),
-          )
+          peer.inFlight++
+          serve(store, req)
+            .then(
+              (value) => reply(socket, { id: req.id, ok: true, value }),
+              (err) => reply(socket, { id: req.id, ok: false, error: errorToWire(err) }),
+            )
+            .finally(() => {
+              peer.inFlight--
+              host.#settle()
+            })
         }
       })
     })
@@ -160,9 +193,31 @@ class Host {
     return host
   }
 
+  #settle(): void {
+    if (!this.#closing || !this.#onSettle) return
+    for (const [socket, peer] of this.sockets) {
+      if (!socket.destroyed && !(peer.drained && peer.inFlight === 0)) return
+    }
+    this.#onSettle()
+  }
+
+  /**
+   * Stop serving. Peers are told the store is closing; requests they sent before they heard it
+   * are still answered, so a clean close fails no call (only a holder that dies does).
+   */
   async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy()
-    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+    this.#closing = true
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+    let timer: NodeJS.Timeout | undefined
+    await new Promise<void>((resolve) => {
+      this.#onSettle = resolve
+      timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)
+      for (const socket of this.sockets.keys()) if (!socket.destroyed) socket.write(encodeFrame({ control: 'closing' }))
+      this.#settle()
+    })
+    clearTimeout(timer)
+    for (const s of this.sockets.keys()) s.destroy()
+    await closed
   }
 }
 
@@ -181,10 +236,13 @@ class Connection {
   #next = 1
   #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; method: string }>()
   closed = false
+  /** The holder is closing: send nothing more here (calls already sent are still answered). */
+  closing = false
 
   constructor(
     readonly socket: net.Socket,
-    onClose: () => void,
+    onClose: (conn: Connection) => void,
+    onClosing: (conn: Connection) => void,
   ) {
     const reader = new FrameReader()
     socket.on('data', (chunk: Buffer) => {
@@ -196,6 +254,14 @@ class Connection {
         return
       }
       for (const f of frames) {
+        if (isControl(f)) {
+          if (f.control === 'closing' && !this.closing) {
+            this.closing = true
+            socket.write(encodeFrame({ control: 'drained' }))
+            onClosing(this)
+          }
+          continue
+        }
         const res = f as Response
         const p = this.#pending.get(res.id)
         if (!p) continue
@@ -209,24 +275,29 @@ class Connection {
       this.closed = true
       for (const [, p] of this.#pending) p.reject(unavailable(p.method))
       this.#pending.clear()
-      onClose()
+      onClose(this)
     })
   }
 
-  static connect(path: string, onClose: () => void): Promise<Connection> {
+  static connect(path: string, onClose: (conn: Connection) => void, onClosing: (conn: Connection) => void): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = net.createConnection(path)
       socket.once('error', reject)
       socket.once('connect', () => {
         socket.off('error', reject)
         socket.unref()
-        resolve(new Connection(socket, onClose))
+        resolve(new Connection(socket, onClose, onClosing))
       })
     })
   }
 
+  /** Usable for a new call. */
+  get open(): boolean {
+    return !this.closed && !this.closing
+  }
+
   request(method: string, args: unknown[]): Promise<unknown> {
-    if (this.closed) return Promise.reject(unavailable(method))
+    if (!this.open) return Promise.reject(unavailable(method))
     const id = this.#next++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, method })
@@ -320,7 +391,11 @@ export class SharedStore implements StoreMethods {
         lastLocked = err
       }
       try {
-        this.#conn = await Connection.connect(this.socketPath, () => this.#onDisconnect())
+        this.#conn = await Connection.connect(
+          this.socketPath,
+          (conn) => this.#onDisconnect(conn),
+          (conn) => this.#onDisconnect(conn),
+        )
         return
       } catch {
         // The holder is starting up or shutting down: try again shortly.
@@ -332,23 +407,29 @@ export class SharedStore implements StoreMethods {
     }
   }
 
-  #onDisconnect(): void {
+  /** The holder is closing or gone: stop using `conn` and take over or reconnect. */
+  #onDisconnect(conn: Connection): void {
+    // A connection that was already replaced must not drop its successor.
+    if (this.#conn !== conn) return
     this.#conn = undefined
     if (!this.#closed) this.#establish().catch(() => undefined)
   }
 
   async #call(method: string, args: unknown[]): Promise<unknown> {
-    if (this.#closed) throw new ChainlogError(ErrorCodes.STORE_CLOSED, 'the store is closed')
-    if (!this.#local && !this.#conn) await this.#establish()
-    if (this.#local) {
-      if (method === 'appendTurn') {
-        const [sessionId, items, options, classes] = args as [string, unknown[], TurnOptions, ItemClass[]]
-        let i = 0
-        return this.#local.appendTurn(sessionId, items, { ...options, classify: () => classes[i++] ?? 'other' })
+    for (;;) {
+      if (this.#closed) throw new ChainlogError(ErrorCodes.STORE_CLOSED, 'the store is closed')
+      if (this.#local) {
+        if (method === 'appendTurn') {
+          const [sessionId, items, options, classes] = args as [string, unknown[], TurnOptions, ItemClass[]]
+          let i = 0
+          return this.#local.appendTurn(sessionId, items, { ...options, classify: () => classes[i++] ?? 'other' })
+        }
+        return serve(this.#local, { id: 0, method, args })
       }
-      return serve(this.#local, { id: 0, method, args })
+      // A connection whose holder is closing takes no new calls: wait for the next holder.
+      if (this.#conn?.open) return this.#conn.request(method, args)
+      await this.#establish()
     }
-    return this.#conn!.request(method, args)
   }
 
   async close(): Promise<void> {
@@ -356,9 +437,14 @@ export class SharedStore implements StoreMethods {
     this.#closed = true
     await this.#establishing?.catch(() => undefined)
     if (this.#conn) this.#conn.close()
+    this.#conn = undefined
     if (this.#host) await this.#host.stop()
-    if (this.#local) {
-      await this.#local.close()
+    this.#host = undefined
+    const local = this.#local
+    // Closed, this process no longer holds the store (isHost is false from here on).
+    this.#local = undefined
+    if (local) {
+      await local.close()
       if (process.platform !== 'win32') rmSync(this.socketPath, { force: true })
     }
   }

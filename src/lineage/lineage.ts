@@ -79,6 +79,11 @@ export async function forkAt(store: SessionStore, hashOrPrefix: string, options:
     if (!(await store.readHead(loc.sessionId))) {
       throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `session ${loc.sessionId} was deleted`, { sessionId: loc.sessionId })
     }
+    // A re-root (deleteSession with 'materialize') may have rewritten the source's hashes meanwhile.
+    const still = await store.locate(atHash)
+    if (!still || still.sessionId !== loc.sessionId) {
+      throw new ChainlogError(ErrorCodes.ENTRY_NOT_FOUND, `entry ${atHash} is no longer in session ${loc.sessionId}`, { hash: atHash, sessionId: loc.sessionId })
+    }
     // writeGenesis takes the new id's lock: with the source's id that lock is the one held here.
     if (sessionId === loc.sessionId) throw new ChainlogError(ErrorCodes.SESSION_EXISTS, `session ${sessionId} already exists`, { sessionId })
     return store.writeGenesis(genesis, [childOp(loc.sessionId, sessionId, { relation: 'fork', atHash, materialized })], {
@@ -249,39 +254,45 @@ export async function deleteSession(store: SessionStore, sessionId: string, opti
   const policy = options.dependants ?? 'refuse'
   if (!(await store.readHead(sessionId))) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
   const result: DeleteResult = { deleted: [], rerooted: [] }
-  const needy = (await children(store, sessionId)).filter((c) => c.row.relation === 'fork' && !c.row.materialized)
-  if (needy.length > 0) {
-    if (policy === 'refuse') {
-      throw new ChainlogError(
-        ErrorCodes.HAS_DEPENDANTS,
-        `session ${sessionId} has ${needy.length} fork(s) that need it to restore; pass dependants: 'materialize' or 'delete'`,
-        { sessionId, dependants: needy.map((c) => c.sessionId) },
-      )
-    }
-    for (const c of needy) {
-      if (policy === 'delete') {
-        const sub = await deleteSession(store, c.sessionId, { dependants: 'delete' })
-        result.deleted.push(...sub.deleted)
-        result.rerooted.push(...sub.rerooted)
-      } else {
-        result.rerooted.push(...(await reroot(store, c.sessionId)))
+  // Until the delete lands: a fork made meanwhile (forkAt adds it under this session's lock) is
+  // seen by the check under the lock below and dealt with on the next round.
+  for (;;) {
+    const needy = (await children(store, sessionId)).filter((c) => c.row.relation === 'fork' && !c.row.materialized)
+    if (needy.length > 0) {
+      if (policy === 'refuse') {
+        throw new ChainlogError(
+          ErrorCodes.HAS_DEPENDANTS,
+          `session ${sessionId} has ${needy.length} fork(s) that need it to restore; pass dependants: 'materialize' or 'delete'`,
+          { sessionId, dependants: needy.map((c) => c.sessionId) },
+        )
+      }
+      for (const c of needy) {
+        if (policy === 'delete') {
+          const sub = await deleteSession(store, c.sessionId, { dependants: 'delete' })
+          result.deleted.push(...sub.deleted)
+          result.rerooted.push(...sub.rerooted)
+        } else {
+          result.rerooted.push(...(await reroot(store, c.sessionId)))
+        }
       }
     }
+    const done = await store.locks.run(sessionId, async () => {
+      if ((await children(store, sessionId)).some((c) => c.row.relation === 'fork' && !c.row.materialized)) return false
+      const head = (await store.readHead(sessionId))!
+      const ops = await deleteOps(store, sessionId)
+      // A tombstone lets verify tell "source deleted" from "source never existed".
+      ops.push({ type: 'put', key: K.tombstoneKey(sessionId), value: encodeCanonical({ deletedAt: Date.now(), head: toHex(head.hash), length: head.seq + 1 }) })
+      // A lease on a deleted session is released, but kept, so its fencing tokens keep growing.
+      const leaseRaw = await store.getRaw(K.leaseKey(sessionId))
+      if (leaseRaw) ops.push({ type: 'put', key: K.leaseKey(sessionId), value: encodeCanonical({ ...(decodeCbor(leaseRaw) as object), released: true }) })
+      await store.ledger.ready()
+      const usageDelta = await store.ledger.removeOps(sessionId, ops)
+      await store.writer.write(ops, Object.keys(usageDelta).length > 0 ? usageDelta : undefined)
+      store.invalidate(sessionId)
+      return true
+    })
+    if (done) break
   }
-  await store.locks.run(sessionId, async () => {
-    const head = (await store.readHead(sessionId))!
-    const ops = await deleteOps(store, sessionId)
-    // A tombstone lets verify tell "source deleted" from "source never existed".
-    ops.push({ type: 'put', key: K.tombstoneKey(sessionId), value: encodeCanonical({ deletedAt: Date.now(), head: toHex(head.hash), length: head.seq + 1 }) })
-    await store.ledger.removeOps(sessionId, ops)
-    try {
-      await store.writer.write(ops)
-    } catch (err) {
-      store.ledger.reset()
-      throw err
-    }
-    store.invalidate(sessionId)
-  })
   result.deleted.push(sessionId)
   return result
 }
@@ -291,64 +302,65 @@ export async function deleteSession(store: SessionStore, sessionId: string, opti
  * the new genesis. Sessions made from it point at its old hashes, so they are re-rooted too.
  */
 async function reroot(store: SessionStore, sessionId: string, originOverride?: Origin): Promise<DeleteResult['rerooted']> {
-  const entries: Entry[] = []
-  const oldHashes: string[] = []
-  for await (const e of store.entries(sessionId, { resolveBlobs: false })) {
-    entries.push(e.entry)
-    oldHashes.push(e.hash)
-  }
-  const genesis = entries[0] as SessionStart
-  let newGenesis: SessionStart
-  let materialized: boolean
-  if (!originOverride) {
-    // The dependant whose source is going away: write the source's state into its genesis.
-    if (!genesis.forkedFrom) throw new Error(`reroot of ${sessionId}: not a fork`)
-    const base = await store.restore(genesis.forkedFrom.sessionId, { at: genesis.forkedFrom.atHash, resolveBlobs: false })
-    newGenesis = materialisedGenesis(sessionId, genesis.ts, genesis.forkedFrom, base)
-    materialized = true
-  } else {
-    // A session made from a re-rooted one: same genesis, pointing at the new hash.
-    newGenesis = { ...genesis }
-    if (genesis.forkedFrom) newGenesis.forkedFrom = originOverride
-    else newGenesis.compactedFrom = originOverride
-    materialized = genesis.compactedFrom !== undefined || genesis.snapshot !== undefined
-  }
-  const map = new Map<string, string>()
-  const ops: BatchOp[] = await deleteOps(store, sessionId)
-  const puts: BatchOp[] = []
-  let prev: Uint8Array = ZERO_HASH
-  for (let seq = 0; seq < entries.length; seq++) {
-    const s = sealEntry(prev, seq === 0 ? newGenesis : entries[seq])
+  // Read and rewrite under the session's lock: an append landing in between would be lost.
+  const { out, map, kids } = await store.locks.run(sessionId, async () => {
+    const entries: Entry[] = []
+    const oldHashes: string[] = []
+    for await (const e of store.entries(sessionId, { resolveBlobs: false })) {
+      entries.push(e.entry)
+      oldHashes.push(e.hash)
+    }
+    const genesis = entries[0] as SessionStart
+    let newGenesis: SessionStart
+    let materialized: boolean
+    if (!originOverride) {
+      // The dependant whose source is going away: write the source's state into its genesis.
+      if (!genesis.forkedFrom) throw new Error(`reroot of ${sessionId}: not a fork`)
+      const base = await store.restore(genesis.forkedFrom.sessionId, { at: genesis.forkedFrom.atHash, resolveBlobs: false })
+      newGenesis = materialisedGenesis(sessionId, genesis.ts, genesis.forkedFrom, base)
+      materialized = true
+    } else {
+      // A session made from a re-rooted one: same genesis, pointing at the new hash.
+      newGenesis = { ...genesis }
+      if (genesis.forkedFrom) newGenesis.forkedFrom = originOverride
+      else newGenesis.compactedFrom = originOverride
+      materialized = genesis.compactedFrom !== undefined || genesis.snapshot !== undefined
+    }
+    const map = new Map<string, string>()
+    const ops: BatchOp[] = await deleteOps(store, sessionId)
+    const puts: BatchOp[] = []
+    let prev: Uint8Array = ZERO_HASH
+    for (let seq = 0; seq < entries.length; seq++) {
+      const s = sealEntry(prev, seq === 0 ? newGenesis : entries[seq])
+      puts.push(
+        { type: 'put', key: K.entryKey(s.hash), value: s.record },
+        { type: 'put', key: K.seqKey(sessionId, seq), value: s.hash },
+        { type: 'put', key: K.hashKey(s.hash), value: K.hashIndexValue(sessionId, seq) },
+      )
+      map.set(oldHashes[seq]!, toHex(s.hash))
+      prev = s.hash
+    }
+    const meta = { ...(await store.readMeta(sessionId))! }
+    const newOrigin = newGenesis.forkedFrom ?? newGenesis.compactedFrom
+    if (newGenesis.forkedFrom) {
+      meta.forkedFrom = newGenesis.forkedFrom
+      if (materialized) meta.materialized = true
+    }
+    if (newGenesis.compactedFrom) meta.compactedFrom = newGenesis.compactedFrom
     puts.push(
-      { type: 'put', key: K.entryKey(s.hash), value: s.record },
-      { type: 'put', key: K.seqKey(sessionId, seq), value: s.hash },
-      { type: 'put', key: K.hashKey(s.hash), value: K.hashIndexValue(sessionId, seq) },
+      { type: 'put', key: K.headKey(sessionId), value: K.headValue(prev, entries.length - 1) },
+      { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
     )
-    map.set(oldHashes[seq]!, toHex(s.hash))
-    prev = s.hash
-  }
-  const meta = { ...(await store.readMeta(sessionId))! }
-  const newOrigin = newGenesis.forkedFrom ?? newGenesis.compactedFrom
-  if (newGenesis.forkedFrom) {
-    meta.forkedFrom = newGenesis.forkedFrom
-    if (materialized) meta.materialized = true
-  }
-  if (newGenesis.compactedFrom) meta.compactedFrom = newGenesis.compactedFrom
-  puts.push(
-    { type: 'put', key: K.headKey(sessionId), value: K.headValue(prev, entries.length - 1) },
-    { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
-  )
-  if (newOrigin) {
-    const relation: Relation = newGenesis.forkedFrom ? 'fork' : 'compaction'
-    puts.push(childOp(newOrigin.sessionId, sessionId, { relation, atHash: newOrigin.atHash, materialized }))
-  }
-  const kids = await children(store, sessionId)
-  await store.locks.run(sessionId, async () => {
+    if (newOrigin) {
+      const relation: Relation = newGenesis.forkedFrom ? 'fork' : 'compaction'
+      puts.push(childOp(newOrigin.sessionId, sessionId, { relation, atHash: newOrigin.atHash, materialized }))
+    }
+    const kids = await children(store, sessionId)
     // Deletes first, then puts: a put of a key also deleted wins because it comes later.
     await store.writer.write([...ops, ...puts])
     store.invalidate(sessionId)
+    return { out: [{ sessionId, oldHead: oldHashes[oldHashes.length - 1]!, newHead: toHex(prev) }], map, kids }
   })
-  const out = [{ sessionId, oldHead: oldHashes[oldHashes.length - 1]!, newHead: toHex(prev) }]
   for (const k of kids) {
     const at = map.get(k.row.atHash) ?? k.row.atHash
     out.push(...(await reroot(store, k.sessionId, { sessionId, atHash: at })))

@@ -71,9 +71,9 @@ function watchWrites(writer: GroupWriter): { log: WriteLog; stop: () => void } {
     logs = set
     watchers.set(writer, set)
     const write = writer.write.bind(writer)
-    writer.write = (ops: BatchOp[]) => {
-      if (set.size > 0) note(ops, set)
-      return write(ops)
+    writer.write = (...args: Parameters<GroupWriter['write']>) => {
+      if (set.size > 0) note(args[0], set)
+      return write(...args)
     }
   }
   const log: WriteLog = { blobs: new Set(), entries: new Set(), unreadable: false }

@@ -217,6 +217,11 @@ export function normalisePrefix(hashOrPrefix: string): string {
 /** Serialises async work per key: calls for one key run one after another, in call order. */
 class KeyedMutex {
   #tails = new Map<string, Promise<unknown>>()
+  /** Resolves when every call queued so far has finished. */
+  idle(): Promise<void> {
+    return Promise.all([...this.#tails.values()]).then(() => undefined)
+  }
+
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.#tails.get(key) ?? Promise.resolve()
     const next = prev.then(fn, fn)
@@ -260,6 +265,7 @@ export class SessionStore {
     this.writer = new GroupWriter(
       { batch: (ops, o) => db.batch(ops as never, { ...BIN, sync: o.sync } as never) },
       this.durability === 'sync',
+      (deltas) => this.ledger.assemble(deltas as UsageByModel[]),
     )
   }
 
@@ -312,6 +318,8 @@ export class SessionStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // Calls already past checkOpen finish (land or fail) before the database goes away.
+    await this.locks.idle()
     // Let writes already queued finish before the database goes away.
     await this.writer.write([])
     await this.db.close()
@@ -356,9 +364,11 @@ export class SessionStore {
     if (sessionId === undefined) {
       this.#heads.clear()
       this.#metas.clear()
+      this.#leases.clear()
     } else {
       this.#heads.delete(sessionId)
       this.#metas.delete(sessionId)
+      this.#leases.delete(sessionId)
     }
   }
 
@@ -580,14 +590,8 @@ export class SessionStore {
         { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
       )
       ops.push(...blobOps)
-      // Built synchronously right before queueing, so ledger rows land in build order.
-      if (sessionUsage) this.ledger.addOps(sessionId, sessionUsage, usages.map(usageOf), ops)
-      try {
-        await this.writer.write(ops)
-      } catch (err) {
-        this.ledger.reset()
-        throw err
-      }
+      const delta = sessionUsage ? this.ledger.addOps(sessionId, sessionUsage, usages.map(usageOf), ops) : undefined
+      await this.writer.write(ops, delta)
       this.#heads.set(sessionId, { hash: last.hash, seq })
       this.#metas.set(sessionId, meta)
       return { head: results[results.length - 1]!.hash, entries: results }

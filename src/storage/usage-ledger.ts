@@ -3,9 +3,11 @@
 // A session's ledger counts its own llm_usage entries (what was spent in that session; a fork
 // does not count its source's usage again), and the store-wide ledger is their sum.
 //
-// Store-wide rows are shared by every session, so their new values are computed synchronously
-// from an in-memory copy as each append builds its batch; batches land in the order they were
-// built (group-writer), so the last row written always carries every earlier increment.
+// Session rows are computed under the session's lock. Store-wide rows are shared by every
+// session, so an append only hands the group writer a delta; the writer turns the deltas of one
+// batch into store-wide rows when it assembles that batch, and the in-memory totals move only
+// once the batch has landed. A failed batch therefore changes nothing, and the next batch
+// starts from what is really on disk.
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import type { Usage } from '../schema/entry.js'
 import { addUsage, emptyTotals, type UsageTotals } from '../state/reducer.js'
@@ -52,7 +54,7 @@ function subtract(a: UsageTotals, b: UsageTotals): UsageTotals {
 }
 
 export class UsageLedger {
-  #store: UsageByModel | undefined
+  #committed: UsageByModel | undefined
   #loading: Promise<UsageByModel> | undefined
 
   constructor(private readonly db: AnyLevel) {}
@@ -67,16 +69,16 @@ export class UsageLedger {
     return out
   }
 
-  /** Load the store-wide totals into memory (once). Call before building ops. */
+  /** Load the store-wide totals into memory (once). Call before queueing a write with a delta. */
   async ready(): Promise<void> {
-    if (this.#store) return
+    if (this.#committed) return
     this.#loading ??= this.#read(undefined)
-    this.#store = await this.#loading
+    this.#committed = await this.#loading
   }
 
-  /** Forget the in-memory copy (after a failed write, or writes that bypass the ledger). */
+  /** Forget the in-memory totals; the next read loads them from disk (for tools and tests). */
   reset(): void {
-    this.#store = undefined
+    this.#committed = undefined
     this.#loading = undefined
   }
 
@@ -84,50 +86,70 @@ export class UsageLedger {
   async totals(sessionId?: string): Promise<UsageByModel> {
     if (sessionId === undefined) {
       await this.ready()
-      return structuredClone(this.#store!)
+      return structuredClone(this.#committed!)
     }
+    return this.#read(sessionId)
+  }
+
+  /** A session's current totals (the caller holds the session's lock). */
+  sessionTotals(sessionId: string): Promise<UsageByModel> {
     return this.#read(sessionId)
   }
 
   /**
-   * Ops that add `usages` to a session's and the store's totals. `sessionTotals` is the
-   * session's current ledger (the caller holds the session's lock). Must follow ready().
+   * Ops that add `usages` to a session's rows (its current totals in `sessionTotals`), and the
+   * delta the store-wide rows must take when the batch is assembled.
    */
-  addOps(sessionId: string, sessionTotals: UsageByModel, usages: readonly Usage[], ops: BatchOp[]): void {
-    if (usages.length === 0) return
-    const store = this.#store!
-    const touched = new Set<string>()
+  addOps(sessionId: string, sessionTotals: UsageByModel, usages: readonly Usage[], ops: BatchOp[]): UsageByModel {
+    const delta: UsageByModel = {}
     for (const u of usages) {
       addUsage(sessionTotals, u)
-      addUsage(store, u)
-      touched.add(u.model)
+      addUsage(delta, u)
     }
-    for (const m of touched) {
+    for (const m of Object.keys(delta)) {
       ops.push({ type: 'put', key: usageKey(sessionId, m), value: encodeCanonical(sessionTotals[m]!) })
-      ops.push({ type: 'put', key: usageKey(undefined, m), value: encodeCanonical(store[m]!) })
     }
+    return delta
   }
 
-  /** Ops that remove a session's ledger and take its totals out of the store's. */
-  async removeOps(sessionId: string, ops: BatchOp[]): Promise<void> {
-    await this.ready()
+  /** Ops that remove a session's rows, and the (negative) store-wide delta. */
+  async removeOps(sessionId: string, ops: BatchOp[]): Promise<UsageByModel> {
     const mine = await this.#read(sessionId)
-    const store = this.#store!
+    const delta: UsageByModel = {}
     for (const [m, t] of Object.entries(mine)) {
       ops.push({ type: 'del', key: usageKey(sessionId, m) })
-      const left = subtract(store[m] ?? emptyTotals(), t)
-      if (left.calls <= 0) {
-        delete store[m]
-        ops.push({ type: 'del', key: usageKey(undefined, m) })
-      } else {
-        store[m] = left
-        ops.push({ type: 'put', key: usageKey(undefined, m), value: encodeCanonical(left) })
-      }
+      delta[m] = subtract(emptyTotals(), t)
     }
+    return delta
   }
 
-  /** A session's current totals, to pass to addOps. */
-  sessionTotals(sessionId: string): Promise<UsageByModel> {
-    return this.#read(sessionId)
+  /**
+   * Called by the group writer with the deltas of one batch: the store-wide rows to add to it,
+   * and `commit` to run once the batch has landed.
+   */
+  assemble(deltas: readonly UsageByModel[]): { ops: BatchOp[]; commit: () => void } {
+    const base = this.#committed
+    if (!base) throw new Error('usage ledger used before ready()')
+    const next: UsageByModel = {}
+    for (const d of deltas) {
+      for (const [m, t] of Object.entries(d)) {
+        const cur = next[m] ?? base[m] ?? emptyTotals()
+        next[m] = subtract(cur, subtract(emptyTotals(), t))
+      }
+    }
+    const ops: BatchOp[] = []
+    for (const [m, t] of Object.entries(next)) {
+      if (t.calls <= 0) ops.push({ type: 'del', key: usageKey(undefined, m) })
+      else ops.push({ type: 'put', key: usageKey(undefined, m), value: encodeCanonical(t) })
+    }
+    return {
+      ops,
+      commit: () => {
+        for (const [m, t] of Object.entries(next)) {
+          if (t.calls <= 0) delete base[m]
+          else base[m] = t
+        }
+      },
+    }
   }
 }

@@ -21,7 +21,7 @@ export const FindingCodes = [
   'genesis_invalid',
   /** forkedFrom / compactedFrom names an entry that is not in the named session. */
   'origin_missing',
-  /** The source of a self-contained session (compaction, materialised fork) was deleted: a warning. */
+  /** The source of a self-contained session (compaction, materialised fork) is not in the store (deleted, or never imported): a warning. */
   'origin_deleted',
   /** The hash index, sequence index, dependants index or metadata disagree with the entries. */
   'index_mismatch',

@@ -1,5 +1,7 @@
-// The blob check verify runs on every entry: each referenced blob exists, can be read, and
-// hashes to its key. Each blob is checked once per run.
+// The blob check verify runs on every entry: each referenced blob exists, can be read, hashes to
+// its key, and has the size the reference records. The stored content of each blob is checked
+// once per run; the size is checked for every reference, since references to one blob may
+// disagree about it.
 import { collectRefs, mayHaveRefs, refHash, unpackBlob } from '../blobs/blobs.js'
 import { fromHex, sha256, toHex } from '../encoding/hash.js'
 import * as K from '../storage/keys.js'
@@ -7,15 +9,17 @@ import type { SessionStore } from '../storage/session-store.js'
 import type { EntryCheck } from './verify-store.js'
 
 export function checkBlobs(store: SessionStore): EntryCheck {
-  const good = new Set<string>()
+  /** Blobs whose stored content is sound, with their content length. */
+  const good = new Map<string, number>()
+  /** Blobs whose stored content is missing or unsound, with the problem. */
   const bad = new Map<string, string>()
   return async ({ sessionId, seq, hash, entry, record, findings }) => {
     if (!mayHaveRefs(record.subarray(32))) return
     for (const ref of collectRefs(entry)) {
       const hex = refHash(ref)
-      if (good.has(hex)) continue
-      let problem = bad.get(hex)
-      if (problem === undefined) {
+      let size = good.get(hex)
+      let problem = size === undefined ? bad.get(hex) : undefined
+      if (size === undefined && problem === undefined) {
         const raw = await store.getRaw(K.blobKey(fromHex(hex)))
         if (!raw) problem = 'missing'
         else {
@@ -23,17 +27,17 @@ export function checkBlobs(store: SessionStore): EntryCheck {
             const bytes = unpackBlob(raw)
             const actual = toHex(sha256(bytes))
             if (actual !== hex) problem = `hashes to ${actual}`
-            else if (bytes.length !== ref.size) problem = `has ${bytes.length} bytes, the reference says ${ref.size}`
+            else size = bytes.length
           } catch (err) {
             problem = `cannot be read: ${(err as Error).message}`
           }
         }
-        if (problem === undefined) {
-          if (good.size < 1_000_000) good.add(hex)
-          continue
-        }
-        if (bad.size < 10_000) bad.set(hex, problem)
+        if (size !== undefined) {
+          if (good.size < 1_000_000) good.set(hex, size)
+        } else if (bad.size < 10_000) bad.set(hex, problem!)
       }
+      if (problem === undefined && size !== ref.size) problem = `has ${size} bytes, the reference says ${ref.size}`
+      if (problem === undefined) continue
       findings.add({ code: 'blob_invalid', message: `blob ${hex} referenced by ${sessionId}#${seq} ${problem}`, sessionId, seq, hash, expected: hex, actual: problem })
     }
   }

@@ -2,7 +2,7 @@
 // (memory stays bounded by the chunk size, not the store size), recomputes every hash from the
 // stored bytes, checks links, indexes, heads, genesis binding and provenance, then merges the
 // entry table against the hash index to find entries no session reaches.
-import { decodeCbor } from '../encoding/cbor.js'
+import { bytesEqual, decodeCbor } from '../encoding/cbor.js'
 import { openRecord } from '../encoding/entry-codec.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
@@ -14,6 +14,33 @@ import { FindingList, type TrustedHeadResult, type VerifyReport } from './findin
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const CHUNK = 512
 const ZERO_HEX = toHex(ZERO_HASH)
+const HEAD_BYTES = HASH_BYTES + 8
+
+// Index rows are read defensively: a damaged row is a finding, never a crash of verify.
+
+/** A hash-index value (seq(u64) ‖ sessionId), or undefined when it is too short to be one. */
+function parseLoc(v: Uint8Array): { sessionId: string; seq: number } | undefined {
+  return v.length > 8 ? K.parseHashIndexValue(v) : undefined
+}
+
+/** Where the hash index puts an entry; `null` when the row exists but cannot be read. */
+async function locate(store: SessionStore, hex: string): Promise<{ sessionId: string; seq: number } | null | undefined> {
+  const raw = await store.getRaw(K.hashKey(fromHex(hex)))
+  return raw ? (parseLoc(raw) ?? null) : undefined
+}
+
+function parseHead(v: Uint8Array): { hash: Uint8Array; seq: number } | undefined {
+  return v.length === HEAD_BYTES ? K.parseHeadValue(v) : undefined
+}
+
+function decodeRow(raw: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const v = decodeCbor(raw)
+    return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) ? (v as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
 
 export interface VerifyOptions {
   /** Verify one session (default: the whole store). */
@@ -72,8 +99,10 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
         if (!hrow) {
           findings.add({ code: 'index_mismatch', message: `hash index has no row for ${hash}`, ...at, expected: { sessionId, seq }, actual: null })
         } else {
-          const loc = K.parseHashIndexValue(hrow)
-          if (loc.sessionId !== sessionId || loc.seq !== seq) {
+          const loc = parseLoc(hrow)
+          if (!loc) {
+            findings.add({ code: 'index_mismatch', message: `hash index row for ${hash} cannot be read`, ...at, expected: { sessionId, seq }, actual: toHex(hrow) })
+          } else if (loc.sessionId !== sessionId || loc.seq !== seq) {
             findings.add({ code: 'index_mismatch', message: `hash index puts ${hash} at ${loc.sessionId}#${loc.seq}`, ...at, expected: { sessionId, seq }, actual: loc })
           }
         }
@@ -136,7 +165,11 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
   if (!headRaw) {
     findings.add({ code: 'head_mismatch', message: `session ${sessionId} has entries but no head`, sessionId, expected: lastHash, actual: null })
   } else {
-    const head = K.parseHeadValue(headRaw)
+    const head = parseHead(headRaw)
+    if (!head) {
+      findings.add({ code: 'head_mismatch', message: `head row of ${sessionId} cannot be read`, sessionId, expected: { hash: lastHash, seq: lastSeq }, actual: toHex(headRaw) })
+      return
+    }
     const headHex = toHex(head.hash)
     if (headHex !== lastHash || head.seq !== lastSeq) {
       findings.add({
@@ -158,7 +191,11 @@ async function checkMeta(ctx: Ctx, sessionId: string, forkedFrom: Origin | undef
     ctx.findings.add({ code: 'index_mismatch', message: `session ${sessionId} has no metadata row`, sessionId, seq: 0 })
     return
   }
-  const meta = decodeCbor(raw) as SessionMeta
+  const meta = decodeRow(raw) as SessionMeta | undefined
+  if (!meta) {
+    ctx.findings.add({ code: 'index_mismatch', message: `metadata row of ${sessionId} cannot be read`, sessionId, seq: 0, expected: forkedFrom ?? compactedFrom ?? null, actual: toHex(raw) })
+    return
+  }
   const same = (a?: Origin, b?: Origin) => a?.sessionId === b?.sessionId && a?.atHash === b?.atHash
   if (!same(meta.forkedFrom, forkedFrom) || !same(meta.compactedFrom, compactedFrom)) {
     ctx.findings.add({
@@ -177,11 +214,16 @@ async function checkOrigins(ctx: Ctx): Promise<void> {
   for (const o of ctx.origins) {
     const at = { sessionId: o.childId, seq: 0, hash: o.genesisHash }
     const { sessionId: src, atHash } = o.origin
-    const loc = isHexHash(atHash) ? await store.locate(atHash) : undefined
+    const loc = isHexHash(atHash) ? await locate(store, atHash) : undefined
     const sourceExists = (await store.getRaw(K.headKey(src))) !== undefined
     if (!loc || loc.sessionId !== src) {
-      if (!sourceExists && o.selfContained && (await store.getRaw(K.tombstoneKey(src)))) {
-        findings.add({ code: 'origin_deleted', severity: 'warning', message: `source ${src} of ${o.childId} was deleted`, ...at, expected: o.origin })
+      // A self-contained session does not need its source. When the source is not in this store
+      // at all (deleted, or never imported: a bundle carries a compaction without its source),
+      // that is a warning; a source that is here but lacks the entry is an error.
+      const deleted = !sourceExists && o.selfContained ? (await store.getRaw(K.tombstoneKey(src))) !== undefined : false
+      if (!sourceExists && o.selfContained && (deleted || loc === undefined)) {
+        const message = deleted ? `source ${src} of ${o.childId} was deleted` : `source ${src} of ${o.childId} is not in this store (never imported)`
+        findings.add({ code: 'origin_deleted', severity: 'warning', message, ...at, expected: o.origin })
       } else {
         findings.add({
           code: 'origin_missing',
@@ -194,7 +236,7 @@ async function checkOrigins(ctx: Ctx): Promise<void> {
       continue
     }
     const rowRaw = await store.getRaw(K.childKey(src, o.childId))
-    const row = rowRaw ? (decodeCbor(rowRaw) as { relation?: string; atHash?: string }) : undefined
+    const row = rowRaw ? (decodeRow(rowRaw) as { relation?: string; atHash?: string } | undefined) : undefined
     if (!row || row.atHash !== atHash || row.relation !== o.relation) {
       findings.add({ code: 'index_mismatch', message: `dependants index of ${src} disagrees with the genesis of ${o.childId}`, ...at, expected: { relation: o.relation, atHash }, actual: row ?? null })
     }
@@ -240,12 +282,18 @@ async function checkOrphans(ctx: Ctx): Promise<void> {
         findings.add({ code: 'orphan_entry', message: `entry ${eh} is in no session`, hash: eh })
         ei++
       } else if (hh !== undefined && (eh === undefined || hh < eh)) {
-        const loc = K.parseHashIndexValue(h![1])
-        findings.add({ code: 'index_mismatch', message: `hash index row for ${hh} has no entry`, hash: hh, sessionId: loc.sessionId, seq: loc.seq })
+        const loc = parseLoc(h![1])
+        findings.add({ code: 'index_mismatch', message: `hash index row for ${hh} has no entry`, hash: hh, sessionId: loc?.sessionId, seq: loc?.seq })
         hi++
       } else {
         // Both present: the row must point at a session that exists (its rows were checked in the walk).
-        const loc = K.parseHashIndexValue(h![1])
+        const loc = parseLoc(h![1])
+        if (!loc) {
+          findings.add({ code: 'index_mismatch', message: `hash index row for ${eh} cannot be read`, hash: eh, actual: toHex(h![1]) })
+          ei++
+          hi++
+          continue
+        }
         let exists = sessionExists.get(loc.sessionId)
         if (exists === undefined) {
           exists = (await store.getRaw(K.headKey(loc.sessionId))) !== undefined
@@ -271,7 +319,7 @@ async function checkOrphans(ctx: Ctx): Promise<void> {
 
 async function checkTrustedHead(ctx: Ctx, trusted: string, sessionId: string | undefined): Promise<TrustedHeadResult> {
   const { store, findings } = ctx
-  const loc = await store.locate(trusted)
+  const loc = await locate(store, trusted)
   const record = await store.getRaw(K.entryKey(fromHex(trusted)))
   if (!loc || !record || (sessionId !== undefined && loc.sessionId !== sessionId)) {
     findings.add({ code: 'trusted_head_missing', message: `trusted head ${trusted} is not in ${sessionId ?? 'any session'}: history was rewritten or truncated`, hash: trusted, sessionId })
@@ -279,7 +327,7 @@ async function checkTrustedHead(ctx: Ctx, trusted: string, sessionId: string | u
   }
   const s = await store.getRaw(K.seqKey(loc.sessionId, loc.seq))
   const headRaw = await store.getRaw(K.headKey(loc.sessionId))
-  const head = headRaw ? K.parseHeadValue(headRaw) : undefined
+  const head = headRaw ? parseHead(headRaw) : undefined
   if (!s || toHex(s) !== trusted) {
     findings.add({ code: 'trusted_head_missing', message: `trusted head ${trusted} is no longer at ${loc.sessionId}#${loc.seq}`, hash: trusted, sessionId: loc.sessionId, seq: loc.seq })
     return { hash: trusted, status: 'absent', sessionId: loc.sessionId, seq: loc.seq }
@@ -301,14 +349,24 @@ async function checkTrustedHead(ctx: Ctx, trusted: string, sessionId: string | u
 }
 
 /** All session ids in the sequence index, heads and metadata, streamed in order without duplicates. */
-async function* sessionIds(store: SessionStore): AsyncGenerator<string> {
+async function* sessionIds(store: SessionStore, findings: FindingList): AsyncGenerator<string> {
   // The sequence index is walked by jumping from one session's range to the next.
   let gte: Uint8Array = new Uint8Array([K.TAG.seq])
   const lt = new Uint8Array([K.TAG.seq + 1])
   for (;;) {
-    let next: string | undefined
-    for await (const key of store.db.keys({ gte, lt, limit: 1, ...BIN })) next = K.parseSeqKey(key as Uint8Array).sessionId
-    if (next === undefined) break
+    let key: Uint8Array | undefined
+    for await (const k of store.db.keys({ gte, lt, limit: 1, ...BIN })) key = k as Uint8Array
+    if (key === undefined) break
+    const next = seqKeySession(key)
+    if (next === undefined) {
+      // Not `S ‖ sessionId ‖ 0x00 ‖ u64`: its session's range would not contain it, so jumping
+      // past that range would find it again. Report it and step over this one key.
+      findings.add({ code: 'index_mismatch', message: `sequence index key ${toHex(key)} cannot be read`, actual: toHex(key) })
+      const after = new Uint8Array(key.length + 1)
+      after.set(key)
+      gte = after
+      continue
+    }
     yield next
     gte = K.seqRange(next).lt!
   }
@@ -323,6 +381,13 @@ async function* sessionIds(store: SessionStore): AsyncGenerator<string> {
       }
     }
   }
+}
+
+/** The session id of a well-formed sequence key, or undefined. */
+function seqKeySession(key: Uint8Array): string | undefined {
+  if (key.length < 10 || key[key.length - 9] !== 0) return undefined
+  const { sessionId } = K.parseSeqKey(key)
+  return bytesEqual(Buffer.from(sessionId, 'utf8'), key.subarray(1, key.length - 9)) ? sessionId : undefined
 }
 
 async function anySeq(store: SessionStore, id: string): Promise<boolean> {
@@ -368,7 +433,7 @@ export async function verifyStore(store: SessionStore, options: VerifyOptions = 
       }
     }
   } else {
-    for await (const id of sessionIds(store)) {
+    for await (const id of sessionIds(store, ctx.findings)) {
       if (id.startsWith('\u0000empty:')) {
         const sid = id.slice('\u0000empty:'.length)
         ctx.checked.sessions++
