@@ -64,6 +64,9 @@ export function socketPathFor(dir: string): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Entries per `entriesPage` call. */
+const PAGE = 512
+
 // ---- the holder's side --------------------------------------------------------------------
 
 async function serve(store: Store, req: Request): Promise<unknown> {
@@ -463,19 +466,29 @@ export class SharedStore implements StoreMethods {
     const reverse = options.reverse ?? false
     let from = options.from
     let to = options.to
+    let last: StoredEntry | undefined
     for (;;) {
-      const page = (await this.#call('entriesPage', [sessionId, { ...options, from, to }, 512])) as StoredEntry[]
-      for (const e of page) yield e
-      if (page.length < 512) return
-      const last = page[page.length - 1]!.seq
-      if (reverse) {
-        if (last === 0) return
-        to = last - 1
-      } else from = last + 1
+      // Each page after the first starts again at the last entry of the one before, so the
+      // holder checks the link across the page boundary too; that entry is not yielded twice.
+      const page = (await this.#call('entriesPage', [sessionId, { ...options, from, to }, PAGE])) as StoredEntry[]
+      let start = 0
+      if (last) {
+        if (page[0]?.hash !== last.hash) {
+          throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${sessionId} changed at seq ${last.seq} while it was read; run verify`, { sessionId, seq: last.seq })
+        }
+        start = 1
+      }
+      for (let i = start; i < page.length; i++) yield page[i]!
+      if (page.length < PAGE) return
+      last = page[page.length - 1]!
+      if (reverse) to = last.seq
+      else from = last.seq
     }
   }
 
   async exportSession(sessionId: string, out: Writable | string, options: { format?: 'bundle' | 'jsonl'; onProgress?: (n: number) => void } = {}): ReturnType<Store['exportSession']> {
+    // In the holder: straight to the stream or file, with progress (nothing is buffered).
+    if (this.#local && !this.#closed) return this.#local.exportSession(sessionId, typeof out === 'string' ? resolvePath(out) : out, options)
     const { onProgress: _p, ...opts } = options
     if (typeof out === 'string') return this.#call('exportFile', [sessionId, resolvePath(out), opts]) as ReturnType<Store['exportSession']>
     const { result, bytes } = (await this.#call('exportBytes', [sessionId, opts])) as { result: Awaited<ReturnType<Store['exportSession']>>; bytes: Uint8Array }

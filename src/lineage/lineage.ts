@@ -60,7 +60,11 @@ function childOp(sourceId: string, childId: string, row: ChildRow): BatchOp {
  * Fork a new session at an entry, given only its hash or a unique prefix.
  * @throws CHAINLOG_ENTRY_NOT_FOUND, CHAINLOG_AMBIGUOUS_PREFIX (nothing written)
  */
-export async function forkAt(store: SessionStore, hashOrPrefix: string, options: ForkOptions = {}): Promise<{ sessionId: string; head: string }> {
+export function forkAt(store: SessionStore, hashOrPrefix: string, options: ForkOptions = {}): Promise<{ sessionId: string; head: string }> {
+  return store.locks.run(LINEAGE_LOCK, () => forkAtLocked(store, hashOrPrefix, options))
+}
+
+async function forkAtLocked(store: SessionStore, hashOrPrefix: string, options: ForkOptions): Promise<{ sessionId: string; head: string }> {
   const atHash = await store.resolveHash(hashOrPrefix)
   const loc = await store.locate(atHash)
   if (!loc) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${atHash} has no index row; run verify`, { hash: atHash })
@@ -111,7 +115,11 @@ export interface CompactOptions {
  * Compact a session into a new one whose genesis carries the new history and
  * `compactedFrom { sessionId, atHash: the source head now }`. The source is not touched.
  */
-export async function compact(store: SessionStore, sourceId: string, options: CompactOptions): Promise<{ sessionId: string; head: string }> {
+export function compact(store: SessionStore, sourceId: string, options: CompactOptions): Promise<{ sessionId: string; head: string }> {
+  return store.locks.run(LINEAGE_LOCK, () => compactLocked(store, sourceId, options))
+}
+
+async function compactLocked(store: SessionStore, sourceId: string, options: CompactOptions): Promise<{ sessionId: string; head: string }> {
   if (!options || !Array.isArray(options.history)) {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'compact needs { history: [...] }', {})
   }
@@ -250,7 +258,11 @@ async function deleteOps(store: SessionStore, sessionId: string): Promise<BatchO
  * Compactions and materialised forks do not need their source; they keep their provenance
  * record, and verify reports the source as deleted.
  */
-export async function deleteSession(store: SessionStore, sessionId: string, options: { dependants?: DependantPolicy } = {}): Promise<DeleteResult> {
+export function deleteSession(store: SessionStore, sessionId: string, options: { dependants?: DependantPolicy } = {}): Promise<DeleteResult> {
+  return store.locks.run(LINEAGE_LOCK, () => deleteSessionLocked(store, sessionId, options))
+}
+
+async function deleteSessionLocked(store: SessionStore, sessionId: string, options: { dependants?: DependantPolicy }): Promise<DeleteResult> {
   const policy = options.dependants ?? 'refuse'
   if (!(await store.readHead(sessionId))) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
   const result: DeleteResult = { deleted: [], rerooted: [] }
@@ -268,7 +280,7 @@ export async function deleteSession(store: SessionStore, sessionId: string, opti
       }
       for (const c of needy) {
         if (policy === 'delete') {
-          const sub = await deleteSession(store, c.sessionId, { dependants: 'delete' })
+          const sub = await deleteSessionLocked(store, c.sessionId, { dependants: 'delete' })
           result.deleted.push(...sub.deleted)
           result.rerooted.push(...sub.rerooted)
         } else {
@@ -298,75 +310,102 @@ export async function deleteSession(store: SessionStore, sessionId: string, opti
 }
 
 /**
- * Rewrite a fork as a materialised fork under the same id, then re-chain its own entries after
- * the new genesis. Sessions made from it point at its old hashes, so they are re-rooted too.
+ * Rewrite a fork as a materialised fork under the same id, and re-chain its own entries after
+ * the new genesis. Sessions made from it (at any depth) name its old hashes, so they are
+ * re-chained too. The whole subtree is sealed first and written in ONE batch, under the locks
+ * of every session in it: a crash leaves either the old subtree or the new one.
+ * The caller holds the lineage lock, so the subtree cannot grow meanwhile.
  */
-async function reroot(store: SessionStore, sessionId: string, originOverride?: Origin): Promise<DeleteResult['rerooted']> {
-  // Read and rewrite under the session's lock: an append landing in between would be lost.
-  const { out, map, kids } = await store.locks.run(sessionId, async () => {
-    const entries: Entry[] = []
-    const oldHashes: string[] = []
-    for await (const e of store.entries(sessionId, { resolveBlobs: false })) {
-      entries.push(e.entry)
-      oldHashes.push(e.hash)
-    }
-    const genesis = entries[0] as SessionStart
-    let newGenesis: SessionStart
-    let materialized: boolean
-    if (!originOverride) {
-      // The dependant whose source is going away: write the source's state into its genesis.
-      if (!genesis.forkedFrom) throw new Error(`reroot of ${sessionId}: not a fork`)
-      const base = await store.restore(genesis.forkedFrom.sessionId, { at: genesis.forkedFrom.atHash, resolveBlobs: false })
-      newGenesis = materialisedGenesis(sessionId, genesis.ts, genesis.forkedFrom, base)
-      materialized = true
-    } else {
-      // A session made from a re-rooted one: same genesis, pointing at the new hash.
-      newGenesis = { ...genesis }
-      if (genesis.forkedFrom) newGenesis.forkedFrom = originOverride
-      else newGenesis.compactedFrom = originOverride
-      materialized = genesis.compactedFrom !== undefined || genesis.snapshot !== undefined
-    }
-    const map = new Map<string, string>()
-    const ops: BatchOp[] = await deleteOps(store, sessionId)
-    const puts: BatchOp[] = []
-    let prev: Uint8Array = ZERO_HASH
-    for (let seq = 0; seq < entries.length; seq++) {
-      const s = sealEntry(prev, seq === 0 ? newGenesis : entries[seq])
-      puts.push(
-        { type: 'put', key: K.entryKey(s.hash), value: s.record },
-        { type: 'put', key: K.seqKey(sessionId, seq), value: s.hash },
-        { type: 'put', key: K.hashKey(s.hash), value: K.hashIndexValue(sessionId, seq) },
-      )
-      map.set(oldHashes[seq]!, toHex(s.hash))
-      prev = s.hash
-    }
-    const meta = { ...(await store.readMeta(sessionId))! }
-    const newOrigin = newGenesis.forkedFrom ?? newGenesis.compactedFrom
-    if (newGenesis.forkedFrom) {
-      meta.forkedFrom = newGenesis.forkedFrom
-      if (materialized) meta.materialized = true
-    }
-    if (newGenesis.compactedFrom) meta.compactedFrom = newGenesis.compactedFrom
-    puts.push(
-      { type: 'put', key: K.headKey(sessionId), value: K.headValue(prev, entries.length - 1) },
-      { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
-    )
-    if (newOrigin) {
-      const relation: Relation = newGenesis.forkedFrom ? 'fork' : 'compaction'
-      puts.push(childOp(newOrigin.sessionId, sessionId, { relation, atHash: newOrigin.atHash, materialized }))
-    }
-    const kids = await children(store, sessionId)
-    // Deletes first, then puts: a put of a key also deleted wins because it comes later.
-    await store.writer.write([...ops, ...puts])
-    store.invalidate(sessionId)
-    return { out: [{ sessionId, oldHead: oldHashes[oldHashes.length - 1]!, newHead: toHex(prev) }], map, kids }
-  })
-  for (const k of kids) {
-    const at = map.get(k.row.atHash) ?? k.row.atHash
-    out.push(...(await reroot(store, k.sessionId, { sessionId, atHash: at })))
+async function reroot(store: SessionStore, rootId: string): Promise<DeleteResult['rerooted']> {
+  // The subtree, parents before children.
+  const order: string[] = [rootId]
+  for (let i = 0; i < order.length; i++) {
+    for (const k of await children(store, order[i]!)) if (!order.includes(k.sessionId)) order.push(k.sessionId)
   }
-  return out
+  return withLocks(store, order, async () => {
+    const maps = new Map<string, Map<string, string>>()
+    const dels: BatchOp[] = []
+    const puts: BatchOp[] = []
+    const out: DeleteResult['rerooted'] = []
+    for (const sessionId of order) {
+      const entries: Entry[] = []
+      const oldHashes: string[] = []
+      for await (const e of store.entries(sessionId, { resolveBlobs: false })) {
+        entries.push(e.entry)
+        oldHashes.push(e.hash)
+      }
+      const genesis = entries[0] as SessionStart
+      const origin = genesis.forkedFrom ?? genesis.compactedFrom
+      let newGenesis: SessionStart
+      let materialized: boolean
+      if (sessionId === rootId) {
+        // The dependant whose source is going away: write the source's state into its genesis.
+        if (!genesis.forkedFrom) throw new Error(`reroot of ${sessionId}: not a fork`)
+        const base = await store.restore(genesis.forkedFrom.sessionId, { at: genesis.forkedFrom.atHash, resolveBlobs: false })
+        newGenesis = materialisedGenesis(sessionId, genesis.ts, genesis.forkedFrom, base)
+        materialized = true
+      } else {
+        // Made from a re-chained session: same genesis, naming the new hash.
+        const parentMap = origin && maps.get(origin.sessionId)
+        const at = origin && (parentMap?.get(origin.atHash) ?? origin.atHash)
+        newGenesis = { ...genesis }
+        if (genesis.forkedFrom) newGenesis.forkedFrom = { sessionId: origin!.sessionId, atHash: at! }
+        else if (genesis.compactedFrom) newGenesis.compactedFrom = { sessionId: origin!.sessionId, atHash: at! }
+        materialized = genesis.compactedFrom !== undefined || genesis.snapshot !== undefined
+      }
+      const map = new Map<string, string>()
+      dels.push(...(await deleteOps(store, sessionId)))
+      let prev: Uint8Array = ZERO_HASH
+      for (let seq = 0; seq < entries.length; seq++) {
+        const s = sealEntry(prev, seq === 0 ? newGenesis : entries[seq])
+        puts.push(
+          { type: 'put', key: K.entryKey(s.hash), value: s.record },
+          { type: 'put', key: K.seqKey(sessionId, seq), value: s.hash },
+          { type: 'put', key: K.hashKey(s.hash), value: K.hashIndexValue(sessionId, seq) },
+        )
+        map.set(oldHashes[seq]!, toHex(s.hash))
+        prev = s.hash
+      }
+      maps.set(sessionId, map)
+      const meta = { ...(await store.readMeta(sessionId))! }
+      const newOrigin = newGenesis.forkedFrom ?? newGenesis.compactedFrom
+      if (newGenesis.forkedFrom) {
+        meta.forkedFrom = newGenesis.forkedFrom
+        if (materialized) meta.materialized = true
+      }
+      if (newGenesis.compactedFrom) meta.compactedFrom = newGenesis.compactedFrom
+      puts.push(
+        { type: 'put', key: K.headKey(sessionId), value: K.headValue(prev, entries.length - 1) },
+        { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
+      )
+      if (newOrigin) {
+        const relation: Relation = newGenesis.forkedFrom ? 'fork' : 'compaction'
+        puts.push(childOp(newOrigin.sessionId, sessionId, { relation, atHash: newOrigin.atHash, materialized }))
+      }
+      out.push({ sessionId, oldHead: oldHashes[oldHashes.length - 1]!, newHead: toHex(prev) })
+    }
+    // Deletes first, then puts: a put of a key also deleted wins because it comes later.
+    try {
+      await store.writer.write([...dels, ...puts])
+    } finally {
+      for (const id of order) store.invalidate(id)
+    }
+    return out
+  })
 }
+
+/** Run `fn` holding the locks of every session in `ids`, taken in sorted order (no deadlocks). */
+function withLocks<T>(store: SessionStore, ids: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const sorted = [...new Set(ids)].sort()
+  const go = (i: number): Promise<T> => (i >= sorted.length ? fn() : store.locks.run(sorted[i]!, () => go(i + 1)))
+  return go(0)
+}
+
+/**
+ * Operations that change lineage (fork, compact, delete, re-root) run one at a time under this
+ * lock, taken before any session lock. Session ids are printable ASCII, so it never collides.
+ */
+const LINEAGE_LOCK = '\u0000lineage'
 
 /**
  * For a runtime resuming with the head it last saw: if the session's head is still that head,

@@ -3,11 +3,13 @@
 // entries), then sweeps in one batch.
 //
 // The walk reads a snapshot, so writes that land while it runs are not in it. Every write goes
-// through the store's group writer, so the gc watches it: a blob put, or referenced by an entry
-// put, while the gc runs is never swept, and neither is an entry put again. The sweep is built
-// from what was watched and queued in the same tick, so every write queued before it was seen;
-// appends prepared during a gc always write their blobs, so a write queued after the sweep puts
-// back any blob it uses.
+// through the store's group writer, so the gc watches it from its start: a blob put, or
+// referenced by an entry put, while the gc runs is never swept, and neither is an entry put
+// again. The sweep is filtered by what was watched and queued in the same tick, so every write
+// queued before it was seen; appends that prepare their blobs while a gc runs write them even if
+// they seem stored, so one queued after the sweep puts back any blob it uses. Not covered: a
+// write that checked a blob exists before the sweep without writing it (a caller-given
+// reference, an import) and is queued only after the sweep.
 import { collectRefs, mayHaveRefs, refHash } from '../blobs/blobs.js'
 import { decodeRecord } from '../encoding/entry-codec.js'
 import { toHex } from '../encoding/hash.js'

@@ -386,66 +386,66 @@ describe('deleteSession', () => {
   })
 })
 
+function pick(state: { history: unknown[]; turnCount: number; config: unknown; systemPrompt?: string }) {
+  return { history: state.history, turnCount: state.turnCount, config: state.config, systemPrompt: state.systemPrompt }
+}
+
 describe('deleteSession racing other writers', () => {
-  it('a fork made while the delete runs is not left without its source', async () => {
-    const store = await newStore()
-    const { head } = await store.createSession({ sessionId: 'r', ts: TS })
-    await turn(store, 'r', 'r1')
-    const at = await store.head('r')
-    // Land a fork of r right before the delete takes r's lock (after it looked for dependants):
-    // the window a concurrent forkAt hits.
-    const locks = store.locks as unknown as { run: (key: string, fn: () => Promise<unknown>) => Promise<unknown> }
-    const run = locks.run.bind(locks)
-    let injected = false
-    locks.run = (key, fn) => {
-      if (key === 'r' && !injected) {
-        injected = true
-        return store.forkAt(at, { sessionId: 'f', ts: TS }).then(() => run(key, fn))
+  // Lineage changes (fork, compact, delete, re-root) run one at a time under the store's lineage
+  // lock, so a fork and a delete started together land in one order or the other, never
+  // interleaved. Both orders are exercised by starting them in both orders.
+  it.each([true, false])('a fork racing a delete of its source is never left without it (delete first: %s)', async (deleteFirst) => {
+    for (let round = 0; round < 10; round++) {
+      const store = await newStore()
+      await store.createSession({ sessionId: 'r', ts: TS })
+      await turn(store, 'r', 'r1')
+      const at = await store.head('r')
+      const del = () => store.deleteSession('r')
+      const fork = () => store.forkAt(at, { sessionId: 'f', ts: TS })
+      const [d, f] = deleteFirst ? await Promise.allSettled([del(), fork()]) : (await Promise.allSettled([fork(), del()])).reverse()
+      if (d!.status === 'fulfilled') {
+        // The delete landed first: the fork finds its source gone and writes nothing.
+        expect(f!.status).toBe('rejected')
+        expect([ErrorCodes.SESSION_NOT_FOUND, ErrorCodes.ENTRY_NOT_FOUND]).toContain((f as PromiseRejectedResult).reason.code)
+        expect((await store.listSessions()).map((x) => x.sessionId)).toStrictEqual([])
+      } else {
+        // The fork landed first: the delete sees a dependant and is refused.
+        expect((d as PromiseRejectedResult).reason.code).toBe(ErrorCodes.HAS_DEPENDANTS)
+        expect(f!.status).toBe('fulfilled')
+        expect((await store.restore('f')).forkedFrom).toStrictEqual({ sessionId: 'r', atHash: at })
       }
-      return run(key, fn)
+      for (const x of await store.listSessions()) await store.restore(x.sessionId)
+      await expectVerified(store)
     }
-    const res = await store.deleteSession('r').then(
-      (r) => r,
-      (e: { code?: string }) => e.code,
-    )
-    locks.run = run
-    expect(injected).toBe(true)
-    // Either the delete saw the fork (refused) or it did not happen: never a listed, unrestorable fork.
-    expect(res).toBe(ErrorCodes.HAS_DEPENDANTS)
-    for (const s of await store.listSessions()) await store.restore(s.sessionId)
-    expect((await store.restore('f')).forkedFrom).toStrictEqual({ sessionId: 'r', atHash: at })
-    expect(head).not.toBe(at)
-    await expectVerified(store)
   })
 
-  it.each([false, true])('a fork (materialize: %s) at an entry that a re-root removes meanwhile is refused, not left dangling', async (materialize) => {
-    const store = await newStore()
-    const { head } = await store.createSession({ sessionId: 'r', ts: TS })
-    await store.forkAt(head, { sessionId: 'a', ts: TS })
-    await turn(store, 'a', 'a1')
-    const at = await store.head('a')
-    // Re-root a (its hashes change) after forkAt resolved `at` in a, before it takes a's lock.
-    const locks = store.locks as unknown as { run: (key: string, fn: () => Promise<unknown>) => Promise<unknown> }
-    const run = locks.run.bind(locks)
-    let injected = false
-    locks.run = (key, fn) => {
-      if (key === 'a' && !injected) {
-        injected = true
-        return store.deleteSession('r', { dependants: 'materialize' }).then(() => run(key, fn))
+  it.each([false, true])('a fork (materialize: %s) racing a re-root of its source is re-rooted with it or refused, never dangling', async (materialize) => {
+    for (const forkFirst of [true, false]) {
+      const store = await newStore()
+      const { head } = await store.createSession({ sessionId: 'r', ts: TS })
+      await store.forkAt(head, { sessionId: 'a', ts: TS })
+      await turn(store, 'a', 'a1')
+      const at = await store.head('a')
+      const before = await store.restore('a', { at })
+      const del = () => store.deleteSession('r', { dependants: 'materialize' })
+      const fork = () => store.forkAt(at, { sessionId: 'f', materialize, ts: TS })
+      const results = forkFirst ? await Promise.allSettled([fork(), del()]) : (await Promise.allSettled([del(), fork()])).reverse()
+      const [f, d] = results
+      expect(d!.status).toBe('fulfilled')
+      expect(await store.locate(at)).toBeUndefined() // a's hashes changed
+      if (f!.status === 'fulfilled') {
+        // The fork landed first and was re-rooted along with a: it names a's new hash.
+        const origin = (await store.restore('f')).forkedFrom!
+        expect(origin.sessionId).toBe('a')
+        expect(origin.atHash).toBe(await store.head('a'))
+        expect(pick(await store.restore('f'))).toStrictEqual(pick(before))
+      } else {
+        expect((f as PromiseRejectedResult).reason.code).toBe(ErrorCodes.ENTRY_NOT_FOUND)
+        expect((await store.listSessions()).map((x) => x.sessionId)).toStrictEqual(['a'])
       }
-      return run(key, fn)
+      for (const x of await store.listSessions()) await store.restore(x.sessionId)
+      await expectVerified(store)
     }
-    const res = await store.forkAt(at, { sessionId: 'f', materialize, ts: TS }).then(
-      (r) => r,
-      (e: { code?: string }) => e.code,
-    )
-    locks.run = run
-    expect(injected).toBe(true)
-    expect(await store.locate(at)).toBeUndefined() // the entry it named is gone
-    expect(res).toBe(ErrorCodes.ENTRY_NOT_FOUND)
-    expect((await store.listSessions()).map((s) => s.sessionId)).toStrictEqual(['a'])
-    for (const s of await store.listSessions()) await store.restore(s.sessionId)
-    await expectVerified(store)
   })
 
   it('an append to a dependant while it is re-rooted is not lost', async () => {
@@ -478,12 +478,10 @@ describe('deleteSession racing other writers', () => {
 })
 
 describe('deleteSession interrupted part-way', () => {
-  // KNOWN BUG (it.fails: remove `.fails` once fixed). 'materialize' re-roots a subtree one session
-  // per batch: a's new chain (old hashes deleted) lands first, and aa, a plain fork of a that still
-  // names a's OLD hash, is rewritten only in a later batch. A crash or write error in between leaves
-  // aa (and aaa) unrestorable. Fix: seal the whole subtree first (new hashes are known before any
-  // write) and write every re-rooted session in one batch, holding the subtree's locks.
-  it.fails('a crash between the re-root batches leaves every session restorable', async () => {
+  // 'materialize' re-roots a whole subtree (a, and aa, a plain fork of a that names a's old
+  // hashes): the subtree is sealed first and written in one batch, so a failed write leaves the old
+  // subtree whole and every session restorable.
+  it('a write that fails during a re-root leaves every session restorable', async () => {
     const db = new MemoryLevel()
     const store = await openStore({ db, durability: 'relaxed' })
     opened.push(store)

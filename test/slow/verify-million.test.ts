@@ -1,0 +1,187 @@
+// Slow suite: verify a classic-level store of 1,000,000 entries in a child process and check that
+// its memory stays bounded (far below the store's size on disk, under 256 MB): verify streams
+// the store in chunks instead of loading it.
+//
+// What is measured: LevelDB reads table files through mmap, and the pages of a mapped file that
+// a scan touches count towards the process's RSS (as file-backed RSS, "RssFile" in
+// /proc/self/status) although they are the kernel's page cache, shared and dropped under memory
+// pressure. A full scan therefore pushes process.resourceUsage().maxRSS up towards the size of
+// the store whatever verify does. The bound is asserted on the process's own memory: the peak
+// of anonymous RSS ("RssAnon": JS heap, native allocations, LevelDB's block cache and
+// buffers), sampled after every chunk. maxRSS is reported alongside. Where /proc is not
+// available, the assertion falls back to maxRSS.
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { EntryInput } from '../../src/storage/session-store.js'
+import { Store } from '../../src/store.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const DIST = join(ROOT, 'dist', 'index.js')
+const ENTRIES = 1_000_000
+const SESSIONS = 4
+const CHUNK = 500
+const TS = 1_700_000_000_000
+const MB = 1024 * 1024
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0
+  for (const d of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, d.name)
+    newest = Math.max(newest, d.isDirectory() ? await newestMtime(p) : (await stat(p)).mtimeMs)
+  }
+  return newest
+}
+
+async function sizeOnDisk(dir: string): Promise<number> {
+  let total = 0
+  for (const d of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, d.name)
+    total += d.isDirectory() ? await sizeOnDisk(p) : (await stat(p)).size
+  }
+  return total
+}
+
+/** A small entry of a few kinds, so the store looks like sessions rather than one repeated record. */
+function entry(n: number): EntryInput {
+  const ts = TS + n
+  switch (n % 5) {
+    case 0:
+      return { kind: 'user_input', ts, item: { role: 'user', content: `question ${n}` } }
+    case 1:
+      return { kind: 'assistant_items', ts, items: [{ type: 'function_call', call_id: `c${n}`, name: 'ls', arguments: '{}' }] }
+    case 2:
+      return { kind: 'tool_results', ts, items: [{ type: 'function_call_output', call_id: `c${n - 1}`, output: `a.txt b${n}.txt` }] }
+    case 3:
+      return { kind: 'assistant_items', ts, items: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `answer ${n}` }] }] }
+    default:
+      return { kind: 'turn_end', ts, turn: Math.floor(n / 5) + 1 }
+  }
+}
+
+const CHILD = `
+import { readFileSync } from 'node:fs'
+const [distUrl, path] = process.argv.slice(2)
+let peakAnonKb = null
+let peakFileKb = null
+function sample() {
+  let status
+  try { status = readFileSync('/proc/self/status', 'utf8') } catch { return }
+  const anon = /RssAnon:\\s+(\\d+) kB/.exec(status)
+  const file = /RssFile:\\s+(\\d+) kB/.exec(status)
+  if (anon) peakAnonKb = Math.max(peakAnonKb ?? 0, Number(anon[1]))
+  if (file) peakFileKb = Math.max(peakFileKb ?? 0, Number(file[1]))
+}
+const timer = setInterval(sample, 50)
+const { Store } = await import(distUrl)
+const store = await Store.open({ path, durability: 'relaxed' })
+const t0 = Date.now()
+const report = await store.verify({ onProgress: sample })
+const ms = Date.now() - t0
+sample()
+await store.close()
+clearInterval(timer)
+process.stdout.write(JSON.stringify({
+  ok: report.ok,
+  checked: report.checked,
+  findings: report.findings.slice(0, 5),
+  findingCount: report.findings.length,
+  ms,
+  maxRssKb: process.resourceUsage().maxRSS,
+  peakAnonKb,
+  peakFileKb,
+}))
+`
+
+function runChild(script: string, args: string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    child.on('error', reject)
+    child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`verify child exited with ${code}: ${err}`))))
+  })
+}
+
+describe('verify a store of 1,000,000 entries', () => {
+  let dir: string
+  let dbPath: string
+  const timings: Record<string, number> = {}
+
+  beforeAll(async () => {
+    // The child runs the built library; rebuild it when src/ is newer than dist/.
+    let built = 0
+    try {
+      built = (await stat(DIST)).mtimeMs
+    } catch {
+      built = 0
+    }
+    if (built < (await newestMtime(join(ROOT, 'src')))) {
+      const t = Date.now()
+      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'pipe' })
+      timings.buildMs = Date.now() - t
+    }
+
+    dir = await mkdtemp(join(tmpdir(), 'chainlog-million-'))
+    dbPath = join(dir, 'db')
+    const t0 = Date.now()
+    const store = await Store.open({ path: dbPath, durability: 'relaxed' })
+    try {
+      const per = ENTRIES / SESSIONS
+      for (let s = 0; s < SESSIONS; s++) {
+        const id = `million-${s}`
+        await store.createSession({ sessionId: id, systemPrompt: 'bulk', config: { model: 'model-a' }, ts: TS })
+        for (let from = 0; from < per; from += CHUNK) {
+          const batch: EntryInput[] = []
+          for (let n = from; n < Math.min(per, from + CHUNK); n++) batch.push(entry(n))
+          await store.appendMany(id, batch)
+        }
+      }
+    } finally {
+      await store.close()
+    }
+    timings.buildStoreMs = Date.now() - t0
+  }, 600_000)
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('verifies ok in a child process whose peak memory stays far below the store size and under 256 MB', async () => {
+    const disk = await sizeOnDisk(dbPath)
+    const script = join(dir, 'verify-child.mjs')
+    await writeFile(script, CHILD)
+    const t0 = Date.now()
+    const result = JSON.parse(await runChild(script, [pathToFileURL(DIST).href, dbPath])) as {
+      ok: boolean
+      checked: { sessions: number; entries: number; bytes: number }
+      findings: unknown[]
+      findingCount: number
+      ms: number
+      maxRssKb: number
+      peakAnonKb: number | null
+      peakFileKb: number | null
+    }
+    timings.childMs = Date.now() - t0
+    timings.verifyMs = result.ms
+    const maxRss = result.maxRssKb * 1024
+    const own = result.peakAnonKb !== null ? result.peakAnonKb * 1024 : maxRss
+    const kb = (n: number | null) => (n === null ? 'n/a' : `${(n / 1024).toFixed(1)} MB`)
+    console.log(
+      `[verify-million] store ${(disk / MB).toFixed(1)} MB on disk, ${result.checked.entries} entries (${(result.checked.bytes / MB).toFixed(1)} MB of records); ` +
+        `peak anonymous RSS ${kb(result.peakAnonKb)}, peak file-backed RSS ${kb(result.peakFileKb)}, maxRSS ${kb(result.maxRssKb)}; timings ${JSON.stringify(timings)}`,
+    )
+    expect(result.findings).toEqual([])
+    expect(result.ok).toBe(true)
+    expect(result.checked.sessions).toBe(SESSIONS)
+    expect(result.checked.entries).toBe(ENTRIES + SESSIONS) // plus one genesis per session
+    expect(own).toBeLessThan(256 * MB)
+    // "Far below": at most half the store's size on disk.
+    expect(own).toBeLessThan(disk / 2)
+  }, 600_000)
+})
