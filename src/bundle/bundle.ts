@@ -19,7 +19,7 @@ import * as K from '../storage/keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
 import type { UsageByModel } from '../storage/usage-ledger.js'
 import { FindingList, type Finding } from '../verify/findings.js'
-import { collectRefs, mayHaveRefs, packBlob, refHash } from '../blobs/blobs.js'
+import { TEXT_MEDIA_TYPE, collectRefs, mayHaveRefs, packBlob, refHash } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
 
 export const BUNDLE_FORMAT = 'chainlog-bundle'
@@ -143,12 +143,13 @@ export async function exportSession(
   const sessions = await plan(store, sessionId)
   const header: BundleHeader = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, createdAt: Date.now(), root: sessionId, sessions }
   // Blobs the bundled entries reference (a first pass, so the header can count them).
-  const blobs = new Set<string>()
+  const blobTypes = new Map<string, string>()
   for (const s of sessions) {
     for await (const e of store.entries(s.sessionId, { to: s.length - 1, resolveBlobs: false, verify: false })) {
-      for (const ref of collectRefs(e.entry)) blobs.add(refHash(ref))
+      for (const ref of collectRefs(e.entry)) blobTypes.set(refHash(ref), ref.mediaType)
     }
   }
+  const blobs = new Set(blobTypes.keys())
   if (blobs.size > 0) header.blobs = blobs.size
   const stream = typeof out === 'string' ? createWriteStream(out) : out
   let entries = 0
@@ -200,8 +201,11 @@ export async function exportSession(
         await emit(fromHex(hex))
         await emit(content)
       } else {
-        const text = Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('utf8')
-        await writeChunk(stream, `${JSON.stringify({ blob: hex, size: content.length, content: text })}\n`)
+        // Text blobs as text; anything else as hex, so no byte is lost.
+        const mediaType = blobTypes.get(hex)!
+        const body = Buffer.from(content.buffer, content.byteOffset, content.byteLength)
+        const content_ = mediaType === TEXT_MEDIA_TYPE ? body.toString('utf8') : { $bytes: body.toString('hex') }
+        await writeChunk(stream, `${JSON.stringify({ blob: hex, size: content.length, mediaType, content: content_ })}\n`)
       }
       bytes += content.length
     }
@@ -532,7 +536,8 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
     }
     if (result.entriesAdded > 0) {
       for (const [hex, content] of blobs) {
-        if (!(await store.hasBlob(hex))) ops.push({ type: 'put', key: K.blobKey(fromHex(hex)), value: packBlob(content, store.blobProfile) })
+        // During a gc, always write: the sweep must not take a blob this import uses.
+        if (store.gcActive > 0 || !(await store.hasBlob(hex))) ops.push({ type: 'put', key: K.blobKey(fromHex(hex)), value: packBlob(content, store.blobProfile) })
       }
       await store.ledger.ready()
       const totals = await Promise.all(usages.map((u) => store.ledger.sessionTotals(u.sessionId)))

@@ -447,8 +447,9 @@ export class SharedStore implements StoreMethods {
     // Closed, this process no longer holds the store (isHost is false from here on).
     this.#local = undefined
     if (local) {
-      await local.close()
+      // Remove the socket while we still hold LevelDB: after that, it may be a new holder's.
       if (process.platform !== 'win32') rmSync(this.socketPath, { force: true })
+      await local.close()
     }
   }
 

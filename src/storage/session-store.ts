@@ -6,7 +6,7 @@ import { v7 as uuidv7 } from 'uuid'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { decodeRecord, openRecord, sealEntry } from '../encoding/entry-codec.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
-import { ChainlogError, ErrorCodes } from '../errors.js'
+import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 import { classifyItem, type ItemClassifier } from '../schema/classify.js'
 import type { Config, Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
 import { SessionId } from '../schema/entry.js'
@@ -23,6 +23,7 @@ import {
   unpackBlob,
   type BlobOptions,
   type CompressionProfile,
+  type BlobRef,
   type NewBlob,
 } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
@@ -604,11 +605,15 @@ export class SessionStore {
    */
   async prepareBlobs<E extends Entry>(entries: readonly E[], ops: BatchOp[]): Promise<E[]> {
     const fresh = new Map<string, NewBlob>()
-    const given: { hex: string; path: string }[] = []
+    const given: { hex: string; size: number; path: string }[] = []
     const onNew = (b: NewBlob) => void fresh.set(b.hex, b)
     const out = entries.map((e, i) => {
-      const ext = (v: unknown, field: string) =>
-        externalize(v, this.blobThreshold, onNew, (ref, path) => given.push({ hex: refHash(ref), path: [i, field, ...path].join('.') }), [field])
+      const onRef = (ref: BlobRef, path: (string | number)[]) =>
+        given.push({ hex: refHash(ref), size: ref.size, path: entries.length > 1 ? `[${i}].${formatPath(path)}` : formatPath(path) })
+      const ext = (v: unknown, field: string) => externalize(v, this.blobThreshold, onNew, onRef, [field])
+      // Configs are never moved out of line, but a reference in one must still name a stored blob.
+      if (e.kind === 'config_changed' || e.kind === 'session_start') externalize(e.config, Infinity, onNew, onRef, ['config'])
+      if (e.kind === 'session_start' && e.compaction) externalize(e.compaction, Infinity, onNew, onRef, ['compaction'])
       switch (e.kind) {
         case 'user_input': {
           const item = ext(e.item, 'item')
@@ -634,9 +639,16 @@ export class SessionStore {
       }
     }) as E[]
     for (const g of given) {
-      if (fresh.has(g.hex)) continue
-      if (!(await this.hasBlob(g.hex))) {
+      const size = fresh.get(g.hex)?.bytes.length ?? (await this.blobSize(g.hex))
+      if (size === undefined) {
         throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `blob reference at ${g.path} names a blob this store does not have`, { path: g.path, blob: g.hex })
+      }
+      if (size !== g.size) {
+        throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `blob reference at ${g.path} says ${g.size} bytes, the blob has ${size}`, { path: g.path, blob: g.hex })
+      }
+      // Rewrite it during a gc, like a new blob, so the sweep cannot take it away.
+      if (this.gcActive > 0 && !fresh.has(g.hex)) {
+        ops.push({ type: 'put', key: K.blobKey(fromHex(g.hex)), value: (await this.getRaw(K.blobKey(fromHex(g.hex))))! })
       }
     }
     for (const b of fresh.values()) {
@@ -644,6 +656,14 @@ export class SessionStore {
       ops.push({ type: 'put', key: K.blobKey(b.hash), value: packBlob(b.bytes, this.blobProfile) })
     }
     return out
+  }
+
+  /** The recorded size of a stored blob, or undefined if it is not stored. */
+  async blobSize(hex: string): Promise<number | undefined> {
+    const raw = await this.getRaw(K.blobKey(fromHex(hex)))
+    if (!raw) return undefined
+    const size = (decodeCbor(raw) as { size?: unknown } | null)?.size
+    return typeof size === 'number' ? size : undefined
   }
 
   /** Whether a blob is stored (by hex SHA-256 of its content). */

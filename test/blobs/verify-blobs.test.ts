@@ -10,6 +10,7 @@ import { collectRefs, refHash } from '../../src/blobs/blobs.js'
 import { verifyBundle, type BundleHeader } from '../../src/bundle/bundle.js'
 import { decodeCanonical, decodeCbor, encodeCanonical } from '../../src/encoding/cbor.js'
 import { fromHex } from '../../src/encoding/hash.js'
+import { sealEntry } from '../../src/encoding/entry-codec.js'
 import { ChainlogError, ErrorCodes, type ErrorCode } from '../../src/errors.js'
 import * as K from '../../src/storage/keys.js'
 import type { StoredEntry, StoreOptions } from '../../src/storage/session-store.js'
@@ -229,8 +230,24 @@ describe('blob tampering in a store', () => {
     expect((await store.restore('b')).history[2]).toEqual(result('o', OTHER))
   })
 
+  it('an append whose reference gives the wrong size is refused and writes nothing', async () => {
+    const store = await memStore()
+    await store.createSession({ sessionId: 's', ts: TS })
+    await store.appendTurn('s', [call('c'), result('c', TEXT)], { ts: TS + 1 })
+    const good = (((await entriesOf(store, 's', false))[2]!.entry as { items: { output: unknown }[] }).items[0]!.output) as { $blob: string; size: number; mediaType: string }
+    const before = await store.head('s')
+    const err = await store.appendTurn('s', [{ role: 'user', content: { ...good, size: good.size - 1 } }], { ts: TS + 2 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ChainlogError)
+    expect((err as ChainlogError).code).toBe(ErrorCodes.INVALID_ENTRY)
+    expect((err as ChainlogError).data.path).toBe('item.content')
+    expect(await store.head('s')).toBe(before)
+    // The same reference with the right size is accepted.
+    await store.appendTurn('s', [{ role: 'user', content: good }], { ts: TS + 3 })
+  })
+
   it('checks the size of every reference, whatever order references come in', async () => {
-    // A reference with the right hash but a wrong size, after a correct one and before one.
+    // A reference with the right hash but a wrong size (written past the API, which refuses it),
+    // after a correct one and before one.
     for (const order of ['good-first', 'bad-first'] as const) {
       const store = await memStore()
       await store.createSession({ sessionId: 's', ts: TS })
@@ -240,8 +257,8 @@ describe('blob tampering in a store', () => {
       await store.createSession({ sessionId: 't', ts: TS })
       const first = order === 'good-first' ? good : bad
       const second = order === 'good-first' ? bad : good
-      await store.appendTurn('t', [{ role: 'user', content: first }], { ts: TS + 2 })
-      await store.appendTurn('t', [{ role: 'user', content: second }], { ts: TS + 3 })
+      await appendPastApi(store, 't', { kind: 'user_input', ts: TS + 2, item: { role: 'user', content: first } })
+      await appendPastApi(store, 't', { kind: 'user_input', ts: TS + 3, item: { role: 'user', content: second } })
       const t = await entriesOf(store, 't', false)
       const badSeq = order === 'good-first' ? 2 : 1
       const report = await store.verify()
@@ -251,6 +268,24 @@ describe('blob tampering in a store', () => {
     }
   })
 })
+
+/** Append an entry by writing its rows directly, as a tool that bypasses the checks would. */
+async function appendPastApi(store: Store, sessionId: string, entry: Record<string, unknown>): Promise<void> {
+  const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
+  const head = K.parseHeadValue((await store.db.get(K.headKey(sessionId), BIN)) as Uint8Array)
+  const { record, hash } = sealEntry(new Uint8Array(head.hash), entry)
+  const seq = head.seq + 1
+  await store.db.batch(
+    [
+      { type: 'put', key: K.entryKey(hash), value: record },
+      { type: 'put', key: K.seqKey(sessionId, seq), value: hash },
+      { type: 'put', key: K.hashKey(hash), value: K.hashIndexValue(sessionId, seq) },
+      { type: 'put', key: K.headKey(sessionId), value: K.headValue(hash, seq) },
+    ] as never,
+    BIN as never,
+  )
+  store.invalidate(sessionId)
+}
 
 // ---- bundles -----------------------------------------------------------------------------------
 

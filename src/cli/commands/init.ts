@@ -1,0 +1,21 @@
+// `chainlog init`: create the store directory and database; harmless when it already exists.
+import { mkdir } from 'node:fs/promises'
+import type { Command } from 'commander'
+import type { Ctx } from '../context.js'
+import { isStoreDir, openShared } from '../store-access.js'
+
+export function registerInit(program: Command, ctx: Ctx): void {
+  program
+    .command('init')
+    .description('create the store (does nothing if it already exists)')
+    .option('--json', 'print { path, created } as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const dir = ctx.storeDir()
+      const existed = isStoreDir(dir)
+      await mkdir(dir, { recursive: true })
+      const store = await openShared(dir)
+      await store.close()
+      if (opts.json) ctx.out.json({ path: dir, created: !existed })
+      else ctx.out.line(existed ? `chainlog store already exists in ${dir}` : `Initialized empty chainlog store in ${dir}`)
+    })
+}

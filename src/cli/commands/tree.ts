@@ -1,0 +1,204 @@
+// `chainlog tree [<session>]`: lineage as a tree. With a session, the line from its root down to
+// it and everything made from it; without, the forest of every session in the store.
+import type { Command } from 'commander'
+import type { ChainlogStore, Descendant, SessionInfo } from '../../index.js'
+import type { Ctx } from '../context.js'
+import { formatCount, oneLine, shortHash } from '../format.js'
+import type { Colors } from '../output.js'
+import { locateEntry, originOf, resolveSession, sessionMap, type Relation } from '../sessions.js'
+import { withStore } from '../store-access.js'
+
+export interface TreeNode {
+  sessionId: string
+  /** How this session was made from its parent node; null for a root. */
+  relation: Relation | null
+  /** The parent's entry this session starts from; null for a root. */
+  atHash: string | null
+  atSeq: number | null
+  materialized: boolean
+  length: number
+  head: string
+  createdAt: number
+  firstUserMessage: string | null
+  /** Set on a root whose recorded source is not in the store (deleted, or never imported). */
+  missingOrigin: { relation: Relation; sessionId: string; atHash: string } | null
+  children: TreeNode[]
+}
+
+/** Every session of the store as a forest, children in creation order. */
+export async function buildForest(store: ChainlogStore, sessions: Map<string, SessionInfo>): Promise<TreeNode[]> {
+  const nodes = new Map<string, TreeNode>()
+  for (const s of sessions.values()) {
+    nodes.set(s.sessionId, {
+      sessionId: s.sessionId,
+      relation: null,
+      atHash: null,
+      atSeq: null,
+      materialized: s.materialized === true,
+      length: s.length,
+      head: s.head,
+      createdAt: s.createdAt,
+      firstUserMessage: s.firstUserMessage ?? null,
+      missingOrigin: null,
+      children: [],
+    })
+  }
+  const roots: TreeNode[] = []
+  for (const s of sessions.values()) {
+    const node = nodes.get(s.sessionId)!
+    const o = originOf(s)
+    const parent = o ? nodes.get(o.sessionId) : undefined
+    if (o && parent) {
+      node.relation = o.relation
+      node.atHash = o.atHash
+      node.atSeq = (await locateEntry(store, o.atHash))?.seq ?? null
+      parent.children.push(node)
+    } else {
+      if (o) node.missingOrigin = { relation: o.relation, sessionId: o.sessionId, atHash: o.atHash }
+      roots.push(node)
+    }
+  }
+  // Sessions whose sources loop (only tampering makes that) are reached from no root: list them too.
+  const reached = new Set<string>()
+  const mark = (n: TreeNode): void => {
+    if (reached.has(n.sessionId)) return
+    reached.add(n.sessionId)
+    n.children.forEach(mark)
+  }
+  roots.forEach(mark)
+  for (const n of nodes.values()) if (!reached.has(n.sessionId)) (roots.push(n), mark(n))
+  const order = (list: TreeNode[], seen: Set<string>): void => {
+    list.sort((a, b) => a.createdAt - b.createdAt || (a.sessionId < b.sessionId ? -1 : 1))
+    for (const n of list) {
+      if (seen.has(n.sessionId)) continue
+      seen.add(n.sessionId)
+      order(n.children, seen)
+    }
+  }
+  order(roots, new Set())
+  return roots
+}
+
+interface RenderNode {
+  sessionId: string
+  relation: Relation | null
+  atHash: string | null
+  atSeq: number | null
+  materialized: boolean
+  selected?: boolean
+  note?: string
+  children: RenderNode[]
+}
+
+function label(c: Colors, n: RenderNode, sessions: Map<string, SessionInfo>, width: number, indent: number): string {
+  const info = sessions.get(n.sessionId)
+  const parts: string[] = []
+  if (n.relation) {
+    const rel = n.relation === 'fork' ? (n.materialized ? 'fork (materialized)' : 'fork') : 'compaction'
+    parts.push(c.cyan(rel))
+  }
+  parts.push(n.selected ? c.bold(c.yellow(n.sessionId)) : c.yellow(n.sessionId))
+  if (n.atHash) parts.push(c.dim(`at ${n.atSeq !== null ? `#${n.atSeq} ` : ''}${shortHash(n.atHash)}`))
+  if (info) parts.push(`${formatCount(info.length)} entr${info.length === 1 ? 'y' : 'ies'}`)
+  else if (!n.note) parts.push(c.red('(not in store)'))
+  if (n.note) parts.push(c.dim(n.note))
+  if (n.selected) parts.push(c.green('<- this session'))
+  let text = parts.join('  ')
+  const msg = info?.firstUserMessage
+  if (msg) {
+    const room = width - indent - [...text.replace(/\x1b\[[0-9;]*m/g, '')].length - 4
+    if (room > 12) text += `  ${JSON.stringify(oneLine(msg, room - 2))}`
+  }
+  return text
+}
+
+function render(c: Colors, roots: RenderNode[], sessions: Map<string, SessionInfo>, width: number): string[] {
+  const lines: string[] = []
+  const walk = (n: RenderNode, prefix: string, last: boolean, root: boolean, seen: Set<string>): void => {
+    const branch = root ? '' : last ? '└── ' : '├── '
+    lines.push(`${c.dim(prefix + branch)}${label(c, n, sessions, width, prefix.length + branch.length)}`)
+    if (seen.has(n.sessionId)) return
+    seen.add(n.sessionId)
+    const childPrefix = root ? '' : prefix + (last ? '    ' : '│   ')
+    n.children.forEach((k, i) => walk(k, childPrefix, i === n.children.length - 1, false, seen))
+  }
+  for (const r of roots) walk(r, '', true, true, new Set())
+  return lines
+}
+
+function fromDescendant(d: Descendant, atSeq: Map<string, number>): RenderNode {
+  return {
+    sessionId: d.sessionId,
+    relation: d.relation,
+    atHash: d.atHash,
+    atSeq: atSeq.get(d.atHash) ?? null,
+    materialized: d.materialized,
+    children: d.children.map((k) => fromDescendant(k, atSeq)),
+  }
+}
+
+export function registerTree(program: Command, ctx: Ctx): void {
+  program
+    .command('tree [session]')
+    .description('lineage tree of a session, or the forest of every session')
+    .option('--json', 'print the lineage (with a session) or { roots: [...] } as JSON')
+    .action(async (session: string | undefined, opts: { json?: boolean }) => {
+      const { out } = ctx
+      await withStore(ctx.storeDir(), async (store) => {
+        const sessions = await sessionMap(store)
+        if (session === undefined) {
+          const roots = await buildForest(store, sessions)
+          if (opts.json) out.json({ roots })
+          else if (roots.length === 0) out.note(`no sessions in ${ctx.storeDir()}`)
+          else {
+            const toRender = (n: TreeNode): RenderNode => ({
+              ...n,
+              note: n.missingOrigin ? `(${n.missingOrigin.relation} of ${n.missingOrigin.sessionId} at ${shortHash(n.missingOrigin.atHash)}, not in store)` : undefined,
+              children: n.children.map(toRender),
+            })
+            for (const l of render(out.c, roots.map(toRender), sessions, out.width)) out.line(l)
+          }
+          return
+        }
+        const sid = await resolveSession(store, session)
+        const lineage = await store.lineage(sid)
+        if (opts.json) {
+          out.json(lineage)
+          return
+        }
+        const atSeq = new Map<string, number>()
+        const hashes = [...lineage.ancestors.map((a) => a.atHash)]
+        const collect = (ds: Descendant[]): void => ds.forEach((d) => (hashes.push(d.atHash), collect(d.children)))
+        collect(lineage.descendants)
+        for (const h of hashes) {
+          const loc = await locateEntry(store, h)
+          if (loc) atSeq.set(h, loc.seq)
+        }
+        // ancestors[i] is the source of the session below it (ancestors[i-1], or sid for i = 0).
+        let node: RenderNode = {
+          sessionId: sid,
+          relation: null,
+          atHash: null,
+          atSeq: null,
+          materialized: sessions.get(sid)?.materialized === true,
+          selected: true,
+          children: lineage.descendants.map((d) => fromDescendant(d, atSeq)),
+        }
+        for (const a of lineage.ancestors) {
+          node.relation = a.relation
+          node.atHash = a.atHash
+          node.atSeq = atSeq.get(a.atHash) ?? null
+          node = {
+            sessionId: a.sessionId,
+            relation: null,
+            atHash: null,
+            atSeq: null,
+            materialized: sessions.get(a.sessionId)?.materialized === true,
+            note: a.present ? undefined : '(deleted)',
+            children: [node],
+          }
+        }
+        for (const l of render(out.c, [node], sessions, out.width)) out.line(l)
+      })
+    })
+}

@@ -1,0 +1,126 @@
+// `chainlog verify`: recompute every hash and link of a session (with --lineage, its sources
+// too), of the whole store, or of a bundle file without any store. Exit status 1 on any error
+// finding; warnings are reported and leave the status 0.
+import type { Command } from 'commander'
+import { isHexHash, verifyBundle, type Finding, type TrustedHeadResult, type VerifyOptions } from '../../index.js'
+import { readInput, type Ctx } from '../context.js'
+import { CliCodes, CliError, usageError } from '../errors.js'
+import { formatBytes, formatCount, shortHash } from '../format.js'
+import { headSeq, resolveSession } from '../sessions.js'
+import { withStore } from '../store-access.js'
+
+interface VerifyFlags {
+  all?: boolean
+  lineage?: boolean
+  trustedHead?: string
+  bundle?: string
+  json?: boolean
+}
+
+export function registerVerify(program: Command, ctx: Ctx): void {
+  program
+    .command('verify [session]')
+    .description('verify a session, the whole store (default, or --all), or a bundle file')
+    .option('--all', 'verify every session and the indexes of the whole store (the default)')
+    .option('--lineage', 'with a session: also verify every source it was forked or compacted from')
+    .option('--trusted-head <hash>', 'a full head hash seen earlier: fail if the chain no longer contains it')
+    .option('--bundle <file>', 'verify a bundle file (- for stdin) instead of a store')
+    .option('--json', 'print the verification report as JSON')
+    .action(async (session: string | undefined, opts: VerifyFlags) => {
+      if (opts.bundle !== undefined) {
+        if (session !== undefined || opts.all || opts.lineage || opts.trustedHead !== undefined) {
+          throw usageError('--bundle cannot be combined with a session, --all, --lineage or --trusted-head')
+        }
+        await verifyBundleFile(ctx, opts.bundle, opts.json === true)
+        return
+      }
+      if (session !== undefined && opts.all) throw usageError('give a session or --all, not both')
+      if (opts.lineage && session === undefined) throw usageError('--lineage needs a session')
+      if (opts.trustedHead !== undefined && !isHexHash(opts.trustedHead)) {
+        throw usageError('--trusted-head needs a full 64-digit lowercase hex hash')
+      }
+      const report = await withStore(ctx.storeDir(), async (store) => {
+        const options: VerifyOptions = {}
+        let total: number | undefined
+        if (session !== undefined) {
+          options.sessionId = await resolveSession(store, session)
+          if (opts.lineage) options.lineage = true
+          // With --lineage the sources' lengths are not known up front: count without a bar.
+          else total = (await headSeq(store, options.sessionId)) + 1
+        } else {
+          try {
+            total = (await store.listSessions()).reduce((n, s) => n + s.length, 0)
+          } catch {
+            total = undefined
+          }
+        }
+        if (opts.trustedHead !== undefined) options.trustedHead = opts.trustedHead
+        const progress = ctx.out.progress('verifying', total)
+        options.onProgress = (c) => progress.update(c.entries)
+        try {
+          return await store.verify(options)
+        } finally {
+          progress.done()
+        }
+      })
+      if (opts.json) ctx.out.json(report)
+      else printReport(ctx, report.findings, report.checked, report.trustedHead, report.truncated === true)
+      conclude(ctx, report.ok, report.findings)
+    })
+}
+
+async function verifyBundleFile(ctx: Ctx, file: string, json: boolean): Promise<void> {
+  const bytes = await readInput(ctx, file)
+  const progress = ctx.out.progress(`verifying ${file === '-' ? 'stdin' : file}`)
+  let report
+  try {
+    progress.status(`${formatBytes(bytes.length)}…`)
+    report = await verifyBundle(bytes)
+  } finally {
+    progress.done()
+  }
+  if (json) ctx.out.json(report)
+  else {
+    if (report.header) {
+      const root = report.header.root
+      ctx.out.line(`bundle of session ${root}: ${report.header.sessions.map((s) => `${s.sessionId} (${s.length} entries, head ${shortHash(s.head)})`).join(', ')}`)
+    }
+    printReport(ctx, report.findings, report.checked, undefined, false)
+  }
+  conclude(ctx, report.ok, report.findings)
+}
+
+function printReport(
+  ctx: Ctx,
+  findings: Finding[],
+  checked: { sessions: number; entries: number; bytes: number },
+  trusted: TrustedHeadResult | undefined,
+  truncated: boolean,
+): void {
+  const { out } = ctx
+  const { c } = out
+  for (const f of findings) {
+    const where = [f.sessionId !== undefined ? `session ${f.sessionId}` : '', f.seq !== undefined ? `seq ${f.seq}` : '', f.hash !== undefined ? `entry ${shortHash(f.hash)}` : '']
+      .filter(Boolean)
+      .join(' ')
+    const sev = f.severity === 'error' ? c.red('error  ') : c.yellow('warning')
+    out.line(`${sev} ${c.bold(f.code)}${where ? ` (${where})` : ''}: ${f.message}`)
+  }
+  if (truncated) out.line(c.yellow('(more findings were found than the report keeps)'))
+  if (trusted) {
+    const at = trusted.sessionId !== undefined ? ` (session ${trusted.sessionId} seq ${trusted.seq})` : ''
+    const paint = trusted.status === 'contained' ? c.green : c.red
+    out.line(`trusted head ${shortHash(trusted.hash)}: ${paint(trusted.status)}${at}`)
+  }
+  const errors = findings.filter((f) => f.severity === 'error').length
+  const warnings = findings.length - errors
+  const summary = `checked ${formatCount(checked.sessions)} session${checked.sessions === 1 ? '' : 's'}, ${formatCount(checked.entries)} entr${checked.entries === 1 ? 'y' : 'ies'}, ${formatBytes(checked.bytes)}`
+  const verdict = errors === 0 ? c.green('ok') : c.red(`${errors} error${errors === 1 ? '' : 's'}`)
+  out.line(`${summary}: ${verdict}${warnings > 0 ? `, ${c.yellow(`${warnings} warning${warnings === 1 ? '' : 's'}`)}` : ''}`)
+}
+
+function conclude(ctx: Ctx, ok: boolean, findings: Finding[]): void {
+  if (ok) return
+  const errors = findings.filter((f) => f.severity === 'error').length
+  throw new CliError(CliCodes.VERIFY_FAILED, `verification failed: ${errors} error finding${errors === 1 ? '' : 's'}`)
+}

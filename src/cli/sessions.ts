@@ -1,0 +1,116 @@
+// Session lookups shared by commands: a session named by its id or a unique id prefix, its
+// origin, and the figures `ls` and `stats` add up from its own entries.
+import { InvalidArgumentError } from 'commander'
+import { ChainlogError, ErrorCodes, encodeCanonical, isChainlogError, type EntryKind, type Origin, type ChainlogStore, type SessionInfo, type StoredEntry, type UsageTotals } from '../index.js'
+
+/** A session id as typed: the full id, or a prefix that only one session id starts with. */
+export async function resolveSession(store: ChainlogStore, arg: string): Promise<string> {
+  try {
+    await store.head(arg)
+    return arg
+  } catch (err) {
+    if (!isChainlogError(err, ErrorCodes.SESSION_NOT_FOUND)) throw err
+  }
+  const matches = arg.length >= 4 ? (await store.listSessions()).filter((s) => s.sessionId.startsWith(arg)).map((s) => s.sessionId) : []
+  if (matches.length === 1) return matches[0]!
+  if (matches.length > 1) {
+    throw new ChainlogError(ErrorCodes.AMBIGUOUS_PREFIX, `session id prefix ${arg} matches ${matches.length} sessions`, { prefix: arg, matches })
+  }
+  throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${arg}`, { sessionId: arg })
+}
+
+export type Relation = 'fork' | 'compaction'
+
+export interface OriginView {
+  relation: Relation
+  sessionId: string
+  atHash: string
+  materialized: boolean
+}
+
+export function originOf(s: { forkedFrom?: Origin; compactedFrom?: Origin; materialized?: boolean }): OriginView | null {
+  if (s.forkedFrom) return { relation: 'fork', ...s.forkedFrom, materialized: s.materialized === true }
+  if (s.compactedFrom) return { relation: 'compaction', ...s.compactedFrom, materialized: true }
+  return null
+}
+
+export function emptyTotals(): UsageTotals {
+  return { calls: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0 }
+}
+
+export function addTotals(into: Record<string, UsageTotals>, model: string, t: UsageTotals): void {
+  const a = (into[model] ??= emptyTotals())
+  a.calls += t.calls
+  a.inputTokens += t.inputTokens
+  a.cacheReadTokens += t.cacheReadTokens
+  a.cacheWriteTokens += t.cacheWriteTokens
+  a.outputTokens += t.outputTokens
+  a.reasoningTokens += t.reasoningTokens
+}
+
+export interface OwnFigures {
+  entries: number
+  /** Stored record bytes: 32 (prev) + the canonical entry bytes (blob contents not included). */
+  bytes: number
+  byKind: Partial<Record<EntryKind, { entries: number; bytes: number }>>
+}
+
+/**
+ * Entries and bytes by kind of a session's own entries, streamed as stored (blob references not
+ * resolved) and without re-verifying hashes, which is verify's job. Canonical bytes re-encode
+ * to themselves, so re-encoding measures the stored record.
+ */
+export async function ownFigures(store: ChainlogStore, sessionId: string): Promise<OwnFigures> {
+  const fig: OwnFigures = { entries: 0, bytes: 0, byKind: {} }
+  for await (const e of store.entries(sessionId, { verify: false, resolveBlobs: false })) {
+    const bytes = 32 + encodeCanonical(e.entry).length
+    fig.entries++
+    fig.bytes += bytes
+    const k = (fig.byKind[e.entry.kind] ??= { entries: 0, bytes: 0 })
+    k.entries++
+    k.bytes += bytes
+  }
+  return fig
+}
+
+/** Sessions by id, for commands that print many of them. */
+export async function sessionMap(store: ChainlogStore): Promise<Map<string, SessionInfo>> {
+  return new Map((await store.listSessions()).map((s) => [s.sessionId, s]))
+}
+
+/** Commander parser for a hash argument: 4-64 hex digits, checked before the store is opened. */
+export function parseHashArg(value: string): string {
+  if (!/^[0-9a-fA-F]{4,64}$/.test(value)) throw new InvalidArgumentError('expected a hash or hash prefix of 4-64 hex digits')
+  return value.toLowerCase()
+}
+
+/**
+ * store.getEntry, with stored bytes that do not decode or fit the schema reported as a corrupt
+ * store (exit status 1) rather than as bad input: the user gave a hash, not an entry.
+ */
+export async function getStoredEntry(store: ChainlogStore, hashOrPrefix: string): Promise<StoredEntry> {
+  try {
+    return await store.getEntry(hashOrPrefix)
+  } catch (err) {
+    if (isChainlogError(err, ErrorCodes.DECODE_FAILED) || isChainlogError(err, ErrorCodes.INVALID_ENTRY) || isChainlogError(err, ErrorCodes.UNENCODABLE_VALUE)) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hashOrPrefix} cannot be read: ${err.message}; run verify`, { hash: hashOrPrefix }, { cause: err })
+    }
+    throw err
+  }
+}
+
+/** Where an entry is (session and seq), or undefined when the store has no such entry. */
+export async function locateEntry(store: ChainlogStore, hash: string): Promise<{ sessionId: string; seq: number } | undefined> {
+  try {
+    const e = await getStoredEntry(store, hash)
+    return { sessionId: e.sessionId, seq: e.seq }
+  } catch (err) {
+    if (isChainlogError(err, ErrorCodes.ENTRY_NOT_FOUND) || isChainlogError(err, ErrorCodes.INVALID_ARGUMENT)) return undefined
+    throw err
+  }
+}
+
+/** The seq of a session's head (its length - 1). */
+export async function headSeq(store: ChainlogStore, sessionId: string): Promise<number> {
+  return (await getStoredEntry(store, await store.head(sessionId))).seq
+}

@@ -1,0 +1,51 @@
+// Finding and opening the store a command works on: --store, else $CHAINLOG_STORE, else
+// ./.chainlog. Only `init` (and `demo`) create a store; every other command refuses a directory
+// that holds no store, so a typo never leaves LevelDB files in a random directory.
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { openStore, type ChainlogStore } from '../index.js'
+import { CliCodes, CliError } from './errors.js'
+
+export const DEFAULT_STORE = '.chainlog'
+
+export function resolveStoreDir(option: string | undefined, env: NodeJS.ProcessEnv): string {
+  const dir = option ?? (env.CHAINLOG_STORE ? env.CHAINLOG_STORE : DEFAULT_STORE)
+  return resolve(dir)
+}
+
+/** True when `dir` holds a LevelDB database (its CURRENT file names the live manifest). */
+export function isStoreDir(dir: string): boolean {
+  return existsSync(resolve(dir, 'CURRENT'))
+}
+
+/** How long a command keeps trying to open a store that a process holds without sharing it. */
+export const LOCK_WAIT_MS = 1000
+
+/**
+ * Open a store directory, writes fsynced before they return. The store is shared the way the
+ * library shares it (docs/concurrency.md): if another process holds it and serves others, the
+ * command runs through that process; if nobody holds it, the command holds it while it runs.
+ * A store held by a process that does not share it (`exclusive: true`) fails after
+ * LOCK_WAIT_MS with CHAINLOG_STORE_LOCKED (exit status 3).
+ */
+export function openShared(dir: string): Promise<ChainlogStore> {
+  return openStore({ path: dir, durability: 'sync', connectTimeoutMs: LOCK_WAIT_MS })
+}
+
+/** Open an existing store (see openShared). */
+export async function openExistingStore(dir: string): Promise<ChainlogStore> {
+  if (!isStoreDir(dir)) {
+    throw new CliError(CliCodes.STORE_NOT_FOUND, `no chainlog store at ${dir} (create one with: chainlog --store ${dir} init)`)
+  }
+  return openShared(dir)
+}
+
+/** Run `fn` with the store open, and close it whatever happens. */
+export async function withStore<T>(dir: string, fn: (store: ChainlogStore) => Promise<T>): Promise<T> {
+  const store = await openExistingStore(dir)
+  try {
+    return await fn(store)
+  } finally {
+    await store.close()
+  }
+}
