@@ -60,6 +60,8 @@ interface Ctx {
   store: SessionStore
   findings: FindingList
   checked: { sessions: number; entries: number; bytes: number }
+  /** Sequence rows whose entry exists and whose hash index row points back at them. */
+  confirmed: number
   onProgress: VerifyOptions['onProgress']
   extraCheck: EntryCheck | undefined
   /** Origins to check after the walk (few: one per fork or compaction). */
@@ -104,6 +106,8 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
             findings.add({ code: 'index_mismatch', message: `hash index row for ${hash} cannot be read`, ...at, expected: { sessionId, seq }, actual: toHex(hrow) })
           } else if (loc.sessionId !== sessionId || loc.seq !== seq) {
             findings.add({ code: 'index_mismatch', message: `hash index puts ${hash} at ${loc.sessionId}#${loc.seq}`, ...at, expected: { sessionId, seq }, actual: loc })
+          } else if (records[i]) {
+            ctx.confirmed++
           }
         }
         const record = records[i]
@@ -245,10 +249,20 @@ async function checkOrigins(ctx: Ctx): Promise<void> {
 
 /** Merge-join the entry table against the hash index: entries no session reaches, index rows without entries. */
 async function checkOrphans(ctx: Ctx): Promise<void> {
+  // Every sequence row whose hash row points back at it was confirmed in the walk. If as many
+  // live hash rows exist as were confirmed, they are exactly those rows; only otherwise is each
+  // row looked up in the sequence index (a second pass, point reads).
+  const live = await mergeEntriesAndHashRows(ctx, false)
+  if (live !== ctx.confirmed) await mergeEntriesAndHashRows(ctx, true)
+}
+
+/** Returns the number of hash rows with an entry that name a live session. */
+async function mergeEntriesAndHashRows(ctx: Ctx, seqOnly: boolean): Promise<number> {
   const { store, findings } = ctx
   const eIt = store.db.keys({ ...K.tableRange(K.TAG.entry), ...BIN })
   const hIt = store.db.iterator({ ...K.tableRange(K.TAG.hash), ...BIN })
   const sessionExists = new Map<string, boolean>()
+  let live = 0
   try {
     let eBuf: Uint8Array[] = []
     let hBuf: [Uint8Array, Uint8Array][] = []
@@ -279,17 +293,17 @@ async function checkOrphans(ctx: Ctx): Promise<void> {
       const eh = e ? toHex(e.subarray(1)) : undefined
       const hh = h ? toHex(h[0].subarray(1)) : undefined
       if (eh !== undefined && (hh === undefined || eh < hh)) {
-        findings.add({ code: 'orphan_entry', message: `entry ${eh} is in no session`, hash: eh })
+        if (!seqOnly) findings.add({ code: 'orphan_entry', message: `entry ${eh} is in no session`, hash: eh })
         ei++
       } else if (hh !== undefined && (eh === undefined || hh < eh)) {
         const loc = parseLoc(h![1])
-        findings.add({ code: 'index_mismatch', message: `hash index row for ${hh} has no entry`, hash: hh, sessionId: loc?.sessionId, seq: loc?.seq })
+        if (!seqOnly) findings.add({ code: 'index_mismatch', message: `hash index row for ${hh} has no entry`, hash: hh, sessionId: loc?.sessionId, seq: loc?.seq })
         hi++
       } else {
         // Both present: the row must point at a session that exists (its rows were checked in the walk).
         const loc = parseLoc(h![1])
         if (!loc) {
-          findings.add({ code: 'index_mismatch', message: `hash index row for ${eh} cannot be read`, hash: eh, actual: toHex(h![1]) })
+          if (!seqOnly) findings.add({ code: 'index_mismatch', message: `hash index row for ${eh} cannot be read`, hash: eh, actual: toHex(h![1]) })
           ei++
           hi++
           continue
@@ -300,7 +314,9 @@ async function checkOrphans(ctx: Ctx): Promise<void> {
           if (sessionExists.size < 100_000) sessionExists.set(loc.sessionId, exists)
         }
         if (!exists) {
-          findings.add({ code: 'orphan_entry', message: `entry ${eh} belongs to session ${loc.sessionId}, which does not exist`, hash: eh, sessionId: loc.sessionId, seq: loc.seq })
+          if (!seqOnly) findings.add({ code: 'orphan_entry', message: `entry ${eh} belongs to session ${loc.sessionId}, which does not exist`, hash: eh, sessionId: loc.sessionId, seq: loc.seq })
+        } else if (!seqOnly) {
+          live++
         } else {
           const s = await store.getRaw(K.seqKey(loc.sessionId, loc.seq))
           if (!s || toHex(s) !== eh) {
@@ -315,6 +331,7 @@ async function checkOrphans(ctx: Ctx): Promise<void> {
     await eIt.close()
     await hIt.close()
   }
+  return live
 }
 
 async function checkTrustedHead(ctx: Ctx, trusted: string, sessionId: string | undefined): Promise<TrustedHeadResult> {
@@ -407,6 +424,7 @@ export async function verifyStore(store: SessionStore, options: VerifyOptions = 
     onProgress: options.onProgress,
     extraCheck,
     origins: [],
+    confirmed: 0,
   }
   if (options.trustedHead !== undefined && !isHexHash(options.trustedHead)) {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'trustedHead must be a full 64-digit lowercase hex hash', { trustedHead: options.trustedHead })
