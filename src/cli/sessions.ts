@@ -1,5 +1,5 @@
-// Session lookups shared by commands: a session named by its id or a unique id prefix, its
-// origin, and the figures `ls` and `stats` add up from its own entries.
+// Lookups shared by commands: a session named by its id or a unique id prefix, its origin, an
+// entry read as stored, and the entry and byte counts `stats` adds up from a session's entries.
 import { InvalidArgumentError } from 'commander'
 import { ChainlogError, ErrorCodes, encodeCanonical, isChainlogError, type EntryKind, type Origin, type ChainlogStore, type SessionInfo, type StoredEntry, type UsageTotals } from '../index.js'
 
