@@ -123,7 +123,34 @@ function jsonSafe(v: unknown): unknown {
 }
 
 async function writeChunk(out: Writable, chunk: Uint8Array | string): Promise<void> {
-  if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve))
+  if (out.errored) throw out.errored
+  if (out.write(chunk)) return
+  // Wait for room, or for the error that means there will never be any.
+  await new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      out.off('drain', done)
+      out.off('error', done)
+      if (err) reject(err)
+      else resolve()
+    }
+    out.once('drain', done)
+    out.once('error', done)
+  })
+}
+
+/** A file stream that reports a bad path as an error of the call, not of the process. */
+async function openFileStream(path: string): Promise<Writable> {
+  const stream = createWriteStream(path)
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => {
+      stream.off('error', reject)
+      resolve()
+    })
+    stream.once('error', reject)
+  })
+  // Later write errors surface through writeChunk / end; keep them from being unhandled.
+  stream.on('error', () => undefined)
+  return stream
 }
 
 /**
@@ -151,7 +178,7 @@ export async function exportSession(
   }
   const blobs = new Set(blobTypes.keys())
   if (blobs.size > 0) header.blobs = blobs.size
-  const stream = typeof out === 'string' ? createWriteStream(out) : out
+  const stream = typeof out === 'string' ? await openFileStream(out) : out
   let entries = 0
   let bytes = 0
   // Every byte of a bundle before its digest item goes through the digest.

@@ -412,7 +412,16 @@ export class SessionStore {
     if (!loc || !record) {
       throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} has no index row; run verify`, { hash })
     }
-    const opened = openRecord(record)
+    // Stored bytes that do not hash to their key, or do not decode, are damage, not bad input.
+    if (toHex(hashRecord(record)) !== hash) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} does not hash to its key; run verify`, { hash, sessionId: loc.sessionId, seq: loc.seq })
+    }
+    let opened: ReturnType<typeof openRecord>
+    try {
+      opened = openRecord(record)
+    } catch (err) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} cannot be read: ${(err as Error).message}; run verify`, { hash, sessionId: loc.sessionId, seq: loc.seq }, { cause: err })
+    }
     return { sessionId: loc.sessionId, seq: loc.seq, hash, prev: toHex(opened.prev), entry: opened.entry }
   }
 

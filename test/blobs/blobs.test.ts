@@ -491,7 +491,8 @@ describe('mayHaveRefs', () => {
   it('may report false positives (the text "$blob" as a value), never false negatives', () => {
     expect(mayHaveRefs(encodeCanonical({ note: '$blob' }))).toBe(true)
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 3 }), (v) => {
+      // jsonValue may produce a "__proto__" key, which the encoder refuses: leave those out.
+      fc.property(fc.jsonValue({ maxDepth: 3 }).filter(encodable), (v) => {
         expect(mayHaveRefs(encodeCanonical([v, r]))).toBe(true)
         expect(mayHaveRefs(encodeCanonical({ a: v, b: { c: r } }))).toBe(true)
       }),
@@ -512,3 +513,12 @@ describe('mayHaveRefs', () => {
     expect(mayHaveRefs(record.subarray(32))).toBe(true)
   })
 })
+
+function encodable(v: unknown): boolean {
+  try {
+    encodeCanonical(v)
+    return true
+  } catch {
+    return false
+  }
+}
