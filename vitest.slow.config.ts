@@ -1,10 +1,13 @@
 import { defineConfig } from 'vitest/config'
 
-// Slow tests (crash safety with real child processes): `npm run test:slow`.
+// Slow tests (crash loops and failover with real child processes, a 1M-entry verify, the
+// benchmark harness in --quick mode): `npm run test:slow`. One file at a time: they measure
+// memory and kill processes, and two cores are not enough to run them side by side.
 export default defineConfig({
   test: {
     include: ['test/slow/**/*.test.ts'],
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
+    fileParallelism: false,
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
   },
 })
