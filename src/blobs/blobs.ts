@@ -20,7 +20,7 @@ export interface BlobRef {
 /**
  * How blobs are compressed:
  * - low-latency: stored as is (LevelDB's own block compression still applies);
- * - balanced (default): brotli quality 4, kept only when it saves at least 10%;
+ * - balanced (default): blobs of 32 KiB and more with brotli quality 4, kept only when it saves at least 10%;
  * - compact: brotli quality 9, same rule.
  */
 export type CompressionProfile = 'low-latency' | 'balanced' | 'compact'
@@ -34,7 +34,7 @@ export interface BlobOptions {
   profile?: CompressionProfile
 }
 
-/** Default threshold: see docs/benchmarks.md for the measurement behind it. */
+/** Default threshold: tool results of a few KB and more go out of line (docs/benchmarks.md, case 7). */
 export const DEFAULT_BLOB_THRESHOLD = 4096
 
 const REF_RE = /^sha256:[0-9a-f]{64}$/
@@ -213,11 +213,17 @@ export async function resolveRefs(value: unknown, load: (hex: string) => Promise
   return out ?? value
 }
 
+/** Under the balanced profile, blobs smaller than this are stored raw. */
+export const BALANCED_MIN_COMPRESS = 32 * 1024
+
 /** The stored form of a blob: canonical CBOR { codec, size, data }. */
 export function packBlob(bytes: Uint8Array, profile: CompressionProfile): Uint8Array {
   let codec: BlobCodec = 'raw'
   let data = bytes
-  if (profile !== 'low-latency' && bytes.length >= 256) {
+  // Brotli on the append path was a third of append time for ~10 KB tool results (bench case 1),
+  // while LevelDB's Snappy already shrinks them; balanced compresses only the large payloads.
+  const min = profile === 'compact' ? 256 : profile === 'balanced' ? BALANCED_MIN_COMPRESS : Infinity
+  if (bytes.length >= min) {
     const quality = profile === 'compact' ? 9 : 4
     const packed = brotliCompressSync(bytes, {
       params: { [zc.BROTLI_PARAM_QUALITY]: quality, [zc.BROTLI_PARAM_SIZE_HINT]: bytes.length },

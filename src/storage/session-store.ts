@@ -460,7 +460,8 @@ export class SessionStore {
         throw new ChainlogError(ErrorCodes.SESSION_EXISTS, `session ${sessionId} already exists`, { sessionId })
       }
       const blobOps: BatchOp[] = []
-      const [stored] = await this.prepareBlobs([genesis], blobOps)
+      const newBlobs: string[] = []
+      const [stored] = await this.prepareBlobs([genesis], blobOps, newBlobs)
       const sealed = sealEntry(ZERO_HASH, stored)
       const meta: SessionMeta = { createdAt: genesis.ts, updatedAt: genesis.ts, counts: emptyCounts(), ...extraMeta }
       if (genesis.forkedFrom) meta.forkedFrom = genesis.forkedFrom
@@ -477,6 +478,7 @@ export class SessionStore {
         ...extraOps,
       ]
       await this.writer.write(ops)
+      for (const hex of newBlobs) this.rememberBlob(hex)
       this.#heads.set(sessionId, { hash: sealed.hash, seq: 0 })
       this.#metas.set(sessionId, meta)
       return { sessionId, head: toHex(sealed.hash) }
@@ -537,7 +539,8 @@ export class SessionStore {
       }
       // Large payloads become blob references first: the entry hash covers the reference.
       const blobOps: BatchOp[] = []
-      const stored = await this.prepareBlobs(full, blobOps)
+      const newBlobs: string[] = []
+      const stored = await this.prepareBlobs(full, blobOps, newBlobs)
       // Seal (validate + encode + hash) everything before touching the database.
       const sealed: { record: Uint8Array; hash: Uint8Array }[] = []
       let link = prev
@@ -602,6 +605,7 @@ export class SessionStore {
       ops.push(...blobOps)
       const delta = sessionUsage ? this.ledger.addOps(sessionId, sessionUsage, usages.map(usageOf), ops) : undefined
       await this.writer.write(ops, delta)
+      for (const hex of newBlobs) this.rememberBlob(hex)
       this.#heads.set(sessionId, { hash: last.hash, seq })
       this.#metas.set(sessionId, meta)
       return { head: results[results.length - 1]!.hash, entries: results }
@@ -612,7 +616,7 @@ export class SessionStore {
    * Replace large payloads in the entries' items by blob references, adding puts for blobs the
    * store does not have yet to `ops`. References the caller passed must name stored blobs.
    */
-  async prepareBlobs<E extends Entry>(entries: readonly E[], ops: BatchOp[]): Promise<E[]> {
+  async prepareBlobs<E extends Entry>(entries: readonly E[], ops: BatchOp[], written?: string[]): Promise<E[]> {
     const fresh = new Map<string, NewBlob>()
     const given: { hex: string; size: number; path: string }[] = []
     const onNew = (b: NewBlob) => void fresh.set(b.hex, b)
@@ -660,9 +664,13 @@ export class SessionStore {
         ops.push({ type: 'put', key: K.blobKey(fromHex(g.hex)), value: (await this.getRaw(K.blobKey(fromHex(g.hex))))! })
       }
     }
+    // A blob this process wrote before is skipped; anything else is written again rather than
+    // looked up first (a content-addressed put of the same bytes is harmless, a read per append
+    // is not). Callers remember what they wrote once their batch has landed.
     for (const b of fresh.values()) {
-      if (this.gcActive === 0 && (await this.hasBlob(b.hex))) continue
+      if (this.gcActive === 0 && this.#knownBlobs.has(b.hex)) continue
       ops.push({ type: 'put', key: K.blobKey(b.hash), value: packBlob(b.bytes, this.blobProfile) })
+      written?.push(b.hex)
     }
     return out
   }
@@ -895,14 +903,25 @@ export class SessionStore {
     let expectedSeq = reverse ? to : from
     let prevHash: string | undefined // forward: the hash the next record must link to
     let nextPrev: string | undefined // reverse: the prev the last-read record declared
+    // One chunk is read ahead while the caller works on the current one, so I/O overlaps with
+    // hashing, decoding and reducing.
+    const fetchChunk = async (): Promise<{ batch: [Uint8Array, Uint8Array][]; records: (Uint8Array | undefined)[] } | undefined> => {
+      const batch = (await it.nextv(256)) as [Uint8Array, Uint8Array][]
+      if (batch.length === 0) return undefined
+      const records = (await this.db.getMany(
+        batch.map(([, h]) => K.entryKey(h)),
+        BIN,
+      )) as (Uint8Array | undefined)[]
+      return { batch, records }
+    }
+    let ahead: ReturnType<typeof fetchChunk> | undefined = fetchChunk()
     try {
       for (;;) {
-        const batch = (await it.nextv(256)) as [Uint8Array, Uint8Array][]
-        if (batch.length === 0) break
-        const records = (await this.db.getMany(
-          batch.map(([, h]) => K.entryKey(h)),
-          BIN,
-        )) as (Uint8Array | undefined)[]
+        const chunk = await ahead
+        ahead = undefined
+        if (!chunk) break
+        ahead = fetchChunk()
+        const { batch, records } = chunk
         for (let i = 0; i < batch.length; i++) {
           const [key, hashBytes] = batch[i]!
           const { seq } = K.parseSeqKey(key)
@@ -936,6 +955,7 @@ export class SessionStore {
         }
       }
     } finally {
+      await ahead?.catch(() => undefined)
       await it.close()
     }
     const done = reverse ? expectedSeq === from - 1 : expectedSeq === to + 1

@@ -54,7 +54,10 @@ export interface VerifyOptions {
 }
 
 /** A hook for extra per-entry checks (blobs). Returns nothing; adds findings. */
-export type EntryCheck = (ctx: { sessionId: string; seq: number; hash: string; entry: Entry; record: Uint8Array; findings: FindingList }) => Promise<void>
+export type EntryCheck = ((ctx: { sessionId: string; seq: number; hash: string; entry: Entry; record: Uint8Array; findings: FindingList }) => Promise<void>) & {
+  /** Optional read-ahead for a chunk of records; the returned function installs what was read. */
+  prefetch?: (records: readonly (Uint8Array | undefined)[]) => Promise<() => void>
+}
 
 interface Ctx {
   store: SessionStore
@@ -77,15 +80,27 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
   let prevHash = ZERO_HEX
   let lastHash: string | undefined
   let lastSeq = -1
+  // The next chunk is read while this one is checked, so I/O overlaps with hashing.
+  const fetchChunk = async () => {
+    const rows = (await it.nextv(CHUNK)) as [Uint8Array, Uint8Array][]
+    if (rows.length === 0) return undefined
+    const hashes = rows.map(([, v]) => v)
+    const [records, hashRows] = await Promise.all([
+      store.db.getMany(hashes.map((h) => K.entryKey(h)), BIN) as Promise<(Uint8Array | undefined)[]>,
+      store.db.getMany(hashes.map((h) => K.hashKey(h)), BIN) as Promise<(Uint8Array | undefined)[]>,
+    ])
+    const install = await ctx.extraCheck?.prefetch?.(records)
+    return { rows, records, hashRows, install }
+  }
+  let ahead: ReturnType<typeof fetchChunk> | undefined = fetchChunk()
   try {
     for (;;) {
-      const rows = (await it.nextv(CHUNK)) as [Uint8Array, Uint8Array][]
-      if (rows.length === 0) break
-      const hashes = rows.map(([, v]) => v)
-      const [records, hashRows] = await Promise.all([
-        store.db.getMany(hashes.map((h) => K.entryKey(h)), BIN) as Promise<(Uint8Array | undefined)[]>,
-        store.db.getMany(hashes.map((h) => K.hashKey(h)), BIN) as Promise<(Uint8Array | undefined)[]>,
-      ])
+      const chunk = await ahead
+      ahead = undefined
+      if (!chunk) break
+      ahead = fetchChunk()
+      const { rows, records, hashRows, install } = chunk
+      install?.()
       for (let i = 0; i < rows.length; i++) {
         const { seq } = K.parseSeqKey(rows[i]![0])
         const hashBytes = rows[i]![1]
@@ -163,6 +178,7 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
       ctx.onProgress?.({ entries: ctx.checked.entries, bytes: ctx.checked.bytes })
     }
   } finally {
+    await ahead?.catch(() => undefined)
     await it.close()
   }
   const headRaw = await store.getRaw(K.headKey(sessionId))

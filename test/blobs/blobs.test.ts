@@ -7,6 +7,7 @@ import { deflateRawSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
+  BALANCED_MIN_COMPRESS,
   BYTES_MEDIA_TYPE,
   DEFAULT_BLOB_THRESHOLD,
   TEXT_MEDIA_TYPE,
@@ -434,9 +435,11 @@ describe('packBlob / unpackBlob', () => {
     expect(s.data.length).toBe(text.length)
   })
 
-  it('does not compress payloads under 256 bytes', () => {
+  it('does not compress payloads under 256 bytes; balanced only from BALANCED_MIN_COMPRESS up', () => {
     for (const profile of profiles) expect(stored(packBlob(utf8('a'.repeat(255)), profile)).codec).toBe('raw')
-    expect(stored(packBlob(utf8('a'.repeat(256)), 'balanced')).codec).toBe('br')
+    expect(stored(packBlob(utf8('a'.repeat(256)), 'compact')).codec).toBe('br')
+    expect(stored(packBlob(utf8('a'.repeat(BALANCED_MIN_COMPRESS - 1)), 'balanced')).codec).toBe('raw')
+    expect(stored(packBlob(utf8('a'.repeat(BALANCED_MIN_COMPRESS)), 'balanced')).codec).toBe('br')
   })
 
   it('writes canonical CBOR { codec, size, data }', () => {
