@@ -1,0 +1,405 @@
+// chainlog side-by-side benchmark (issue #8): `npm run bench` (full, ~10-15 min, writes
+// docs/benchmarks.md) or `npm run bench -- --quick` (smoke run, ~1 min, writes
+// bench/results/benchmarks-quick.md). Every figure is measured in this run, for chainlog and
+// its peers (JSONL, SQLite WAL via better-sqlite3, raw classic-level), on the same seeded
+// workload; each measurement runs in its own child process (bench/worker.mjs).
+//
+// Options:
+//   --quick            small counts, 1 repetition
+//   --out FILE         report path (default: docs/benchmarks.md, or bench/results/benchmarks-quick.md with --quick)
+//   --reps N           repetitions (processes) per figure (default 5; 1 with --quick)
+//   --only 1,2,...     run only these cases (the report marks the others "not run")
+//   --data-dir DIR     where stores are written (default <tmpdir>/chainlog-bench/run-<pid>); removed at the end
+//   --keep             keep the data directory
+//   --profile          run chainlog's workers under `node --cpu-prof` (profiles in bench/results/profiles/)
+//   --report-only FILE rebuild the report from a results JSON written by an earlier run
+import { spawn, execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { randomUUID } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { benchRoot, dirSize, parseArgs, rmrf, stats } from './lib/util.mjs'
+import { renderReport } from './lib/report.mjs'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const REPO = path.join(HERE, '..')
+const RESULTS_DIR = path.join(HERE, 'results')
+const args = parseArgs()
+
+if (args['report-only']) {
+  const R = JSON.parse(fs.readFileSync(args['report-only'], 'utf8'))
+  const out = args.out ?? (R.params.quick ? path.join(RESULTS_DIR, 'benchmarks-quick.md') : path.join(REPO, 'docs', 'benchmarks.md'))
+  fs.writeFileSync(out, renderReport(R))
+  console.error(`report written to ${out}`)
+  process.exit(0)
+}
+
+const quick = !!args.quick
+const FULL = {
+  reps: 5,
+  c1Turns: 6000, // 30,000 workload entries per repetition
+  c2Turns: 1000, // 5,000 entries, one fsync per turn
+  c3Sessions: 16,
+  c3Turns: 150, // 16 x 150 turns = 12,000 entries
+  big: 100_000,
+  medium: 5_000,
+  small: 10,
+  readReps: 3,
+  restoreIters: 7,
+  tailIters: 21,
+  tailN: 100,
+  forkIters: 40,
+  jsonlForkIters: 2,
+  memSessions: 10,
+  memPerSession: 100_000,
+  memReps: 2,
+}
+const QUICK = {
+  reps: 1,
+  c1Turns: 300,
+  c2Turns: 60,
+  c3Sessions: 16,
+  c3Turns: 10,
+  big: 5_000,
+  medium: 1_000,
+  small: 10,
+  readReps: 1,
+  restoreIters: 3,
+  tailIters: 5,
+  tailN: 100,
+  forkIters: 5,
+  jsonlForkIters: 1,
+  memSessions: 2,
+  memPerSession: 10_000,
+  memReps: 1,
+}
+const P = { ...(quick ? QUICK : FULL), quick }
+if (args.reps) {
+  P.reps = Number(args.reps)
+  P.readReps = Math.min(P.readReps, P.reps)
+}
+const only = args.only ? new Set(String(args.only).split(',').map(Number)) : null
+const want = (c) => !only || only.has(c)
+const outPath = path.resolve(args.out ?? (quick ? path.join(RESULTS_DIR, 'benchmarks-quick.md') : path.join(REPO, 'docs', 'benchmarks.md')))
+const root = path.resolve(args['data-dir'] ?? path.join(benchRoot(), `run-${process.pid}`))
+const profileDir = args.profile ? path.join(RESULTS_DIR, 'profiles') : null
+
+const log = (...a) => console.error(`[bench ${((performance.now() - T0) / 1000).toFixed(0).padStart(4)}s]`, ...a)
+const T0 = performance.now()
+
+// ------------------------------------------------------------------------------ dist snapshot
+const distSrc = path.join(REPO, 'dist')
+if (!fs.existsSync(path.join(distSrc, 'index.js'))) {
+  console.error('dist/index.js is missing: run `npm run build` first')
+  process.exit(2)
+}
+fs.mkdirSync(RESULTS_DIR, { recursive: true })
+const distSnap = path.join(RESULTS_DIR, `.dist-${process.pid}`)
+fs.cpSync(distSrc, distSnap, { recursive: true })
+
+function cleanup() {
+  rmrf(distSnap)
+  if (!args.keep) rmrf(root)
+}
+process.on('SIGINT', () => {
+  cleanup()
+  process.exit(130)
+})
+
+// ------------------------------------------------------------------------------ workers
+let workerSeq = 0
+function runWorker(task, { profile = false, label = task.task } = {}) {
+  const execArgv = []
+  if (profile && profileDir) {
+    fs.mkdirSync(profileDir, { recursive: true })
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${label.replace(/[^a-z0-9.-]+/gi, '_')}-${++workerSeq}.cpuprofile`)
+  }
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...execArgv, path.join(HERE, 'worker.mjs'), JSON.stringify(task)], {
+      env: { ...process.env, CHAINLOG_BENCH_DIST: distSnap },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const line = out.split('\n').find((l) => l.startsWith('@@RESULT ') || l.startsWith('@@ERROR '))
+      if (line?.startsWith('@@RESULT ')) return resolve(JSON.parse(line.slice(9)))
+      const msg = line ? JSON.parse(line.slice(8)).message : `worker exited with ${code}: ${err.slice(-2000)}`
+      log(`FAILED ${label}: ${msg.split('\n')[0]}`)
+      resolve({ error: msg.slice(0, 2000) })
+    })
+  })
+}
+
+/** Run `fn(store, rep)` for every store, every repetition, rotating the order each repetition. */
+async function interleaved(stores, reps, fn) {
+  const out = Object.fromEntries(stores.map((s) => [s.key, []]))
+  for (let r = 0; r < reps; r++) {
+    const k = r % stores.length
+    for (const s of [...stores.slice(k), ...stores.slice(0, k)]) out[s.key].push(await fn(s, r))
+  }
+  return out
+}
+
+const errorsOf = (runs) => runs.filter((x) => x.error).map((x) => x.error)
+const ok = (runs) => runs.filter((x) => !x.error)
+function summarise(runs, fields) {
+  const good = ok(runs)
+  const o = { n: good.length, errors: errorsOf(runs) }
+  for (const f of fields) o[f] = stats(good.map((x) => x[f]))
+  return o
+}
+
+// ------------------------------------------------------------------------------ machine
+function sh(cmd, argv) {
+  try {
+    return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {
+    return ''
+  }
+}
+function pkgVersion(name) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')).version
+  } catch {
+    return 'n/a'
+  }
+}
+async function machine() {
+  fs.mkdirSync(root, { recursive: true })
+  const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : ''
+  const flags = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? ''
+  let sqliteVersion = 'n/a'
+  try {
+    const { default: Database } = await import('better-sqlite3')
+    const db = new Database(':memory:')
+    sqliteVersion = db.prepare('select sqlite_version()').pluck().get()
+    db.close()
+  } catch {}
+  const srcNewer = (() => {
+    const distTime = fs.statSync(path.join(distSrc, 'index.js')).mtimeMs
+    let newer = 0
+    const walk = (d) => {
+      for (const n of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, n.name)
+        if (n.isDirectory()) walk(p)
+        else if (n.name.endsWith('.ts') && fs.statSync(p).mtimeMs > distTime) newer++
+      }
+    }
+    walk(path.join(REPO, 'src'))
+    return newer
+  })()
+  return {
+    date: new Date().toISOString(),
+    node: `${process.version} (V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl})`,
+    cpu: `${os.cpus()[0]?.model ?? 'unknown'}; ${os.cpus().length} logical cores (nproc ${sh('nproc', [])}); SHA-NI: ${/\bsha_ni\b/.test(flags) ? 'yes' : 'no'}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    kernel: `${os.type()} ${os.release()}`,
+    dataDir: root.replace(os.tmpdir(), '<tmpdir>'),
+    filesystem: sh('df', ['-T', root]).split('\n')[1]?.replace(/\s+/g, ' ') ?? 'n/a',
+    loadStart: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+    packages: `classic-level ${pkgVersion('classic-level')}, abstract-level ${pkgVersion('abstract-level')}, better-sqlite3 ${pkgVersion('better-sqlite3')} (SQLite ${sqliteVersion}), cbor-x ${pkgVersion('cbor-x')}, zod ${pkgVersion('zod')}`,
+    chainlog: `commit ${sh('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']) || 'n/a'}; working tree ${sh('git', ['-C', REPO, 'status', '--porcelain', '--', 'src']) ? 'has uncommitted changes in src/' : 'clean in src/'}; dist/ built ${new Date(fs.statSync(path.join(distSrc, 'index.js')).mtimeMs).toISOString()}${srcNewer ? ` (${srcNewer} src/ files are newer than the build)` : ''}`,
+  }
+}
+
+// ------------------------------------------------------------------------------ the run
+const R = { params: P, machine: await machine(), cases: {}, started: new Date().toISOString() }
+log(`${quick ? 'quick' : 'full'} run; data in ${root}; report -> ${path.relative(process.cwd(), outPath)}`)
+const dir = (name) => path.join(root, name)
+
+// Cases 1-3: appends -------------------------------------------------------------------------
+async function appendCase(n, stores, { durable, sessions, turns }) {
+  log(`case ${n}: ${sessions} session(s) x ${turns} turns, ${durable ? 'durable' : 'relaxed'}; ${stores.length} stores x ${P.reps} reps`)
+  const runs = await interleaved(stores, P.reps, (s, r) =>
+    runWorker({ task: 'append', store: s.store, mode: s.mode, durable, sessions, turns, dir: dir(`c${n}-${s.key}`) }, { profile: s.store === 'chainlog', label: `c${n}-${s.key}-r${r}` }),
+  )
+  const rows = stores.map((s) => ({
+    key: s.key,
+    label: s.label,
+    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches']),
+  }))
+  return { sessions, turns, durable, rows }
+}
+
+if (want(1)) {
+  R.cases.c1 = await appendCase(
+    1,
+    [
+      { key: 'chainlog', store: 'chainlog', label: 'chainlog `appendTurn`, durability `relaxed`' },
+      { key: 'sqlite', store: 'sqlite', label: 'SQLite WAL, synchronous=NORMAL, 1 txn per turn' },
+      { key: 'classic', store: 'classic', label: 'classic-level defaults, 1 batch per turn, sync:false' },
+      { key: 'jsonl', store: 'jsonl', label: 'JSONL, 1 write per turn, no fsync' },
+    ],
+    { durable: false, sessions: 1, turns: P.c1Turns },
+  )
+}
+if (want(2)) {
+  R.cases.c2 = await appendCase(
+    2,
+    [
+      { key: 'chainlog', store: 'chainlog', label: 'chainlog `appendTurn`, durability `sync`' },
+      { key: 'sqlite', store: 'sqlite', label: 'SQLite WAL, synchronous=FULL, 1 txn per turn' },
+      { key: 'classic', store: 'classic', label: 'classic-level defaults, 1 batch per turn, sync:true' },
+      { key: 'jsonl', store: 'jsonl', label: 'JSONL, 1 write + fsync per turn' },
+    ],
+    { durable: true, sessions: 1, turns: P.c2Turns },
+  )
+}
+if (want(3)) {
+  R.cases.c3 = await appendCase(
+    3,
+    [
+      { key: 'chainlog', store: 'chainlog', label: 'chainlog, one store, `appendTurn` durability `sync` (group commit)' },
+      { key: 'sqlite', store: 'sqlite', label: 'SQLite WAL, synchronous=FULL, one database, 1 txn per turn' },
+      { key: 'classic', store: 'classic', label: 'classic-level defaults, one db, 1 batch per turn, sync:true' },
+      { key: 'jsonl-async', store: 'jsonl', mode: 'async', label: 'JSONL file per session, FileHandle write + sync() per turn (async)' },
+      { key: 'jsonl', store: 'jsonl', mode: 'sync', label: 'JSONL file per session, writeSync + fsyncSync per turn' },
+    ],
+    { durable: true, sessions: P.c3Sessions, turns: P.c3Turns },
+  )
+}
+
+// Cases 4-7: one data set per store -----------------------------------------------------------
+const needData = [4, 5, 6, 7].some(want)
+if (needData) {
+  const ids = { big: randomUUID(), medium: randomUUID(), small: randomUUID() }
+  const sessions = [
+    { id: ids.big, entries: P.big },
+    { id: ids.medium, entries: P.medium },
+    { id: ids.small, entries: P.small },
+  ]
+  const total = P.big + P.medium + P.small
+  log(`data set: sessions of ${P.big}, ${P.medium} and ${P.small} workload entries (${total} in all) in chainlog, SQLite, JSONL, classic-level`)
+  const built = {}
+  for (const store of ['chainlog', 'sqlite', 'jsonl', 'classic']) {
+    built[store] = await runWorker({ task: 'build', store, dir: dir(`data-${store}`), sessions }, { label: `build-${store}` })
+  }
+  R.dataset = { sessions: { big: P.big, medium: P.medium, small: P.small }, total, build: built }
+  const heads = built.chainlog.heads ?? {}
+
+  if (want(4)) {
+    log(`case 4: full verify of the ${total}-entry store, ${P.readReps} reps`)
+    const modes = [
+      { key: 'chainlog', mode: 'chainlog-verify', dir: 'chainlog', label: 'chainlog full-store verification' },
+      { key: 'chainlog-entries', mode: 'chainlog-entries', dir: 'chainlog', label: 'chainlog `entries(id, {verify:true})` of every session' },
+      { key: 'classic-scan', mode: 'classic-scan', dir: 'chainlog', label: "raw classic-level read-only scan of chainlog's own LevelDB data (ceiling)" },
+      { key: 'sqlite', mode: 'sqlite-verify', dir: 'sqlite', label: 'SQLite read + verify' },
+      { key: 'sqlite-decode', mode: 'sqlite-verify-decode', dir: 'sqlite', label: 'SQLite read + verify + cbor-x decode' },
+      { key: 'jsonl', mode: 'jsonl-verify', dir: 'jsonl', label: 'JSONL read + verify (hash over raw line bytes)' },
+      { key: 'classic', mode: 'classic-verify', dir: 'classic', label: 'classic-level peer store read + verify' },
+    ]
+    const runs = await interleaved(modes, P.readReps, (m, r) =>
+      runWorker({ task: 'verify', mode: m.mode, dir: dir(`data-${m.dir}`) }, { profile: m.key === 'chainlog', label: `c4-${m.key}-r${r}` }),
+    )
+    R.cases.c4 = {
+      total,
+      rows: modes.map((m) => ({ key: m.key, label: m.label, method: ok(runs[m.key])[0]?.method, rows: ok(runs[m.key])[0]?.rows, entries: ok(runs[m.key])[0]?.entries, ...summarise(runs[m.key], ['ms', 'entriesPerSec']) })),
+    }
+  }
+
+  if (want(5)) {
+    log(`case 5: restore of the ${P.medium}-entry session and tail reads, ${P.reps} reps`)
+    const stores = [
+      { key: 'chainlog', store: 'chainlog', label: 'chainlog `restore(id)` (store open, verifyOnRestore default)' },
+      { key: 'jsonl', store: 'jsonl', label: 'JSONL whole-file load: read + split + verify + JSON.parse' },
+      { key: 'sqlite', store: 'sqlite', label: 'SQLite select session + verify + cbor-x decode' },
+    ]
+    const restore = await interleaved(stores, P.reps, (s, r) =>
+      runWorker({ task: 'restore', store: s.store, dir: dir(`data-${s.store}`), id: ids.medium, iterations: P.restoreIters }, { profile: s.store === 'chainlog', label: `c5-restore-${s.key}-r${r}` }),
+    )
+    const tailStores = [
+      { key: 'chainlog', store: 'chainlog', label: 'chainlog open + `readHead` + `entries(id, {from, verify:true})` + close' },
+      { key: 'sqlite', store: 'sqlite', label: 'SQLite open + max(seq) + range select + verify + decode + close' },
+      { key: 'jsonl', store: 'jsonl', label: 'JSONL reverse read in 256 KiB chunks + verify + JSON.parse' },
+    ]
+    const tails = {}
+    for (const [which, id, len] of [
+      ['medium', ids.medium, P.medium],
+      ['big', ids.big, P.big],
+    ]) {
+      const runs = await interleaved(tailStores, P.reps, (s, r) =>
+        runWorker({ task: 'tail', store: s.store, dir: dir(`data-${s.store}`), id, n: P.tailN, iterations: P.tailIters }, { profile: s.store === 'chainlog' && which === 'medium', label: `c5-tail-${which}-${s.key}-r${r}` }),
+      )
+      tails[which] = { length: len, rows: tailStores.map((s) => ({ key: s.key, label: s.label, ...summarise(runs[s.key], ['ms']) })) }
+    }
+    R.cases.c5 = {
+      medium: P.medium,
+      tailN: P.tailN,
+      restore: stores.map((s) => ({ key: s.key, label: s.label, items: ok(restore[s.key])[0]?.items, ...summarise(restore[s.key], ['ms', 'openMs']) })),
+      tails,
+    }
+  }
+
+  if (want(7)) {
+    log('case 7: bytes on disk (after compaction and close)')
+    const compacted = {}
+    for (const store of ['chainlog', 'classic']) compacted[store] = await runWorker({ task: 'compact', dir: dir(`data-${store}`) }, { label: `compact-${store}` })
+    const disk = {}
+    for (const store of ['chainlog', 'sqlite', 'jsonl', 'classic']) {
+      const d = dirSize(dir(`data-${store}`))
+      disk[store] = { ...d, asWritten: built[store]?.disk, perEntry: d.apparent / total, allocatedPerEntry: d.allocated / total }
+    }
+    R.cases.c7disk = { total, disk, compactMs: { chainlog: compacted.chainlog.ms, classic: compacted.classic.ms } }
+  }
+
+  if (want(6)) {
+    log(`case 6: forks, ${P.reps} reps x ${P.forkIters} forks per target`)
+    const targets = [
+      { label: 'small', head: heads[ids.small] },
+      { label: 'big', head: heads[ids.big] },
+    ]
+    const forkModes = [
+      { key: 'sync', durability: 'sync' },
+      { key: 'relaxed', durability: 'relaxed' },
+    ]
+    const forkRuns = await interleaved(forkModes, P.reps, (m, r) =>
+      runWorker({ task: 'fork', dir: dir('data-chainlog'), durability: m.durability, targets, iterations: P.forkIters }, { profile: true, label: `c6-fork-${m.key}-r${r}` }),
+    )
+    const jsonlRuns = []
+    for (let r = 0; r < P.reps; r++) {
+      jsonlRuns.push(await runWorker({ task: 'jsonlFork', dir: dir('data-jsonl'), id: ids.big, atHex: built.jsonl.heads?.[ids.big], iterations: P.jsonlForkIters }, { label: `c6-jsonlfork-r${r}` }))
+    }
+    const forkStats = (key, label) => stats(ok(forkRuns[key]).map((x) => x.ms[label]))
+    R.cases.c6 = {
+      small: P.small,
+      big: P.big,
+      chainlog: Object.fromEntries(forkModes.map((m) => [m.key, { small: forkStats(m.key, 'small'), big: forkStats(m.key, 'big'), errors: errorsOf(forkRuns[m.key]) }])),
+      jsonl: { ...summarise(jsonlRuns, ['ms']), bytes: ok(jsonlRuns)[0]?.bytes },
+    }
+  }
+}
+
+if (want(7)) {
+  const memTotal = P.memSessions * P.memPerSession
+  log(`case 7: peak RSS while verifying ${memTotal} small entries (${P.memSessions} sessions)`)
+  const memDir = dir('mem-chainlog')
+  const build = await runWorker({ task: 'buildSmall', dir: memDir, sessions: P.memSessions, perSession: P.memPerSession, per: 100 }, { label: 'build-small' })
+  const openOnly = await runWorker({ task: 'memVerify', dir: memDir, mode: 'open' }, { label: 'mem-open' })
+  const verifyRuns = []
+  for (let r = 0; r < P.memReps; r++) verifyRuns.push(await runWorker({ task: 'memVerify', dir: memDir, mode: 'verify' }, { label: `mem-verify-r${r}` }))
+  R.cases.c7mem = {
+    entries: build.entries,
+    sessions: P.memSessions,
+    build: { ms: build.ms, disk: build.disk, error: build.error },
+    open: openOnly,
+    method: ok(verifyRuns)[0]?.method,
+    ...summarise(verifyRuns, ['maxRssBytes', 'peakRssAnonBytes', 'peakRssFileBytes', 'ms']),
+  }
+  rmrf(memDir)
+}
+
+R.machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ')
+R.durationMin = (performance.now() - T0) / 60000
+cleanup()
+
+fs.mkdirSync(path.dirname(outPath), { recursive: true })
+fs.writeFileSync(outPath, renderReport(R))
+const jsonPath = args.out ? outPath.replace(/(\.md)?$/, '.json') : path.join(RESULTS_DIR, `${quick ? 'quick' : 'full'}-${R.started.replace(/[:.]/g, '-')}.json`)
+fs.writeFileSync(jsonPath, JSON.stringify(R, null, 2))
+log(`done in ${R.durationMin.toFixed(1)} min; report: ${outPath}; raw results: ${path.relative(process.cwd(), jsonPath)}`)
