@@ -2,9 +2,9 @@
 // their uncompressed bytes, and the entry carries a reference in the form docs/format.md
 // reserves: { "$blob": "sha256:<hex>", "size": n, "mediaType": "..." }. The entry hash covers
 // the reference, so the blob is bound into the chain.
-import { brotliCompressSync, brotliDecompressSync, constants as zc, deflateRawSync, inflateRawSync } from 'node:zlib'
+import { brotliCompressSync, brotliDecompressSync, constants as zc, inflateRawSync } from 'node:zlib'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
-import { fromHex, sha256, toHex } from '../encoding/hash.js'
+import { sha256, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 
 export const BLOB_KEY = '$blob'
@@ -275,4 +275,3 @@ export function blobHash(bytes: Uint8Array): string {
   return toHex(sha256(bytes))
 }
 
-export { deflateRawSync, fromHex }

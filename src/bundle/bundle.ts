@@ -18,6 +18,7 @@ import type { BatchOp } from '../storage/group-writer.js'
 import * as K from '../storage/keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
 import type { UsageByModel } from '../storage/usage-ledger.js'
+import { mergeTotals, usageOf } from '../state/reducer.js'
 import { FindingList, type Finding } from '../verify/findings.js'
 import { TEXT_MEDIA_TYPE, collectRefs, mayHaveRefs, packBlob, refHash } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
@@ -30,7 +31,6 @@ const DIGEST_BYTES = 32
 const HEADER_KEYS = ['createdAt', 'format', 'root', 'sessions', 'version']
 const SESSION_KEYS = ['head', 'length', 'sessionId']
 
-const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 
 export interface BundleSession {
   sessionId: string
@@ -200,8 +200,8 @@ export async function exportSession(
       for (let from = 0; from < s.length; from += 512) {
         const to = Math.min(s.length - 1, from + 511)
         const rows: Uint8Array[] = []
-        for await (const [, hash] of store.db.iterator({ ...K.seqRange(s.sessionId, from, to), ...BIN })) rows.push(hash as Uint8Array)
-        const records = (await store.db.getMany(rows.map((h) => K.entryKey(h)), BIN)) as (Uint8Array | undefined)[]
+        for await (const [, hash] of store.db.iterator({ ...K.seqRange(s.sessionId, from, to), ...K.BIN })) rows.push(hash as Uint8Array)
+        const records = (await store.db.getMany(rows.map((h) => K.entryKey(h)), K.BIN)) as (Uint8Array | undefined)[]
         for (let i = 0; i < records.length; i++) {
           const rec = records[i]
           if (!rec || toHex(hashRecord(rec)) !== toHex(rows[i]!)) {
@@ -557,7 +557,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
         { type: 'put', key: K.metaKey(s.sessionId), value: encodeCanonical(meta) },
       )
       const added = s.entries.slice(from).filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e.kind === 'llm_usage')
-      if (added.length > 0) usages.push({ sessionId: s.sessionId, usage: added.map(({ kind: _k, ts: _t, ...u }) => u) })
+      if (added.length > 0) usages.push({ sessionId: s.sessionId, usage: added.map(usageOf) })
       result.sessions.push({ sessionId: s.sessionId, added: s.length - from })
       result.entriesAdded += s.length - from
     }
@@ -570,10 +570,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
       const totals = await Promise.all(usages.map((u) => store.ledger.sessionTotals(u.sessionId)))
       const delta: UsageByModel = {}
       usages.forEach((u, i) => {
-        for (const [m, t] of Object.entries(store.ledger.addOps(u.sessionId, totals[i]!, u.usage, ops))) {
-          const d = (delta[m] ??= { calls: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0 })
-          for (const k of Object.keys(t) as (keyof typeof t)[]) d[k] += t[k]
-        }
+        for (const [m, t] of Object.entries(store.ledger.addOps(u.sessionId, totals[i]!, u.usage, ops))) mergeTotals(delta, m, t)
       })
       await store.writer.write(ops, Object.keys(delta).length > 0 ? delta : undefined)
       for (const id of ids) store.invalidate(id)

@@ -1,7 +1,7 @@
 // Lookups shared by commands: a session named by its id or a unique id prefix, its origin, an
 // entry read as stored, and the entry and byte counts `stats` adds up from a session's entries.
 import { InvalidArgumentError } from 'commander'
-import { ChainlogError, ErrorCodes, encodeCanonical, isChainlogError, type EntryKind, type Origin, type ChainlogStore, type SessionInfo, type StoredEntry, type UsageTotals } from '../index.js'
+import { ChainlogError, ErrorCodes, isHexHash, encodeCanonical, isChainlogError, type EntryKind, type Origin, type ChainlogStore, type SessionInfo, type StoredEntry, type UsageTotals } from '../index.js'
 
 /** A session id as typed: the full id, or a prefix that only one session id starts with. */
 export async function resolveSession(store: ChainlogStore, arg: string): Promise<string> {
@@ -34,19 +34,8 @@ export function originOf(s: { forkedFrom?: Origin; compactedFrom?: Origin; mater
   return null
 }
 
-export function emptyTotals(): UsageTotals {
-  return { calls: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0 }
-}
-
-export function addTotals(into: Record<string, UsageTotals>, model: string, t: UsageTotals): void {
-  const a = (into[model] ??= emptyTotals())
-  a.calls += t.calls
-  a.inputTokens += t.inputTokens
-  a.cacheReadTokens += t.cacheReadTokens
-  a.cacheWriteTokens += t.cacheWriteTokens
-  a.outputTokens += t.outputTokens
-  a.reasoningTokens += t.reasoningTokens
-}
+// Usage totals are added the way the reducer adds them.
+export { emptyTotals, mergeTotals as addTotals } from '../state/reducer.js'
 
 export interface OwnFigures {
   entries: number
@@ -101,16 +90,13 @@ export async function getStoredEntry(store: ChainlogStore, hashOrPrefix: string)
 
 /** Where an entry is (session and seq), or undefined when the store has no such entry. */
 export async function locateEntry(store: ChainlogStore, hash: string): Promise<{ sessionId: string; seq: number } | undefined> {
-  try {
-    const e = await getStoredEntry(store, hash)
-    return { sessionId: e.sessionId, seq: e.seq }
-  } catch (err) {
-    if (isChainlogError(err, ErrorCodes.ENTRY_NOT_FOUND) || isChainlogError(err, ErrorCodes.INVALID_ARGUMENT)) return undefined
-    throw err
-  }
+  // One index read, no entry read: fork points are full hashes.
+  return isHexHash(hash) ? store.locate(hash) : undefined
 }
 
 /** The seq of a session's head (its length - 1). */
 export async function headSeq(store: ChainlogStore, sessionId: string): Promise<number> {
-  return (await getStoredEntry(store, await store.head(sessionId))).seq
+  const head = await store.readHead(sessionId)
+  if (!head) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
+  return head.seq
 }

@@ -38,6 +38,24 @@ export function encodeFrame(body: Request | Response | Control): Buffer {
   return out
 }
 
+/**
+ * Call `handle` with each complete frame arriving on `socket`; a malformed or oversized frame
+ * ends the connection.
+ */
+export function onFrames(socket: { on(event: 'data', fn: (chunk: Buffer) => void): unknown; destroy(): void }, handle: (frame: unknown) => void): void {
+  const reader = new FrameReader()
+  socket.on('data', (chunk: Buffer) => {
+    let frames: unknown[]
+    try {
+      frames = reader.push(chunk)
+    } catch {
+      socket.destroy()
+      return
+    }
+    for (const f of frames) handle(f)
+  })
+}
+
 /** Accumulates socket data and yields complete frames. */
 export class FrameReader {
   #buf: Buffer = Buffer.alloc(0)

@@ -14,7 +14,7 @@ import type { ItemClass } from '../schema/classify.js'
 import { classifyItem } from '../schema/classify.js'
 import type { StoredEntry, StoreOptions, TurnOptions } from '../storage/session-store.js'
 import type { Store } from '../store.js'
-import { FrameReader, encodeFrame, errorFromWire, errorToWire, isControl, type Request, type Response } from './protocol.js'
+import { encodeFrame, errorFromWire, errorToWire, isControl, onFrames, type Request, type Response } from './protocol.js'
 
 /** Methods a sharing process may call on the holder, forwarded as they are. */
 const FORWARDED = [
@@ -154,35 +154,25 @@ class Host {
       socket.on('error', () => socket.destroy())
       // Accepted while closing: hand over like the others.
       if (host.#closing) socket.write(encodeFrame({ control: 'closing' }))
-      const reader = new FrameReader()
-      socket.on('data', (chunk: Buffer) => {
-        let frames: unknown[]
-        try {
-          frames = reader.push(chunk)
-        } catch {
-          socket.destroy()
+      onFrames(socket, (f) => {
+        if (isControl(f)) {
+          if (f.control === 'drained') {
+            peer.drained = true
+            host.#settle()
+          }
           return
         }
-        for (const f of frames) {
-          if (isControl(f)) {
-            if (f.control === 'drained') {
-              peer.drained = true
-              host.#settle()
-            }
-            continue
-          }
-          const req = f as Request
-          peer.inFlight++
-          serve(store, req)
-            .then(
-              (value) => reply(socket, { id: req.id, ok: true, value }),
-              (err) => reply(socket, { id: req.id, ok: false, error: errorToWire(err) }),
-            )
-            .finally(() => {
-              peer.inFlight--
-              host.#settle()
-            })
-        }
+        const req = f as Request
+        peer.inFlight++
+        serve(store, req)
+          .then(
+            (value) => reply(socket, { id: req.id, ok: true, value }),
+            (err) => reply(socket, { id: req.id, ok: false, error: errorToWire(err) }),
+          )
+          .finally(() => {
+            peer.inFlight--
+            host.#settle()
+          })
       })
     })
     await new Promise<void>((resolve, reject) => {
@@ -247,31 +237,21 @@ class Connection {
     onClose: (conn: Connection) => void,
     onClosing: (conn: Connection) => void,
   ) {
-    const reader = new FrameReader()
-    socket.on('data', (chunk: Buffer) => {
-      let frames: unknown[]
-      try {
-        frames = reader.push(chunk)
-      } catch {
-        socket.destroy()
+    onFrames(socket, (f) => {
+      if (isControl(f)) {
+        if (f.control === 'closing' && !this.closing) {
+          this.closing = true
+          socket.write(encodeFrame({ control: 'drained' }))
+          onClosing(this)
+        }
         return
       }
-      for (const f of frames) {
-        if (isControl(f)) {
-          if (f.control === 'closing' && !this.closing) {
-            this.closing = true
-            socket.write(encodeFrame({ control: 'drained' }))
-            onClosing(this)
-          }
-          continue
-        }
-        const res = f as Response
-        const p = this.#pending.get(res.id)
-        if (!p) continue
-        this.#pending.delete(res.id)
-        if (res.ok) p.resolve(res.value)
-        else p.reject(errorFromWire(res.error))
-      }
+      const res = f as Response
+      const p = this.#pending.get(res.id)
+      if (!p) return
+      this.#pending.delete(res.id)
+      if (res.ok) p.resolve(res.value)
+      else p.reject(errorFromWire(res.error))
     })
     socket.on('error', () => socket.destroy())
     socket.on('close', () => {

@@ -4,7 +4,7 @@
 import { v7 as uuidv7 } from 'uuid'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { sealEntry } from '../encoding/entry-codec.js'
-import { ZERO_HASH, fromHex, toHex } from '../encoding/hash.js'
+import { ZERO_HASH, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Config, Entry, Origin, SessionStart, Snapshot } from '../schema/entry.js'
 import type { SessionState } from '../state/reducer.js'
@@ -12,7 +12,6 @@ import type { BatchOp } from '../storage/group-writer.js'
 import * as K from '../storage/keys.js'
 import type { SessionStore } from '../storage/session-store.js'
 
-const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 
 export type Relation = 'fork' | 'compaction'
 
@@ -184,7 +183,7 @@ export interface Lineage {
 /** Direct dependants (forks and compactions made from a session). */
 export async function children(store: SessionStore, sessionId: string): Promise<{ sessionId: string; row: ChildRow }[]> {
   const out: { sessionId: string; row: ChildRow }[] = []
-  for await (const [key, value] of store.db.iterator({ ...K.childRange(sessionId), ...BIN })) {
+  for await (const [key, value] of store.db.iterator({ ...K.childRange(sessionId), ...K.BIN })) {
     out.push({ sessionId: K.parseChildKey(key as Uint8Array).childId, row: decodeCbor(value as Uint8Array) as ChildRow })
   }
   return out
@@ -236,13 +235,13 @@ export interface DeleteResult {
 /** Ops that remove a session's entries, indexes, head, meta and its row under its source. */
 async function deleteOps(store: SessionStore, sessionId: string): Promise<BatchOp[]> {
   const ops: BatchOp[] = []
-  for await (const [key, hash] of store.db.iterator({ ...K.seqRange(sessionId), ...BIN })) {
+  for await (const [key, hash] of store.db.iterator({ ...K.seqRange(sessionId), ...K.BIN })) {
     ops.push({ type: 'del', key: key as Uint8Array })
     ops.push({ type: 'del', key: K.entryKey(hash as Uint8Array) })
     ops.push({ type: 'del', key: K.hashKey(hash as Uint8Array) })
   }
   ops.push({ type: 'del', key: K.headKey(sessionId) }, { type: 'del', key: K.metaKey(sessionId) })
-  for await (const key of store.db.keys({ ...K.childRange(sessionId), ...BIN })) ops.push({ type: 'del', key: key as Uint8Array })
+  for await (const key of store.db.keys({ ...K.childRange(sessionId), ...K.BIN })) ops.push({ type: 'del', key: key as Uint8Array })
   const meta = await store.readMeta(sessionId)
   const origin = meta?.forkedFrom ?? meta?.compactedFrom
   if (origin) ops.push({ type: 'del', key: K.childKey(origin.sessionId, sessionId) })
@@ -430,4 +429,3 @@ export async function ensureHeadOrFork(
   return { ...fork, forked: true }
 }
 
-export { fromHex }

@@ -45,6 +45,17 @@ export function emptyTotals(): UsageTotals {
   return { calls: 0, inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0, reasoningTokens: 0 }
 }
 
+/** Add totals `t` into `totals[model]`. */
+export function mergeTotals(totals: Record<string, UsageTotals>, model: string, t: UsageTotals): void {
+  const a = (totals[model] ??= emptyTotals())
+  a.calls += t.calls
+  a.inputTokens += t.inputTokens
+  a.cacheReadTokens += t.cacheReadTokens
+  a.cacheWriteTokens += t.cacheWriteTokens
+  a.outputTokens += t.outputTokens
+  a.reasoningTokens += t.reasoningTokens
+}
+
 export function addUsage(totals: Record<string, UsageTotals>, u: Usage): void {
   const t = (totals[u.model] ??= emptyTotals())
   t.calls += 1
@@ -55,7 +66,8 @@ export function addUsage(totals: Record<string, UsageTotals>, u: Usage): void {
   t.reasoningTokens += u.reasoningTokens
 }
 
-function usageOf(e: Extract<Entry, { kind: 'llm_usage' }>): Usage {
+/** The usage record an llm_usage entry carries. */
+export function usageOf(e: Extract<Entry, { kind: 'llm_usage' }>): Usage {
   return {
     historyLength: e.historyLength,
     model: e.model,

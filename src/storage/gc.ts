@@ -17,7 +17,6 @@ import type { BatchOp, GroupWriter } from './group-writer.js'
 import * as K from './keys.js'
 import type { SessionStore } from './session-store.js'
 
-const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 
 export interface GcResult {
   entriesRemoved: number
@@ -97,12 +96,12 @@ export async function gc(store: SessionStore): Promise<GcResult> {
     // Entries: an entry is reached when its hash index row names a live session and that
     // session's sequence index has it at that seq. Mark blob references of reached entries.
     const heads = new Map<string, boolean>()
-    const it = store.db.iterator({ ...K.tableRange(K.TAG.entry), ...BIN })
+    const it = store.db.iterator({ ...K.tableRange(K.TAG.entry), ...K.BIN })
     try {
       for (;;) {
         const batch = (await it.nextv(256)) as [Uint8Array, Uint8Array][]
         if (batch.length === 0) break
-        const rows = (await store.db.getMany(batch.map(([k]) => K.hashKey(k.subarray(1))), BIN)) as (Uint8Array | undefined)[]
+        const rows = (await store.db.getMany(batch.map(([k]) => K.hashKey(k.subarray(1))), K.BIN)) as (Uint8Array | undefined)[]
         for (let i = 0; i < batch.length; i++) {
           const [key, record] = batch[i]!
           const hash = key.subarray(1)
@@ -140,7 +139,7 @@ export async function gc(store: SessionStore): Promise<GcResult> {
       await it.close()
     }
     const deadBlobs: { hex: string; key: Uint8Array; bytes: number }[] = []
-    for await (const [key, value] of store.db.iterator({ ...K.tableRange(K.TAG.blob), ...BIN })) {
+    for await (const [key, value] of store.db.iterator({ ...K.tableRange(K.TAG.blob), ...K.BIN })) {
       const k = key as Uint8Array
       const hex = toHex(k.subarray(1))
       if (referenced.has(hex)) continue

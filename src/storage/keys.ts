@@ -2,6 +2,9 @@
 // one-byte table tag, then the table's fields. Session ids are printable ASCII without 0x00,
 // so 0x00 can end an id inside a key and ranges over one session never touch another's.
 
+/** Keys and values are raw bytes in every call the store makes. */
+export const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
+
 export const TAG = {
   /** format version: `F` -> CBOR { version } */
   format: 0x46,

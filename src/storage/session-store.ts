@@ -10,7 +10,7 @@ import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 import { classifyItem, type ItemClassifier } from '../schema/classify.js'
 import type { Config, Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
 import { SessionId } from '../schema/entry.js'
-import { applyEntryInPlace, type SessionState } from '../state/reducer.js'
+import { applyEntryInPlace, usageOf, type SessionState } from '../state/reducer.js'
 import type { Usage as UsageRecord } from '../schema/entry.js'
 import { groupTurnItems, itemText } from '../state/turn.js'
 import {
@@ -37,7 +37,6 @@ export const STORE_FORMAT_VERSION = 1
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyLevel = AbstractLevel<any, any, any>
 
-const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 
 export type Durability = 'sync' | 'relaxed'
 
@@ -264,7 +263,7 @@ export class SessionStore {
     this.blobThreshold = t > 0 ? t : Infinity
     this.blobProfile = options.blobs?.profile ?? 'balanced'
     this.writer = new GroupWriter(
-      { batch: (ops, o) => db.batch(ops as never, { ...BIN, sync: o.sync } as never) },
+      { batch: (ops, o) => db.batch(ops as never, { ...K.BIN, sync: o.sync } as never) },
       this.durability === 'sync',
       (deltas) => this.ledger.assemble(deltas as UsageByModel[]),
     )
@@ -276,7 +275,7 @@ export class SessionStore {
     if (!db) {
       if (!options.path) throw new TypeError('openStore needs a path or a db')
       const { ClassicLevel } = await import('classic-level')
-      db = new ClassicLevel(options.path, BIN) as unknown as AnyLevel
+      db = new ClassicLevel(options.path, K.BIN) as unknown as AnyLevel
     }
     try {
       if (db.status !== 'open') await db.open()
@@ -287,9 +286,9 @@ export class SessionStore {
       throw err
     }
     try {
-      const raw = (await db.get(K.formatKey(), BIN)) as Uint8Array | undefined
+      const raw = (await db.get(K.formatKey(), K.BIN)) as Uint8Array | undefined
       if (raw === undefined) {
-        await db.put(K.formatKey(), encodeCanonical({ version: STORE_FORMAT_VERSION }), BIN)
+        await db.put(K.formatKey(), encodeCanonical({ version: STORE_FORMAT_VERSION }), K.BIN)
       } else {
         const row = decodeCbor(raw) as { version?: unknown } | null
         const version = row !== null && typeof row === 'object' ? row.version : undefined
@@ -329,7 +328,7 @@ export class SessionStore {
   // ---- low-level reads ---------------------------------------------------------------------
 
   async getRaw(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return (await this.db.get(key, BIN)) as Uint8Array | undefined
+    return (await this.db.get(key, K.BIN)) as Uint8Array | undefined
   }
 
   /** The head of a session, or undefined if there is no such session. */
@@ -393,7 +392,7 @@ export class SessionStore {
       return p
     }
     const matches: string[] = []
-    for await (const key of this.db.keys({ ...K.entryPrefixRange(p), ...BIN, limit: 2 })) {
+    for await (const key of this.db.keys({ ...K.entryPrefixRange(p), ...K.BIN, limit: 2 })) {
       const hex = toHex((key as Uint8Array).subarray(1))
       if (hex.startsWith(p)) matches.push(hex)
     }
@@ -899,7 +898,7 @@ export class SessionStore {
     const verify = options.verify ?? true
     const reverse = options.reverse ?? false
     const resolve = options.resolveBlobs ?? true
-    const it = this.db.iterator({ ...K.seqRange(sessionId, from, to), ...BIN, reverse })
+    const it = this.db.iterator({ ...K.seqRange(sessionId, from, to), ...K.BIN, reverse })
     let expectedSeq = reverse ? to : from
     let prevHash: string | undefined // forward: the hash the next record must link to
     let nextPrev: string | undefined // reverse: the prev the last-read record declared
@@ -910,7 +909,7 @@ export class SessionStore {
       if (batch.length === 0) return undefined
       const records = (await this.db.getMany(
         batch.map(([, h]) => K.entryKey(h)),
-        BIN,
+        K.BIN,
       )) as (Uint8Array | undefined)[]
       return { batch, records }
     }
@@ -995,7 +994,7 @@ export class SessionStore {
   async listSessions(): Promise<SessionInfo[]> {
     this.checkOpen()
     const out: SessionInfo[] = []
-    for await (const [key, value] of this.db.iterator({ ...K.tableRange(K.TAG.meta), ...BIN })) {
+    for await (const [key, value] of this.db.iterator({ ...K.tableRange(K.TAG.meta), ...K.BIN })) {
       const sessionId = K.sessionIdFromKey(key as Uint8Array)
       const head = await this.readHead(sessionId)
       if (!head) continue
@@ -1024,9 +1023,3 @@ function decodeRecordOrCorrupt(record: Uint8Array, where: Record<string, unknown
   }
 }
 
-export { HASH_BYTES }
-
-function usageOf(e: Extract<Entry, { kind: 'llm_usage' }>): UsageRecord {
-  const { kind: _k, ts: _t, ...u } = e
-  return u
-}

@@ -15,7 +15,6 @@ import type { AnyLevel } from './session-store.js'
 import type { BatchOp } from './group-writer.js'
 import * as K from './keys.js'
 
-const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
@@ -61,7 +60,7 @@ export class UsageLedger {
 
   async #read(sessionId: string | undefined): Promise<UsageByModel> {
     const out: UsageByModel = {}
-    for await (const [key, value] of this.db.iterator({ ...usageRange(sessionId), ...BIN })) {
+    for await (const [key, value] of this.db.iterator({ ...usageRange(sessionId), ...K.BIN })) {
       const k = key as Uint8Array
       const zero = k.indexOf(0, 1)
       out[dec.decode(k.subarray(zero + 1))] = decodeCbor(value as Uint8Array) as UsageTotals

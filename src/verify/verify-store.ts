@@ -11,7 +11,6 @@ import * as K from '../storage/keys.js'
 import type { SessionMeta, SessionStore } from '../storage/session-store.js'
 import { FindingList, type TrustedHeadResult, type VerifyReport } from './findings.js'
 
-const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const CHUNK = 512
 const ZERO_HEX = toHex(ZERO_HASH)
 const HEAD_BYTES = HASH_BYTES + 8
@@ -75,7 +74,7 @@ interface Ctx {
 async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
   const { store, findings } = ctx
   ctx.checked.sessions++
-  const it = store.db.iterator({ ...K.seqRange(sessionId), ...BIN })
+  const it = store.db.iterator({ ...K.seqRange(sessionId), ...K.BIN })
   let expectedSeq = 0
   let prevHash = ZERO_HEX
   let lastHash: string | undefined
@@ -86,8 +85,8 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
     if (rows.length === 0) return undefined
     const hashes = rows.map(([, v]) => v)
     const [records, hashRows] = await Promise.all([
-      store.db.getMany(hashes.map((h) => K.entryKey(h)), BIN) as Promise<(Uint8Array | undefined)[]>,
-      store.db.getMany(hashes.map((h) => K.hashKey(h)), BIN) as Promise<(Uint8Array | undefined)[]>,
+      store.db.getMany(hashes.map((h) => K.entryKey(h)), K.BIN) as Promise<(Uint8Array | undefined)[]>,
+      store.db.getMany(hashes.map((h) => K.hashKey(h)), K.BIN) as Promise<(Uint8Array | undefined)[]>,
     ])
     const install = await ctx.extraCheck?.prefetch?.(records)
     return { rows, records, hashRows, install }
@@ -275,8 +274,8 @@ async function checkOrphans(ctx: Ctx): Promise<void> {
 /** Returns the number of hash rows with an entry that name a live session. */
 async function mergeEntriesAndHashRows(ctx: Ctx, seqOnly: boolean): Promise<number> {
   const { store, findings } = ctx
-  const eIt = store.db.keys({ ...K.tableRange(K.TAG.entry), ...BIN })
-  const hIt = store.db.iterator({ ...K.tableRange(K.TAG.hash), ...BIN })
+  const eIt = store.db.keys({ ...K.tableRange(K.TAG.entry), ...K.BIN })
+  const hIt = store.db.iterator({ ...K.tableRange(K.TAG.hash), ...K.BIN })
   const sessionExists = new Map<string, boolean>()
   let live = 0
   try {
@@ -388,7 +387,7 @@ async function* sessionIds(store: SessionStore, findings: FindingList): AsyncGen
   const lt = new Uint8Array([K.TAG.seq + 1])
   for (;;) {
     let key: Uint8Array | undefined
-    for await (const k of store.db.keys({ gte, lt, limit: 1, ...BIN })) key = k as Uint8Array
+    for await (const k of store.db.keys({ gte, lt, limit: 1, ...K.BIN })) key = k as Uint8Array
     if (key === undefined) break
     const next = seqKeySession(key)
     if (next === undefined) {
@@ -406,7 +405,7 @@ async function* sessionIds(store: SessionStore, findings: FindingList): AsyncGen
   // Sessions with a head or metadata but no entries at all.
   const empty = new Set<string>()
   for (const tag of [K.TAG.head, K.TAG.meta]) {
-    for await (const key of store.db.keys({ ...K.tableRange(tag), ...BIN })) {
+    for await (const key of store.db.keys({ ...K.tableRange(tag), ...K.BIN })) {
       const id = K.sessionIdFromKey(key as Uint8Array)
       if (!empty.has(id) && !(await anySeq(store, id))) {
         empty.add(id)
@@ -424,7 +423,7 @@ function seqKeySession(key: Uint8Array): string | undefined {
 }
 
 async function anySeq(store: SessionStore, id: string): Promise<boolean> {
-  for await (const _ of store.db.keys({ ...K.seqRange(id), limit: 1, ...BIN })) return true
+  for await (const _ of store.db.keys({ ...K.seqRange(id), limit: 1, ...K.BIN })) return true
   return false
 }
 
