@@ -20,7 +20,7 @@ export interface BlobRef {
 /**
  * How blobs are compressed:
  * - low-latency: stored as is (LevelDB's own block compression still applies);
- * - balanced (default): blobs of 32 KiB and more with brotli quality 4, kept only when it saves at least 10%;
+ * - balanced (default): blobs of 32 KiB and more with brotli quality 1 (a third of quality 4's time for ~5% more bytes on the bench text), kept only when it saves at least 10%;
  * - compact: brotli quality 9, same rule.
  */
 export type CompressionProfile = 'low-latency' | 'balanced' | 'compact'
@@ -183,13 +183,18 @@ export function mayHaveRefs(entryBytes: Uint8Array): boolean {
   return Buffer.from(entryBytes.buffer, entryBytes.byteOffset, entryBytes.byteLength).indexOf(MARKER) >= 0
 }
 
-/** Replace references with their content (strings for text media types, bytes otherwise). */
-export async function resolveRefs(value: unknown, load: (hex: string) => Promise<Uint8Array>): Promise<unknown> {
+/**
+ * Replace references with their content (strings for text media types, bytes otherwise).
+ * `load` returns a blob's checked content; callers fetch a chunk's blobs in one read first
+ * (collectRefs), so this walk is synchronous: an awaited read per reference cost a thread-pool
+ * round trip each (bench case 5).
+ */
+export function resolveRefs(value: unknown, load: (hex: string) => Uint8Array): unknown {
   if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value
   if (Array.isArray(value)) {
     let out: unknown[] | undefined
     for (let i = 0; i < value.length; i++) {
-      const x = await resolveRefs(value[i], load)
+      const x = resolveRefs(value[i], load)
       if (x !== value[i]) {
         out ??= value.slice()
         out[i] = x
@@ -199,12 +204,12 @@ export async function resolveRefs(value: unknown, load: (hex: string) => Promise
   }
   const o = value as Record<string, unknown>
   if (isBlobRef(o)) {
-    const bytes = await load(refHash(o))
+    const bytes = load(refHash(o))
     return o.mediaType === TEXT_MEDIA_TYPE ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : bytes
   }
   let out: Record<string, unknown> | undefined
   for (const k of Object.keys(o)) {
-    const x = await resolveRefs(o[k], load)
+    const x = resolveRefs(o[k], load)
     if (x !== o[k]) {
       out ??= { ...o }
       out[k] = x
@@ -224,7 +229,7 @@ export function packBlob(bytes: Uint8Array, profile: CompressionProfile): Uint8A
   // while LevelDB's Snappy already shrinks them; balanced compresses only the large payloads.
   const min = profile === 'compact' ? 256 : profile === 'balanced' ? BALANCED_MIN_COMPRESS : Infinity
   if (bytes.length >= min) {
-    const quality = profile === 'compact' ? 9 : 4
+    const quality = profile === 'compact' ? 9 : 1
     const packed = brotliCompressSync(bytes, {
       params: { [zc.BROTLI_PARAM_QUALITY]: quality, [zc.BROTLI_PARAM_SIZE_HINT]: bytes.length },
     })

@@ -15,6 +15,7 @@ import type { Usage as UsageRecord } from '../schema/entry.js'
 import { groupTurnItems, itemText } from '../state/turn.js'
 import {
   DEFAULT_BLOB_THRESHOLD,
+  collectRefs,
   externalize,
   mayHaveRefs,
   packBlob,
@@ -704,16 +705,17 @@ export class SessionStore {
    * @throws CHAINLOG_CORRUPT_STORE when it is missing or does not match
    */
   async readBlob(hex: string): Promise<Uint8Array> {
-    const raw = await this.getRaw(K.blobKey(fromHex(hex)))
-    if (!raw) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} is missing; run verify`, { blob: hex })
-    let bytes: Uint8Array
-    try {
-      bytes = unpackBlob(raw)
-    } catch (err) {
-      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} cannot be read; run verify`, { blob: hex }, { cause: err })
-    }
-    if (toHex(sha256(bytes)) !== hex) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} does not hash to its key; run verify`, { blob: hex })
-    return bytes
+    return checkedBlob(hex, await this.getRaw(K.blobKey(fromHex(hex))))
+  }
+
+  /** Several blobs in one read: hex -> stored bytes (undefined when missing), unchecked. */
+  async #readBlobsRaw(hexes: Iterable<string>): Promise<Map<string, Uint8Array | undefined>> {
+    const list = [...new Set(hexes)]
+    const out = new Map<string, Uint8Array | undefined>()
+    if (list.length === 0) return out
+    const raws = (await this.db.getMany(list.map((h) => K.blobKey(fromHex(h))), K.BIN)) as (Uint8Array | undefined)[]
+    for (let i = 0; i < list.length; i++) out.set(list[i]!, raws[i])
+    return out
   }
 
   async #readLease(sessionId: string): Promise<LeaseRow | null> {
@@ -903,15 +905,33 @@ export class SessionStore {
     let prevHash: string | undefined // forward: the hash the next record must link to
     let nextPrev: string | undefined // reverse: the prev the last-read record declared
     // One chunk is read ahead while the caller works on the current one, so I/O overlaps with
-    // hashing, decoding and reducing.
-    const fetchChunk = async (): Promise<{ batch: [Uint8Array, Uint8Array][]; records: (Uint8Array | undefined)[] } | undefined> => {
+    // hashing, decoding and reducing. The chunk's records are decoded as soon as they arrive so
+    // that the blobs they reference are fetched in one read too (not one awaited read each).
+    type Opened = ReturnType<typeof decodeRecord>
+    const fetchChunk = async (): Promise<
+      | { batch: [Uint8Array, Uint8Array][]; records: (Uint8Array | undefined)[]; opened: (Opened | Error | undefined)[]; blobs: Map<string, Uint8Array | undefined> }
+      | undefined
+    > => {
       const batch = (await it.nextv(256)) as [Uint8Array, Uint8Array][]
       if (batch.length === 0) return undefined
       const records = (await this.db.getMany(
         batch.map(([, h]) => K.entryKey(h)),
         K.BIN,
       )) as (Uint8Array | undefined)[]
-      return { batch, records }
+      const opened: (Opened | Error | undefined)[] = new Array(records.length)
+      const refs: string[] = []
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]
+        if (!record) continue
+        try {
+          const o = decodeRecord(record)
+          opened[i] = o
+          if (resolve && mayHaveRefs(o.entryBytes)) for (const r of collectRefs(o.entry)) refs.push(refHash(r))
+        } catch (err) {
+          opened[i] = err as Error
+        }
+      }
+      return { batch, records, opened, blobs: await this.#readBlobsRaw(refs) }
     }
     let ahead: ReturnType<typeof fetchChunk> | undefined = fetchChunk()
     try {
@@ -920,7 +940,8 @@ export class SessionStore {
         ahead = undefined
         if (!chunk) break
         ahead = fetchChunk()
-        const { batch, records } = chunk
+        const { batch, records, blobs } = chunk
+        const load = (h: string) => checkedBlob(h, blobs.get(h))
         for (let i = 0; i < batch.length; i++) {
           const [key, hashBytes] = batch[i]!
           const { seq } = K.parseSeqKey(key)
@@ -930,7 +951,10 @@ export class SessionStore {
           if (seq !== expectedSeq) throw corrupt(`seq ${expectedSeq} is missing from session ${sessionId}`, where)
           if (!record) throw corrupt(`entry ${hash} (session ${sessionId} seq ${seq}) is missing`, where)
           if (verify && toHex(hashRecord(record)) !== hash) throw corrupt(`entry ${hash} does not hash to its key`, where)
-          const opened = decodeRecordOrCorrupt(record, where)
+          const opened = chunk.opened[i]!
+          if (opened instanceof Error) {
+            throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `stored entry cannot be read: ${opened.message}; run verify`, where, { cause: opened })
+          }
           const prev = toHex(opened.prev)
           if (verify) {
             if (!reverse) {
@@ -949,7 +973,7 @@ export class SessionStore {
           nextPrev = prev
           expectedSeq += reverse ? -1 : 1
           let entry = opened.entry
-          if (resolve && mayHaveRefs(opened.entryBytes)) entry = (await resolveRefs(entry, (h) => this.readBlob(h))) as Entry
+          if (resolve && mayHaveRefs(opened.entryBytes)) entry = resolveRefs(entry, load) as Entry
           yield { sessionId, seq, hash, prev, entry }
         }
       }
@@ -1015,11 +1039,16 @@ function corrupt(message: string, data: Record<string, unknown>): ChainlogError 
   return new ChainlogError(ErrorCodes.CORRUPT_STORE, `${message}; run verify`, data)
 }
 
-function decodeRecordOrCorrupt(record: Uint8Array, where: Record<string, unknown>): ReturnType<typeof decodeRecord> {
+/** A stored blob's content, unpacked and checked against its hash; CORRUPT_STORE otherwise. */
+function checkedBlob(hex: string, raw: Uint8Array | undefined): Uint8Array {
+  if (!raw) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} is missing; run verify`, { blob: hex })
+  let bytes: Uint8Array
   try {
-    return decodeRecord(record)
+    bytes = unpackBlob(raw)
   } catch (err) {
-    throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `stored entry cannot be read: ${(err as Error).message}; run verify`, where, { cause: err })
+    throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} cannot be read; run verify`, { blob: hex }, { cause: err })
   }
+  if (toHex(sha256(bytes)) !== hex) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} does not hash to its key; run verify`, { blob: hex })
+  return bytes
 }
 

@@ -320,7 +320,7 @@ describe('resolveRefs', () => {
     const { out, blobs } = roundTrip(v, 4096)
     expect(blobs.size).toBe(2)
     const loads: string[] = []
-    const back = await resolveRefs(out, async (hex) => {
+    const back = resolveRefs(out, (hex) => {
       loads.push(hex)
       return blobs.get(hex)!
     })
@@ -339,7 +339,7 @@ describe('resolveRefs', () => {
     const v = { a: [1, { b: 'c' }] }
     let calls = 0
     expect(
-      await resolveRefs(v, async () => {
+      resolveRefs(v, () => {
         calls++
         return new Uint8Array()
       }),
@@ -349,7 +349,11 @@ describe('resolveRefs', () => {
 
   it('propagates the loader error', async () => {
     const r = ref('missing')
-    await expect(resolveRefs([r], async () => Promise.reject(new Error('gone')))).rejects.toThrow('gone')
+    expect(() =>
+      resolveRefs([r], () => {
+        throw new Error('gone')
+      }),
+    ).toThrow('gone')
   })
 
   it('round-trips arbitrary values at arbitrary thresholds (property)', async () => {
@@ -378,7 +382,7 @@ describe('resolveRefs', () => {
         }
         check(out)
         for (const [hex, bytes] of blobs) expect(sha(bytes)).toBe(hex)
-        const back = await resolveRefs(out, async (hex) => blobs.get(hex)!)
+        const back = resolveRefs(out, (hex) => blobs.get(hex)!)
         expect(Buffer.from(encodeCanonical(back)).equals(Buffer.from(before))).toBe(true)
         // The input is unchanged.
         expect(Buffer.from(encodeCanonical(v)).equals(Buffer.from(before))).toBe(true)

@@ -127,6 +127,67 @@ const result = (id: string, output: unknown) => ({ type: 'function_call_output',
 
 const P200K = payload(200_000, 1)
 
+describe('reading blobs back', () => {
+  /** Point reads (get) and multi-reads (getMany) the store makes while `fn` runs. */
+  async function countReads(store: Store, fn: () => Promise<unknown>): Promise<{ get: number; getMany: number; keys: number }> {
+    const db = store.db as unknown as { get: (...a: unknown[]) => unknown; getMany: (keys: unknown[], ...a: unknown[]) => unknown }
+    const get = db.get
+    const getMany = db.getMany
+    const n = { get: 0, getMany: 0, keys: 0 }
+    db.get = (...a) => (n.get++, get.apply(db, a))
+    db.getMany = (keys, ...a) => (n.getMany++, (n.keys += keys.length), getMany.apply(db, [keys, ...a]))
+    try {
+      await fn()
+    } finally {
+      db.get = get
+      db.getMany = getMany
+    }
+    return n
+  }
+
+  async function sessionWithBlobs(store: Store, turns: number): Promise<{ sessionId: string; appended: unknown[] }> {
+    const { sessionId } = await store.createSession({ ts: TS })
+    const appended: unknown[] = []
+    for (let i = 0; i < turns; i++) {
+      const items = [call(`c${i}`), result(`c${i}`, payload(6_000, i + 1))]
+      appended.push(...items)
+      await store.appendTurn(sessionId, items, { ts: TS + i })
+    }
+    return { sessionId, appended }
+  }
+
+  it('fetches the blobs of a chunk of entries in one read, however many entries hold references', async () => {
+    const store = await memStore()
+    const small = await sessionWithBlobs(store, 5)
+    const large = await sessionWithBlobs(store, 100)
+    const reads: Record<string, { get: number; getMany: number; keys: number }> = {}
+    for (const [name, s] of Object.entries({ small, large })) {
+      reads[name] = await countReads(store, async () => {
+        const state = await store.restore(s.sessionId)
+        expect(state.history).toEqual(s.appended)
+      })
+    }
+    // One read of the records and one of their blobs (both sessions fit in one chunk); the
+    // number of point reads is the same for 5 blob entries and for 100.
+    expect(reads.large!.getMany).toBe(reads.small!.getMany)
+    expect(reads.large!.get).toBe(reads.small!.get)
+    expect(reads.large!.getMany).toBe(2)
+    // The blob read asked for every blob: 100 blobs + ~100 records in the large session.
+    expect(reads.large!.keys).toBeGreaterThanOrEqual(200)
+  })
+
+  it('reports a blob missing from the store as CORRUPT_STORE when the entry is read', async () => {
+    const store = await memStore()
+    const { sessionId } = await sessionWithBlobs(store, 3)
+    const [victim] = (await blobRows(store)).keys()
+    await store.db.del(Uint8Array.from([BLOB_TAG, ...Buffer.from(victim!, 'hex')]), BIN as never)
+    const err = await rejects(store.restore(sessionId), ErrorCodes.CORRUPT_STORE)
+    expect(err.message).toContain(victim!)
+    // Without resolving blobs, the entries (and their references) still read.
+    expect((await entriesOf(store, sessionId, false)).length).toBe(7)
+  })
+})
+
 describe('a payload repeated 100 times', () => {
   it('is stored once, and the session restores identically', async () => {
     const store = await memStore()
