@@ -29,6 +29,7 @@ import {
 } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
 import { GroupWriter, type BatchOp } from './group-writer.js'
+import { ReadAhead } from './read-ahead.js'
 import * as K from './keys.js'
 import { UsageLedger, type UsageByModel } from './usage-ledger.js'
 
@@ -904,42 +905,40 @@ export class SessionStore {
     let expectedSeq = reverse ? to : from
     let prevHash: string | undefined // forward: the hash the next record must link to
     let nextPrev: string | undefined // reverse: the prev the last-read record declared
-    // One chunk is read ahead while the caller works on the current one, so I/O overlaps with
-    // hashing, decoding and reducing. The chunk's records are decoded as soon as they arrive so
+    // Two chunks are read ahead while the caller works on the current one, so I/O overlaps with
+    // hashing, decoding and reducing (read-ahead.ts). A chunk's records are decoded as soon as they arrive so
     // that the blobs they reference are fetched in one read too (not one awaited read each).
     type Opened = ReturnType<typeof decodeRecord>
-    const fetchChunk = async (): Promise<
-      | { batch: [Uint8Array, Uint8Array][]; records: (Uint8Array | undefined)[]; opened: (Opened | Error | undefined)[]; blobs: Map<string, Uint8Array | undefined> }
-      | undefined
-    > => {
-      const batch = (await it.nextv(256)) as [Uint8Array, Uint8Array][]
-      if (batch.length === 0) return undefined
-      const records = (await this.db.getMany(
-        batch.map(([, h]) => K.entryKey(h)),
-        K.BIN,
-      )) as (Uint8Array | undefined)[]
-      const opened: (Opened | Error | undefined)[] = new Array(records.length)
-      const refs: string[] = []
-      for (let i = 0; i < records.length; i++) {
-        const record = records[i]
-        if (!record) continue
-        try {
-          const o = decodeRecord(record)
-          opened[i] = o
-          if (resolve && mayHaveRefs(o.entryBytes)) for (const r of collectRefs(o.entry)) refs.push(refHash(r))
-        } catch (err) {
-          opened[i] = err as Error
+    const ahead = new ReadAhead(
+      async () => {
+        const batch = (await it.nextv(256)) as [Uint8Array, Uint8Array][]
+        return batch.length === 0 ? undefined : batch
+      },
+      async (batch) => {
+        const records = (await this.db.getMany(
+          batch.map(([, h]) => K.entryKey(h)),
+          K.BIN,
+        )) as (Uint8Array | undefined)[]
+        const opened: (Opened | Error | undefined)[] = new Array(records.length)
+        const refs: string[] = []
+        for (let i = 0; i < records.length; i++) {
+          const record = records[i]
+          if (!record) continue
+          try {
+            const o = decodeRecord(record)
+            opened[i] = o
+            if (resolve && mayHaveRefs(o.entryBytes)) for (const r of collectRefs(o.entry)) refs.push(refHash(r))
+          } catch (err) {
+            opened[i] = err as Error
+          }
         }
-      }
-      return { batch, records, opened, blobs: await this.#readBlobsRaw(refs) }
-    }
-    let ahead: ReturnType<typeof fetchChunk> | undefined = fetchChunk()
+        return { batch, records, opened, blobs: await this.#readBlobsRaw(refs) }
+      },
+    )
     try {
       for (;;) {
-        const chunk = await ahead
-        ahead = undefined
+        const chunk = await ahead.next()
         if (!chunk) break
-        ahead = fetchChunk()
         const { batch, records, blobs } = chunk
         const load = (h: string) => checkedBlob(h, blobs.get(h))
         for (let i = 0; i < batch.length; i++) {
@@ -978,7 +977,7 @@ export class SessionStore {
         }
       }
     } finally {
-      await ahead?.catch(() => undefined)
+      await ahead.settle()
       await it.close()
     }
     const done = reverse ? expectedSeq === from - 1 : expectedSeq === to + 1

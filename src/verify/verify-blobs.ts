@@ -3,7 +3,6 @@
 // once per run; the size is checked for every reference, since references to one blob may
 // disagree about it.
 import { collectRefs, mayHaveRefs, refHash, unpackBlob } from '../blobs/blobs.js'
-import { decodeRecord } from '../encoding/entry-codec.js'
 import { fromHex, sha256, toHex } from '../encoding/hash.js'
 import * as K from '../storage/keys.js'
 import type { SessionStore } from '../storage/session-store.js'
@@ -46,17 +45,14 @@ export function checkBlobs(store: SessionStore): EntryCheck {
   }
   // Read the blobs a chunk of records references in one getMany, during the chunk read-ahead,
   // instead of one awaited read per reference.
-  check.prefetch = async (records) => {
+  check.prefetch = async (entries) => {
     const want = new Set<string>()
-    for (const r of records) {
-      if (!r || r.length <= 32 || !mayHaveRefs(r.subarray(32))) continue
-      try {
-        for (const ref of collectRefs(decodeRecord(r).entry)) {
-          const hex = refHash(ref)
-          if (!good.has(hex) && !bad.has(hex)) want.add(hex)
-        }
-      } catch {
-        // Unreadable records are reported by the walk itself.
+    for (const e of entries) {
+      // Missing or unreadable records are reported by the walk itself.
+      if (e === undefined || e instanceof Error) continue
+      for (const ref of collectRefs(e)) {
+        const hex = refHash(ref)
+        if (!good.has(hex) && !bad.has(hex)) want.add(hex)
       }
     }
     const hexes = [...want]

@@ -9,6 +9,7 @@ import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Entry, Origin } from '../schema/entry.js'
 import * as K from '../storage/keys.js'
 import type { SessionMeta, SessionStore } from '../storage/session-store.js'
+import { ReadAhead } from '../storage/read-ahead.js'
 import { FindingList, type TrustedHeadResult, type VerifyReport } from './findings.js'
 
 const CHUNK = 512
@@ -54,8 +55,11 @@ export interface VerifyOptions {
 
 /** A hook for extra per-entry checks (blobs). Returns nothing; adds findings. */
 export type EntryCheck = ((ctx: { sessionId: string; seq: number; hash: string; entry: Entry; record: Uint8Array; findings: FindingList }) => Promise<void>) & {
-  /** Optional read-ahead for a chunk of records; the returned function installs what was read. */
-  prefetch?: (records: readonly (Uint8Array | undefined)[]) => Promise<() => void>
+  /**
+   * Optional read-ahead for a chunk of entries (undefined or an Error where a record is missing
+   * or cannot be opened); the returned function installs what was read.
+   */
+  prefetch?: (entries: readonly (Entry | Error | undefined)[]) => Promise<() => void>
 }
 
 interface Ctx {
@@ -79,26 +83,37 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
   let prevHash = ZERO_HEX
   let lastHash: string | undefined
   let lastSeq = -1
-  // The next chunk is read while this one is checked, so I/O overlaps with hashing.
-  const fetchChunk = async () => {
-    const rows = (await it.nextv(CHUNK)) as [Uint8Array, Uint8Array][]
-    if (rows.length === 0) return undefined
-    const hashes = rows.map(([, v]) => v)
-    const [records, hashRows] = await Promise.all([
-      store.db.getMany(hashes.map((h) => K.entryKey(h)), K.BIN) as Promise<(Uint8Array | undefined)[]>,
-      store.db.getMany(hashes.map((h) => K.hashKey(h)), K.BIN) as Promise<(Uint8Array | undefined)[]>,
-    ])
-    const install = await ctx.extraCheck?.prefetch?.(records)
-    return { rows, records, hashRows, install }
-  }
-  let ahead: ReturnType<typeof fetchChunk> | undefined = fetchChunk()
+  // Chunks are read ahead (two in flight, read-ahead.ts) while this one is checked, so I/O
+  // overlaps with hashing. Each record is opened (decoded, schema- and canonical-checked) once,
+  // as its chunk arrives, so that the blob check can fetch the chunk's blobs in one read.
+  const ahead = new ReadAhead(
+    async () => {
+      const rows = (await it.nextv(CHUNK)) as [Uint8Array, Uint8Array][]
+      return rows.length === 0 ? undefined : rows
+    },
+    async (rows) => {
+      const hashes = rows.map(([, v]) => v)
+      const [records, hashRows] = await Promise.all([
+        store.db.getMany(hashes.map((h) => K.entryKey(h)), K.BIN) as Promise<(Uint8Array | undefined)[]>,
+        store.db.getMany(hashes.map((h) => K.hashKey(h)), K.BIN) as Promise<(Uint8Array | undefined)[]>,
+      ])
+      const opened: (Entry | Error | undefined)[] = records.map((r) => {
+        if (!r) return undefined
+        try {
+          return openRecord(r).entry
+        } catch (err) {
+          return err as Error
+        }
+      })
+      const install = await ctx.extraCheck?.prefetch?.(opened)
+      return { rows, records, hashRows, opened, install }
+    },
+  )
   try {
     for (;;) {
-      const chunk = await ahead
-      ahead = undefined
+      const chunk = await ahead.next()
       if (!chunk) break
-      ahead = fetchChunk()
-      const { rows, records, hashRows, install } = chunk
+      const { rows, records, hashRows, opened, install } = chunk
       install?.()
       for (let i = 0; i < rows.length; i++) {
         const { seq } = K.parseSeqKey(rows[i]![0])
@@ -142,12 +157,10 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
           findings.add({ code: 'prev_mismatch', message: `entry ${hash} links to ${prev || '(nothing)'}`, ...at, expected: wantPrev, actual: prev })
         }
         prevHash = hash
-        let entry: Entry
-        try {
-          entry = openRecord(record).entry
-        } catch (err) {
-          const code = err instanceof ChainlogError && err.code === ErrorCodes.INVALID_ENTRY ? 'schema_invalid' : 'non_canonical'
-          findings.add({ code, message: (err as Error).message, ...at })
+        const entry = opened[i]!
+        if (entry instanceof Error) {
+          const code = entry instanceof ChainlogError && entry.code === ErrorCodes.INVALID_ENTRY ? 'schema_invalid' : 'non_canonical'
+          findings.add({ code, message: entry.message, ...at })
           continue
         }
         if (seq === 0) {
@@ -177,7 +190,7 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
       ctx.onProgress?.({ entries: ctx.checked.entries, bytes: ctx.checked.bytes })
     }
   } finally {
-    await ahead?.catch(() => undefined)
+    await ahead.settle()
     await it.close()
   }
   const headRaw = await store.getRaw(K.headKey(sessionId))
