@@ -921,6 +921,8 @@ export class SessionStore {
           K.BIN,
         )) as (Uint8Array | undefined)[]
         const opened: (Opened | Error | undefined)[] = new Array(records.length)
+        /** Records whose entry holds blob references (a byte search, done once per record). */
+        const withRefs = new Uint8Array(records.length)
         const refs: string[] = []
         for (let i = 0; i < records.length; i++) {
           const record = records[i]
@@ -928,12 +930,15 @@ export class SessionStore {
           try {
             const o = decodeRecord(record)
             opened[i] = o
-            if (resolve && mayHaveRefs(o.entryBytes)) for (const r of collectRefs(o.entry)) refs.push(refHash(r))
+            if (resolve && mayHaveRefs(o.entryBytes)) {
+              withRefs[i] = 1
+              for (const r of collectRefs(o.entry)) refs.push(refHash(r))
+            }
           } catch (err) {
             opened[i] = err as Error
           }
         }
-        return { batch, records, opened, blobs: await this.#readBlobsRaw(refs) }
+        return { batch, records, opened, withRefs, blobs: await this.#readBlobsRaw(refs) }
       },
     )
     try {
@@ -973,7 +978,7 @@ export class SessionStore {
           nextPrev = prev
           expectedSeq += reverse ? -1 : 1
           let entry = opened.entry
-          if (resolve && mayHaveRefs(opened.entryBytes)) entry = resolveRefs(entry, load) as Entry
+          if (chunk.withRefs[i]) entry = resolveRefs(entry, load) as Entry
           yield { sessionId, seq, hash, prev, entry }
         }
       }
