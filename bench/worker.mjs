@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { makeWorkload, TURN_SIZE } from './lib/workload.mjs'
 import { dirSize, now, percentile, rmrf, median } from './lib/util.mjs'
 import * as P from './lib/peers.mjs'
-import { localStore, openChainlog, readAllVerified, toEntries, turnItems, verifyMethod, verifyStore } from './lib/chainlog.mjs'
+import { WRITE_BUFFER_BYTES, chainlog, classify, localStore, openChainlog, readAllVerified, toEntries, turnItems, verifyMethod, verifyStore } from './lib/chainlog.mjs'
 
 const task = JSON.parse(process.argv[2])
 
@@ -15,26 +15,17 @@ const task = JSON.parse(process.argv[2])
 // A writer for the append cases: appendTurn(sessionId, 5 workload entries) -> maybe a promise.
 async function openWriter(spec, dir) {
   switch (spec.store) {
-    case 'chainlog': {
-      const store = await openChainlog(dir, { durability: spec.durable ? 'sync' : 'relaxed' })
-      const heads = new Map()
-      let written = 0
-      return {
-        store,
-        async createSession(id) {
-          const r = await store.createSession({ sessionId: id, ts: 1767225600000 })
-          heads.set(id, r.head)
-        },
-        async appendTurn(id, turn) {
-          // one call per turn, compare-and-set on the head we last saw, as a runtime does
-          const r = await store.appendTurn(id, turnItems(turn), { ts: turn[0].ts, expectedHead: heads.get(id) })
-          heads.set(id, r.head)
-          written += r.entries.length
-        },
-        stats: () => ({ entriesWritten: written, batches: localStore(store).writer?.batches }),
-        close: () => store.close(),
-      }
+    case 'chainlog':
+      return chainlogWriter(await openChainlog(dir, { durability: spec.durable ? 'sync' : 'relaxed' }))
+    case 'chainlog-mem': {
+      // Floor: chainlog's own work per turn (validation, canonical encoding, hashing, blobs,
+      // batch assembly) with LevelDB taken away: the same calls on a memory-level database.
+      const { MemoryLevel } = await import('memory-level')
+      const store = await chainlog.openStore({ db: new MemoryLevel(), durability: spec.durable ? 'sync' : 'relaxed', classify })
+      return chainlogWriter(store)
     }
+    case 'classic-replay':
+      return replayWriter(spec, dir)
     case 'jsonl':
       return P.openJsonl(dir, { durable: spec.durable, mode: spec.mode ?? 'sync' })
     case 'sqlite':
@@ -43,6 +34,65 @@ async function openWriter(spec, dir) {
       return P.openClassic(dir, { sync: !!spec.durable })
     default:
       throw new Error(`unknown store ${spec.store}`)
+  }
+}
+
+function chainlogWriter(store) {
+  const heads = new Map()
+  let written = 0
+  return {
+    store,
+    async createSession(id) {
+      const r = await store.createSession({ sessionId: id, ts: 1767225600000 })
+      heads.set(id, r.head)
+    },
+    async appendTurn(id, turn) {
+      const r = await store.appendTurn(id, turnItems(turn), { ts: turn[0].ts, expectedHead: heads.get(id) })
+      heads.set(id, r.head)
+      written += r.entries.length
+    },
+    stats: () => ({ entriesWritten: written, batches: localStore(store).writer?.batches }),
+    close: () => store.close(),
+  }
+}
+
+/**
+ * Floor: the storage cost alone. chainlog first appends the same turns to a memory-level store
+ * (not timed) and every LevelDB batch it writes is recorded; the timed part replays exactly those
+ * batches (same keys, values and op counts), one awaited batch per turn, on a classic-level
+ * database opened with chainlog's options.
+ */
+async function replayWriter(spec, dir) {
+  const { MemoryLevel } = await import('memory-level')
+  const { entries } = makeWorkload(spec.sessions * spec.turns * TURN_SIZE)
+  const mem = await chainlog.openStore({ db: new MemoryLevel(), durability: 'relaxed', classify })
+  const recorded = []
+  const db = localStore(mem).db
+  const batch = db.batch.bind(db)
+  db.batch = (ops, o) => {
+    recorded.push(ops.map((op) => ({ type: op.type, key: Uint8Array.from(op.key), value: op.value && Uint8Array.from(op.value) })))
+    return batch(ops, o)
+  }
+  const w0 = chainlogWriter(mem)
+  const id = 'replay'
+  await w0.createSession(id)
+  const sessionBatches = recorded.length
+  for (let i = 0; i < spec.turns; i++) await w0.appendTurn(id, entries.slice(i * TURN_SIZE, (i + 1) * TURN_SIZE))
+  await mem.close()
+  const { ClassicLevel } = await import('classic-level')
+  const cl = new ClassicLevel(dir, { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_BYTES })
+  await cl.open()
+  let next = 0
+  const opts = { sync: !!spec.durable }
+  return {
+    async createSession() {
+      while (next < sessionBatches) await cl.batch(recorded[next++], opts)
+    },
+    async appendTurn() {
+      await cl.batch(recorded[next++], opts)
+    },
+    stats: () => ({ batches: recorded.length, opsPerTurn: recorded.slice(sessionBatches).reduce((n, b) => n + b.length, 0) / spec.turns }),
+    close: () => cl.close(),
   }
 }
 

@@ -66,3 +66,6 @@ export async function readAllVerified(store) {
   }
   return { entries, ok: true }
 }
+
+/** chainlog's LevelDB write buffer for stores opened by path (src/storage/session-store.ts). */
+export const { WRITE_BUFFER_BYTES } = await import(pathToFileURL(path.join(distDir, 'storage', 'session-store.js')).href)

@@ -209,6 +209,15 @@ function encodeValue(w: Writer, v: unknown, path: (string | number)[], seen: Set
  * @throws ChainlogError CHAINLOG_UNENCODABLE_VALUE with data.path
  */
 export function encodeCanonical(value: unknown): Uint8Array {
+  const view = encodeShared(value)
+  const out = new Uint8Array(view.length)
+  out.set(view)
+  releaseShared()
+  return out
+}
+
+/** Encode into the shared writer; the view is valid until the next encode (no copy made). */
+function encodeShared(value: unknown): Uint8Array {
   shared.pos = 0
   try {
     encodeValue(shared, value, [], new Set())
@@ -216,11 +225,14 @@ export function encodeCanonical(value: unknown): Uint8Array {
     shared.pos = 0
     throw err
   }
-  const out = new Uint8Array(shared.pos)
-  out.set(shared.buf.subarray(0, shared.pos))
-  if (shared.buf.length > 1 << 20) shared.buf = Buffer.allocUnsafe(1 << 16) // don't pin huge buffers
-  shared.view = new DataView(shared.buf.buffer, shared.buf.byteOffset, shared.buf.byteLength)
-  return out
+  return shared.buf.subarray(0, shared.pos)
+}
+
+function releaseShared(): void {
+  if (shared.buf.length > 1 << 20) {
+    shared.buf = Buffer.allocUnsafe(1 << 16) // don't pin huge buffers
+    shared.view = new DataView(shared.buf.buffer, shared.buf.byteOffset, shared.buf.byteLength)
+  }
 }
 
 /** Encode into `prefix.length + n` bytes with `prefix` first, saving a copy on the append path. */
@@ -237,8 +249,7 @@ export function encodeCanonicalWithPrefix(prefix: Uint8Array, value: unknown): U
   }
   const out = new Uint8Array(shared.pos)
   out.set(shared.buf.subarray(0, shared.pos))
-  if (shared.buf.length > 1 << 20) shared.buf = Buffer.allocUnsafe(1 << 16)
-  shared.view = new DataView(shared.buf.buffer, shared.buf.byteOffset, shared.buf.byteLength)
+  releaseShared()
   return out
 }
 
@@ -286,15 +297,17 @@ export function decodeCbor(bytes: Uint8Array): unknown {
  */
 export function decodeCanonical(bytes: Uint8Array): unknown {
   const value = decodeCbor(bytes)
-  let again: Uint8Array
+  // Re-encoded into the shared writer and compared there: no copy per record (verify and
+  // restore decode every record).
+  let same: boolean
   try {
-    again = encodeCanonical(value)
+    same = bytesEqual(encodeShared(value), bytes)
   } catch (err) {
     throw new ChainlogError(ErrorCodes.DECODE_FAILED, `decoded value is outside the canonical profile: ${(err as Error).message}`, {}, { cause: err })
+  } finally {
+    releaseShared()
   }
-  if (!bytesEqual(again, bytes)) {
-    throw new ChainlogError(ErrorCodes.DECODE_FAILED, 'bytes are not in canonical form (re-encoding differs)')
-  }
+  if (!same) throw new ChainlogError(ErrorCodes.DECODE_FAILED, 'bytes are not in canonical form (re-encoding differs)')
   return value
 }
 
