@@ -222,7 +222,8 @@ async function appendCase(n, stores, { durable, sessions, turns }) {
   const rows = stores.map((s) => ({
     key: s.key,
     label: s.label,
-    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches']),
+    floor: !!s.floor,
+    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches', 'opsPerTurn']),
   }))
   return { sessions, turns, durable, rows }
 }
@@ -235,6 +236,8 @@ if (want(1)) {
       { key: 'sqlite', store: 'sqlite', label: 'SQLite WAL, synchronous=NORMAL, 1 txn per turn' },
       { key: 'classic', store: 'classic', label: 'classic-level defaults, 1 batch per turn, sync:false' },
       { key: 'jsonl', store: 'jsonl', label: 'JSONL, 1 write per turn, no fsync' },
+      { key: 'floor-cpu', store: 'chainlog-mem', floor: true, label: 'floor: chainlog `appendTurn` on memory-level keeping only values ≤ 512 B (its own work, no LevelDB)' },
+      { key: 'floor-io', store: 'classic-replay', floor: true, label: "floor: chainlog's recorded batches replayed on classic-level, 1 awaited batch per turn, sync:false" },
     ],
     { durable: false, sessions: 1, turns: P.c1Turns },
   )
@@ -247,6 +250,7 @@ if (want(2)) {
       { key: 'sqlite', store: 'sqlite', label: 'SQLite WAL, synchronous=FULL, 1 txn per turn' },
       { key: 'classic', store: 'classic', label: 'classic-level defaults, 1 batch per turn, sync:true' },
       { key: 'jsonl', store: 'jsonl', label: 'JSONL, 1 write + fsync per turn' },
+      { key: 'floor-io', store: 'classic-replay', floor: true, label: "floor: chainlog's recorded batches replayed on classic-level, 1 awaited batch per turn, sync:true" },
     ],
     { durable: true, sessions: 1, turns: P.c2Turns },
   )
@@ -289,6 +293,7 @@ if (needData) {
       { key: 'chainlog', mode: 'chainlog-verify', dir: 'chainlog', label: 'chainlog full-store verification' },
       { key: 'chainlog-entries', mode: 'chainlog-entries', dir: 'chainlog', label: 'chainlog `entries(id, {verify:true})` of every session' },
       { key: 'classic-scan', mode: 'classic-scan', dir: 'chainlog', label: "raw classic-level read-only scan of chainlog's own LevelDB data (ceiling)" },
+      { key: 'walk-io', mode: 'chainlog-walk-io', dir: 'chainlog', label: "floor: the reads of chainlog's verify walk alone (sequence index, then getMany of records and hash rows per 512), no checks" },
       { key: 'sqlite', mode: 'sqlite-verify', dir: 'sqlite', label: 'SQLite read + verify' },
       { key: 'sqlite-decode', mode: 'sqlite-verify-decode', dir: 'sqlite', label: 'SQLite read + verify + cbor-x decode' },
       { key: 'jsonl', mode: 'jsonl-verify', dir: 'jsonl', label: 'JSONL read + verify (hash over raw line bytes)' },
@@ -317,6 +322,7 @@ if (needData) {
       { key: 'chainlog', store: 'chainlog', label: 'chainlog open + `readHead` + `entries(id, {from, verify:true})` + close' },
       { key: 'sqlite', store: 'sqlite', label: 'SQLite open + max(seq) + range select + verify + decode + close' },
       { key: 'jsonl', store: 'jsonl', label: 'JSONL reverse read in 256 KiB chunks + verify + JSON.parse' },
+      { key: 'floor-open', store: 'classic-open', floor: true, label: "floor: raw classic-level open + close of chainlog's directory (no reads)" },
     ]
     const tails = {}
     for (const [which, id, len] of [
@@ -324,9 +330,9 @@ if (needData) {
       ['big', ids.big, P.big],
     ]) {
       const runs = await interleaved(tailStores, P.reps, (s, r) =>
-        runWorker({ task: 'tail', store: s.store, dir: dir(`data-${s.store}`), id, n: P.tailN, iterations: P.tailIters }, { profile: s.store === 'chainlog' && which === 'medium', label: `c5-tail-${which}-${s.key}-r${r}` }),
+        runWorker({ task: 'tail', store: s.store, dir: dir(`data-${s.store === 'classic-open' ? 'chainlog' : s.store}`), id, n: P.tailN, iterations: P.tailIters }, { profile: s.store === 'chainlog' && which === 'medium', label: `c5-tail-${which}-${s.key}-r${r}` }),
       )
-      tails[which] = { length: len, rows: tailStores.map((s) => ({ key: s.key, label: s.label, ...summarise(runs[s.key], ['ms']) })) }
+      tails[which] = { length: len, rows: tailStores.map((s) => ({ key: s.key, label: s.label, floor: !!s.floor, ...summarise(runs[s.key], ['ms']) })) }
     }
     R.cases.c5 = {
       medium: P.medium,

@@ -19,9 +19,16 @@ async function openWriter(spec, dir) {
       return chainlogWriter(await openChainlog(dir, { durability: spec.durable ? 'sync' : 'relaxed' }))
     case 'chainlog-mem': {
       // Floor: chainlog's own work per turn (validation, canonical encoding, hashing, blobs,
-      // batch assembly) with LevelDB taken away: the same calls on a memory-level database.
+      // batch assembly) with LevelDB taken away: the same calls on a memory-level database that
+      // drops values over 512 bytes (entries and blobs, which appends never read back), so that
+      // neither an in-memory copy of the data nor the GC work of holding it is counted.
       const { MemoryLevel } = await import('memory-level')
-      const store = await chainlog.openStore({ db: new MemoryLevel(), durability: spec.durable ? 'sync' : 'relaxed', classify })
+      class SinkLevel extends MemoryLevel {
+        async _batch(ops, options) {
+          return super._batch(ops.filter((op) => op.type !== 'put' || op.value.length <= 512), options)
+        }
+      }
+      const store = await chainlog.openStore({ db: new SinkLevel(), durability: spec.durable ? 'sync' : 'relaxed', classify })
       return chainlogWriter(store)
     }
     case 'classic-replay':
@@ -94,6 +101,42 @@ async function replayWriter(spec, dir) {
     stats: () => ({ batches: recorded.length, opsPerTurn: recorded.slice(sessionBatches).reduce((n, b) => n + b.length, 0) / spec.turns }),
     close: () => cl.close(),
   }
+}
+
+/**
+ * Floor for case 4: the reads chainlog's verify walk makes, in its order, with no checks: each
+ * session's sequence index in chunks of 512, and for each chunk one getMany of the records
+ * (keyed by hash, so scattered over the tables) and one of the hash-index rows.
+ */
+async function walkReads(dir) {
+  const { ClassicLevel } = await import('classic-level')
+  const BIN = { keyEncoding: 'view', valueEncoding: 'view' }
+  const db = new ClassicLevel(dir, { ...BIN, writeBufferSize: WRITE_BUFFER_BYTES })
+  await db.open()
+  const SEQ = 0x53
+  const ENTRY = 0x45
+  const HASH = 0x48
+  const withTag = (tag, h) => {
+    const k = new Uint8Array(1 + h.length)
+    k[0] = tag
+    k.set(h, 1)
+    return k
+  }
+  let entries = 0
+  const it = db.iterator({ ...BIN, gte: Uint8Array.of(SEQ), lt: Uint8Array.of(SEQ + 1) })
+  try {
+    for (;;) {
+      const rows = await it.nextv(512)
+      if (rows.length === 0) break
+      const hashes = rows.map(([, v]) => v)
+      const [records] = await Promise.all([db.getMany(hashes.map((h) => withTag(ENTRY, h)), BIN), db.getMany(hashes.map((h) => withTag(HASH, h)), BIN)])
+      entries += records.filter(Boolean).length
+    }
+  } finally {
+    await it.close()
+    await db.close()
+  }
+  return { entries }
 }
 
 // ------------------------------------------------------------------------------ tasks
@@ -229,6 +272,9 @@ const tasks = {
         r = { entries: v.entries, method: t.mode === 'chainlog-verify' ? method : 'entries(verify:true) per session' }
         break
       }
+      case 'chainlog-walk-io':
+        r = await walkReads(t.dir)
+        break
       case 'classic-scan':
         r = await P.classicScan(t.dir)
         r.entries = r.rows
@@ -302,6 +348,12 @@ const tasks = {
         for await (const _ of store.entries(t.id, { from: Math.max(0, head.seq - t.n), verify: true })) got++
         got -= 1 // the anchor
         await store.close()
+      } else if (t.store === 'classic-open') {
+        const { ClassicLevel } = await import('classic-level')
+        const db = new ClassicLevel(t.dir, { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_BYTES })
+        await db.open()
+        await db.close()
+        got = t.n
       } else if (t.store === 'sqlite') {
         got = await P.sqliteTail(t.dir, t.id, t.n)
       } else if (t.store === 'jsonl') {
