@@ -1,6 +1,6 @@
 // The wire protocol between a process that holds a store and the processes that share it:
 // frames of a 4-byte big-endian length then a CBOR body (docs/concurrency.md).
-// Request: { id, method, args }. Response: { id, ok: true, value } or { id, ok: false, error }.
+// Request: { id, method, args, sync? }. Response: { id, ok: true, value } or { id, ok: false, error }.
 import { Decoder, Encoder } from 'cbor-x'
 import { ChainlogError, type ErrorCode } from '../errors.js'
 
@@ -13,6 +13,8 @@ export interface Request {
   id: number
   method: string
   args: unknown[]
+  /** The caller opened the store with durability `sync`: fsync what this call writes. */
+  sync?: boolean
 }
 
 export type Response = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code?: string; message: string; data?: unknown } }

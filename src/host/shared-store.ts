@@ -14,6 +14,7 @@ import type { ItemClass } from '../schema/classify.js'
 import { classifyItem } from '../schema/classify.js'
 import type { StoredEntry, StoreOptions, TurnOptions } from '../storage/session-store.js'
 import type { Store } from '../store.js'
+import { syncRequested } from '../storage/group-writer.js'
 import { encodeFrame, errorFromWire, errorToWire, isControl, onFrames, type Request, type Response } from './protocol.js'
 
 /** Methods a sharing process may call on the holder, forwarded as they are. */
@@ -164,7 +165,7 @@ class Host {
         }
         const req = f as Request
         peer.inFlight++
-        serve(store, req)
+        syncRequested.run(req.sync === true, () => serve(store, req))
           .then(
             (value) => reply(socket, { id: req.id, ok: true, value }),
             (err) => reply(socket, { id: req.id, ok: false, error: errorToWire(err) }),
@@ -279,14 +280,14 @@ class Connection {
     return !this.closed && !this.closing
   }
 
-  request(method: string, args: unknown[]): Promise<unknown> {
+  request(method: string, args: unknown[], sync: boolean): Promise<unknown> {
     if (!this.open) return Promise.reject(unavailable(method))
     const id = this.#next++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, method })
       // Keep the process alive while a call is in flight, not while idle.
       this.socket.ref()
-      this.socket.write(encodeFrame({ id, method, args }))
+      this.socket.write(encodeFrame(sync ? { id, method, args, sync } : { id, method, args }))
     }).finally(() => {
       if (this.#pending.size === 0) this.socket.unref()
     })
@@ -410,7 +411,9 @@ export class SharedStore implements StoreMethods {
         return serve(this.#local, { id: 0, method, args })
       }
       // A connection whose holder is closing takes no new calls: wait for the next holder.
-      if (this.#conn?.open) return this.#conn.request(method, args)
+      // The holder fsyncs this call's writes if this process asked for `sync` (the default),
+      // whatever durability the holder itself was opened with.
+      if (this.#conn?.open) return this.#conn.request(method, args, (this.#options.durability ?? 'sync') === 'sync')
       await this.#establish()
     }
   }

@@ -440,6 +440,54 @@ async function breakLinkAt(store: Store, sessionId: string, from: number): Promi
   store.invalidate(sessionId)
 }
 
+describe('durability across processes: a caller gets at least what it opened the store with', () => {
+  /** The holder's LevelDB batches, with the sync flag each was written with. */
+  function recordBatches(holder: SharedStore): boolean[] {
+    const db = holder.local!.db as unknown as { batch: (ops: unknown, o?: { sync?: boolean }) => Promise<void> }
+    const batch = db.batch.bind(db)
+    const seen: boolean[] = []
+    db.batch = (ops, o) => {
+      seen.push(o?.sync === true)
+      return batch(ops, o)
+    }
+    return seen
+  }
+
+  it('a client opened with sync (the default) gets fsynced appends from a relaxed holder', async () => {
+    const dir = join(root, `s${dirCount++}`)
+    const holder = await shared(dir) // relaxed
+    const client = (await openStore({ path: dir })) as SharedStore // durability: sync by default
+    toClose.push(client)
+    expect(client.isHost).toBe(false)
+    const seen = recordBatches(holder)
+    const { sessionId } = await client.createSession({ sessionId: 'durable-client', ts: TS })
+    await client.appendTurn(sessionId, [{ role: 'user', content: 'hi' }], { ts: TS + 1 })
+    expect(seen).toEqual([true, true])
+    // The holder's own appends keep the holder's setting.
+    await holder.appendTurn(sessionId, [{ role: 'user', content: 'again' }], { ts: TS + 2 })
+    expect(seen).toEqual([true, true, false])
+  })
+
+  it('a relaxed client under a relaxed holder is not fsynced', async () => {
+    const { holder, client } = await pair()
+    const seen = recordBatches(holder)
+    const { sessionId } = await client.createSession({ sessionId: 'relaxed-client', ts: TS })
+    await client.appendTurn(sessionId, [{ role: 'user', content: 'hi' }], { ts: TS + 1 })
+    expect(seen).toEqual([false, false])
+  })
+
+  it('a relaxed client under a sync holder is fsynced (the holder never weakens its own setting)', async () => {
+    const dir = join(root, `s${dirCount++}`)
+    const holder = (await openStore({ path: dir, durability: 'sync' })) as SharedStore
+    toClose.push(holder)
+    const client = await shared(dir) // relaxed
+    const seen = recordBatches(holder)
+    const { sessionId } = await client.createSession({ sessionId: 'sync-holder', ts: TS })
+    await client.appendTurn(sessionId, [{ role: 'user', content: 'hi' }], { ts: TS + 1 })
+    expect(seen).toEqual([true, true])
+  })
+})
+
 describe('entries read through the socket are verified like local reads', () => {
   for (const [where, from, reverse] of [
     ['forward, at the first entry of the second page', 512, false],
