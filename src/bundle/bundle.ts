@@ -341,7 +341,8 @@ function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): Bund
 interface ParsedSession extends BundleSession {
   records: Uint8Array[]
   hashes: string[]
-  entries: Entry[]
+  /** Aligned with records and hashes: undefined where a record cannot be opened. */
+  entries: (Entry | undefined)[]
 }
 
 interface Parsed {
@@ -412,6 +413,7 @@ function parseBundle(buf: Uint8Array): Parsed {
         } catch (err) {
           const code = err instanceof ChainlogError && err.code === ErrorCodes.INVALID_ENTRY ? 'schema_invalid' : 'non_canonical'
           findings.add({ code, message: (err as Error).message, ...at })
+          ps.entries.push(undefined)
         }
         ps.records.push(rec)
         ps.hashes.push(hash)
@@ -437,7 +439,7 @@ function parseBundle(buf: Uint8Array): Parsed {
     }
     for (const ps of sessions) {
       for (let seq = 0; seq < ps.entries.length; seq++) {
-        if (!mayHaveRefs(ps.records[seq]!.subarray(HASH_BYTES))) continue
+        if (ps.entries[seq] === undefined || !mayHaveRefs(ps.records[seq]!.subarray(HASH_BYTES))) continue
         for (const ref of collectRefs(ps.entries[seq])) {
           const hex = refHash(ref)
           const content = blobs.get(hex)
@@ -556,7 +558,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
         { type: 'put', key: K.headKey(s.sessionId), value: K.headValue(fromHex(s.head), s.length - 1) },
         { type: 'put', key: K.metaKey(s.sessionId), value: encodeCanonical(meta) },
       )
-      const added = s.entries.slice(from).filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e.kind === 'llm_usage')
+      const added = s.entries.slice(from).filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e?.kind === 'llm_usage')
       if (added.length > 0) usages.push({ sessionId: s.sessionId, usage: added.map(usageOf) })
       result.sessions.push({ sessionId: s.sessionId, added: s.length - from })
       result.entriesAdded += s.length - from

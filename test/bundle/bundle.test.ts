@@ -551,6 +551,30 @@ describe('blobs in bundles', () => {
   })
 })
 
+describe('findings after an unreadable record still name the right entry', () => {
+  it('a missing blob is reported at the seq and hash of the entry that references it', async () => {
+    const src = await memStore()
+    await src.createSession({ sessionId: A, ts: TS })
+    const big = 'line of a long tool output\n'.repeat(250)
+    await src.appendTurn(A, [{ role: 'user', content: 'cat big.txt' }, { type: 'function_call', call_id: 'c1', name: 'cat', arguments: '{}' }, { type: 'function_call_output', call_id: 'c1', output: big }], { ts: TS + 1 })
+    const entries = []
+    for await (const e of src.entries(A, { resolveBlobs: false })) entries.push(e)
+    const withRef = entries.find((e) => e.entry.kind === 'tool_results')!
+    expect(withRef.seq).toBe(3)
+    const ps = items(await exportBytes(src, A)).slice(0, -1)
+    // Record of seq 1 (item 2) made unreadable; the blob (last item) damaged.
+    const unreadable = new Uint8Array(ps[2]!.length).fill(0xff)
+    unreadable.set(ps[2]!.subarray(0, 32))
+    const blob = new Uint8Array(ps[ps.length - 1]!)
+    blob[blob.length - 1]! ^= 0xff
+    const r = await verifyBundle(await reseal([...ps.slice(0, 2), unreadable, ...ps.slice(3, -1), blob]))
+    expect(r.ok).toBe(false)
+    expect(r.findings).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'non_canonical', sessionId: A, seq: 1 })]))
+    const refFinding = r.findings.find((f) => f.code === 'blob_invalid' && f.sessionId === A)
+    expect(refFinding).toEqual(expect.objectContaining({ seq: 3, hash: withRef.hash }))
+  })
+})
+
 describe('JSONL export', () => {
   it('has a header line and one parseable line per entry with hash, prev, seq and entry', async () => {
     const src = await memStore()
