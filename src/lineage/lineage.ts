@@ -10,7 +10,7 @@ import type { Config, Entry, Origin, SessionStart, Snapshot } from '../schema/en
 import type { SessionState } from '../state/reducer.js'
 import type { BatchOp } from '../storage/group-writer.js'
 import * as K from '../storage/keys.js'
-import type { SessionStore } from '../storage/session-store.js'
+import { countItems, emptyCounts, itemsOf, type SessionStore } from '../storage/session-store.js'
 
 
 export type Relation = 'fork' | 'compaction'
@@ -367,6 +367,13 @@ async function reroot(store: SessionStore, rootId: string): Promise<DeleteResult
       }
       maps.set(sessionId, map)
       const meta = { ...(await store.readMeta(sessionId))! }
+      if (sessionId === rootId) {
+        // Its genesis now carries the source's history: count it as a materialised fork made
+        // directly would (writeGenesis counts the genesis history), then its own entries.
+        meta.counts = emptyCounts()
+        delete meta.firstUserMessage
+        for (let seq = 0; seq < entries.length; seq++) countItems(meta, itemsOf(seq === 0 ? newGenesis : entries[seq]!), store.classify)
+      }
       const newOrigin = newGenesis.forkedFrom ?? newGenesis.compactedFrom
       if (newGenesis.forkedFrom) {
         meta.forkedFrom = newGenesis.forkedFrom

@@ -247,6 +247,29 @@ describe('deleteSession', () => {
     await expectVerified(store)
   })
 
+  it("'materialize' gives the re-rooted fork the message counts of a fork materialised from the start", async () => {
+    const store = await newStore()
+    await store.createSession({ sessionId: 'src', ts: TS })
+    await store.appendTurn('src', [{ role: 'user', content: 'first question' }, { role: 'assistant', content: 'first answer' }], { ts: TS + 1 })
+    const at = await store.head('src')
+    const own = [{ role: 'user', content: 'a follow-up' }, { type: 'function_call', call_id: 'c1', name: 'ls', arguments: '{}' }]
+    await store.forkAt(at, { sessionId: 'plain', ts: TS + 2 })
+    await store.appendTurn('plain', own, { ts: TS + 3 })
+    await store.forkAt(at, { sessionId: 'direct', ts: TS + 2, materialize: true })
+    await store.appendTurn('direct', own, { ts: TS + 3 })
+    const info = async (id: string) => (await store.listSessions()).find((x) => x.sessionId === id)!
+    // Before: the plain fork counts only its own items.
+    expect((await info('plain')).counts.user).toBe(1)
+    expect((await info('plain')).firstUserMessage).toBe('a follow-up')
+    await store.deleteSession('src', { dependants: 'materialize' })
+    const plain = await info('plain')
+    const direct = await info('direct')
+    expect(plain.counts).toStrictEqual(direct.counts)
+    expect(plain.counts).toMatchObject({ user: 2, assistant: 1, toolCalls: 1 })
+    expect(plain.firstUserMessage).toBe('first question')
+    expect(plain.firstUserMessage).toBe(direct.firstUserMessage)
+  })
+
   it("'materialize' re-roots dependants and their own forks and compactions; every session keeps its state", async () => {
     const store = await newStore()
     const h = await scenario(store)
