@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/support/build-dist.ts'],
     include: ['test/**/*.test.ts'],
     exclude: ['test/slow/**'],
     testTimeout: 60_000,

@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config'
 // memory and kill processes, and two cores are not enough to run them side by side.
 export default defineConfig({
   test: {
+    globalSetup: ['test/support/build-dist.ts'],
     include: ['test/slow/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 600_000,

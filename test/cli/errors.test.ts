@@ -2,11 +2,10 @@
 // error code, never a stack trace.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/index.js'
-import { chainlog, chainlogJson, ensureBuilt, openDir, removeTempDirs, seeded, tempDir, withDir } from './helpers.js'
+import { chainlog, chainlogJson, openDir, removeTempDirs, seeded, tempDir, withDir } from './helpers.js'
 
-beforeAll(ensureBuilt)
 afterAll(removeTempDirs)
 
 /** One line, `chainlog: <message> (<CODE>)`. */

@@ -1,8 +1,7 @@
-// Helpers for the CLI's end-to-end tests: build dist/ once (under a lock, only when src/ is newer),
-// run the built `chainlog` as a child process, and seed stores through the library.
+// Helpers for the CLI's end-to-end tests: run the built `chainlog` (dist/, built by
+// test/support/build-dist.ts before any test file) as a child process, and seed stores through
+// the library.
 import { spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -12,49 +11,7 @@ import { openStore, type Store, type Usage } from '../../src/index.js'
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const MAIN = join(ROOT, 'dist/cli/main.js')
 
-function newestMtime(dir: string): number {
-  let newest = 0
-  for (const name of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, name.name)
-    newest = Math.max(newest, name.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs)
-  }
-  return newest
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/**
- * Compile src/ to dist/ when dist/ is missing or older than src/ (after `npm ci` it is fresh, so
- * nothing is rebuilt while other test files run the built package). Test files run in parallel
- * workers, so the check and the build run under a lock directory.
- */
-export async function ensureBuilt(): Promise<void> {
-  const tag = createHash('sha256').update(ROOT).digest('hex').slice(0, 12)
-  const lock = join(tmpdir(), `chainlog-cli-build-${tag}.lock`)
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      break
-    } catch {
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true })
-      } catch {
-        // gone already
-      }
-      await sleep(100)
-    }
-  }
-  try {
-    const outputs = [join(ROOT, 'dist/index.js'), join(ROOT, 'dist/cli/program.js'), MAIN]
-    const fresh = outputs.every((f) => existsSync(f)) && Math.min(...outputs.map((f) => statSync(f).mtimeMs)) >= newestMtime(join(ROOT, 'src'))
-    if (fresh) return
-    const tsc = await runProcess(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT })
-    // tsc still emits when files elsewhere in src/ have type errors; the CLI only needs its output.
-    if (!existsSync(MAIN)) throw new Error(`build failed:\n${tsc.stdout}${tsc.stderr}`)
-  } finally {
-    rmSync(lock, { recursive: true, force: true })
-  }
-}
 
 export interface RunResult {
   code: number

@@ -2,11 +2,10 @@
 // against what the library itself says about the same store.
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import type { StoredEntry } from '../../src/index.js'
-import { chainlog, chainlogJson, ensureBuilt, removeTempDirs, seeded, tempDir, withDir } from './helpers.js'
+import { chainlog, chainlogJson, removeTempDirs, seeded, tempDir, withDir } from './helpers.js'
 
-beforeAll(ensureBuilt)
 afterAll(removeTempDirs)
 
 async function allEntries(dir: string, sessionId: string): Promise<StoredEntry[]> {

@@ -4,10 +4,9 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chainlog, chainlogJson, ensureBuilt, removeTempDirs, seeded, tempDir, withDir } from './helpers.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { chainlog, chainlogJson, removeTempDirs, seeded, tempDir, withDir } from './helpers.js'
 
-beforeAll(ensureBuilt)
 afterAll(removeTempDirs)
 
 /** Flip one byte of a stored entry record, straight in LevelDB (key: 'E' ‖ hash). */

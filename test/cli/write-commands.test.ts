@@ -1,10 +1,9 @@
 // fork, compact, export, import and demo end to end, checked against the library's view.
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chainlog, chainlogJson, ensureBuilt, removeTempDirs, seeded, tempDir, withDir } from './helpers.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { chainlog, chainlogJson, removeTempDirs, seeded, tempDir, withDir } from './helpers.js'
 
-beforeAll(ensureBuilt)
 
 function expectOneLineCode(stderr: string, code: string): void {
   expect(stderr).toMatch(new RegExp(`^chainlog: .+ \\(${code}\\)\\n$`))

@@ -6,8 +6,8 @@
 // adjacent, no turn is there twice, and every chain verifies. Also: the CLI verifies a store
 // another process holds; and calls in flight when the holding process is killed fail with the
 // retryable CHAINLOG_HOST_UNAVAILABLE, and a retry makes the caller the holder.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -23,30 +23,6 @@ const root = resolve(here, '../..')
 const WRITER = join(here, 'fixtures', 'writer.mjs')
 const HOLDER = join(here, 'fixtures', 'holder.mjs')
 const CLI = join(root, 'dist', 'cli', 'main.js')
-
-function newestIn(path: string): number {
-  const st = statSync(path)
-  if (!st.isDirectory()) return st.mtimeMs
-  return Math.max(0, ...readdirSync(path).map((f) => newestIn(join(path, f))))
-}
-
-/**
- * The children run the built package: build it when it is missing or older than src/ (other
- * work may be editing src/ meanwhile; a build that reports type errors still emits, so only a
- * missing dist is fatal).
- */
-function ensureBuilt(): void {
-  const outputs = [join(root, 'dist', 'index.js'), join(root, 'dist', 'host', 'shared-store.js'), CLI]
-  if (outputs.every((f) => existsSync(f)) && Math.min(...outputs.map((f) => statSync(f).mtimeMs)) >= newestIn(join(root, 'src'))) return
-  try {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' })
-  } catch (err) {
-    if (!existsSync(outputs[0]!)) throw err
-    console.warn(`tsc -p tsconfig.build.json reported errors; testing the dist it emitted:\n${(err as { stdout?: Buffer }).stdout?.toString() ?? ''}`)
-  }
-}
-
-beforeAll(() => ensureBuilt(), 180_000)
 
 let dir: string
 beforeAll(async () => {

@@ -1,7 +1,6 @@
 // Smoke test of the benchmark harness (issue #8): `node bench/run.mjs --quick --out <tmp>` must
 // run every case against chainlog and all peers and write a report with numeric ratios.
-import { execSync, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -13,7 +12,6 @@ const root = resolve(here, '../..')
 let dir: string
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'index.js'))) execSync('npm run build', { cwd: root, stdio: 'inherit' })
   dir = await mkdtemp(join(tmpdir(), 'chainlog-bench-test-'))
 }, 120_000)
 

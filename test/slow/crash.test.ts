@@ -3,9 +3,8 @@
 // store must open, every session's chain must be intact from genesis to head (each record
 // hashes to its key, links to the one before, seqs have no gaps), and every append the child
 // saw acknowledged must be there with the same seq and hash. Nothing seen before may change.
-import { execSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, rm, symlink, unlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -27,7 +26,6 @@ const ZERO = '0'.repeat(64)
 const DOMAIN = Buffer.from('chainlog/entry/v1\0', 'latin1')
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'index.js'))) execSync('npm run build', { cwd: root, stdio: 'inherit' })
   snapshot = await mkdtemp(join(tmpdir(), 'chainlog-crash-pkg-'))
   await cp(join(root, 'dist'), join(snapshot, 'dist'), { recursive: true })
   await cp(join(root, 'package.json'), join(snapshot, 'package.json'))

@@ -7,8 +7,7 @@
 // retryable errors and finish. After every round, with every process gone: every append any
 // process ever saw acknowledged is in the store at its seq with its hashes, no turn is there
 // twice or torn apart, and the whole store verifies.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -24,24 +23,6 @@ const WRITER = join(root, 'test', 'host', 'fixtures', 'writer.mjs')
 const ROUNDS = Number(process.env.CHAINLOG_FAILOVER_ROUNDS ?? 10)
 const WRITERS = 3
 const TURNS = 20
-
-function newestIn(path: string): number {
-  const st = statSync(path)
-  if (!st.isDirectory()) return st.mtimeMs
-  return Math.max(0, ...readdirSync(path).map((f) => newestIn(join(path, f))))
-}
-
-beforeAll(() => {
-  // The children run the built package: build it when it is missing or older than src/ (a
-  // build that reports type errors elsewhere still emits, so only a missing dist is fatal).
-  const outputs = [join(root, 'dist', 'index.js'), join(root, 'dist', 'host', 'shared-store.js')]
-  if (outputs.every((f) => existsSync(f)) && Math.min(...outputs.map((f) => statSync(f).mtimeMs)) >= newestIn(join(root, 'src'))) return
-  try {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' })
-  } catch (err) {
-    if (!existsSync(outputs[0]!)) throw err
-  }
-}, 180_000)
 
 let dir: string
 beforeAll(async () => {

@@ -10,7 +10,7 @@
 // of anonymous RSS ("RssAnon": JS heap, native allocations, LevelDB's block cache and
 // buffers), sampled after every chunk. maxRSS is reported alongside. Where /proc is not
 // available, the assertion falls back to maxRSS.
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -26,15 +26,6 @@ const SESSIONS = 4
 const CHUNK = 500
 const TS = 1_700_000_000_000
 const MB = 1024 * 1024
-
-async function newestMtime(dir: string): Promise<number> {
-  let newest = 0
-  for (const d of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, d.name)
-    newest = Math.max(newest, d.isDirectory() ? await newestMtime(p) : (await stat(p)).mtimeMs)
-  }
-  return newest
-}
 
 async function sizeOnDisk(dir: string): Promise<number> {
   let total = 0
@@ -114,19 +105,6 @@ describe('verify a store of 1,000,000 entries', () => {
   const timings: Record<string, number> = {}
 
   beforeAll(async () => {
-    // The child runs the built library; rebuild it when src/ is newer than dist/.
-    let built = 0
-    try {
-      built = (await stat(DIST)).mtimeMs
-    } catch {
-      built = 0
-    }
-    if (built < (await newestMtime(join(ROOT, 'src')))) {
-      const t = Date.now()
-      execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'pipe' })
-      timings.buildMs = Date.now() - t
-    }
-
     dir = await mkdtemp(join(tmpdir(), 'chainlog-million-'))
     dbPath = join(dir, 'db')
     const t0 = Date.now()

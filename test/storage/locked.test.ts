@@ -3,23 +3,18 @@
 // (even killed). (Opening by path without `exclusive` shares a store with the process holding
 // it; an exclusive holder does not share, so such an opener gives up with the same code.)
 // The child processes run the built package (dist/index.js); it is built here if missing.
-import { execSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { openStore, type Store } from '../../src/store.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const dist = join(root, 'dist', 'index.js')
 const distUrl = pathToFileURL(dist).href
-
-beforeAll(() => {
-  if (!existsSync(dist)) execSync('npm run build', { cwd: root, stdio: 'inherit' })
-}, 120_000)
 
 // Tries to open the store and reports what happened as one JSON line.
 const TRY_OPEN = `
