@@ -64,6 +64,7 @@ export type BundleFormat = 'bundle' | 'jsonl'
 export interface ExportResult {
   sessions: BundleSession[]
   entries: number
+  /** Bytes written to the file or stream (the whole bundle, or all JSONL lines). */
   bytes: number
 }
 
@@ -181,20 +182,23 @@ export async function exportSession(
   const stream = typeof out === 'string' ? await openFileStream(out) : out
   let entries = 0
   let bytes = 0
+  const write = async (chunk: Uint8Array | string): Promise<void> => {
+    bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk, 'utf8') : chunk.length
+    await writeChunk(stream, chunk)
+  }
   // Every byte of a bundle before its digest item goes through the digest.
   const digest = format === 'bundle' ? createHash('sha256').update(BUNDLE_DOMAIN) : undefined
   const emit = async (chunk: Uint8Array): Promise<void> => {
     digest?.update(chunk)
-    await writeChunk(stream, chunk)
+    await write(chunk)
   }
   try {
     if (format === 'bundle') {
       const h = encodeCanonical(header)
       await emit(bstrHead(h.length))
       await emit(h)
-      bytes += h.length
     } else {
-      await writeChunk(stream, `${JSON.stringify({ ...header, format: 'chainlog-jsonl' })}\n`)
+      await write(`${JSON.stringify({ ...header, format: 'chainlog-jsonl' })}\n`)
     }
     for (const s of sessions) {
       for (let from = 0; from < s.length; from += 512) {
@@ -213,10 +217,9 @@ export async function exportSession(
           } else {
             const opened = openRecord(rec)
             const line = { sessionId: s.sessionId, seq: from + i, hash: toHex(rows[i]!), prev: toHex(opened.prev), entry: jsonSafe(opened.entry) }
-            await writeChunk(stream, `${JSON.stringify(line)}\n`)
+            await write(`${JSON.stringify(line)}\n`)
           }
           entries++
-          bytes += rec.length
         }
         options.onProgress?.(entries)
       }
@@ -232,13 +235,12 @@ export async function exportSession(
         const mediaType = blobTypes.get(hex)!
         const body = Buffer.from(content.buffer, content.byteOffset, content.byteLength)
         const content_ = mediaType === TEXT_MEDIA_TYPE ? body.toString('utf8') : { $bytes: body.toString('hex') }
-        await writeChunk(stream, `${JSON.stringify({ blob: hex, size: content.length, mediaType, content: content_ })}\n`)
+        await write(`${JSON.stringify({ blob: hex, size: content.length, mediaType, content: content_ })}\n`)
       }
-      bytes += content.length
     }
     if (digest) {
-      await writeChunk(stream, bstrHead(DIGEST_BYTES))
-      await writeChunk(stream, new Uint8Array(digest.digest()))
+      await write(bstrHead(DIGEST_BYTES))
+      await write(new Uint8Array(digest.digest()))
     }
   } finally {
     if (typeof out === 'string') await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
