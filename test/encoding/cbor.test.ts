@@ -150,6 +150,17 @@ describe('encodeCanonical against the cborg RFC 8949 oracle', () => {
 })
 
 describe('round trip and key order', () => {
+  it('compareKeys orders keys as the bytes of their encodings do, for any well-formed keys (property)', () => {
+    const key = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }).filter((k) => (k as unknown as { isWellFormed(): boolean }).isWellFormed()))
+    fc.assert(
+      fc.property(key, key, (a, b) => {
+        const bytes = Math.sign(Buffer.compare(Buffer.from(encodeCanonical(a)), Buffer.from(encodeCanonical(b))))
+        expect(Math.sign(compareKeys(a, b))).toBe(bytes)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
   it('decodeCanonical(encodeCanonical(x)) deep-equals x', () => {
     fc.assert(
       fc.property(valueArb, (v) => {
