@@ -24,6 +24,8 @@ import {
 } from '../../src/blobs/blobs.js'
 import { decodeCbor, encodeCanonical } from '../../src/encoding/cbor.js'
 import { ChainlogError, ErrorCodes, type ErrorCode } from '../../src/errors.js'
+import { catchError } from '../support/errors.js'
+import { prng, randomBytes } from '../support/random.js'
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'))
@@ -43,39 +45,10 @@ function ext(value: unknown, threshold: number, path: (string | number)[] = []) 
   return { out, fresh, refs }
 }
 
-function thrown(fn: () => unknown): ChainlogError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(ChainlogError)
-    return err as ChainlogError
-  }
-  throw new Error('expected a ChainlogError, nothing was thrown')
-}
-
 function expectCode(fn: () => unknown, code: ErrorCode): ChainlogError {
-  const err = thrown(fn)
+  const err = catchError(fn)
   expect(err.code).toBe(code)
   return err
-}
-
-/** A deterministic PRNG (mulberry32), so "random" payloads are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const r = prng(seed)
-  const out = new Uint8Array(n)
-  for (let i = 0; i < n; i++) out[i] = Math.floor(r() * 256)
-  return out
 }
 
 /** Text like a tool's output: lines of words from a small vocabulary. Compresses well. */
@@ -478,7 +451,7 @@ describe('packBlob / unpackBlob', () => {
       ['null', encodeCanonical(null)],
     ]
     for (const [what, bytes] of cases) {
-      const err = thrown(() => unpackBlob(bytes))
+      const err = catchError(() => unpackBlob(bytes))
       expect(err.code, what).toBe(ErrorCodes.DECODE_FAILED)
     }
   })

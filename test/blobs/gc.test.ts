@@ -5,52 +5,21 @@
 // imports reuse a blob that was garbage when it started never removes that blob.
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
-import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collectRefs, refHash, type BlobRef } from '../../src/blobs/blobs.js'
 import type { SessionState } from '../../src/state/reducer.js'
-import type { StoredEntry } from '../../src/storage/session-store.js'
-import { Store } from '../../src/store.js'
+import type { Store } from '../../src/store.js'
+import { blobSizes, dump } from '../support/rows.js'
+import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 
-const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const TS = 1_700_000_000_000
 const BLOB_TAG = 0x42
 
 const opened: Store[] = []
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close()
-})
-
-async function memStore(): Promise<Store> {
-  const store = await Store.open({ db: new MemoryLevel(), durability: 'relaxed' })
-  opened.push(store)
-  return store
-}
+afterEach(() => closeStores(opened))
+const memStore = memStoreOpener(opened)
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')
-const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
-
-async function dump(store: Store): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for await (const [k, v] of store.db.iterator(BIN)) out.push([hex(k as Uint8Array), hex(v as Uint8Array)])
-  return out
-}
-
-/** Blob rows: hex hash -> bytes of key and value. */
-async function blobRows(store: Store): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
-  for await (const [k, v] of store.db.iterator(BIN)) {
-    const key = k as Uint8Array
-    if (key[0] === BLOB_TAG) out.set(hex(key.subarray(1)), key.length + (v as Uint8Array).length)
-  }
-  return out
-}
-
-async function entriesOf(store: Store, id: string, resolveBlobs = true): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(id, { resolveBlobs })) out.push(e)
-  return out
-}
 
 /** Blobs the entries of the remaining sessions reference. */
 async function referencedBlobs(store: Store): Promise<Set<string>> {
@@ -136,7 +105,7 @@ describe('gc after deleting sessions', () => {
   it('frees exactly what only the deleted sessions used; the rest verifies and restores as before', async () => {
     const store = await memStore()
     const { before } = await buildWorld(store)
-    expect(new Set((await blobRows(store)).keys())).toEqual(new Set([PK, PS, PD1, PS2, PS2LATE, PF2, PM2, PC2, PD3, PF3].map(sha)))
+    expect(new Set((await blobSizes(store)).keys())).toEqual(new Set([PK, PS, PD1, PS2, PS2LATE, PF2, PM2, PC2, PD3, PF3].map(sha)))
     expect((await store.verify()).ok).toBe(true)
 
     await store.deleteSession('del1')
@@ -148,14 +117,14 @@ describe('gc after deleting sessions', () => {
     expect((await store.listSessions()).map((s) => s.sessionId).sort()).toEqual(remaining)
 
     // Deleting removes entries, not blobs: that is gc's work.
-    const rows = await blobRows(store)
+    const rows = await blobSizes(store)
     expect(rows.size).toBe(10)
     const garbage = [PD1, PS2LATE, PD3, PF3].map(sha)
     const freed = garbage.reduce((n, h) => n + rows.get(h)!, 0)
 
     const collected = await store.gc()
     expect(collected).toEqual({ entriesRemoved: 0, blobsRemoved: 4, bytesFreed: freed })
-    const after = await blobRows(store)
+    const after = await blobSizes(store)
     expect(new Set(after.keys())).toEqual(new Set([PK, PS, PS2, PF2, PM2, PC2].map(sha)))
     for (const h of garbage) expect(await store.hasBlob(h)).toBe(false)
     // Never anything a remaining session needs.
@@ -190,7 +159,7 @@ describe('gc after deleting sessions', () => {
 
     // A freed payload appended again is stored again (gc left no stale "already stored" belief).
     await tool(store, 'keep', 'k3', { file: PD1 }, 30)
-    expect((await blobRows(store)).has(sha(PD1))).toBe(true)
+    expect((await blobSizes(store)).has(sha(PD1))).toBe(true)
     expect((await store.restore('keep')).history.at(-1)).toEqual(result('k3', { file: PD1 }))
     expect((await store.verify()).ok).toBe(true)
   })
@@ -204,7 +173,7 @@ describe('gc after deleting sessions', () => {
     const collected = await store.gc()
     // PS2LATE (src2 after the fork points) and PF2 (fk2 only) go; PS2 stays for mat2 and comp2.
     expect(collected.blobsRemoved).toBe(2)
-    const after = await blobRows(store)
+    const after = await blobSizes(store)
     expect(after.has(sha(PS2LATE))).toBe(false)
     expect(after.has(sha(PF2))).toBe(false)
     expect(after.has(sha(PS2))).toBe(true)

@@ -3,16 +3,19 @@
 // and references given by callers must name stored blobs. Counts and sizes are read from the
 // LevelDB rows themselves (blob rows: key byte 0x42 'B' ‖ sha256(32)).
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BYTES_MEDIA_TYPE, TEXT_MEDIA_TYPE, isBlobRef, type BlobRef } from '../../src/blobs/blobs.js'
 import { decodeCbor } from '../../src/encoding/cbor.js'
-import { ChainlogError, ErrorCodes, type ErrorCode } from '../../src/errors.js'
-import type { StoredEntry, StoreOptions } from '../../src/storage/session-store.js'
+import { ErrorCodes } from '../../src/errors.js'
+import type { StoredEntry } from '../../src/storage/session-store.js'
 import { Store } from '../../src/store.js'
+import { rejects } from '../support/errors.js'
+import { prng, randomBytes } from '../support/random.js'
+import { blobRows, dump, storedBytes } from '../support/rows.js'
+import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const TS = 1_700_000_000_000
@@ -20,49 +23,11 @@ const BLOB_TAG = 0x42
 
 const opened: Store[] = []
 const dirs: string[] = []
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close()
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
-
-async function memStore(options: Omit<StoreOptions, 'db' | 'path'> = {}): Promise<Store> {
-  const store = await Store.open({ db: new MemoryLevel(), durability: 'relaxed', ...options })
-  opened.push(store)
-  return store
-}
+afterEach(() => closeStores(opened, dirs))
+const memStore = memStoreOpener(opened)
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
-
-/** Every row of the store, as hex, in key order. */
-async function dump(store: Store): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for await (const [k, v] of store.db.iterator(BIN)) out.push([hex(k as Uint8Array), hex(v as Uint8Array)])
-  return out
-}
-
-/** The blob rows: hex hash -> stored value. */
-async function blobRows(store: Store): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>()
-  for await (const [k, v] of store.db.iterator(BIN)) {
-    const key = k as Uint8Array
-    if (key[0] === BLOB_TAG) out.set(hex(key.subarray(1)), v as Uint8Array)
-  }
-  return out
-}
-
-/** Bytes of every key and value in the store. */
-async function storedBytes(store: Store): Promise<number> {
-  let n = 0
-  for await (const [k, v] of store.db.iterator(BIN)) n += (k as Uint8Array).length + (v as Uint8Array).length
-  return n
-}
-
-async function entriesOf(store: Store, id: string, resolveBlobs?: boolean): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(id, resolveBlobs === undefined ? {} : { resolveBlobs })) out.push(e)
-  return out
-}
 
 /** Items of the entries after genesis, in order (what the turns appended). */
 function itemsAfterGenesis(entries: StoredEntry[]): unknown[] {
@@ -82,28 +47,6 @@ function plain(v: unknown): unknown {
   return v
 }
 
-async function rejects(p: Promise<unknown>, code: ErrorCode): Promise<ChainlogError> {
-  try {
-    await p
-  } catch (err) {
-    expect(err).toBeInstanceOf(ChainlogError)
-    expect((err as ChainlogError).code).toBe(code)
-    return err as ChainlogError
-  }
-  throw new Error(`expected ${code}, the call succeeded`)
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** A tool output like a file listing or a log: `bytes` long, deterministic per seed. */
 function payload(bytes: number, seed: number): string {
   const r = prng(seed)
@@ -113,13 +56,6 @@ function payload(bytes: number, seed: number): string {
     s += `${String(i++).padStart(7, '0')} ${Math.floor(r() * 1e9).toString(36)} src/module-${Math.floor(r() * 500)}/file-${Math.floor(r() * 1e6)}.ts ok\n`
   }
   return s.slice(0, bytes)
-}
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const r = prng(seed)
-  const out = new Uint8Array(n)
-  for (let i = 0; i < n; i++) out[i] = Math.floor(r() * 256)
-  return out
 }
 
 const call = (id: string) => ({ type: 'function_call', call_id: id, name: 'cat', arguments: JSON.stringify({ path: `/var/log/${id}.log` }) })

@@ -3,77 +3,31 @@
 // every entry that references it, that restore refuses with CHAINLOG_CORRUPT_STORE, and that
 // everything else stays readable. Bundles carry blobs; an altered blob item is refused on import.
 import { createHash } from 'node:crypto'
-import { Writable } from 'node:stream'
-import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collectRefs, refHash } from '../../src/blobs/blobs.js'
 import { verifyBundle, type BundleHeader } from '../../src/bundle/bundle.js'
 import { decodeCanonical, decodeCbor, encodeCanonical } from '../../src/encoding/cbor.js'
 import { fromHex } from '../../src/encoding/hash.js'
 import { sealEntry } from '../../src/encoding/entry-codec.js'
-import { ChainlogError, ErrorCodes, type ErrorCode } from '../../src/errors.js'
+import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import * as K from '../../src/storage/keys.js'
-import type { StoredEntry, StoreOptions } from '../../src/storage/session-store.js'
-import { Store } from '../../src/store.js'
+import type { Store } from '../../src/store.js'
 import type { Finding } from '../../src/verify/findings.js'
+import { BUNDLE_DIGEST_DOMAIN, exportBytes, items, joinItems, reseal } from '../support/bundle-bytes.js'
+import { rejects } from '../support/errors.js'
+import { prng, randomBytes } from '../support/random.js'
+import { dump } from '../support/rows.js'
+import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const TS = 1_700_000_000_000
 
 const opened: Store[] = []
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close()
-})
-
-async function memStore(options: Omit<StoreOptions, 'db' | 'path'> = {}): Promise<Store> {
-  const store = await Store.open({ db: new MemoryLevel(), durability: 'relaxed', ...options })
-  opened.push(store)
-  return store
-}
+afterEach(() => closeStores(opened))
+const memStore = memStoreOpener(opened)
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
-
-async function dump(store: Store): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for await (const [k, v] of store.db.iterator(BIN)) out.push([hex(k as Uint8Array), hex(v as Uint8Array)])
-  return out
-}
-
-async function entriesOf(store: Store, id: string, resolveBlobs = true): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(id, { resolveBlobs })) out.push(e)
-  return out
-}
-
-async function rejects(p: Promise<unknown>, code: ErrorCode): Promise<ChainlogError> {
-  try {
-    await p
-  } catch (err) {
-    expect(err).toBeInstanceOf(ChainlogError)
-    expect((err as ChainlogError).code).toBe(code)
-    return err as ChainlogError
-  }
-  throw new Error(`expected ${code}, the call succeeded`)
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function randomBytes(n: number, seed: number): Uint8Array {
-  const r = prng(seed)
-  const out = new Uint8Array(n)
-  for (let i = 0; i < n; i++) out[i] = Math.floor(r() * 256)
-  return out
-}
 
 function logText(bytes: number, seed: number): string {
   const r = prng(seed)
@@ -289,61 +243,6 @@ async function appendPastApi(store: Store, sessionId: string, entry: Record<stri
 
 // ---- bundles -----------------------------------------------------------------------------------
 
-async function exportBytes(store: Store, sessionId: string): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  const out = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(Buffer.from(chunk))
-      cb()
-    },
-  })
-  await store.exportSession(sessionId, out)
-  return new Uint8Array(Buffer.concat(chunks))
-}
-
-/** Split a bundle into its CBOR byte-string items. */
-function items(buf: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = []
-  let pos = 0
-  while (pos < buf.length) {
-    const ib = buf[pos]!
-    expect(ib >> 5).toBe(2)
-    const info = ib & 0x1f
-    let len: number
-    let hl: number
-    if (info < 24) [len, hl] = [info, 1]
-    else if (info === 24) [len, hl] = [buf[pos + 1]!, 2]
-    else if (info === 25) [len, hl] = [(buf[pos + 1]! << 8) | buf[pos + 2]!, 3]
-    else if (info === 26) [len, hl] = [Buffer.from(buf.subarray(pos + 1, pos + 5)).readUInt32BE(0), 5]
-    else throw new Error(`unexpected length info ${info}`)
-    out.push(buf.subarray(pos + hl, pos + hl + len))
-    pos += hl + len
-  }
-  return out
-}
-
-/** Join items back into a bundle (shortest CBOR byte-string heads). */
-function join(parts: Uint8Array[]): Uint8Array {
-  const chunks: Uint8Array[] = []
-  for (const p of parts) {
-    const n = p.length
-    if (n < 24) chunks.push(Uint8Array.of(0x40 | n))
-    else if (n < 0x100) chunks.push(Uint8Array.of(0x58, n))
-    else if (n < 0x10000) chunks.push(Uint8Array.of(0x59, n >> 8, n & 0xff))
-    else {
-      const h = Buffer.alloc(5)
-      h[0] = 0x5a
-      h.writeUInt32BE(n, 1)
-      chunks.push(h)
-    }
-    chunks.push(p)
-  }
-  return new Uint8Array(Buffer.concat(chunks))
-}
-
-/** Domain of the bundle digest, when the format has one (a last 32-byte item over all bytes before it). */
-const BUNDLE_DIGEST_DOMAIN = Buffer.from('chainlog/bundle/v1\0', 'latin1')
-
 interface Parts {
   header: BundleHeader
   headerBytes: Uint8Array
@@ -370,7 +269,7 @@ function split(bundle: Uint8Array): Parts {
   }
   if (out.digest) {
     // Our own digest of the untouched bundle matches the one it carries, so rebuilt bundles are sound.
-    const body = join([out.headerBytes, ...out.entries, ...out.blobs])
+    const body = joinItems([out.headerBytes, ...out.entries, ...out.blobs])
     expect(hex(parts[parts.length - 1]!)).toBe(createHash('sha256').update(BUNDLE_DIGEST_DOMAIN).update(body).digest('hex'))
   }
   return out
@@ -379,9 +278,7 @@ function split(bundle: Uint8Array): Parts {
 /** Rebuild a bundle from (changed) parts, with a correct digest if the format has one. */
 function build(p: Parts): Uint8Array {
   const body = [p.headerBytes, ...p.entries, ...p.blobs]
-  if (!p.digest) return join(body)
-  const digest = createHash('sha256').update(BUNDLE_DIGEST_DOMAIN).update(join(body)).digest()
-  return join([...body, new Uint8Array(digest)])
+  return p.digest ? reseal(body) : joinItems(body)
 }
 
 describe('bundles with blobs', () => {

@@ -5,77 +5,30 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
-import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { verifyBundle, type BundleHeader } from '../../src/bundle/bundle.js'
 import { decodeCanonical, encodeCanonical } from '../../src/encoding/cbor.js'
 import { fromHex, hashRecord, toHex } from '../../src/encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import type { SessionStart } from '../../src/schema/entry.js'
-import type { StoredEntry } from '../../src/storage/session-store.js'
-import { openStore, type Store } from '../../src/store.js'
+import type { Store } from '../../src/store.js'
+import { exportToMemory, items, reseal } from '../support/bundle-bytes.js'
+import { dump } from '../support/rows.js'
+import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const TS = 1_700_000_000_000
 
 const opened: Store[] = []
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close()
-})
-async function memStore(): Promise<Store> {
-  const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
-  opened.push(store)
-  return store
-}
-
-async function dump(store: Store): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for await (const [k, v] of store.db.iterator(BIN)) out.push([toHex(k as Uint8Array), toHex(v as Uint8Array)])
-  return out
-}
-
-async function entriesOf(store: Store, id: string): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(id)) out.push(e)
-  return out
-}
+afterEach(() => closeStores(opened))
+const memStore = memStoreOpener(opened)
 
 /** Export to memory. */
 async function exportBytes(store: Store, sessionId: string, format?: 'bundle' | 'jsonl'): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  const out = new Writable({
-    write(chunk, _enc, cb) {
-      chunks.push(Buffer.from(chunk))
-      cb()
-    },
-  })
-  const result = await store.exportSession(sessionId, out, format ? { format } : {})
-  const bytes = new Uint8Array(Buffer.concat(chunks))
+  const { bytes, result } = await exportToMemory(store, sessionId, format ? { format } : {})
   // What the result reports is what reached the stream.
   expect(result.bytes).toBe(bytes.length)
   return bytes
-}
-
-/** Split a bundle into its CBOR byte-string items (independently of the implementation). */
-function items(buf: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = []
-  let pos = 0
-  while (pos < buf.length) {
-    const ib = buf[pos]!
-    expect(ib >> 5).toBe(2)
-    const info = ib & 0x1f
-    let len: number
-    let hl: number
-    if (info < 24) [len, hl] = [info, 1]
-    else if (info === 24) [len, hl] = [buf[pos + 1]!, 2]
-    else if (info === 25) [len, hl] = [(buf[pos + 1]! << 8) | buf[pos + 2]!, 3]
-    else if (info === 26) [len, hl] = [Buffer.from(buf.subarray(pos + 1, pos + 5)).readUInt32BE(0), 5]
-    else throw new Error(`unexpected length info ${info}`)
-    out.push(buf.subarray(pos + hl, pos + hl + len))
-    pos += hl + len
-  }
-  return out
 }
 
 const usage = (n: number) => ({ historyLength: n, model: 'model-a', inputTokens: 100 * n, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 10 * n, reasoningTokens: 0 })
@@ -459,15 +412,6 @@ describe('a damaged bundle is refused before anything is written', () => {
     expect(await dump(dst)).toEqual(before)
   })
 })
-
-/** Re-assemble a bundle from items (header first), with a fresh, correct digest. */
-async function reseal(parts: Uint8Array[]): Promise<Uint8Array> {
-  const { createHash } = await import('node:crypto')
-  const head = (n: number) => (n < 24 ? [0x40 | n] : n < 256 ? [0x58, n] : n < 65536 ? [0x59, n >> 8, n & 0xff] : [0x5a, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff])
-  const body = Buffer.concat(parts.map((p) => Buffer.concat([Buffer.from(head(p.length)), Buffer.from(p)])))
-  const digest = createHash('sha256').update(Buffer.from('chainlog/bundle/v1\u0000', 'latin1')).update(body).digest()
-  return new Uint8Array(Buffer.concat([body, Buffer.from([0x58, 32]), digest]))
-}
 
 describe('a re-sealed bundle (edited, with a fresh digest) is still checked against its entries', () => {
   async function parts(): Promise<{ parts: Uint8Array[]; header: BundleHeader }> {

@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { compareKeys, decodeCanonical, decodeCbor, encodeCanonical } from '../../src/encoding/cbor.js'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
+import { catchError } from '../support/errors.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'))
@@ -95,16 +96,6 @@ function shuffleKeys(v: unknown, seed: { s: number }): unknown {
     return out
   }
   return v
-}
-
-function catchError(fn: () => unknown): ChainlogError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(ChainlogError)
-    return err as ChainlogError
-  }
-  throw new Error('expected a ChainlogError, nothing was thrown')
 }
 
 describe('encodeCanonical against the cborg RFC 8949 oracle', () => {

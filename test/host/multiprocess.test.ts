@@ -6,7 +6,7 @@
 // adjacent, no turn is there twice, and every chain verifies. Also: the CLI verifies a store
 // another process holds; and calls in flight when the holding process is killed fail with the
 // retryable CHAINLOG_HOST_UNAVAILABLE, and a retry makes the caller the holder.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -17,6 +17,8 @@ import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { SharedStore } from '../../src/host/shared-store.js'
 import type { StoredEntry } from '../../src/storage/session-store.js'
 import { openStore, type ChainlogStore } from '../../src/store.js'
+import { Child, replyText, stopChildren, userText, type Ack } from '../support/processes.js'
+import { entriesOf } from '../support/stores.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -34,92 +36,15 @@ afterAll(async () => {
 
 // ---- child processes ------------------------------------------------------------------------
 
-type Line = { t: string; [k: string]: unknown }
-
-class Child {
-  readonly proc: ChildProcess
-  readonly lines: Line[] = []
-  stderr = ''
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  #waiters: { pred: (l: Line) => boolean; resolve: (l: Line) => void }[] = []
-
-  constructor(script: string, args: string[]) {
-    this.proc = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-    let buf = ''
-    this.proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString()
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const text = buf.slice(0, nl)
-        buf = buf.slice(nl + 1)
-        const line = JSON.parse(text) as Line
-        this.lines.push(line)
-        this.#waiters = this.#waiters.filter((w) => (w.pred(line) ? (w.resolve(line), false) : true))
-      }
-    })
-    this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()))
-    // 'close' comes after stdout has been read to the end.
-    this.exited = new Promise((res) => this.proc.on('close', (code, signal) => res({ code, signal })))
-  }
-
-  /** The first line (already seen or still to come) that matches. */
-  waitFor(pred: (l: Line) => boolean, ms = 30_000): Promise<Line> {
-    const seen = this.lines.find(pred)
-    if (seen) return Promise.resolve(seen)
-    return new Promise((res, rej) => {
-      const timer = setTimeout(() => rej(new Error(`timed out waiting for a line; stderr: ${this.stderr}`)), ms)
-      this.#waiters.push({
-        pred,
-        resolve: (l) => {
-          clearTimeout(timer)
-          res(l)
-        },
-      })
-    })
-  }
-
-  send(line: string): void {
-    this.proc.stdin!.write(line + '\n')
-  }
-}
-
 const children: Child[] = []
 function start(script: string, args: string[]): Child {
   const c = new Child(script, args)
   children.push(c)
   return c
 }
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL')
-    await c.exited
-  }
-})
+afterEach(() => stopChildren(children))
 
 // ---- checking a store against what the writers were told --------------------------------------
-
-interface Ack {
-  session: string
-  tag: string
-  seqs: number[]
-  hashes: string[]
-}
-
-async function collect(store: ChainlogStore, sessionId: string): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(sessionId)) out.push(e)
-  return out
-}
-
-function userText(e: StoredEntry): string | undefined {
-  return e.entry.kind === 'user_input' ? ((e.entry.item as { content?: string }).content ?? undefined) : undefined
-}
-
-function replyText(e: StoredEntry | undefined): string | undefined {
-  if (!e || e.entry.kind !== 'assistant_items') return undefined
-  const item = e.entry.items[0] as { content?: { text?: string }[] }
-  return item?.content?.[0]?.text
-}
 
 /**
  * Every acknowledged turn is where its writer was told, once; every turn in the store (acked
@@ -127,7 +52,7 @@ function replyText(e: StoredEntry | undefined): string | undefined {
  */
 async function checkStore(store: ChainlogStore, acks: Ack[]): Promise<Map<string, StoredEntry[]>> {
   const sessions = new Map<string, StoredEntry[]>()
-  for (const s of await store.listSessions()) sessions.set(s.sessionId, await collect(store, s.sessionId))
+  for (const s of await store.listSessions()) sessions.set(s.sessionId, await entriesOf(store, s.sessionId))
   for (const [sessionId, entries] of sessions) {
     const seen = new Map<string, number>()
     for (const [i, e] of entries.entries()) {
@@ -277,7 +202,7 @@ describe('several processes on one store', () => {
       expect(client.isHost).toBe(true)
       const again = await client.appendTurn('victim', turn, opts)
       expect(again.entries).toEqual(r.entries)
-      const entries = await collect(client, 'victim')
+      const entries = await entriesOf(client, 'victim')
       expect(entries.map((e) => e.hash)).toEqual([head, ...r.entries.map((e) => e.hash)])
       expect((await client.verify()).ok).toBe(true)
     } finally {

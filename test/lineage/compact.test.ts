@@ -1,43 +1,24 @@
 // compact: a new session whose genesis carries the new history, `compactedFrom { sessionId, atHash }`
 // (the source head at the time) and the compaction details; the source is never touched.
-import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCodes } from '../../src/errors.js'
 import type { SessionState } from '../../src/state/reducer.js'
-import type { StoredEntry } from '../../src/storage/session-store.js'
-import { openStore, type Store } from '../../src/store.js'
+import type { Store } from '../../src/store.js'
+import { dumpMap } from '../support/rows.js'
+import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 
 const TS = 1_700_000_000_000
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 const opened: Store[] = []
-async function newStore(): Promise<Store> {
-  const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
-  opened.push(store)
-  return store
-}
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close()
-})
-
-async function dump(store: Store): Promise<Map<string, string>> {
-  const out = new Map<string, string>()
-  for await (const [k, v] of store.db.iterator({ keyEncoding: 'view', valueEncoding: 'view' })) out.set(hex(k as Uint8Array), hex(v as Uint8Array))
-  return out
-}
-
-async function all(store: Store, sessionId: string): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(sessionId)) out.push(e)
-  return out
-}
+const newStore = memStoreOpener(opened)
+afterEach(() => closeStores(opened))
 
 const idHex = (id: string): string => Buffer.from(id, 'utf8').toString('hex')
 
 /** Every key that belongs to one session: its entries, both indexes, head and meta. */
 async function rowsOf(store: Store, sessionId: string): Promise<Map<string, string>> {
-  const db = await dump(store)
-  const hashes = new Set((await all(store, sessionId)).map((e) => e.hash))
+  const db = await dumpMap(store)
+  const hashes = new Set((await entriesOf(store, sessionId)).map((e) => e.hash))
   const mine = new Map<string, string>()
   for (const [k, v] of db) {
     const tag = k.slice(0, 2)
@@ -76,20 +57,20 @@ describe('compaction leaves the source untouched', () => {
     const store = await newStore()
     await makeSource(store)
     const headBefore = await store.head('src')
-    const entriesBefore = await all(store, 'src')
+    const entriesBefore = await entriesOf(store, 'src')
     const rowsBefore = await rowsOf(store, 'src')
     const stateBefore = await store.restore('src')
-    const dbBefore = await dump(store)
+    const dbBefore = await dumpMap(store)
 
     const c = await store.compact('src', { history: SUMMARY, summary: 'listed files', sessionId: 'cmp', ts: TS + 5 })
 
     expect(await store.head('src')).toBe(headBefore)
-    expect(await all(store, 'src')).toStrictEqual(entriesBefore)
+    expect(await entriesOf(store, 'src')).toStrictEqual(entriesBefore)
     expect(await rowsOf(store, 'src')).toStrictEqual(rowsBefore)
     expect(await store.restore('src')).toStrictEqual(stateBefore)
     // Nothing that existed was changed or removed; the only new keys are the compacted session's
     // own rows and one dependant row (D ‖ src ‖ 0x00 ‖ cmp).
-    const dbAfter = await dump(store)
+    const dbAfter = await dumpMap(store)
     for (const [k, v] of dbBefore) expect(dbAfter.get(k)).toBe(v)
     const added = [...dbAfter.keys()].filter((k) => !dbBefore.has(k)).sort()
     const cmpRows = await rowsOf(store, 'cmp')
@@ -141,7 +122,7 @@ describe('the compacted session records its provenance', () => {
       compactedFrom: { sessionId: 'src', atHash: head },
       compaction: { ...details, summary: 'listed files three times', sourceLength: length },
     })
-    expect(length).toBe((await all(store, 'src')).length) // sourceLength: the source's entry count at the time
+    expect(length).toBe((await entriesOf(store, 'src')).length) // sourceLength: the source's entry count at the time
     expect(length).toBe(22) // genesis; 3 turns of user_input, assistant_items, tool_results, assistant_items, llm_usage, turn_end; config, lock, outcome
     // The store's metadata and listing carry the provenance too.
     const info = (await store.listSessions()).find((s) => s.sessionId === 'cmp')!
@@ -164,7 +145,7 @@ describe('the compacted session records its provenance', () => {
   it('the compaction of a fork records the fork and its own length, and takes its inherited state', async () => {
     const store = await newStore()
     await makeSource(store)
-    const entries = await all(store, 'src')
+    const entries = await entriesOf(store, 'src')
     await store.forkAt(entries[5]!.hash, { sessionId: 'fork', ts: TS })
     await store.appendTurn('fork', [{ role: 'user', content: 'in fork' }], { ts: TS })
     const forkHead = await store.head('fork')
@@ -251,7 +232,7 @@ describe('compaction rejects bad calls before writing anything', () => {
     const store = await newStore()
     await makeSource(store)
     await store.createSession({ sessionId: 'taken', ts: TS })
-    const before = await dump(store)
+    const before = await dumpMap(store)
     await expect(store.compact('nope', { history: [] })).rejects.toMatchObject({ code: ErrorCodes.SESSION_NOT_FOUND })
     await expect(store.compact('src', {} as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT })
     await expect(store.compact('src', { history: 'x' } as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT })
@@ -266,7 +247,7 @@ describe('compaction rejects bad calls before writing anything', () => {
       new Promise((res) => setTimeout(() => res('hung'), 2000)),
     ])
     expect(own).toBe(ErrorCodes.SESSION_EXISTS)
-    expect(await dump(store)).toStrictEqual(before)
+    expect(await dumpMap(store)).toStrictEqual(before)
     await store.appendTurn('src', [{ role: 'user', content: 'the source lock is free' }], { ts: TS })
   })
 })

@@ -2,55 +2,21 @@
 // at every position, forks of forks), is isolated from its source afterwards, is addressed by hash
 // or unique prefix, writes nothing when it fails, and costs the same whatever the source's length.
 import fc from 'fast-check'
-import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ErrorCodes } from '../../src/errors.js'
 import type { Usage } from '../../src/schema/entry.js'
 import { reduceEntries, type ChainedEntry, type SessionState } from '../../src/state/reducer.js'
 import type { EntryInput, StoredEntry } from '../../src/storage/session-store.js'
-import { openStore, type Store } from '../../src/store.js'
+import type { Store } from '../../src/store.js'
+import { dump } from '../support/rows.js'
+import { restorable } from '../support/session-state.js'
+import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 
 const TS = 1_700_000_000_000
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 const opened: Store[] = []
-async function newStore(): Promise<Store> {
-  const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
-  opened.push(store)
-  return store
-}
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close()
-})
-
-/** The fields a runtime resumes from (not the ids, hashes and timestamps of the session itself). */
-function restorable(s: SessionState) {
-  return {
-    systemPrompt: s.systemPrompt,
-    config: s.config,
-    history: s.history,
-    turnCount: s.turnCount,
-    cacheLockedPrefix: s.cacheLockedPrefix,
-    lastOutcome: s.lastOutcome,
-    usage: s.usage,
-    usageTotals: s.usageTotals,
-  }
-}
-
-/** Every key and value of the database, as hex. */
-async function dump(store: Store): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for await (const [k, v] of store.db.iterator({ keyEncoding: 'view', valueEncoding: 'view' })) {
-    out.push([hex(k as Uint8Array), hex(v as Uint8Array)])
-  }
-  return out
-}
-
-async function all(store: Store, sessionId: string): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(sessionId)) out.push(e)
-  return out
-}
+const newStore = memStoreOpener(opened)
+afterEach(() => closeStores(opened))
 
 const chained = (es: StoredEntry[]): ChainedEntry[] => es.map((e) => ({ hash: e.hash, entry: e.entry }))
 
@@ -169,7 +135,7 @@ describe('forkAt restores the source state at the fork point', () => {
           if (origin) {
             await store.createSession({ sessionId: 'root', ...g, ts: TS })
             for (const o of origin.ops) await applyOp(store, 'root', o)
-            const rootEntries = await all(store, 'root')
+            const rootEntries = await entriesOf(store, 'root')
             const at = origin.at % rootEntries.length
             await store.forkAt(rootEntries[at]!.hash, { sessionId: 'src', materialize: origin.materialize, ts: TS })
             prefix = chained(rootEntries.slice(0, at + 1))
@@ -178,7 +144,7 @@ describe('forkAt restores the source state at the fork point', () => {
             prefix = []
           }
           for (const o of ops) await applyOp(store, 'src', o)
-          const src = await all(store, 'src')
+          const src = await entriesOf(store, 'src')
           const own = prefix.length > 0 ? src.slice(1) : src // a fork's genesis adds no state
 
           for (let i = 0; i < src.length; i++) {
@@ -234,7 +200,7 @@ describe('a fork and its source are isolated after the fork point', () => {
     for (let t = 1; t <= 4; t++) {
       await store.appendTurn('src', [{ role: 'user', content: `q${t}` }, { role: 'assistant', content: `a${t}` }], { ts: TS, turnEnd: true })
     }
-    const before = await all(store, 'src')
+    const before = await entriesOf(store, 'src')
     const forkPoint = before[6]! // the turn_end of turn 2 of 4
     await store.forkAt(forkPoint.hash, { sessionId: 'fork', materialize, ts: TS })
     // The source's head moved on already before the fork, and moves on again after it.
@@ -250,8 +216,8 @@ describe('a fork and its source are isolated after the fork point', () => {
     })
     await store.changeConfig('fork', { model: 'fork-only' })
 
-    const srcAfter = await all(store, 'src')
-    const forkAfter = await all(store, 'fork')
+    const srcAfter = await entriesOf(store, 'src')
+    const forkAfter = await entriesOf(store, 'fork')
     const srcHashes = new Set(srcAfter.map((e) => e.hash))
     const forkHashes = new Set(forkAfter.map((e) => e.hash))
 
@@ -316,7 +282,7 @@ describe('forkAt addresses entries by hash or unique prefix', () => {
       await store.appendMany(sessionId, batch)
       done += k
     }
-    return all(store, sessionId)
+    return entriesOf(store, sessionId)
   }
 
   function lcp(a: string, b: string): number {
@@ -437,7 +403,7 @@ describe('forks of forks', () => {
       await store.appendTurn(id, [{ role: 'user', content: `L${level} q2` }], { ts: TS })
     }
     await fill('L0', 0)
-    levels.push({ id: 'L0', own: chained(await all(store, 'L0')), base: [] })
+    levels.push({ id: 'L0', own: chained(await entriesOf(store, 'L0')), base: [] })
     for (let level = 1; level <= 6; level++) {
       const parent = levels[level - 1]!
       // Fork somewhere inside the parent's own entries (not always at its head).
@@ -448,12 +414,12 @@ describe('forks of forks', () => {
       // The parent goes on after the fork point: none of that may reach the fork.
       await store.appendTurn(parent.id, [{ role: 'user', content: `AFTER-FORK ${parent.id}` }], { ts: TS })
       await fill(id, level)
-      const own = chained(await all(store, id))
-      const parentOwnFull = chained(await all(store, parent.id))
+      const own = chained(await entriesOf(store, id))
+      const parentOwnFull = chained(await entriesOf(store, parent.id))
       levels.push({ id, own, base: [...parent.base, ...parentOwnFull.slice(parent.base.length > 0 ? 1 : 0, pos + 1)] })
     }
     for (const [li, L] of levels.entries()) {
-      const current = chained(await all(store, L.id))
+      const current = chained(await entriesOf(store, L.id))
       expect(current.length).toBeGreaterThan(1)
       for (let i = 0; i < current.length; i++) {
         const replay = reduceEntries([...L.base, ...current.slice(L.base.length > 0 ? 1 : 0, i + 1)])
@@ -489,7 +455,7 @@ describe('fork cost does not depend on the source length', () => {
     }
     const head = await store.readHead('source')
     expect(head!.seq + 1).toBe(n)
-    const at = forkAtFirst ? (await all(store, 'source'))[1]!.hash : await store.head('source')
+    const at = forkAtFirst ? (await entriesOf(store, 'source'))[1]!.hash : await store.head('source')
 
     const keysBefore = new Map(await dump(store))
     const bytesBefore = store.writer.bytesWritten

@@ -9,47 +9,24 @@ import type { Descendant, DependantPolicy, Lineage } from '../../src/lineage/lin
 import type { SessionState } from '../../src/state/reducer.js'
 import type { StoredEntry } from '../../src/storage/session-store.js'
 import { openStore, type Store } from '../../src/store.js'
+import { dump } from '../support/rows.js'
+import { restorable } from '../support/session-state.js'
+import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 
 const TS = 1_700_000_000_000
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const idHex = (id: string): string => Buffer.from(id, 'utf8').toString('hex')
 
 const opened: Store[] = []
-async function newStore(): Promise<Store> {
-  const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
-  opened.push(store)
-  return store
-}
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close()
-})
+const newStore = memStoreOpener(opened)
+afterEach(() => closeStores(opened))
 
-async function dump(store: Store): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for await (const [k, v] of store.db.iterator({ keyEncoding: 'view', valueEncoding: 'view' })) out.push([hex(k as Uint8Array), hex(v as Uint8Array)])
-  return out
-}
-
-async function all(store: Store, sessionId: string): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(sessionId)) out.push(e)
-  return out
-}
-
-const hashes = async (store: Store, id: string): Promise<string[]> => (await all(store, id)).map((e) => e.hash)
+const hashes = async (store: Store, id: string): Promise<string[]> => (await entriesOf(store, id)).map((e) => e.hash)
 
 /** What must survive a re-root: everything but the hashes (head, and the atHash of the origin). */
 function sameState(s: SessionState) {
   return {
     sessionId: s.sessionId,
-    systemPrompt: s.systemPrompt,
-    config: s.config,
-    history: s.history,
-    turnCount: s.turnCount,
-    cacheLockedPrefix: s.cacheLockedPrefix,
-    lastOutcome: s.lastOutcome,
-    usage: s.usage,
-    usageTotals: s.usageTotals,
+    ...restorable(s),
     length: s.length,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
@@ -275,7 +252,7 @@ describe('deleteSession', () => {
     const h = await scenario(store)
     const states = await restoreAll(store)
     const oldEntries = new Map<string, StoredEntry[]>()
-    for (const id of ALL) oldEntries.set(id, await all(store, id))
+    for (const id of ALL) oldEntries.set(id, await entriesOf(store, id))
     const rHashes = await hashes(store, 'r')
 
     const res = await store.deleteSession('r', { dependants: 'materialize' })
@@ -296,22 +273,22 @@ describe('deleteSession', () => {
       expect(rr.oldHead).toBe(states.get(rr.sessionId)!.head)
       expect(rr.newHead).toBe(await store.head(rr.sessionId))
       expect(rr.newHead).not.toBe(rr.oldHead)
-      const now = await all(store, rr.sessionId)
+      const now = await entriesOf(store, rr.sessionId)
       const old = oldEntries.get(rr.sessionId)!
       expect(now.map((e) => e.entry).slice(1)).toStrictEqual(old.map((e) => e.entry).slice(1))
       for (const e of old) expect(await store.locate(e.hash)).toBeUndefined()
     }
     // a is now a materialised fork that still names its deleted source.
-    const aGenesis = (await all(store, 'a'))[0]!.entry
+    const aGenesis = (await entriesOf(store, 'a'))[0]!.entry
     expect(aGenesis).toMatchObject({ forkedFrom: { sessionId: 'r', atHash: h.r[2] } })
     expect(aGenesis).toHaveProperty('snapshot')
     // Sessions made from a point at the same positions of its new chain.
     const a = await hashes(store, 'a')
-    const aa = await all(store, 'aa')
+    const aa = await entriesOf(store, 'aa')
     expect(aa[0]!.entry).toMatchObject({ forkedFrom: { sessionId: 'a', atHash: a[1] } })
     expect(aa[0]!.entry).not.toHaveProperty('snapshot') // aa stays a plain fork (of a)
     const aHeadIndex = oldEntries.get('a')!.findIndex((e) => e.hash === h.aHead)
-    expect((await all(store, 'ab'))[0]!.entry).toMatchObject({ compactedFrom: { sessionId: 'a', atHash: a[aHeadIndex] } })
+    expect((await entriesOf(store, 'ab'))[0]!.entry).toMatchObject({ compactedFrom: { sessionId: 'a', atHash: a[aHeadIndex] } })
     const lin = await store.lineage('aba')
     expect(lin.ancestors.map((x) => [x.sessionId, x.relation, x.present])).toStrictEqual([
       ['ab', 'fork', true],

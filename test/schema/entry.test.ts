@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest'
 import { decodeCanonical } from '../../src/encoding/cbor.js'
 import { encodeEntry, openRecord, sealEntry, validateEntry } from '../../src/encoding/entry-codec.js'
 import { ZERO_HASH } from '../../src/encoding/hash.js'
-import { ChainlogError, ErrorCodes } from '../../src/errors.js'
+import { ErrorCodes } from '../../src/errors.js'
 import { ENTRY_KINDS, Entry, type EntryKind } from '../../src/schema/entry.js'
+import { catchError } from '../support/errors.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const H1 = 'a1'.repeat(32)
@@ -65,16 +66,6 @@ const VALID: [string, EntryKind, Record<string, unknown>][] = [
   ['a custom entry', 'custom', { kind: 'custom', ts: TS, namespace: 'com.example.agent', type: 'checkpoint', data: { n: 1 } }],
   ['a custom entry without data', 'custom', { kind: 'custom', ts: TS, namespace: 'dev.x-y_z', type: 't' }],
 ]
-
-function catchError(fn: () => unknown): ChainlogError {
-  try {
-    fn()
-  } catch (err) {
-    expect(err).toBeInstanceOf(ChainlogError)
-    return err as ChainlogError
-  }
-  throw new Error('expected a ChainlogError, nothing was thrown')
-}
 
 describe('valid entries', () => {
   it('the examples cover every entry kind', () => {

@@ -7,7 +7,6 @@
 // retryable errors and finish. After every round, with every process gone: every append any
 // process ever saw acknowledged is in the store at its seq with its hashes, no turn is there
 // twice or torn apart, and the whole store verifies.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -15,6 +14,8 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { StoredEntry } from '../../src/storage/session-store.js'
 import { openStore, type Store } from '../../src/store.js'
+import { Child, replyText, stopChildren, userText, type Ack, type Line } from '../support/processes.js'
+import { entriesOf } from '../support/stores.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -35,77 +36,16 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const between = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1))
 
-type Line = { t: string; [k: string]: unknown }
-
-class Child {
-  readonly proc: ChildProcess
-  readonly lines: Line[] = []
-  stderr = ''
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-
-  constructor(
-    readonly name: string,
-    args: string[],
-    onLine: (c: Child, l: Line) => void,
-  ) {
-    this.proc = spawn(process.execPath, [WRITER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let buf = ''
-    this.proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString()
-      let nl: number
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buf.slice(0, nl)) as Line
-        buf = buf.slice(nl + 1)
-        this.lines.push(line)
-        onLine(this, line)
-      }
-      // A line cut short by a kill stays in buf and is not counted.
-    })
-    this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()))
-    this.exited = new Promise((res) =>
-      this.proc.on('close', (code, signal) => {
-        this.exit = { code, signal }
-        res(this.exit)
-      }),
-    )
-  }
-
-  get alive(): boolean {
-    return this.exit === undefined && this.proc.signalCode === null
-  }
-}
+/** A writer (fixtures/writer.mjs) that reports every line it prints to `onLine`. */
+const writer = (name: string, args: string[], onLine: (c: Child, l: Line) => void) => new Child(WRITER, args, { name, stdin: 'ignore', onLine })
 
 const running: Child[] = []
-afterEach(async () => {
-  for (const c of running.splice(0)) {
-    if (c.alive) c.proc.kill('SIGKILL')
-    await c.exited
-  }
-})
-
-interface Ack {
-  session: string
-  tag: string
-  seqs: number[]
-  hashes: string[]
-}
-
-async function collect(store: Store, sessionId: string): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(sessionId)) out.push(e)
-  return out
-}
-
-const userText = (e: StoredEntry | undefined): string | undefined =>
-  e?.entry.kind === 'user_input' ? (e.entry.item as { content?: string }).content : undefined
-const replyText = (e: StoredEntry | undefined): string | undefined =>
-  e?.entry.kind === 'assistant_items' ? (e.entry.items[0] as { content?: { text?: string }[] }).content?.[0]?.text : undefined
+afterEach(() => stopChildren(running))
 
 /** The store against every ack ever printed; every turn whole and there once; verify ok. */
 async function check(store: Store, acks: Ack[], round: number): Promise<Map<string, StoredEntry[]>> {
   const sessions = new Map<string, StoredEntry[]>()
-  for (const s of await store.listSessions()) sessions.set(s.sessionId, await collect(store, s.sessionId))
+  for (const s of await store.listSessions()) sessions.set(s.sessionId, await entriesOf(store, s.sessionId))
   for (const [sessionId, entries] of sessions) {
     const seen = new Set<string>()
     for (const [i, e] of entries.entries()) {
@@ -180,11 +120,11 @@ describe('failover when the holding process is killed', () => {
 
       const writers: Child[] = []
       const first = nextHost(false)
-      const h = new Child(`r${round}-h`, [store, `r${round}-h`, 'shared', '-1', 'sync'], onLine)
+      const h = writer(`r${round}-h`, [store, `r${round}-h`, 'shared', '-1', 'sync'], onLine)
       running.push(h)
       expect(await first).toBe(h)
       for (let i = 0; i < WRITERS; i++) {
-        const w = new Child(`r${round}-w${i}`, [store, `r${round}-w${i}`, 'shared', String(TURNS), 'sync'], onLine)
+        const w = writer(`r${round}-w${i}`, [store, `r${round}-w${i}`, 'shared', String(TURNS), 'sync'], onLine)
         running.push(w)
         writers.push(w)
       }

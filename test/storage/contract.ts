@@ -12,6 +12,7 @@ import { reduceEntries, type ChainedEntry, type SessionState } from '../../src/s
 import * as K from '../../src/storage/keys.js'
 import { STORE_FORMAT_VERSION } from '../../src/storage/session-store.js'
 import type { Store } from '../../src/store.js'
+import { dump } from '../support/rows.js'
 
 /** One backend: `open` a fresh store; `reopen` the same data after the last store was closed. */
 export interface StoreHandle {
@@ -180,13 +181,6 @@ async function expectCode(fn: () => Promise<unknown>, code: ErrorCode): Promise<
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
-
-/** Every key and value in the database, as hex pairs in key order. */
-export async function dump(store: Store): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for await (const [k, v] of store.db.iterator(BIN)) out.push([hex(k as Uint8Array), hex(v as Uint8Array)])
-  return out
-}
 
 async function all(store: Store, sessionId: string, options: Parameters<Store['entries']>[1] = {}) {
   const out = []

@@ -2,11 +2,9 @@
 // (summed here from entries(), independently of the ledger), store.usage() is the sum over the
 // sessions, and both stay exact under concurrent appends, deletes, imports, forks and reopening.
 // The on-disk rows are checked too, by dropping the in-memory copy (ledger.reset) or reopening.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
-import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Usage } from '../../src/schema/entry.js'
 import type { UsageTotals } from '../../src/state/reducer.js'
@@ -15,33 +13,17 @@ import * as K from '../../src/storage/keys.js'
 import type { EntryInput } from '../../src/storage/session-store.js'
 import type { UsageByModel } from '../../src/storage/usage-ledger.js'
 import { Store } from '../../src/store.js'
+import { exportBytes } from '../support/bundle-bytes.js'
+import { prng } from '../support/random.js'
+import { closeStores, memStoreOpener } from '../support/stores.js'
 
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const TS = 1_700_000_000_000
 
 const opened: Store[] = []
 const dirs: string[] = []
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close()
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
-
-async function memStore(): Promise<Store> {
-  const store = await Store.open({ db: new MemoryLevel(), durability: 'relaxed' })
-  opened.push(store)
-  return store
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+afterEach(() => closeStores(opened, dirs))
+const memStore = memStoreOpener(opened)
 
 const MODELS = ['gpt-x', 'claude-y', 'local/llama', 'm\u00e9tal']
 
@@ -147,20 +129,6 @@ async function expectLedgerExact(store: Store): Promise<void> {
 
 const say = (t: string) => ({ role: 'user', content: t })
 const reply = (t: string) => ({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: t }] })
-
-async function exportBytes(store: Store, sessionId: string): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  await store.exportSession(
-    sessionId,
-    new Writable({
-      write(chunk, _enc, cb) {
-        chunks.push(Buffer.from(chunk))
-        cb()
-      },
-    }),
-  )
-  return new Uint8Array(Buffer.concat(chunks))
-}
 
 /** Number of ledger rows (per session, or store-wide). */
 async function ledgerRows(store: Store, sessionId?: string): Promise<number> {

@@ -16,20 +16,15 @@ import * as K from '../../src/storage/keys.js'
 import type { SessionMeta, StoredEntry } from '../../src/storage/session-store.js'
 import { Store, openStore } from '../../src/store.js'
 import type { Finding, FindingCode, VerifyReport } from '../../src/verify/findings.js'
+import { dump } from '../support/rows.js'
+import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const TS = 1_700_000_000_000
 
 const opened: Store[] = []
-afterEach(async () => {
-  for (const s of opened.splice(0)) await s.close()
-})
-
-async function memStore(): Promise<Store> {
-  const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
-  opened.push(store)
-  return store
-}
+afterEach(() => closeStores(opened))
+const memStore = memStoreOpener(opened)
 
 // ---- the realistic store -----------------------------------------------------------------------
 
@@ -77,12 +72,6 @@ const FF = 'fork-fa' // plain fork of F (a fork of a fork)
 const MF = 'mat-a' // materialised fork of A
 const C = 'comp-b' // compaction of B
 const ALL = [A, B, C, D, F, FF, MF]
-
-async function entriesOf(store: Store, id: string): Promise<StoredEntry[]> {
-  const out: StoredEntry[] = []
-  for await (const e of store.entries(id)) out.push(e)
-  return out
-}
 
 /**
  * A: 4 turns; F forks A at seq 12; FF forks F at seq 4; MF is a materialised fork of A at seq 7;
@@ -138,13 +127,6 @@ const del = async (store: Store, key: Uint8Array) => {
 const batch = async (store: Store, ops: BatchOp[]) => {
   await store.db.batch(ops as never, BIN as never)
   store.invalidate()
-}
-
-/** Every key and value, as hex pairs. */
-async function dump(store: Store): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for await (const [k, v] of store.db.iterator(BIN)) out.push([toHex(k as Uint8Array), toHex(v as Uint8Array)])
-  return out
 }
 
 const errors = (r: VerifyReport) => r.findings.filter((f) => f.severity === 'error')
