@@ -1,14 +1,13 @@
 // A/B of proposed src/ changes, emulated from outside the library (issue #8 follow-up).
-// Not part of `npm run bench`: it reaches into internals (store.local.writer, hasBlob) that
+// Not part of `npm run bench`: it reaches into internals (store.local.writer) that
 // may change, so treat a failure here as "the emulation needs updating", not as a bench failure.
 //
 //   node bench/experiments/proposals.mjs [--reps 3] [--turns 3000] [--only append,concurrent,read]
 //
 // Variants (combined with '+'):
-//   default   openStore as shipped (blobs: threshold 4096, profile 'balanced' = brotli q4)
+//   default   openStore as shipped (blobs: threshold 4096, profile 'balanced' = brotli q1 from 32 KiB)
 //   lowlat    blobs: { profile: 'low-latency' }   (no brotli; LevelDB's Snappy still applies)
 //   noblob    blobs: { threshold: 0 }             (no blob externalisation at all)
-//   noget     hasBlob() answers false             (write the blob put without the existence get)
 //   pipe      relaxed appends resolve once their ops are queued for the single in-flight
 //             LevelDB batch (write-behind, order kept, queued turns merged into one batch)
 // Each (variant, repetition) runs in its own process; peers (raw classic-level, SQLite) run
@@ -38,7 +37,6 @@ async function child(t) {
   const open = async () => {
     const store = await chainlog.openStore(opts)
     const L = store.local ?? store
-    if (v.has('noget')) L.hasBlob = async () => false
     if (v.has('pipe')) {
       const pending = []
       let writing = null
@@ -125,7 +123,7 @@ async function main() {
   if (only.has('append')) {
     const rows = {}
     for (let r = 0; r < reps; r++) {
-      for (const variant of ['default', 'lowlat', 'lowlat+noget', 'noblob', 'lowlat+noget+pipe']) {
+      for (const variant of ['default', 'lowlat', 'noblob', 'pipe', 'lowlat+pipe']) {
         ;(rows[`chainlog ${variant}`] ??= []).push(self({ variant, durability: 'relaxed', sessions: 1, turns }).turnsPerSec)
       }
       ;(rows['classic-level, no sync'] ??= []).push(peer({ store: 'classic', durable: false, sessions: 1, turns }).turnsPerSec)
@@ -137,7 +135,7 @@ async function main() {
     const rows = {}
     const T = Math.max(20, Math.round(turns / 20))
     for (let r = 0; r < reps; r++) {
-      for (const variant of ['default', 'lowlat+noget', 'noblob']) {
+      for (const variant of ['default', 'lowlat', 'noblob']) {
         ;(rows[`chainlog ${variant}`] ??= []).push(self({ variant, durability: 'sync', sessions: 16, turns: T }).turnsPerSec)
       }
       ;(rows['classic-level, sync'] ??= []).push(peer({ store: 'classic', durable: true, sessions: 16, turns: T }).turnsPerSec)
