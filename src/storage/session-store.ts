@@ -907,8 +907,9 @@ export class SessionStore {
     let prevHash: string | undefined // forward: the hash the next record must link to
     let nextPrev: string | undefined // reverse: the prev the last-read record declared
     // Two chunks are read ahead while the caller works on the current one, so I/O overlaps with
-    // hashing, decoding and reducing (read-ahead.ts). A chunk's records are decoded as soon as they arrive so
-    // that the blobs they reference are fetched in one read too (not one awaited read each).
+    // hashing, decoding and reducing (read-ahead.ts). A chunk's records are decoded as soon as
+    // they arrive, so that the blobs they reference are fetched in one read too (not one
+    // awaited read each).
     type Opened = ReturnType<typeof decodeRecord>
     const ahead = new ReadAhead(
       async () => {
