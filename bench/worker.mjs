@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { makeWorkload, TURN_SIZE } from './lib/workload.mjs'
 import { dirSize, now, percentile, rmrf, median } from './lib/util.mjs'
 import * as P from './lib/peers.mjs'
-import { WRITE_BUFFER_BYTES, chainlog, classify, localStore, openChainlog, readAllVerified, toEntries, turnItems, verifyMethod, verifyStore } from './lib/chainlog.mjs'
+import { WRITE_BUFFER_BYTES, chainlog, classify, keys, localStore, openChainlog, readAllVerified, toEntries, turnItems, verifyMethod, verifyStore } from './lib/chainlog.mjs'
 
 const task = JSON.parse(process.argv[2])
 
@@ -113,23 +113,14 @@ async function walkReads(dir) {
   const BIN = { keyEncoding: 'view', valueEncoding: 'view' }
   const db = new ClassicLevel(dir, { ...BIN, writeBufferSize: WRITE_BUFFER_BYTES })
   await db.open()
-  const SEQ = 0x53
-  const ENTRY = 0x45
-  const HASH = 0x48
-  const withTag = (tag, h) => {
-    const k = new Uint8Array(1 + h.length)
-    k[0] = tag
-    k.set(h, 1)
-    return k
-  }
   let entries = 0
-  const it = db.iterator({ ...BIN, gte: Uint8Array.of(SEQ), lt: Uint8Array.of(SEQ + 1) })
+  const it = db.iterator({ ...BIN, ...keys.tableRange(keys.TAG.seq) })
   try {
     for (;;) {
       const rows = await it.nextv(512)
       if (rows.length === 0) break
       const hashes = rows.map(([, v]) => v)
-      const [records] = await Promise.all([db.getMany(hashes.map((h) => withTag(ENTRY, h)), BIN), db.getMany(hashes.map((h) => withTag(HASH, h)), BIN)])
+      const [records] = await Promise.all([db.getMany(hashes.map((h) => keys.entryKey(h)), BIN), db.getMany(hashes.map((h) => keys.hashKey(h)), BIN)])
       entries += records.filter(Boolean).length
     }
   } finally {

@@ -69,3 +69,6 @@ export async function readAllVerified(store) {
 
 /** chainlog's LevelDB write buffer for stores opened by path (src/storage/session-store.ts). */
 export const { WRITE_BUFFER_BYTES } = await import(pathToFileURL(path.join(distDir, 'storage', 'session-store.js')).href)
+
+/** chainlog's key layout (src/storage/keys.ts), for the floors that read its LevelDB rows directly. */
+export const keys = await import(pathToFileURL(path.join(distDir, 'storage', 'keys.js')).href)

@@ -275,6 +275,26 @@ export function unpackBlob(stored: Uint8Array): Uint8Array {
   return out
 }
 
+/**
+ * A stored blob's content checked against the hash it is filed under, or what is wrong with it:
+ * missing, unreadable (not CBOR, unknown codec, bad size) or hashing to something else. Reads
+ * (which throw) and verify (which reports) both judge blobs by this one rule.
+ */
+export function openStoredBlob(
+  hex: string,
+  raw: Uint8Array | undefined,
+): { bytes: Uint8Array } | { problem: 'missing' } | { problem: 'unreadable'; error: Error } | { problem: 'mismatch'; actual: string } {
+  if (!raw) return { problem: 'missing' }
+  let bytes: Uint8Array
+  try {
+    bytes = unpackBlob(raw)
+  } catch (err) {
+    return { problem: 'unreadable', error: err as Error }
+  }
+  const actual = blobHash(bytes)
+  return actual === hex ? { bytes } : { problem: 'mismatch', actual }
+}
+
 /** SHA-256 of a blob's content, hex. */
 export function blobHash(bytes: Uint8Array): string {
   return toHex(sha256(bytes))

@@ -68,6 +68,9 @@ export interface ExportResult {
   bytes: number
 }
 
+/** Blobs read at once while exporting (memory holds one such chunk). */
+const BLOB_READ_CHUNK = 16
+
 /** CBOR head for a byte string of length n. */
 function bstrHead(n: number): Uint8Array {
   if (n < 24) return Uint8Array.of(0x40 | n)
@@ -224,18 +227,21 @@ export async function exportSession(
         options.onProgress?.(entries)
       }
     }
-    for (const hex of [...blobs].sort()) {
-      const content = await store.readBlob(hex)
-      if (format === 'bundle') {
-        await emit(bstrHead(32 + content.length))
-        await emit(fromHex(hex))
-        await emit(content)
-      } else {
-        // Text blobs as text; anything else as hex, so no byte is lost.
-        const mediaType = blobTypes.get(hex)!
-        const body = Buffer.from(content.buffer, content.byteOffset, content.byteLength)
-        const content_ = mediaType === TEXT_MEDIA_TYPE ? body.toString('utf8') : { $bytes: body.toString('hex') }
-        await write(`${JSON.stringify({ blob: hex, size: content.length, mediaType, content: content_ })}\n`)
+    const sorted = [...blobs].sort()
+    for (let i = 0; i < sorted.length; i += BLOB_READ_CHUNK) {
+      const chunk = await store.readBlobs(sorted.slice(i, i + BLOB_READ_CHUNK))
+      for (const [hex, content] of chunk) {
+        if (format === 'bundle') {
+          await emit(bstrHead(32 + content.length))
+          await emit(fromHex(hex))
+          await emit(content)
+        } else {
+          // Text blobs as text; anything else as hex, so no byte is lost.
+          const mediaType = blobTypes.get(hex)!
+          const body = Buffer.from(content.buffer, content.byteOffset, content.byteLength)
+          const content_ = mediaType === TEXT_MEDIA_TYPE ? body.toString('utf8') : { $bytes: body.toString('hex') }
+          await write(`${JSON.stringify({ blob: hex, size: content.length, mediaType, content: content_ })}\n`)
+        }
       }
     }
     if (digest) {

@@ -20,14 +20,13 @@ import {
   mayHaveRefs,
   packBlob,
   refHash,
+  openStoredBlob,
   resolveRefs,
-  unpackBlob,
   type BlobOptions,
   type CompressionProfile,
   type BlobRef,
   type NewBlob,
 } from '../blobs/blobs.js'
-import { sha256 } from '../encoding/hash.js'
 import { GroupWriter, type BatchOp } from './group-writer.js'
 import { ReadAhead } from './read-ahead.js'
 import * as K from './keys.js'
@@ -710,8 +709,15 @@ export class SessionStore {
     return checkedBlob(hex, await this.getRaw(K.blobKey(fromHex(hex))))
   }
 
-  /** Several blobs in one read: hex -> stored bytes (undefined when missing), unchecked. */
-  async #readBlobsRaw(hexes: Iterable<string>): Promise<Map<string, Uint8Array | undefined>> {
+  /** Several blobs in one read, each checked as readBlob checks it (CORRUPT_STORE otherwise). */
+  async readBlobs(hexes: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>()
+    for (const [hex, raw] of await this.readBlobsRaw(hexes)) out.set(hex, checkedBlob(hex, raw))
+    return out
+  }
+
+  /** Several blobs in one read: hex -> stored form (undefined when missing), unchecked. */
+  async readBlobsRaw(hexes: Iterable<string>): Promise<Map<string, Uint8Array | undefined>> {
     const list = [...new Set(hexes)]
     const out = new Map<string, Uint8Array | undefined>()
     if (list.length === 0) return out
@@ -939,7 +945,7 @@ export class SessionStore {
             opened[i] = err as Error
           }
         }
-        return { batch, records, opened, withRefs, blobs: await this.#readBlobsRaw(refs) }
+        return { batch, records, opened, withRefs, blobs: await this.readBlobsRaw(refs) }
       },
     )
     try {
@@ -1078,14 +1084,10 @@ async function flushOnClose(db: AnyLevel, written: number): Promise<void> {
 
 /** A stored blob's content, unpacked and checked against its hash; CORRUPT_STORE otherwise. */
 function checkedBlob(hex: string, raw: Uint8Array | undefined): Uint8Array {
-  if (!raw) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} is missing; run verify`, { blob: hex })
-  let bytes: Uint8Array
-  try {
-    bytes = unpackBlob(raw)
-  } catch (err) {
-    throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} cannot be read; run verify`, { blob: hex }, { cause: err })
-  }
-  if (toHex(sha256(bytes)) !== hex) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} does not hash to its key; run verify`, { blob: hex })
-  return bytes
+  const b = openStoredBlob(hex, raw)
+  if ('bytes' in b) return b.bytes
+  if (b.problem === 'missing') throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} is missing; run verify`, { blob: hex })
+  if (b.problem === 'unreadable') throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} cannot be read; run verify`, { blob: hex }, { cause: b.error })
+  throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} does not hash to its key; run verify`, { blob: hex })
 }
 

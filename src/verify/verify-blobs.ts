@@ -2,8 +2,8 @@
 // its key, and has the size the reference records. The stored content of each blob is checked
 // once per run; the size is checked for every reference, since references to one blob may
 // disagree about it.
-import { collectRefs, mayHaveRefs, refHash, unpackBlob } from '../blobs/blobs.js'
-import { fromHex, sha256, toHex } from '../encoding/hash.js'
+import { collectRefs, mayHaveRefs, openStoredBlob, refHash } from '../blobs/blobs.js'
+import { fromHex } from '../encoding/hash.js'
 import * as K from '../storage/keys.js'
 import type { SessionStore } from '../storage/session-store.js'
 import type { EntryCheck } from './verify-store.js'
@@ -23,17 +23,11 @@ export function checkBlobs(store: SessionStore): EntryCheck {
       let problem = size === undefined ? bad.get(hex) : undefined
       if (size === undefined && problem === undefined) {
         const raw = fetched.has(hex) ? fetched.get(hex) : await store.getRaw(K.blobKey(fromHex(hex)))
-        if (!raw) problem = 'missing'
-        else {
-          try {
-            const bytes = unpackBlob(raw)
-            const actual = toHex(sha256(bytes))
-            if (actual !== hex) problem = `hashes to ${actual}`
-            else size = bytes.length
-          } catch (err) {
-            problem = `cannot be read: ${(err as Error).message}`
-          }
-        }
+        const b = openStoredBlob(hex, raw)
+        if ('bytes' in b) size = b.bytes.length
+        else if (b.problem === 'missing') problem = 'missing'
+        else if (b.problem === 'unreadable') problem = `cannot be read: ${b.error.message}`
+        else problem = `hashes to ${b.actual}`
         if (size !== undefined) {
           if (good.size < 1_000_000) good.set(hex, size)
         } else if (bad.size < 10_000) bad.set(hex, problem!)
@@ -45,20 +39,20 @@ export function checkBlobs(store: SessionStore): EntryCheck {
   }
   // Read the blobs a chunk of records references in one getMany, during the chunk read-ahead,
   // instead of one awaited read per reference.
-  check.prefetch = async (entries) => {
+  check.prefetch = async (entries, records) => {
     const want = new Set<string>()
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]
       // Missing or unreadable records are reported by the walk itself.
-      if (e === undefined || e instanceof Error) continue
+      if (e === undefined || e instanceof Error || !mayHaveRefs(records[i]!.subarray(32))) continue
       for (const ref of collectRefs(e)) {
         const hex = refHash(ref)
         if (!good.has(hex) && !bad.has(hex)) want.add(hex)
       }
     }
-    const hexes = [...want]
-    const raws = hexes.length > 0 ? ((await store.db.getMany(hexes.map((h) => K.blobKey(fromHex(h))), { keyEncoding: 'view', valueEncoding: 'view' })) as (Uint8Array | undefined)[]) : []
+    const raws = await store.readBlobsRaw(want)
     return () => {
-      fetched = new Map(hexes.map((h, i) => [h, raws[i]]))
+      fetched = raws
     }
   }
   return check

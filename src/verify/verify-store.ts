@@ -56,10 +56,10 @@ export interface VerifyOptions {
 /** A hook for extra per-entry checks (blobs). Returns nothing; adds findings. */
 export type EntryCheck = ((ctx: { sessionId: string; seq: number; hash: string; entry: Entry; record: Uint8Array; findings: FindingList }) => Promise<void>) & {
   /**
-   * Optional read-ahead for a chunk of entries (undefined or an Error where a record is missing
-   * or cannot be opened); the returned function installs what was read.
+   * Optional read-ahead for a chunk: its entries (undefined or an Error where a record is missing
+   * or cannot be opened) and their records; the returned function installs what was read.
    */
-  prefetch?: (entries: readonly (Entry | Error | undefined)[]) => Promise<() => void>
+  prefetch?: (entries: readonly (Entry | Error | undefined)[], records: readonly (Uint8Array | undefined)[]) => Promise<() => void>
 }
 
 interface Ctx {
@@ -105,7 +105,7 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
           return err as Error
         }
       })
-      const install = await ctx.extraCheck?.prefetch?.(opened)
+      const install = await ctx.extraCheck?.prefetch?.(opened, records)
       return { rows, records, hashRows, opened, install }
     },
   )

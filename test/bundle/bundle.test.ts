@@ -465,6 +465,28 @@ describe('a re-sealed bundle (edited, with a fresh digest) is still checked agai
 })
 
 describe('blobs in bundles', () => {
+  it('many blobs (more than one read of them) travel in ascending hash order, each once, and import', async () => {
+    const src = await memStore()
+    await src.createSession({ sessionId: A, ts: TS })
+    const outputs = Array.from({ length: 40 }, (_, i) => `output ${i}\n`.repeat(600))
+    for (let i = 0; i < outputs.length; i++) {
+      await src.appendTurn(A, [{ type: 'function_call', call_id: `c${i}`, name: 'cat', arguments: '{}' }, { type: 'function_call_output', call_id: `c${i}`, output: outputs[i] }], { ts: TS + 1 + i })
+    }
+    // Repeat one output: a blob referenced twice is carried once.
+    await src.appendTurn(A, [{ type: 'function_call_output', call_id: 'c0', output: outputs[0] }], { ts: TS + 100 })
+    const bundle = await exportBytes(src, A)
+    const report = await verifyBundle(bundle)
+    expect(report.ok).toBe(true)
+    expect(report.header!.blobs).toBe(40)
+    const parts = items(bundle)
+    const blobHashes = parts.slice(parts.length - 41, -1).map((p) => toHex(p.subarray(0, 32)))
+    expect(blobHashes).toEqual([...blobHashes].sort())
+    expect(new Set(blobHashes).size).toBe(40)
+    const dst = await memStore()
+    await dst.importBundle(bundle)
+    expect(await dst.restore(A)).toEqual(await src.restore(A))
+  })
+
   it('a referenced blob travels in the bundle, imports, restores, and any changed byte is found', async () => {
     const src = await memStore()
     await src.createSession({ sessionId: A, ts: TS })
