@@ -35,6 +35,9 @@ import { UsageLedger, type UsageByModel } from './usage-ledger.js'
 /** The on-disk layout version this code writes and reads. */
 export const STORE_FORMAT_VERSION = 1
 
+/** Store directories this process has open (see openDb). */
+const HELD_PATHS = new Set<string>()
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyLevel = AbstractLevel<any, any, any>
 
@@ -273,8 +276,18 @@ export class SessionStore {
   /** Open `db` (if needed) and check or write the store format version. */
   protected static async openDb(options: StoreOptions): Promise<AnyLevel> {
     let db = options.db
+    let held: string | undefined
     if (!db) {
       if (!options.path) throw new TypeError('openStore needs a path or a db')
+      // LevelDB locks a store with fcntl, and POSIX drops every fcntl lock a process holds on a
+      // file when it closes any descriptor of that file: LevelDB's own refusal of a second open
+      // in this process closes one, and another process could then open the store beside us.
+      // So a directory this process holds is refused here, before LevelDB touches its LOCK.
+      const { resolve: resolvePath } = await import('node:path')
+      held = resolvePath(options.path)
+      if (HELD_PATHS.has(held)) {
+        throw new ChainlogError(ErrorCodes.STORE_LOCKED, `store is already open in this process: ${options.path}`, { path: options.path })
+      }
       const { ClassicLevel } = await import('classic-level')
       db = new ClassicLevel(options.path, { ...K.BIN, writeBufferSize: WRITE_BUFFER_BYTES }) as unknown as AnyLevel
     }
@@ -285,6 +298,11 @@ export class SessionStore {
         throw new ChainlogError(ErrorCodes.STORE_LOCKED, `store is locked by another process: ${options.path ?? '(db)'}`, { path: options.path }, { cause: err })
       }
       throw err
+    }
+    if (held !== undefined) {
+      const path = held
+      HELD_PATHS.add(path)
+      db.once('closed', () => HELD_PATHS.delete(path))
     }
     try {
       const raw = (await db.get(K.formatKey(), K.BIN)) as Uint8Array | undefined

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
@@ -153,6 +153,13 @@ describe('a store in use is locked', () => {
     expect(err).toBeInstanceOf(ChainlogError)
     expect((err as ChainlogError).code).toBe(ErrorCodes.STORE_LOCKED)
     expect((err as ChainlogError).data.path).toBe(dir)
+    // The refused open must not have dropped this process's lock (POSIX drops every fcntl lock
+    // on a file when any descriptor of it is closed): another process is still kept out,
+    // also after a refused open through a relative path to the same directory.
+    await expect(openStore({ path: join(dir, '..', basename(dir)), exclusive: true })).rejects.toMatchObject({ code: ErrorCodes.STORE_LOCKED })
+    const child = runNode(TRY_OPEN, [distUrl, dir])
+    children.push(child)
+    expect(JSON.parse(await firstLine(child))).toMatchObject({ opened: false, code: ErrorCodes.STORE_LOCKED })
     // The first store keeps working; after it closes the directory opens again.
     await first.append(sessionId, { kind: 'cache_unlocked' })
     await first.close()
