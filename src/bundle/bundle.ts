@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises'
 import type { Writable } from 'node:stream'
 import { bytesEqual, decodeCanonical, encodeCanonical } from '../encoding/cbor.js'
 import { openRecord } from '../encoding/entry-codec.js'
-import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
+import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, recordFormat, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
 import type { BatchOp } from '../storage/group-writer.js'
@@ -24,7 +24,12 @@ import { TEXT_MEDIA_TYPE, collectRefs, mayHaveRefs, packBlob, refHash } from '..
 import { sha256 } from '../encoding/hash.js'
 
 export const BUNDLE_FORMAT = 'chainlog-bundle'
-export const BUNDLE_VERSION = 1
+/**
+ * 2: entry records may be in entry format 1 or 2 (each record says which). 1: every record is
+ * in entry format 1 (bundles written before entry format 2). Both are read.
+ */
+export const BUNDLE_VERSION = 2
+const BUNDLE_VERSIONS_READ = [1, 2]
 /** Domain tag that starts the bundle digest input: ASCII "chainlog/bundle/v1" and a zero byte. */
 export const BUNDLE_DOMAIN = new Uint8Array([...Buffer.from('chainlog/bundle/v1', 'ascii'), 0])
 const DIGEST_BYTES = 32
@@ -197,7 +202,8 @@ export async function exportSession(
   }
   try {
     if (format === 'bundle') {
-      const h = encodeCanonical(header)
+      // The header keeps the sorted-key profile of format 1 in every bundle version (its layout is ours, not a caller's value).
+      const h = encodeCanonical(header, 1)
       await emit(bstrHead(h.length))
       await emit(h)
     } else {
@@ -307,7 +313,7 @@ function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): Bund
   }
   let h: BundleHeader
   try {
-    h = decodeCanonical(bytes) as BundleHeader
+    h = decodeCanonical(bytes, 1) as BundleHeader
   } catch (err) {
     findings.add({ code: 'bundle_malformed', message: `header: ${(err as Error).message}` })
     return undefined
@@ -339,7 +345,7 @@ function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): Bund
     findings.add({ code: 'bundle_malformed', message: 'header is not a chainlog bundle header' })
     return undefined
   }
-  if (h.version !== BUNDLE_VERSION) {
+  if (!BUNDLE_VERSIONS_READ.includes(h.version)) {
     findings.add({ code: 'bundle_malformed', message: `bundle version ${String(h.version)} is not supported`, expected: BUNDLE_VERSION, actual: h.version })
     return undefined
   }
@@ -411,6 +417,9 @@ function parseBundle(buf: Uint8Array): Parsed {
         const recPrev = rec.length > HASH_BYTES ? toHex(rec.subarray(0, HASH_BYTES)) : ''
         if (recPrev !== prev) findings.add({ code: 'prev_mismatch', message: `entry ${seq} of ${s.sessionId} does not link to the entry before it`, ...at, expected: prev, actual: recPrev })
         prev = hash
+        if (header.version === 1 && rec.length > HASH_BYTES && recordFormat(rec) !== 1) {
+          findings.add({ code: 'bundle_malformed', message: `entry ${seq} of ${s.sessionId} is in entry format 2, which a version-1 bundle cannot hold`, ...at })
+        }
         try {
           const e = openRecord(rec).entry
           if ((seq === 0) !== (e.kind === 'session_start')) findings.add({ code: 'genesis_invalid', message: `entry ${seq} of ${s.sessionId} is a ${e.kind}`, ...at })

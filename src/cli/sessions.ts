@@ -47,12 +47,13 @@ export interface OwnFigures {
 /**
  * Entries and bytes by kind of a session's own entries, streamed as stored (blob references not
  * resolved) and without re-verifying hashes, which is verify's job. Canonical bytes re-encode
- * to themselves, so re-encoding measures the stored record.
+ * to themselves, so re-encoding measures the stored record: prev, the format-2 prefix (2 bytes)
+ * where there is one, and the map.
  */
 export async function ownFigures(store: ChainlogStore, sessionId: string): Promise<OwnFigures> {
   const fig: OwnFigures = { entries: 0, bytes: 0, byKind: {} }
   for await (const e of store.entries(sessionId, { verify: false, resolveBlobs: false })) {
-    const bytes = 32 + encodeCanonical(e.entry).length
+    const bytes = 32 + (e.format === 2 ? 2 : 0) + encodeCanonical(e.entry, e.format).length
     fig.entries++
     fig.bytes += bytes
     const k = (fig.byKind[e.entry.kind] ??= { entries: 0, bytes: 0 })

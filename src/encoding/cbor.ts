@@ -1,11 +1,15 @@
-// Canonical CBOR (RFC 8949 §4.2 deterministic encoding) for the JSON-like values chainlog
-// hashes. Encoding is our own so that the profile is exact; decoding uses cbor-x, and a
-// decoded value is canonical only if re-encoding it gives back the same bytes.
+// Canonical CBOR (RFC 8949 §4.2 deterministic encoding, with one documented map-key rule per
+// entry format) for the JSON-like values chainlog hashes. Encoding is our own so that the
+// profile is exact; decoding uses cbor-x, and a decoded value is canonical only if re-encoding
+// it gives back the same bytes.
 //
-// Profile (docs/format.md, "Canonical encoding"):
+// Profile (docs/format.md, section 3):
 // - null, true, false; text strings (well-formed UTF-16 in, UTF-8 out); byte strings
-//   (Uint8Array); arrays; maps with text keys (plain objects) sorted by the bytewise order
-//   of their encoded keys; all lengths definite.
+//   (Uint8Array); arrays; maps with text keys (plain objects); all lengths definite.
+// - map keys: format 2 (the default) writes them in the order the object holds them
+//   (Object.keys: array-index keys first in ascending order, then the rest in insertion order),
+//   so values round-trip with their key order; format 1 sorts them by the bytewise order of
+//   their encoded keys (RFC 8949 §4.2.1), and is kept to check version-1 data.
 // - integers (safe-integer numbers, and bigints within [-2^64, 2^64-1]) in the shortest form;
 // - every other number (fractions, -0, integral values beyond 2^53-1) as a 64-bit float;
 // - refused: undefined, NaN, ±Infinity, functions, symbols, cycles, non-plain objects, the
@@ -14,6 +18,15 @@ import { Decoder } from 'cbor-x'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 
 const MAX_DEPTH = 512
+
+/**
+ * The canonical profile of an entry format: 2 keeps map keys in the value's own order, 1 sorts
+ * them (docs/format.md, section 3.5). Everything else is the same in both.
+ */
+export type CanonicalFormat = 1 | 2
+
+/** The profile chainlog writes. */
+export const CURRENT_FORMAT: CanonicalFormat = 2
 
 class Writer {
   buf: Uint8Array
@@ -123,7 +136,16 @@ function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed()
 }
 
-function encodeValue(w: Writer, v: unknown, path: (string | number)[], seen: Set<object>): void {
+interface Mode {
+  /** Sort map keys (format 1) instead of keeping the value's order (format 2, the wire). */
+  sortKeys: boolean
+  /** The socket protocol's frames may carry undefined (0xf7); hashed data never does. */
+  undefinedOk: boolean
+}
+const MODES: Record<CanonicalFormat, Mode> = { 1: { sortKeys: true, undefinedOk: false }, 2: { sortKeys: false, undefinedOk: false } }
+const WIRE: Mode = { sortKeys: false, undefinedOk: true }
+
+function encodeValue(w: Writer, v: unknown, path: (string | number)[], seen: Set<object>, mode: Mode): void {
   switch (typeof v) {
     case 'string':
       if (!isWellFormed(v)) fail(path, 'a string with a lone surrogate')
@@ -170,7 +192,7 @@ function encodeValue(w: Writer, v: unknown, path: (string | number)[], seen: Set
         for (let i = 0; i < v.length; i++) {
           // Holes in sparse arrays read as undefined and are refused below.
           path.push(i)
-          encodeValue(w, v[i], path, seen)
+          encodeValue(w, v[i], path, seen, mode)
           path.pop()
         }
       } else {
@@ -180,7 +202,7 @@ function encodeValue(w: Writer, v: unknown, path: (string | number)[], seen: Set
         }
         const keys = Object.keys(v)
         if (Object.getOwnPropertySymbols(v).length > 0) fail(path, 'a symbol key')
-        keys.sort(compareKeys)
+        if (mode.sortKeys) keys.sort(compareKeys)
         w.head(5, keys.length)
         const obj = v as Record<string, unknown>
         for (const k of keys) {
@@ -188,7 +210,7 @@ function encodeValue(w: Writer, v: unknown, path: (string | number)[], seen: Set
           path.push(k)
           if (!isWellFormed(k)) fail(path, 'a key with a lone surrogate')
           w.text(k)
-          encodeValue(w, obj[k], path, seen)
+          encodeValue(w, obj[k], path, seen, mode)
           path.pop()
         }
       }
@@ -196,6 +218,11 @@ function encodeValue(w: Writer, v: unknown, path: (string | number)[], seen: Set
       return
     }
     case 'undefined':
+      if (mode.undefinedOk) {
+        w.ensure(1)
+        w.buf[w.pos++] = 0xf7
+        return
+      }
       fail(path, 'undefined')
     // eslint-disable-next-line no-fallthrough
     default:
@@ -204,12 +231,14 @@ function encodeValue(w: Writer, v: unknown, path: (string | number)[], seen: Set
 }
 
 /**
- * Encode a JSON-like value as canonical CBOR.
- * @example encodeCanonical({ b: 1, a: [true, null] }) // a2 61 61 82 f5 f6 61 62 01
+ * Encode a JSON-like value as canonical CBOR, in the profile of entry format 2 (keys in the
+ * value's own order) unless `format` is 1 (keys sorted).
+ * @example encodeCanonical({ b: 1, a: [true, null] })    // a2 61 62 01 61 61 82 f5 f6
+ * @example encodeCanonical({ b: 1, a: [true, null] }, 1) // a2 61 61 82 f5 f6 61 62 01
  * @throws ChainlogError CHAINLOG_UNENCODABLE_VALUE with data.path
  */
-export function encodeCanonical(value: unknown): Uint8Array {
-  const view = encodeShared(value)
+export function encodeCanonical(value: unknown, format: CanonicalFormat = CURRENT_FORMAT): Uint8Array {
+  const view = encodeShared(value, MODES[format])
   const out = new Uint8Array(view.length)
   out.set(view)
   releaseShared()
@@ -217,10 +246,15 @@ export function encodeCanonical(value: unknown): Uint8Array {
 }
 
 /** Encode into the shared writer; the view is valid until the next encode (no copy made). */
-function encodeShared(value: unknown): Uint8Array {
+function encodeShared(value: unknown, mode: Mode, prefix?: Uint8Array): Uint8Array {
   shared.pos = 0
+  if (prefix) {
+    shared.ensure(prefix.length)
+    shared.buf.set(prefix, 0)
+    shared.pos = prefix.length
+  }
   try {
-    encodeValue(shared, value, [], new Set())
+    encodeValue(shared, value, [], new Set(), mode)
   } catch (err) {
     shared.pos = 0
     throw err
@@ -236,19 +270,23 @@ function releaseShared(): void {
 }
 
 /** Encode into `prefix.length + n` bytes with `prefix` first, saving a copy on the append path. */
-export function encodeCanonicalWithPrefix(prefix: Uint8Array, value: unknown): Uint8Array {
-  shared.pos = 0
-  shared.ensure(prefix.length)
-  shared.buf.set(prefix, 0)
-  shared.pos = prefix.length
-  try {
-    encodeValue(shared, value, [], new Set())
-  } catch (err) {
-    shared.pos = 0
-    throw err
-  }
-  const out = new Uint8Array(shared.pos)
-  out.set(shared.buf.subarray(0, shared.pos))
+export function encodeCanonicalWithPrefix(prefix: Uint8Array, value: unknown, format: CanonicalFormat = CURRENT_FORMAT): Uint8Array {
+  const view = encodeShared(value, MODES[format], prefix)
+  const out = new Uint8Array(view.length)
+  out.set(view)
+  releaseShared()
+  return out
+}
+
+/**
+ * Encode a value for the socket protocol: the profile of format 2 (so items cross processes
+ * with their key order, -0, large integers and byte strings as they are), plus `undefined`,
+ * which calls use for absent arguments. `prefix` bytes (a frame header) are written first.
+ */
+export function encodeWire(value: unknown, prefix?: Uint8Array): Uint8Array {
+  const view = encodeShared(value, WIRE, prefix)
+  const out = Buffer.allocUnsafe(view.length)
+  out.set(view)
   releaseShared()
   return out
 }
@@ -256,12 +294,15 @@ export function encodeCanonicalWithPrefix(prefix: Uint8Array, value: unknown): U
 // copyBuffers: decoded byte strings must not alias (or pin) the record they came from.
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
 
-// cbor-x gives every 8-byte integer as a bigint; ours are numbers when they are safe.
+// cbor-x gives every 8-byte integer as a bigint; ours are numbers when they are safe. Byte
+// strings come back as Node Buffers; ours are plain Uint8Arrays (a view, no copy), as appended:
+// a Buffer is not deep-equal to a Uint8Array and JSON.stringify spells it differently.
 function normaliseInts(v: unknown): unknown {
   if (typeof v === 'bigint') {
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
   }
-  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v
+  if (v === null || typeof v !== 'object') return v
+  if (v instanceof Uint8Array) return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x = v[i]
@@ -292,16 +333,17 @@ export function decodeCbor(bytes: Uint8Array): unknown {
 }
 
 /**
- * Decode bytes and check they are exactly the canonical encoding of what they decode to.
+ * Decode bytes and check they are exactly the canonical encoding of what they decode to, in the
+ * profile of entry format `format` (2 unless given).
  * @throws ChainlogError CHAINLOG_DECODE_FAILED
  */
-export function decodeCanonical(bytes: Uint8Array): unknown {
+export function decodeCanonical(bytes: Uint8Array, format: CanonicalFormat = CURRENT_FORMAT): unknown {
   const value = decodeCbor(bytes)
   // Re-encoded into the shared writer and compared there: no copy per record (verify and
   // restore decode every record).
   let same: boolean
   try {
-    same = bytesEqual(encodeShared(value), bytes)
+    same = bytesEqual(encodeShared(value, MODES[format]), bytes)
   } catch (err) {
     throw new ChainlogError(ErrorCodes.DECODE_FAILED, `decoded value is outside the canonical profile: ${(err as Error).message}`, {}, { cause: err })
   } finally {

@@ -1,10 +1,12 @@
-// Entries to bytes and back. A stored record is prev (32 bytes) ‖ canonical CBOR of the entry,
-// and the entry's hash is SHA-256(ENTRY_DOMAIN ‖ record): the stored bytes are the hashed bytes.
+// Entries to bytes and back. A stored record is prev (32 bytes) ‖ entry bytes, and the entry's
+// hash is SHA-256(domain tag ‖ record): the stored bytes are the hashed bytes. Entry bytes of
+// format 2 (written now) are the CBOR array [2, entry map] with map keys in the entry's own
+// order; format 1 (read and verified, never written) is the bare map with sorted keys.
 import type { z } from 'zod'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 import { Entry } from '../schema/entry.js'
-import { decodeCanonical, decodeCbor, encodeCanonical, encodeCanonicalWithPrefix } from './cbor.js'
-import { HASH_BYTES, hashRecord, toHex } from './hash.js'
+import { decodeCanonical, decodeCbor, encodeCanonicalWithPrefix, type CanonicalFormat } from './cbor.js'
+import { ENTRY_V2_MARKER, HASH_BYTES, hashRecord, recordFormat, toHex } from './hash.js'
 
 function firstIssue(error: z.ZodError): { path: string; message: string; issues: { path: string; message: string }[] } {
   const issues = error.issues.map((i) => ({ path: formatPath(i.path as (string | number)[]), message: i.message }))
@@ -40,9 +42,12 @@ export function validateEntry(input: unknown): Entry {
   return parsed.data
 }
 
-/** Canonical CBOR bytes of a valid entry (validates first). */
+/** The two bytes that start every version-2 entry: CBOR array(2), then the unsigned integer 2. */
+const V2_PREFIX = new Uint8Array([ENTRY_V2_MARKER, 0x02])
+
+/** Entry bytes (format 2) of a valid entry (validates first). */
 export function encodeEntry(entry: unknown): Uint8Array {
-  return encodeCanonical(validateEntry(entry))
+  return encodeCanonicalWithPrefix(V2_PREFIX, validateEntry(entry))
 }
 
 export interface EncodedRecord {
@@ -55,14 +60,35 @@ export interface EncodedRecord {
 export function sealEntry(prev: Uint8Array, entry: unknown): EncodedRecord {
   if (prev.length !== HASH_BYTES) throw new TypeError('prev must be 32 bytes')
   const valid = validateEntry(entry)
-  const record = encodeCanonicalWithPrefix(prev, valid)
+  const prefix = new Uint8Array(HASH_BYTES + V2_PREFIX.length)
+  prefix.set(prev)
+  prefix.set(V2_PREFIX, HASH_BYTES)
+  const record = encodeCanonicalWithPrefix(prefix, valid)
   return { record, hash: hashRecord(record) }
 }
 
 export interface OpenedRecord {
   prev: Uint8Array
+  /** The entry bytes, as hashed (for format 2, the whole [2, map] array). */
   entryBytes: Uint8Array
   entry: Entry
+  /** The record's entry format. */
+  format: CanonicalFormat
+}
+
+/**
+ * Where the entry map starts in a record, by its format; a record whose entry bytes start with
+ * the v2 marker but not with the full v2 prefix is refused.
+ */
+function mapStart(record: Uint8Array): { format: CanonicalFormat; at: number } {
+  if (record.length <= HASH_BYTES) {
+    throw new ChainlogError(ErrorCodes.DECODE_FAILED, `record too short (${record.length} bytes)`)
+  }
+  if (recordFormat(record) === 1) return { format: 1, at: HASH_BYTES }
+  if (record.length <= HASH_BYTES + 2 || record[HASH_BYTES + 1] !== 0x02) {
+    throw new ChainlogError(ErrorCodes.DECODE_FAILED, 'entry bytes start with an array but not with the version-2 prefix 82 02')
+  }
+  return { format: 2, at: HASH_BYTES + 2 }
 }
 
 /**
@@ -70,18 +96,16 @@ export interface OpenedRecord {
  * @throws ChainlogError CHAINLOG_DECODE_FAILED or CHAINLOG_INVALID_ENTRY
  */
 export function openRecord(record: Uint8Array): OpenedRecord {
-  if (record.length <= HASH_BYTES) {
-    throw new ChainlogError(ErrorCodes.DECODE_FAILED, `record too short (${record.length} bytes)`)
-  }
+  const { format, at } = mapStart(record)
   const prev = record.subarray(0, HASH_BYTES)
   const entryBytes = record.subarray(HASH_BYTES)
-  const value = decodeCanonical(entryBytes)
+  const value = decodeCanonical(record.subarray(at), format)
   const parsed = Entry.safeParse(value)
   if (!parsed.success) {
     const { path, message, issues } = firstIssue(parsed.error)
     throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `stored entry is invalid at ${path}: ${message}`, { path, issues })
   }
-  return { prev, entryBytes, entry: value as Entry }
+  return { prev, entryBytes, entry: value as Entry, format }
 }
 
 /** Hex hash of an entry following `prev`. */
@@ -95,13 +119,11 @@ export function hashEntry(prev: Uint8Array, entry: unknown): string {
  * @throws ChainlogError CHAINLOG_DECODE_FAILED
  */
 export function decodeRecord(record: Uint8Array): OpenedRecord {
-  if (record.length <= HASH_BYTES) {
-    throw new ChainlogError(ErrorCodes.DECODE_FAILED, `record too short (${record.length} bytes)`)
-  }
+  const { format, at } = mapStart(record)
   const entryBytes = record.subarray(HASH_BYTES)
-  const entry = decodeCbor(entryBytes) as Entry
+  const entry = decodeCbor(record.subarray(at)) as Entry
   if (entry === null || typeof entry !== 'object' || typeof (entry as { kind?: unknown }).kind !== 'string') {
     throw new ChainlogError(ErrorCodes.DECODE_FAILED, 'stored entry is not an entry map')
   }
-  return { prev: record.subarray(0, HASH_BYTES), entryBytes, entry }
+  return { prev: record.subarray(0, HASH_BYTES), entryBytes, entry, format }
 }

@@ -1,11 +1,11 @@
 // The wire protocol between a process that holds a store and the processes that share it:
 // frames of a 4-byte big-endian length then a CBOR body (docs/concurrency.md).
 // Request: { id, method, args, sync? }. Response: { id, ok: true, value } or { id, ok: false, error }.
-import { Decoder, Encoder } from 'cbor-x'
+// Bodies are encoded with chainlog's own encoder in its wire mode (format 2's profile plus
+// undefined) and decoded like entries, so what crosses keeps its key order, -0, large integers
+// and byte strings (cbor-x's encoder writes -0 as the integer 0).
+import { decodeCbor, encodeWire } from '../encoding/cbor.js'
 import { ChainlogError, type ErrorCode } from '../errors.js'
-
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false })
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
 
 export const MAX_FRAME = 1 << 30
 
@@ -33,12 +33,12 @@ export function isControl(body: unknown): body is Control {
 }
 
 export function encodeFrame(body: Request | Response | Control): Buffer {
-  const payload = encoder.encode(body)
-  const out = Buffer.allocUnsafe(4 + payload.length)
-  out.writeUInt32BE(payload.length, 0)
-  out.set(payload, 4)
+  const out = encodeWire(body, FRAME_HEAD) as Buffer
+  out.writeUInt32BE(out.length - 4, 0)
   return out
 }
+
+const FRAME_HEAD = new Uint8Array(4)
 
 /**
  * Call `handle` with each complete frame arriving on `socket`; a malformed or oversized frame
@@ -68,7 +68,7 @@ export class FrameReader {
       const n = this.#buf.readUInt32BE(0)
       if (n > MAX_FRAME) throw new Error(`frame of ${n} bytes is too large`)
       if (this.#buf.length < 4 + n) break
-      out.push(decoder.decode(this.#buf.subarray(4, 4 + n)))
+      out.push(decodeCbor(this.#buf.subarray(4, 4 + n)))
       this.#buf = this.#buf.subarray(4 + n)
     }
     return out

@@ -122,6 +122,8 @@ export interface StoredEntry {
   hash: string
   prev: string
   entry: Entry
+  /** The entry format of the stored record: 2 for entries written now, 1 for older ones (docs/format.md). */
+  format: 1 | 2
 }
 
 export interface MessageCounts {
@@ -441,7 +443,7 @@ export class SessionStore {
     } catch (err) {
       throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} cannot be read: ${(err as Error).message}; run verify`, { hash, sessionId: loc.sessionId, seq: loc.seq }, { cause: err })
     }
-    return { sessionId: loc.sessionId, seq: loc.seq, hash, prev: toHex(opened.prev), entry: opened.entry }
+    return { sessionId: loc.sessionId, seq: loc.seq, hash, prev: toHex(opened.prev), entry: opened.entry, format: opened.format }
   }
 
   // ---- appends -----------------------------------------------------------------------------
@@ -1004,7 +1006,7 @@ export class SessionStore {
           expectedSeq += reverse ? -1 : 1
           let entry = opened.entry
           if (chunk.withRefs[i]) entry = resolveRefs(entry, load) as Entry
-          yield { sessionId, seq, hash, prev, entry }
+          yield { sessionId, seq, hash, prev, entry, format: opened.format }
         }
       }
     } finally {

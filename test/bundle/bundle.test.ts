@@ -100,7 +100,7 @@ describe('export then import into an empty store', () => {
     const report = await verifyBundle(bundle)
     expect(report.ok).toBe(true)
     expect(report.findings).toEqual([])
-    expect(report.header).toMatchObject({ format: 'chainlog-bundle', version: 1, root: A, sessions: [{ sessionId: A, length: 19, head: await src.head(A) }] })
+    expect(report.header).toMatchObject({ format: 'chainlog-bundle', version: 2, root: A, sessions: [{ sessionId: A, length: 19, head: await src.head(A) }] })
     expect(report.checked).toMatchObject({ sessions: 1, entries: 19 })
 
     const dst = await memStore()
@@ -426,7 +426,7 @@ describe('a re-sealed bundle (edited, with a fresh digest) is still checked agai
 
   it('a header whose root is not the last session, or with fields it should not have, is malformed', async () => {
     const { parts: ps, header } = await parts()
-    for (const h of [{ ...header, root: A }, { ...header, extra: 1 }, { ...header, createdAt: -1 }, { ...header, version: 2 }, { ...header, sessions: header.sessions.map((s) => ({ ...s, note: 'x' })) }]) {
+    for (const h of [{ ...header, root: A }, { ...header, extra: 1 }, { ...header, createdAt: -1 }, { ...header, version: 3 }, { ...header, sessions: header.sessions.map((s) => ({ ...s, note: 'x' })) }]) {
       const r = await verifyBundle(await withHeader(ps, h))
       expect(r.ok).toBe(false)
       expect(r.findings.map((f) => f.code)).toContain('bundle_malformed')
@@ -552,7 +552,7 @@ describe('JSONL export', () => {
     expect(text.endsWith('\n')).toBe(true)
     const lines = text.slice(0, -1).split('\n')
     const header = JSON.parse(lines[0]!)
-    expect(header).toMatchObject({ format: 'chainlog-jsonl', version: 1, root: FF })
+    expect(header).toMatchObject({ format: 'chainlog-jsonl', version: 2, root: FF })
     const sessions = header.sessions as { sessionId: string; length: number; head: string }[]
     expect(sessions.map((s) => s.sessionId)).toEqual([A, F, FF])
     expect(lines.length - 1).toBe(sessions.reduce((n, s) => n + s.length, 0))
@@ -563,8 +563,9 @@ describe('JSONL export', () => {
         const line = JSON.parse(lines[i++]!)
         expect(Object.keys(line).sort()).toEqual(['entry', 'hash', 'prev', 'seq', 'sessionId'])
         expect(line).toEqual({ sessionId: s.sessionId, seq: e.seq, hash: e.hash, prev: e.prev, entry: e.entry })
-        // The line carries what is needed to recompute the hash (for JSON-safe entries).
-        const rec = new Uint8Array([...fromHex(line.prev), ...encodeCanonical(line.entry)])
+        // The line carries what is needed to recompute the hash (for JSON-safe entries): JSON
+        // keeps the entry's key order, and format 2 hashes that order behind its 82 02 prefix.
+        const rec = new Uint8Array([...fromHex(line.prev), 0x82, 0x02, ...encodeCanonical(line.entry)])
         expect(toHex(hashRecord(rec))).toBe(line.hash)
       }
       expect(stored[stored.length - 1]!.hash).toBe(s.head)

@@ -1,5 +1,6 @@
-// Canonical CBOR: our encoder against an independent RFC 8949 encoder (cborg), round trips,
-// key-order independence, refused values and the non-canonical encodings decodeCanonical rejects.
+// Canonical CBOR: our encoder against an independent RFC 8949 encoder (cborg), in both profiles
+// (format 1 sorts map keys, format 2 keeps the value's own order), round trips, key order,
+// refused values and the non-canonical encodings decodeCanonical rejects.
 import { deepStrictEqual } from 'node:assert/strict'
 import { encode as cborgEncode, rfc8949EncodeOptions } from 'cborg'
 import { negativeZeroEncoder } from 'cborg/taglib'
@@ -23,6 +24,10 @@ const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\
 // (cborg throws as well). Those are covered by the refusal table below instead.
 const oracleOptions = { ...rfc8949EncodeOptions, float64: true, typeEncoders: { number: negativeZeroEncoder } }
 const oracle = (v: unknown): Uint8Array => cborgEncode(v, oracleOptions)
+// Format 2's oracle: the same, with a map sorter that keeps every pair where it is (cborg takes a
+// plain object's pairs in Object.keys order, and Array.prototype.sort is stable).
+const oracle2 = (v: unknown): Uint8Array => cborgEncode(v, { ...oracleOptions, mapSorter: () => 0 })
+const enc1 = (v: unknown): Uint8Array => encodeCanonical(v, 1)
 
 const MAX_U64 = 2n ** 64n - 1n
 const MIN_N64 = -(2n ** 64n)
@@ -107,10 +112,20 @@ describe('encodeCanonical against the cborg RFC 8949 oracle', () => {
     expect(plain({ a: 0.5, b: [1, -2] })).toBe(hex(encodeCanonical({ a: 0.5, b: [1, -2] })))
   })
 
-  it('gives the same bytes as the oracle on random JSON-like values', () => {
+  it('format 1: gives the same bytes as the sorting oracle on random JSON-like values', () => {
     fc.assert(
       fc.property(valueArb, (v) => {
-        expect(hex(encodeCanonical(v))).toBe(hex(oracle(v)))
+        expect(hex(enc1(v))).toBe(hex(oracle(v)))
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('format 2 (the default): gives the same bytes as the order-keeping oracle on random JSON-like values', () => {
+    fc.assert(
+      fc.property(valueArb, (v) => {
+        expect(hex(encodeCanonical(v))).toBe(hex(oracle2(v)))
+        expect(hex(encodeCanonical(v, 2))).toBe(hex(oracle2(v)))
       }),
       { numRuns: 1000 },
     )
@@ -123,9 +138,9 @@ describe('encodeCanonical against the cborg RFC 8949 oracle', () => {
     }
   })
 
-  it('sorts keys by their encoded bytes: shorter UTF-8 first, then bytewise (not UTF-16 order)', () => {
+  it('format 1 sorts keys by their encoded bytes: shorter UTF-8 first, then bytewise (not UTF-16 order)', () => {
     const obj = { '😀': 1, '\uff61a': 2, z: 3, aa: 4, é: 5, '10': 6, '2': 7 }
-    const bytes = encodeCanonical(obj)
+    const bytes = enc1(obj)
     expect(hex(bytes)).toBe(hex(oracle(obj)))
     // 2, z, 10, aa, é, ｡a, 😀
     expect(hex(bytes)).toBe(
@@ -135,8 +150,20 @@ describe('encodeCanonical against the cborg RFC 8949 oracle', () => {
     expect(keys).toEqual(['2', 'z', '10', 'aa', 'é', '\uff61a', '😀'])
   })
 
-  it('matches the documented example', () => {
-    expect(hex(encodeCanonical({ b: 1, a: [true, null] }))).toBe('a2616182f5f6616201')
+  it('format 2 writes keys in Object.keys order: array-index keys first, ascending, then the rest as inserted', () => {
+    const obj = { '😀': 1, z: 3, '10': 6, aa: 4, '2': 7, '4294967295': 8, '01': 9 }
+    // JavaScript puts the array indices "2" and "10" first; "4294967295" (2^32-1) and "01" are not indices.
+    expect(Object.keys(obj)).toEqual(['2', '10', '😀', 'z', 'aa', '4294967295', '01'])
+    expect(hex(encodeCanonical(obj))).toBe(
+      'a7' + '613207' + '62313006' + '64f09f988001' + '617a03' + '62616104' + '6a3432393439363732393508' + '62303109',
+    )
+    expect(hex(encodeCanonical(obj))).toBe(hex(oracle2(obj)))
+    expect(JSON.stringify(decodeCanonical(encodeCanonical(obj)))).toBe(JSON.stringify(obj))
+  })
+
+  it('matches the documented examples', () => {
+    expect(hex(enc1({ b: 1, a: [true, null] }))).toBe('a2616182f5f6616201')
+    expect(hex(encodeCanonical({ b: 1, a: [true, null] }))).toBe('a2616201616182f5f6')
   })
 })
 
@@ -152,12 +179,36 @@ describe('round trip and key order', () => {
     )
   })
 
-  it('decodeCanonical(encodeCanonical(x)) deep-equals x', () => {
+  it('decodeCanonical(encodeCanonical(x)) deep-equals x, in both profiles', () => {
     fc.assert(
       fc.property(valueArb, (v) => {
-        const bytes = encodeCanonical(v)
-        deepStrictEqual(normalise(decodeCanonical(bytes)), normalise(v))
-        deepStrictEqual(normalise(decodeCbor(bytes)), normalise(v))
+        for (const format of [1, 2] as const) {
+          const bytes = encodeCanonical(v, format)
+          deepStrictEqual(normalise(decodeCanonical(bytes, format)), normalise(v))
+          deepStrictEqual(normalise(decodeCbor(bytes)), normalise(v))
+        }
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('format 2: a decoded value has the same keys in the same order, -0, bigints and plain Uint8Arrays (property)', () => {
+    const sameOrder = (a: unknown, b: unknown): void => {
+      if (Array.isArray(a)) return a.forEach((x, i) => sameOrder(x, (b as unknown[])[i]))
+      if (a instanceof Uint8Array) {
+        expect(Object.getPrototypeOf(b)).toBe(Uint8Array.prototype)
+        return
+      }
+      if (a !== null && typeof a === 'object') {
+        expect(Object.keys(b as object)).toEqual(Object.keys(a))
+        for (const k of Object.keys(a)) sameOrder((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
+        return
+      }
+      if (typeof a === 'number') expect(Object.is(b, a)).toBe(true)
+    }
+    fc.assert(
+      fc.property(valueArb, (v) => {
+        sameOrder(v, decodeCanonical(encodeCanonical(v)))
       }),
       { numRuns: 1000 },
     )
@@ -173,14 +224,25 @@ describe('round trip and key order', () => {
     expect(decodeCanonical(encodeCanonical(5n))).toBe(5) // a bigint in the safe range reads back as a number
   })
 
-  it('the same logical object built with keys in any insertion order gives identical bytes', () => {
+  it('format 1: the same logical object built with keys in any insertion order gives identical bytes', () => {
     fc.assert(
       fc.property(valueArb, fc.nat(), (v, s) => {
         const shuffled = shuffleKeys(v, { s })
-        expect(hex(encodeCanonical(shuffled))).toBe(hex(encodeCanonical(v)))
+        expect(hex(enc1(shuffled))).toBe(hex(enc1(v)))
       }),
       { numRuns: 500 },
     )
+  })
+
+  it('format 2: keys inserted in another order give other bytes, each decoding to its own order', () => {
+    const a = { model: 'm', input: { path: 'x', mode: 'r' } }
+    const b = { input: { mode: 'r', path: 'x' }, model: 'm' }
+    expect(hex(encodeCanonical(a))).not.toBe(hex(encodeCanonical(b)))
+    expect(JSON.stringify(decodeCanonical(encodeCanonical(a)))).toBe(JSON.stringify(a))
+    expect(JSON.stringify(decodeCanonical(encodeCanonical(b)))).toBe(JSON.stringify(b))
+    // Each profile refuses the other's order where they differ.
+    expect(catchError(() => decodeCanonical(encodeCanonical(a), 1)).code).toBe(ErrorCodes.DECODE_FAILED)
+    expect(catchError(() => decodeCanonical(enc1({ a: 1, '10': 2 }), 2)).code).toBe(ErrorCodes.DECODE_FAILED)
   })
 
   it('anything decodeCanonical accepts re-encodes to exactly the input bytes (random and mutated input)', () => {
@@ -190,15 +252,15 @@ describe('round trip and key order', () => {
       return b
     })
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 40 }), mutated), (bytes) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 40 }), mutated), fc.constantFrom(1 as const, 2 as const), (bytes, format) => {
         let value: unknown
         try {
-          value = decodeCanonical(bytes)
+          value = decodeCanonical(bytes, format)
         } catch (err) {
           expect((err as ChainlogError).code).toBe(ErrorCodes.DECODE_FAILED)
           return
         }
-        expect(hex(encodeCanonical(value))).toBe(hex(bytes))
+        expect(hex(encodeCanonical(value, format))).toBe(hex(bytes))
       }),
       { numRuns: 1000 },
     )
@@ -267,9 +329,22 @@ describe('values that cannot be encoded', () => {
 })
 
 describe('decodeCanonical rejects non-canonical and malformed bytes', () => {
-  const cases: [string, string][] = [
+  const format1Only: [string, string][] = [
     ['map keys out of order', 'a2 6162 01 6161 02'], // {b:1, a:2}
     ['a longer key before a shorter one', 'a2 626161 01 6162 02'], // {aa:1, b:2}
+  ]
+  const format2Only: [string, string][] = [
+    ['an array-index key after another key', 'a2 6161 01 6131 02'], // {a:1, "1":2}
+    ['array-index keys out of ascending order', 'a2 623130 01 6132 02'], // {"10":1, "2":2}
+  ]
+  it.each(format1Only)('format 1 rejects %s; format 2 accepts it', (_name, h) => {
+    expect(catchError(() => decodeCanonical(unhex(h), 1)).code).toBe(ErrorCodes.DECODE_FAILED)
+    expect(hex(encodeCanonical(decodeCanonical(unhex(h), 2)))).toBe(h.replace(/ /g, ''))
+  })
+  it.each(format2Only)('format 2 rejects %s (JavaScript cannot hold that order)', (_name, h) => {
+    expect(catchError(() => decodeCanonical(unhex(h), 2)).code).toBe(ErrorCodes.DECODE_FAILED)
+  })
+  const cases: [string, string][] = [
     ['0 in a one-byte argument (0x1800)', '1800'],
     ['23 in a two-byte argument', '190017'],
     ['255 in a four-byte argument', '1a000000ff'],
@@ -305,8 +380,9 @@ describe('decodeCanonical rejects non-canonical and malformed bytes', () => {
     ['a surrogate pair encoded as two 3-byte sequences (CESU-8)', '66eda0bdedb880'],
   ]
 
-  it.each(cases)('rejects %s with CHAINLOG_DECODE_FAILED', (_name, h) => {
-    expect(catchError(() => decodeCanonical(unhex(h))).code).toBe(ErrorCodes.DECODE_FAILED)
+  it.each(cases)('rejects %s with CHAINLOG_DECODE_FAILED, in both profiles', (_name, h) => {
+    expect(catchError(() => decodeCanonical(unhex(h), 1)).code).toBe(ErrorCodes.DECODE_FAILED)
+    expect(catchError(() => decodeCanonical(unhex(h), 2)).code).toBe(ErrorCodes.DECODE_FAILED)
   })
 
   it('accepts the canonical forms of the same values', () => {

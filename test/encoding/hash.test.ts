@@ -4,9 +4,12 @@ import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { encodeCanonical } from '../../src/encoding/cbor.js'
-import { encodeEntry, sealEntry } from '../../src/encoding/entry-codec.js'
+import { encodeEntry, openRecord, sealEntry } from '../../src/encoding/entry-codec.js'
 import {
   ENTRY_DOMAIN,
+  ENTRY_DOMAIN_V1,
+  ENTRY_DOMAIN_V2,
+  recordFormat,
   HASH_BYTES,
   ZERO_HASH,
   fromHex,
@@ -70,11 +73,13 @@ describe('SHA-256 backends', () => {
 })
 
 describe('the entry domain tag', () => {
-  it('is ASCII "chainlog/entry/v1" followed by one zero byte', () => {
-    expect(hex(ENTRY_DOMAIN)).toBe('636861696e6c6f672f656e7472792f763100')
+  it('is ASCII "chainlog/entry/v2" followed by one zero byte for the format written now, and v1 for format 1', () => {
+    expect(hex(ENTRY_DOMAIN)).toBe('636861696e6c6f672f656e7472792f763200')
+    expect(hex(ENTRY_DOMAIN_V2)).toBe(hex(ENTRY_DOMAIN))
     expect(ENTRY_DOMAIN.length).toBe(18)
-    expect(Buffer.from(ENTRY_DOMAIN.subarray(0, 17)).toString('ascii')).toBe('chainlog/entry/v1')
+    expect(Buffer.from(ENTRY_DOMAIN.subarray(0, 17)).toString('ascii')).toBe('chainlog/entry/v2')
     expect(ENTRY_DOMAIN[17]).toBe(0)
+    expect(hex(ENTRY_DOMAIN_V1)).toBe('636861696e6c6f672f656e7472792f763100')
   })
 
   it('the genesis prev is 32 zero bytes', () => {
@@ -86,13 +91,23 @@ describe('the entry domain tag', () => {
 describe('the entry hash', () => {
   const entry = { kind: 'user_input', ts: 1_700_000_000_000, item: { role: 'user', content: 'hi' } }
 
-  it('equals SHA-256(domain ‖ prev ‖ canonical entry bytes) computed by hand', () => {
+  it('equals SHA-256(domain ‖ prev ‖ entry bytes) computed by hand, the entry bytes being 82 02 then the map', () => {
     const prev = fromHex('11'.repeat(32))
     const bytes = encodeEntry(entry)
+    expect(hex(bytes)).toBe('8202' + hex(encodeCanonical(entry)))
     const { record, hash } = sealEntry(prev, entry)
     expect(hex(record)).toBe(hex(prev) + hex(bytes))
-    expect(hex(hash)).toBe(byHand(utf8('chainlog/entry/v1'), new Uint8Array([0]), prev, bytes))
+    expect(hex(hash)).toBe(byHand(utf8('chainlog/entry/v2'), new Uint8Array([0]), prev, bytes))
     expect(hex(hashRecord(record))).toBe(hex(hash))
+  })
+
+  it('hashes a format-1 record (entry bytes a bare map) with the v1 domain tag', () => {
+    const prev = fromHex('22'.repeat(32))
+    const record = new Uint8Array([...prev, ...encodeCanonical(entry, 1)])
+    expect(recordFormat(record)).toBe(1)
+    expect(hex(hashRecord(record))).toBe(byHand(utf8('chainlog/entry/v1'), new Uint8Array([0]), record))
+    expect(openRecord(record).format).toBe(1)
+    expect(openRecord(sealEntry(prev, entry).record).format).toBe(2)
   })
 
   it('equals the hand-computed hash for random prevs and items (property)', () => {
@@ -106,7 +121,7 @@ describe('the entry hash', () => {
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), item, fc.nat(), (prev, it, ts) => {
         const e = { kind: 'user_input', ts, item: it }
         const { record, hash } = sealEntry(prev, e)
-        const bytes = encodeCanonical(e)
+        const bytes = new Uint8Array([0x82, 0x02, ...encodeCanonical(e)])
         expect(hex(record)).toBe(hex(prev) + hex(bytes))
         expect(hex(hash)).toBe(byHand(ENTRY_DOMAIN, prev, bytes))
       }),

@@ -4,7 +4,6 @@
 // hashes to its key, links to the one before, seqs have no gaps), and every append the child
 // saw acknowledged must be there with the same seq and hash. Nothing seen before may change.
 import { spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { cp, mkdir, mkdtemp, rm, symlink, unlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -12,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as K from '../../src/storage/keys.js'
 import { openStore } from '../../src/store.js'
+import { recordHash } from '../support/entry-spec.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -23,7 +23,6 @@ let snapshot: string | undefined
 const ITERATIONS = Number(process.env.CHAINLOG_CRASH_ITERATIONS ?? 30)
 const SESSIONS = 4
 const ZERO = '0'.repeat(64)
-const DOMAIN = Buffer.from('chainlog/entry/v1\0', 'latin1')
 
 beforeAll(async () => {
   snapshot = await mkdtemp(join(tmpdir(), 'chainlog-crash-pkg-'))
@@ -127,7 +126,7 @@ describe('crash safety under SIGKILL', () => {
             expect(e.prev).toBe(prev)
             // Independently of the store's own check: the stored bytes hash to the key.
             const record = await store.getRaw(K.entryKey(Buffer.from(e.hash, 'hex')))
-            expect(createHash('sha256').update(DOMAIN).update(record!).digest('hex')).toBe(e.hash)
+            expect(recordHash(record!)).toBe(e.hash)
             hashes.push(e.hash)
             prev = e.hash
           }

@@ -2,7 +2,6 @@
 // classic.test.ts). Expected hashes and states are computed here, in memory and independently
 // of the store (SHA-256 by node:crypto over the documented domain ‖ prev ‖ canonical bytes;
 // states by the pure reducer over the entries we expect), and compared with what the store says.
-import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { encodeCanonical } from '../../src/encoding/cbor.js'
@@ -13,6 +12,7 @@ import * as K from '../../src/storage/keys.js'
 import { STORE_FORMAT_VERSION } from '../../src/storage/session-store.js'
 import type { Store } from '../../src/store.js'
 import { dump } from '../support/rows.js'
+import { chainHash, entryBytesV2, recordHash } from '../support/entry-spec.js'
 
 /** One backend: `open` a fresh store; `reopen` the same data after the last store was closed. */
 export interface StoreHandle {
@@ -26,13 +26,9 @@ export type StoreFactory = () => StoreHandle
 // ---- independent oracles --------------------------------------------------------------------
 
 const ZERO = '0'.repeat(64)
-const DOMAIN = Buffer.from('chainlog/entry/v1\0', 'latin1')
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 
-/** SHA-256("chainlog/entry/v1" 0x00 ‖ prev ‖ canonical CBOR(entry)), by node:crypto. */
-export function chainHash(prevHex: string, entry: object): string {
-  return createHash('sha256').update(DOMAIN).update(Buffer.from(prevHex, 'hex')).update(encodeCanonical(entry)).digest('hex')
-}
+export { chainHash }
 
 /** A session's chain as we expect it, built in memory. */
 export class Chain {
@@ -198,7 +194,7 @@ async function expectIntact(store: Store, sessionId: string): Promise<string[]> 
     // The stored record is prev ‖ entry bytes, and hashes to its key.
     const record = (await store.getRaw(K.entryKey(Buffer.from(e.hash, 'hex'))))!
     expect(hex(record.subarray(0, 32))).toBe(prev)
-    expect(createHash('sha256').update(DOMAIN).update(record).digest('hex')).toBe(e.hash)
+    expect(recordHash(record)).toBe(e.hash)
     prev = e.hash
   }
   expect(es[0]?.entry.kind).toBe('session_start')
@@ -376,8 +372,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(after.get(hex(K.hashKey(hashBytes)))).toBe('0000000000000001' + Buffer.from('k').toString('hex'))
         expect(after.get(hex(K.headKey('k')))).toBe(r.hash + '0000000000000001')
         const record = after.get(hex(K.entryKey(hashBytes)))!
-        expect(record).toBe(genesis + hex(encodeCanonical({ kind: 'turn_end', ts: T0 + 1, turn: 1 })))
-        expect(createHash('sha256').update(DOMAIN).update(Buffer.from(record, 'hex')).digest('hex')).toBe(r.hash)
+        expect(record).toBe(genesis + hex(entryBytesV2({ kind: 'turn_end', ts: T0 + 1, turn: 1 })))
+        expect(recordHash(Buffer.from(record, 'hex'))).toBe(r.hash)
         // The format row was written when the store was created.
         expect(after.get(hex(K.formatKey()))).toBe(hex(encodeCanonical({ version: STORE_FORMAT_VERSION })))
       })
@@ -924,7 +920,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const { hashes } = await sample()
         const h = hashes[4]!
         const byFull = await store.getEntry(h)
-        expect(byFull).toEqual({ sessionId: 'r', seq: 4, hash: h, prev: hashes[3], entry: { kind: 'custom', ts: T0 + 3, namespace: 'test', type: 'n', data: 3 } })
+        expect(byFull).toEqual({ sessionId: 'r', seq: 4, hash: h, prev: hashes[3], entry: { kind: 'custom', ts: T0 + 3, namespace: 'test', type: 'n', data: 3 }, format: 2 })
         const others = hashes.filter((x) => x !== h)
         let len = 4
         while (others.some((x) => x.startsWith(h.slice(0, len)))) len++

@@ -199,6 +199,8 @@ function mapInOrder(obj: Record<string, unknown>, keys: string[]): Uint8Array {
 }
 
 const cat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts))
+/** The first two bytes of every format-2 entry (docs/format.md): array(2), then the integer 2. */
+const V2 = new Uint8Array([0x82, 0x02])
 
 // ---- the clean store ---------------------------------------------------------------------------
 
@@ -616,7 +618,7 @@ describe('tampering is found, located and typed', () => {
   it('schema-invalid content with a correct hash: schema_invalid', async () => {
     await fresh()
     const s = w.sessions[D]!
-    const bad = encodeCanonical({ ...(s[s.length - 1]!.entry as object), sneaky: 'extra field' })
+    const bad = cat(V2, encodeCanonical({ ...(s[s.length - 1]!.entry as object), sneaky: 'extra field' }))
     const hash = await replaceLast(store, D, s, cat(fromHex(s[s.length - 2]!.hash), bad))
     const r = await store.verify()
     expect(r.ok).toBe(false)
@@ -626,7 +628,7 @@ describe('tampering is found, located and typed', () => {
     // An unknown kind is schema_invalid too.
     await fresh()
     const s2 = w.sessions[D]!
-    const unknownKind = encodeCanonical({ kind: 'mystery', ts: TS })
+    const unknownKind = cat(V2, encodeCanonical({ kind: 'mystery', ts: TS }))
     const hash2 = await replaceLast(store, D, s2, cat(fromHex(s2[s2.length - 2]!.hash), unknownKind))
     const r2 = await store.verify()
     findingAt(r2, 'schema_invalid', { sessionId: D, seq: s2.length - 1, hash: hash2 })
