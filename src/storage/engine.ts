@@ -1,0 +1,73 @@
+// The storage-engine contract: the little a database must give the session store, so that a
+// store can run on LevelDB (level-engine.ts) today and on a SQL engine next without the rest of
+// the store changing. Three things: point reads, ordered range reads, and an atomic multi-row
+// commit whose preconditions (a row holds exactly this value, or is absent) the engine checks
+// in the same step as the write. The compare-and-set of a session head is such a precondition,
+// so correctness never rests on a lock held in one process's memory (docs/storage.md, section 10).
+import type { BatchOp } from './group-writer.js'
+
+export type { BatchOp }
+
+/** A row that must hold exactly `value` (or be absent, when `value` is undefined) for a commit to apply. */
+export interface Precondition {
+  key: Uint8Array
+  value: Uint8Array | undefined
+}
+
+/** One atomic unit of writes. */
+export interface Commit {
+  /** Puts and deletes, applied all or none. */
+  ops: BatchOp[]
+  /** Checked against the rows as they are when the commit applies; any mismatch refuses it whole. */
+  expect?: Precondition[]
+  /** Make the commit durable (fsync, or the engine's equivalent) before resolving. */
+  sync?: boolean
+}
+
+/** A key range: `gte <= key < lt`, in key order unless `reverse`. */
+export interface KeyRange {
+  gte: Uint8Array
+  lt: Uint8Array
+  reverse?: boolean
+  /** At most this many rows in all. */
+  limit?: number
+}
+
+export type Row = [key: Uint8Array, value: Uint8Array]
+
+/** A commit was refused because a row did not hold what it expected; nothing was written. */
+export class PreconditionFailed extends Error {
+  constructor(
+    /** Index in `expect` of the first precondition that failed. */
+    readonly index: number,
+    readonly key: Uint8Array,
+    /** What the row held (undefined: absent). */
+    readonly actual: Uint8Array | undefined,
+  ) {
+    super('a precondition of the commit did not hold')
+    this.name = 'PreconditionFailed'
+  }
+}
+
+export interface StorageEngine {
+  get(key: Uint8Array): Promise<Uint8Array | undefined>
+  getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>
+  /** The rows of a range in order, in chunks of at most `chunk` rows. */
+  scan(range: KeyRange, chunk?: number): AsyncIterable<Row[]>
+  /**
+   * Apply `commit.ops` atomically if every precondition holds, else write nothing and reject
+   * with PreconditionFailed. Commits that race are applied as if one after another, in the
+   * order they were made; an engine may write several in one transaction (group commit) as long
+   * as each one's preconditions see the writes of those before it.
+   */
+  commit(commit: Commit): Promise<void>
+  close(): Promise<void>
+}
+
+/** Byte equality of two optional values. */
+export function sameValue(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

@@ -1,0 +1,117 @@
+// The storage-engine contract suite (src/storage/engine.ts): one set of tests that every engine
+// must pass, run by engine.test.ts on memory-level and classic-level (and by a SQL engine when
+// one joins). An engine gives point reads, ordered range reads and atomic commits whose
+// preconditions it checks in the same step as the write.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { PreconditionFailed, type Row, type StorageEngine } from '../../src/storage/engine.js'
+
+export interface EngineHandle {
+  engine: StorageEngine
+  /** Batches (transactions) the engine wrote, for the group-commit test; undefined if it cannot say. */
+  batches(): number | undefined
+  cleanup(): Promise<void>
+}
+
+const k = (s: string) => new TextEncoder().encode(s)
+const v = (s: string) => new TextEncoder().encode(s)
+const str = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b))
+
+async function all(it: AsyncIterable<Row[]>): Promise<string[]> {
+  const out: string[] = []
+  for await (const rows of it) for (const [key, value] of rows) out.push(`${str(key)}=${str(value)}`)
+  return out
+}
+
+async function refusal(p: Promise<unknown>): Promise<PreconditionFailed> {
+  try {
+    await p
+  } catch (err) {
+    expect(err).toBeInstanceOf(PreconditionFailed)
+    return err as PreconditionFailed
+  }
+  throw new Error('the commit was not refused')
+}
+
+export function engineContract(name: string, open: () => Promise<EngineHandle>): void {
+  describe(`storage engine contract: ${name}`, () => {
+    let h: EngineHandle
+    let e: StorageEngine
+    beforeEach(async () => {
+      h = await open()
+      e = h.engine
+    })
+    afterEach(async () => {
+      await h.cleanup()
+    })
+
+    it('reads back what a commit wrote; a missing row reads as undefined', async () => {
+      await e.commit({ ops: [{ type: 'put', key: k('a'), value: v('1') }, { type: 'put', key: k('b'), value: v('2') }] })
+      expect(str(await e.get(k('a')))).toBe('1')
+      expect(await e.get(k('zz'))).toBeUndefined()
+      expect((await e.getMany([k('b'), k('zz'), k('a')])).map(str)).toEqual(['2', undefined, '1'])
+      await e.commit({ ops: [{ type: 'del', key: k('a') }] })
+      expect(await e.get(k('a'))).toBeUndefined()
+    })
+
+    it('scans a range in key order, reversed, limited and in chunks', async () => {
+      const keys = ['s/00', 's/01', 's/02', 's/03', 's/04', 't/00', 'r/99']
+      await e.commit({ ops: keys.map((x) => ({ type: 'put' as const, key: k(x), value: v(x.toUpperCase()) })) })
+      const range = { gte: k('s/'), lt: k('s0') } // '0' follows '/': exactly the s/ rows
+      expect(await all(e.scan(range))).toEqual(['s/00=S/00', 's/01=S/01', 's/02=S/02', 's/03=S/03', 's/04=S/04'])
+      expect(await all(e.scan({ ...range, reverse: true, limit: 2 }))).toEqual(['s/04=S/04', 's/03=S/03'])
+      const chunks: number[] = []
+      for await (const rows of e.scan(range, 2)) chunks.push(rows.length)
+      expect(chunks).toEqual([2, 2, 1])
+      expect(await all(e.scan({ gte: k('u'), lt: k('v') }))).toEqual([])
+    })
+
+    it('a commit whose precondition fails writes nothing and says which row held what', async () => {
+      await e.commit({ ops: [{ type: 'put', key: k('head'), value: v('h1') }] })
+      const err = await refusal(
+        e.commit({
+          ops: [{ type: 'put', key: k('head'), value: v('h3') }, { type: 'put', key: k('row'), value: v('x') }],
+          expect: [{ key: k('other'), value: undefined }, { key: k('head'), value: v('h2') }],
+        }),
+      )
+      expect(err.index).toBe(1)
+      expect(str(err.key)).toBe('head')
+      expect(str(err.actual)).toBe('h1')
+      expect(str(await e.get(k('head')))).toBe('h1')
+      expect(await e.get(k('row'))).toBeUndefined()
+      // "Absent" is a precondition too.
+      const err2 = await refusal(e.commit({ ops: [{ type: 'put', key: k('head'), value: v('h9') }], expect: [{ key: k('head'), value: undefined }] }))
+      expect(str(err2.actual)).toBe('h1')
+      await e.commit({ ops: [{ type: 'put', key: k('head'), value: v('h2') }], expect: [{ key: k('head'), value: v('h1') }] })
+      expect(str(await e.get(k('head')))).toBe('h2')
+    })
+
+    it('of many racing commits expecting the same head, exactly one lands', async () => {
+      await e.commit({ ops: [{ type: 'put', key: k('head'), value: v('h0') }] })
+      const results = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) =>
+          e.commit({ ops: [{ type: 'put', key: k('head'), value: v(`w${i}`) }, { type: 'put', key: k(`entry/${i}`), value: v('e') }], expect: [{ key: k('head'), value: v('h0') }] }),
+        ),
+      )
+      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []))
+      expect(won).toHaveLength(1)
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(PreconditionFailed)
+      expect(str(await e.get(k('head')))).toBe(`w${won[0]}`)
+      expect(await all(e.scan({ gte: k('entry/'), lt: k('entry0') }))).toEqual([`entry/${won[0]}=e`])
+    })
+
+    it('racing commits that each expect the one before them all land, in the order made', async () => {
+      await e.commit({ ops: [{ type: 'put', key: k('head'), value: v('0') }] })
+      const n = 40
+      await Promise.all(Array.from({ length: n }, (_, i) => e.commit({ ops: [{ type: 'put', key: k('head'), value: v(String(i + 1)) }], expect: [{ key: k('head'), value: v(String(i)) }] })))
+      expect(str(await e.get(k('head')))).toBe(String(n))
+    })
+
+    it('commits made at the same time share transactions (group commit), each still all or nothing', async () => {
+      const before = h.batches()
+      await Promise.all(Array.from({ length: 64 }, (_, i) => e.commit({ ops: [{ type: 'put', key: k(`g/${String(i).padStart(2, '0')}`), value: v('x') }], sync: i % 2 === 0 })))
+      expect(await all(e.scan({ gte: k('g/'), lt: k('g0') }))).toHaveLength(64)
+      const after = h.batches()
+      if (before !== undefined && after !== undefined) expect(after - before).toBeLessThan(64)
+    })
+  })
+}

@@ -1,0 +1,86 @@
+// The storage-engine contract (engine-contract.ts) on LevelEngine over memory-level and
+// classic-level, and what only LevelEngine can show: the sync flag of its batches, and a failed
+// batch failing every commit it carried.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
+import { MemoryLevel } from 'memory-level'
+import { describe, expect, it } from 'vitest'
+import { LevelEngine } from '../../src/storage/level-engine.js'
+import { engineContract } from './engine-contract.js'
+
+const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
+const k = (s: string) => new TextEncoder().encode(s)
+
+engineContract('memory-level', async () => {
+  const engine = new LevelEngine(new MemoryLevel(BIN))
+  return { engine, batches: () => engine.stats.batches, cleanup: () => engine.close() }
+})
+
+engineContract('classic-level', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'chainlog-engine-'))
+  const db = new ClassicLevel(dir, BIN)
+  await db.open()
+  const engine = new LevelEngine(db as never)
+  return {
+    engine,
+    batches: () => engine.stats.batches,
+    cleanup: async () => {
+      await engine.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+})
+
+describe('LevelEngine', () => {
+  it('fsyncs a batch when any commit it carries asks for sync, and only then', async () => {
+    const db = new MemoryLevel(BIN)
+    const seen: boolean[] = []
+    const batch = db.batch.bind(db)
+    ;(db as unknown as { batch: unknown }).batch = (ops: never, o: { sync?: boolean }) => {
+      seen.push(o?.sync === true)
+      return batch(ops, o as never)
+    }
+    const engine = new LevelEngine(db)
+    await engine.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }] })
+    await engine.commit({ ops: [{ type: 'put', key: k('b'), value: k('1') }], sync: true })
+    expect(seen).toEqual([false, true])
+    expect(engine.stats).toMatchObject({ batches: 2, syncedBatches: 1 })
+    await engine.close()
+  })
+
+  it('a batch that fails fails every commit it carried, and none of them is visible', async () => {
+    const db = new MemoryLevel(BIN)
+    const engine = new LevelEngine(db)
+    await engine.commit({ ops: [{ type: 'put', key: k('head'), value: k('h0') }] })
+    const batch = db.batch.bind(db)
+    let fail = true
+    ;(db as unknown as { batch: unknown }).batch = (ops: never, o: never) => (fail ? Promise.reject(new Error('disk gone')) : batch(ops, o))
+    const results = await Promise.allSettled([
+      engine.commit({ ops: [{ type: 'put', key: k('x'), value: k('1') }] }),
+      engine.commit({ ops: [{ type: 'put', key: k('y'), value: k('1') }] }),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    fail = false
+    expect(await engine.get(k('x'))).toBeUndefined()
+    expect(await engine.get(k('y'))).toBeUndefined()
+    // The engine carries on: a commit expecting the old head lands.
+    await engine.commit({ ops: [{ type: 'put', key: k('head'), value: k('h1') }], expect: [{ key: k('head'), value: k('h0') }] })
+    expect(new TextDecoder().decode(await engine.get(k('head')))).toBe('h1')
+    await engine.close()
+  })
+
+  it('close lets queued commits land first', async () => {
+    const engine = new LevelEngine(new MemoryLevel(BIN))
+    const pending = Array.from({ length: 10 }, (_, i) => engine.commit({ ops: [{ type: 'put', key: k(`c${i}`), value: k('1') }] }))
+    const db = engine.db
+    const got: unknown[] = []
+    const closing = engine.close()
+    await Promise.all(pending)
+    await closing
+    expect(db.status).toBe('closed')
+    got.push(...(await Promise.allSettled(pending)).map((r) => r.status))
+    expect(got).toEqual(Array(10).fill('fulfilled'))
+  })
+})
