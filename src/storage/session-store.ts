@@ -152,6 +152,14 @@ export interface SessionInfo extends SessionMeta {
   length: number
 }
 
+/** How `listSessions` orders and limits what it returns. */
+export interface ListOptions {
+  /** `id` (default): by session id; `newest` / `oldest`: by the time of the last entry. */
+  order?: 'id' | 'newest' | 'oldest'
+  /** At most this many sessions. */
+  limit?: number
+}
+
 export interface Head {
   hash: Uint8Array
   seq: number
@@ -1046,18 +1054,64 @@ export class SessionStore {
     return state
   }
 
-  /** Every session with its head, length and metadata, in session id order. */
-  async listSessions(): Promise<SessionInfo[]> {
+  /**
+   * Every session with its head, length and metadata: in session id order, or `newest` /
+   * `oldest` first by the time of its last entry (ties by id); `limit` keeps the first n.
+   * Reads the metadata and head tables with one range scan each, whatever the number of
+   * sessions (no read per session).
+   */
+  async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
     this.checkOpen()
-    const out: SessionInfo[] = []
-    for await (const [key, value] of this.db.iterator({ ...K.tableRange(K.TAG.meta), ...K.BIN })) {
-      const sessionId = K.sessionIdFromKey(key as Uint8Array)
-      const head = await this.readHead(sessionId)
-      if (!head) continue
-      const meta = decodeCbor(value as Uint8Array) as SessionMeta
-      out.push({ sessionId, head: toHex(head.hash), length: head.seq + 1, ...meta })
+    const { order = 'id', limit } = options
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `limit must be a non-negative integer, not ${String(limit)}`, { limit })
     }
-    return out
+    if (!['id', 'newest', 'oldest'].includes(order)) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `order is "id", "newest" or "oldest", not ${String(order)}`, { order })
+    }
+    // `M ‖ id` and `P ‖ id` sort alike, so the two scans are merged by id. A metadata row without
+    // a head (a session being created or deleted) is left out, as before.
+    const heads = this.db.iterator({ ...K.tableRange(K.TAG.head), ...K.BIN })
+    const metas = this.db.iterator({ ...K.tableRange(K.TAG.meta), ...K.BIN })
+    const out: SessionInfo[] = []
+    try {
+      let headRows: [Uint8Array, Uint8Array][] = []
+      let h = 0
+      const nextHead = async (): Promise<[Uint8Array, Uint8Array] | undefined> => {
+        if (h >= headRows.length) {
+          headRows = (await heads.nextv(1024)) as [Uint8Array, Uint8Array][]
+          h = 0
+          if (headRows.length === 0) return undefined
+        }
+        return headRows[h++]
+      }
+      let head = await nextHead()
+      for (;;) {
+        const rows = (await metas.nextv(1024)) as [Uint8Array, Uint8Array][]
+        if (rows.length === 0) break
+        for (const [key, value] of rows) {
+          const sessionId = K.sessionIdFromKey(key)
+          while (head && K.sessionIdFromKey(head[0]) < sessionId) head = await nextHead()
+          if (!head || K.sessionIdFromKey(head[0]) !== sessionId) continue
+          const { hash, seq } = K.parseHeadValue(head[1])
+          const meta = decodeCbor(value) as SessionMeta
+          out.push({ sessionId, head: toHex(hash), length: seq + 1, ...meta })
+        }
+      }
+    } finally {
+      await Promise.all([heads.close(), metas.close()])
+    }
+    if (order !== 'id') {
+      const sign = order === 'newest' ? -1 : 1
+      out.sort((a, b) => sign * (a.updatedAt - b.updatedAt) || (a.sessionId < b.sessionId ? -1 : 1))
+    }
+    return limit === undefined ? out : out.slice(0, limit)
+  }
+
+  /** Token totals of every session that has any, by one scan of the ledger. */
+  usageBySession(): Promise<Record<string, UsageByModel>> {
+    this.checkOpen()
+    return this.ledger.bySession()
   }
 
   /** The current head hash of a session (hex). */

@@ -68,6 +68,24 @@ export class UsageLedger {
     return out
   }
 
+  /**
+   * Every session's totals, by one scan of the ledger (not one read per session): for listings
+   * of many sessions. Sessions without usage are absent.
+   */
+  async bySession(): Promise<Record<string, UsageByModel>> {
+    const out: Record<string, UsageByModel> = {}
+    // Session rows are `U ‖ sessionId ‖ 0x00 ‖ model`; store-wide rows (`U ‖ 0x00 ‖ model`) sort first and are skipped.
+    const gte = new Uint8Array([K.TAG.usage, 0x01])
+    const lt = new Uint8Array([K.TAG.usage + 1])
+    for await (const [key, value] of this.db.iterator({ gte, lt, ...K.BIN })) {
+      const k = key as Uint8Array
+      const zero = k.indexOf(0, 1)
+      const sid = dec.decode(k.subarray(1, zero))
+      ;(out[sid] ??= {})[dec.decode(k.subarray(zero + 1))] = decodeCbor(value as Uint8Array) as UsageTotals
+    }
+    return out
+  }
+
   /** Load the store-wide totals into memory (once). Call before queueing a write with a delta. */
   async ready(): Promise<void> {
     if (this.#committed) return

@@ -1017,6 +1017,29 @@ export function storeContract(name: string, factory: StoreFactory): void {
           expect(s.head).toBe(hashes[hashes.length - 1])
         }
       })
+
+      it('listSessions orders newest or oldest first, limits, and reads no row per session', async () => {
+        // Updated at T0+30, T0+10, T0+20, T0+10: the tie (b, d) goes by id.
+        for (const [id, created, updated] of [['a', 0, 30], ['b', 1, 10], ['c', 2, 20], ['d', 3, 10]] as const) {
+          await store.createSession({ sessionId: id, ts: T0 + created })
+          await store.append(id, { kind: 'turn_end', ts: T0 + updated, turn: 1 })
+        }
+        // Nothing cached: every row must come from the two scans.
+        store.invalidate()
+        const gets = { n: 0 }
+        const db = store.db as unknown as { get: (...a: unknown[]) => unknown; getMany: (...a: unknown[]) => unknown }
+        const [get, getMany] = [db.get.bind(db), db.getMany.bind(db)]
+        db.get = (...a) => (gets.n++, get(...a))
+        db.getMany = (...a) => (gets.n++, getMany(...a))
+        expect((await store.listSessions({ order: 'newest' })).map((s) => s.sessionId)).toEqual(['a', 'c', 'b', 'd'])
+        expect((await store.listSessions({ order: 'oldest', limit: 3 })).map((s) => s.sessionId)).toEqual(['b', 'd', 'c'])
+        expect((await store.listSessions({ limit: 2 })).map((s) => s.sessionId)).toEqual(['a', 'b'])
+        expect(await store.listSessions({ limit: 0 })).toEqual([])
+        expect(gets.n).toBe(0)
+        await expectCode(() => store.listSessions({ limit: -1 }), ErrorCodes.INVALID_ARGUMENT)
+        await expectCode(() => store.listSessions({ order: 'sideways' as never }), ErrorCodes.INVALID_ARGUMENT)
+        expect(await store.usageBySession()).toEqual({})
+      })
     })
 
     describe('ensureHeadOrFork', () => {

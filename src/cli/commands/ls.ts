@@ -1,6 +1,7 @@
-// `chainlog ls`: every session, most recently updated first, with its size, origin, token usage
-// and first user message.
-import type { Command } from 'commander'
+// `chainlog ls`: sessions, most recently updated first (the newest n with -n, like git log),
+// with size, origin, token usage and first user message. The listing and the usage ledger are
+// each one range scan, so a store of many sessions lists without a read per session.
+import { InvalidArgumentError, type Command } from 'commander'
 import type { UsageTotals } from '../../index.js'
 import type { Ctx } from '../context.js'
 import { formatAge, formatCount, oneLine, shortHash, summarizeTotals } from '../format.js'
@@ -20,6 +21,12 @@ export interface LsRow {
   usageTotals: Record<string, UsageTotals>
 }
 
+function parseCount(v: string): number {
+  const n = Number(v)
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number of sessions')
+  return n
+}
+
 export function originLabel(o: OriginView | null): string {
   if (!o) return '-'
   const kind = o.relation === 'compaction' ? 'compaction' : o.materialized ? 'fork(m)' : 'fork'
@@ -30,12 +37,16 @@ export function registerLs(program: Command, ctx: Ctx): void {
   program
     .command('ls')
     .description('list sessions: age, length, origin, token usage, first user message')
+    .option('-n, --max-count <n>', 'show only the n most recently updated sessions', parseCount)
     .option('--json', 'print { sessions: [...] } as JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean; maxCount?: number }) => {
       const rows = await withStore(ctx.storeDir(), async (store) => {
         const out: LsRow[] = []
-        for (const s of await store.listSessions()) {
-          const usageTotals = await store.usage(s.sessionId)
+        const sessions = await store.listSessions({ order: 'newest', limit: opts.maxCount })
+        // A few sessions: their own ledger rows; many: one scan of the whole ledger.
+        const all = sessions.length > 64 ? await store.usageBySession() : undefined
+        for (const s of sessions) {
+          const usageTotals = all ? (all[s.sessionId] ?? {}) : await store.usage(s.sessionId)
           out.push({
             sessionId: s.sessionId,
             head: s.head,
@@ -50,7 +61,6 @@ export function registerLs(program: Command, ctx: Ctx): void {
         }
         return out
       })
-      rows.sort((a, b) => b.updatedAt - a.updatedAt || (a.sessionId < b.sessionId ? -1 : 1))
       if (opts.json) {
         ctx.out.json({ sessions: rows })
         return
