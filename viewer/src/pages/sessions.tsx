@@ -55,7 +55,8 @@ export function SessionsPage() {
     const list = (rows ?? []).filter(
       (r) => !q || r.sessionId.toLowerCase().includes(q) || (r.firstUserMessage ?? '').toLowerCase().includes(q) || models(r.usageTotals).some((m) => m.toLowerCase().includes(q)),
     )
-    const cmp = SORTS[sort.key]
+    // Ties fall back to the session id, so reversing a sort reverses the list.
+    const cmp = (a: SessionRow, b: SessionRow) => SORTS[sort.key](a, b) || SORTS.session(a, b)
     return list.sort((a, b) => (sort.desc ? cmp(b, a) : cmp(a, b)))
   }, [rows, query, sort])
   const th = (key: SortKey, label: string, cls = '') => (
