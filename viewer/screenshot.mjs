@@ -40,6 +40,23 @@ try {
     await page.waitForTimeout(300)
     await page.screenshot({ path: join(outDir, 'viewer-timeline.png') })
   }
+  // Then change one stored record behind the API's back, as an attacker editing the files
+  // would, and show the Verify page failing.
+  const BIN = { keyEncoding: 'view', valueEncoding: 'view' }
+  const from = Buffer.from('Off by exactly one hour')
+  const to = Buffer.from('Off by exactly two hour')
+  for await (const [key, value] of store.db.iterator(BIN)) {
+    const buf = Buffer.from(value)
+    const at = buf.indexOf(from)
+    if (at === -1) continue
+    to.copy(buf, at)
+    await store.db.put(key, new Uint8Array(buf), BIN)
+  }
+  store.invalidate()
+  await page.goto(`${viewer.url}#/verify`)
+  await page.click('button[data-action=verify]')
+  await page.locator('[data-verdict]').waitFor()
+  await page.screenshot({ path: join(outDir, 'viewer-verify-tampered.png') })
   console.log(`screenshots in ${outDir}`)
 } finally {
   await browser.close()

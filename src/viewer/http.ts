@@ -1,17 +1,15 @@
-// Small helpers over node:http: JSON replies (safe for what entries hold: bigints, bytes),
+// Small helpers over node:http: JSON replies (safe for what entries hold: bigints, bytes, maps),
 // error replies, bounded body reads and query parameters.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { toJsonSafe } from '../cli/json.js'
 import { HttpError, ViewerCodes, badRequest, describeHttpError } from './http-errors.js'
 
-/** Entries may hold values JSON has no form for: bigints become strings, bytes become base64. */
-export function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString()
-  if (value instanceof Uint8Array) return { $bytes: Buffer.from(value).toString('base64') }
-  return value
-}
-
+/**
+ * JSON as the CLI's --json writes it: values JSON has no form for become { "$bytes": "<hex>" }
+ * and { "$bigint": "<decimal>" } (docs/cli.md#output).
+ */
 export function toJson(body: unknown): string {
-  return JSON.stringify(body, jsonReplacer)
+  return JSON.stringify(toJsonSafe(body))
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -169,10 +169,10 @@ describe('live', () => {
     const before = (await served.store.readHead(world.compacted))!.seq + 1
     await expect.poll(() => page.locator('article.entry').count()).toBe(before)
     await page.locator('.badge.live').waitFor()
-    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42))
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42))
     await served.store.appendTurn(world.compacted, turnItems('live', 7), { turnEnd: true })
     await expect.poll(() => page.locator('article.entry').count()).toBeGreaterThan(before)
     await page.getByText('live answer 7').waitFor()
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42) // the same page: no reload
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42) // the same page: no reload
   })
 })

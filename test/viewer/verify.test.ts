@@ -48,7 +48,7 @@ describe('an intact store', () => {
     expect(await page.locator('[data-verdict]').getAttribute('data-verdict')).toBe('ok')
     const total = (await intact.store.listSessions()).reduce((n, s) => n + s.length, 0)
     expect(await page.locator('.verdict').textContent()).toContain(`${total} entries`)
-    expect(await page.locator('.verify-run progress').evaluate((p: HTMLProgressElement) => p.value === p.max)).toBe(true)
+    expect(await page.locator('.verify-run progress').evaluate((p) => (p as unknown as { value: number; max: number }).value === (p as unknown as { max: number }).max)).toBe(true)
     expect(await page.locator('table.findings').count()).toBe(0)
   })
 

@@ -12,8 +12,9 @@ export const PALETTE = ['#3b6fd8', '#e0803a', '#4aa772', '#b04fc4', '#c9a227', '
 export function StackedBars({ categories, series, height = 220, format }: { categories: string[]; series: Series[]; height?: number; format: (n: number) => string }) {
   const totals = categories.map((_, i) => series.reduce((s, x) => s + (x.values[i] ?? 0), 0))
   const max = Math.max(1, ...totals)
-  const bw = 46
-  const gap = 18
+  // Wide enough for the longest label (about 7 px a character at 11.5 px).
+  const bw = Math.min(160, Math.max(46, ...categories.map((c) => c.length * 7)))
+  const gap = 24
   const left = 56
   const top = 10
   const plotH = height - 40

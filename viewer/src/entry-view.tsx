@@ -122,7 +122,7 @@ const LABEL: Record<string, string> = {
   custom: 'custom',
 }
 
-export function EntryView({ e, selected, findings, onOpen }: { e: StoredEntry; selected: boolean; findings: Finding[]; onOpen: (hash: string) => void }) {
+export function EntryView({ e, selected, findings }: { e: StoredEntry; selected: boolean; findings: Finding[] }) {
   const bad = findings.some((f) => f.severity === 'error')
   return (
     <article id={`e-${e.hash}`} class={`entry kind-${e.entry.kind}${selected ? ' selected' : ''}${bad ? ' has-finding' : ''}`} data-seq={e.seq} data-hash={e.hash}>
@@ -130,7 +130,7 @@ export function EntryView({ e, selected, findings, onOpen }: { e: StoredEntry; s
         <span class="seq">#{e.seq}</span>
         <span class="kind">{LABEL[e.entry.kind] ?? e.entry.kind}</span>
         <span class="muted">{time(e.entry.ts)}</span>
-        <a class="hash" href={link.entry(e.sessionId, e.hash)} title={e.hash} onClick={() => onOpen(e.hash)}>
+        <a class="hash" href={link.entry(e.sessionId, e.hash)} title={e.hash}>
           {short(e.hash, 12)}
         </a>
       </header>

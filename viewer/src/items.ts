@@ -16,7 +16,7 @@ function textOf(v: unknown): string {
   if (isObj(v)) {
     if (typeof v.text === 'string') return v.text
     if (v.content !== undefined) return textOf(v.content)
-    if (v.$bytes !== undefined) return `[${Math.round((String(v.$bytes).length * 3) / 4)} bytes]`
+    if (typeof v.$bytes === 'string') return `[${v.$bytes.length / 2} bytes]`
   }
   return v === undefined || v === null ? '' : JSON.stringify(v, null, 2)
 }

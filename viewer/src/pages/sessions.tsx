@@ -96,11 +96,11 @@ export function SessionsPage() {
                   </a>
                 </td>
                 <td class="first">{r.firstUserMessage ? oneLine(r.firstUserMessage, 90) : <span class="muted">-</span>}</td>
-                <td>{models(r.usageTotals).join(', ') || <span class="muted">-</span>}</td>
-                <td title={new Date(r.updatedAt).toISOString()}>{age(r.updatedAt)}</td>
+                <td class="nowrap">{models(r.usageTotals).join(', ') || <span class="muted">-</span>}</td>
+                <td class="nowrap" title={new Date(r.updatedAt).toISOString()}>{age(r.updatedAt)}</td>
                 <td class="num">{count(r.length)}</td>
                 <td class="num">{count(totalTokens(r.usageTotals))}</td>
-                <td>
+                <td class="nowrap">
                   {r.origin ? (
                     <a href={link.entry(r.origin.sessionId, r.origin.atHash)}>
                       {r.origin.relation === 'fork' ? (r.origin.materialized ? 'fork (m)' : 'fork') : 'compaction'} @{short(r.origin.atHash, 8)}

@@ -125,7 +125,7 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
         <ErrorBox error={error} />
         {entries.length === 0 && !error && <Loading what="entries" />}
         {entries.map((e) => (
-          <EntryView key={e.hash} e={e} selected={e === selected} findings={findings.get(e.seq) ?? []} onOpen={() => undefined} />
+          <EntryView key={e.hash} e={e} selected={e === selected} findings={findings.get(e.seq) ?? []} />
         ))}
         {length !== undefined && entries.length < length && !loading.current && (
           <button class="more" onClick={() => loadFrom(entries.length, () => true)}>
