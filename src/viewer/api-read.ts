@@ -3,7 +3,7 @@
 import { ErrorCodes, ChainlogError, isHexHash, toHex, type ChainlogStore, type Descendant, type SessionInfo, type UsageTotals } from '../index.js'
 import type { Handler } from './context.js'
 import { badRequest } from './http-errors.js'
-import { intParam, sendJson } from './http.js'
+import { boolParam, intParam, sendJson } from './http.js'
 
 export interface SessionRow {
   sessionId: string
@@ -67,16 +67,19 @@ export const MAX_PAGE = 1000
 
 /**
  * A page of entries as stored. Hashes are not checked on this read (verify's job, whose
- * findings the page shows in place), so a damaged session can still be looked at.
+ * findings the page shows in place), so a damaged session can still be looked at. Large
+ * payloads stay blob references ({ $blob, size, mediaType }) unless `blobs=1`: the page loads
+ * them for one entry when asked.
  */
 export const listEntries: Handler = async ({ res, ctx, params, url }) => {
   const sessionId = params[0]!
   const { head, length } = await requireSession(ctx.store, sessionId)
   const from = intParam(url, 'from', 0)
   const limit = intParam(url, 'limit', 200, MAX_PAGE)
+  const resolveBlobs = boolParam(url, 'blobs')
   const entries = []
   if (limit > 0 && from < length) {
-    for await (const e of ctx.store.entries(sessionId, { from, to: Math.min(length - 1, from + limit - 1), verify: false })) entries.push(e)
+    for await (const e of ctx.store.entries(sessionId, { from, to: Math.min(length - 1, from + limit - 1), verify: false, resolveBlobs })) entries.push(e)
   }
   sendJson(res, 200, { sessionId, head, length, from, entries })
 }

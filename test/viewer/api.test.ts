@@ -4,7 +4,7 @@
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toHex, type Store } from '../../src/index.js'
-import { buildWorld, removeTempDirs, serve, tempDir, type Served, type World } from './helpers.js'
+import { BIG_OUTPUT, buildWorld, removeTempDirs, serve, tempDir, type Served, type World } from './helpers.js'
 
 let world: World
 let served: Served
@@ -210,6 +210,16 @@ describe('reads', () => {
     expect(all.entries.map((e) => e.seq)).toEqual([...Array(all.length).keys()])
     const page = JSON.parse((await raw('GET', `/api/sessions/${world.main}/entries?from=3&limit=2`)).body) as { entries: { seq: number; hash: string }[] }
     expect(page.entries.map((e) => e.hash)).toEqual(all.entries.slice(3, 5).map((e) => e.hash))
+  })
+
+  it('leaves large payloads as blob references unless blobs=1', async () => {
+    type Page = { length: number; entries: { entry: { items?: { output: unknown }[] } }[] }
+    const last = async (q: string) => {
+      const { length } = JSON.parse((await raw('GET', `/api/sessions/${world.other}/entries?limit=0`)).body) as Page
+      return (JSON.parse((await raw('GET', `/api/sessions/${world.other}/entries?from=${length - 1}${q}`)).body) as Page).entries[0]!.entry.items![0]!.output
+    }
+    expect(await last('')).toMatchObject({ $blob: expect.any(String), size: BIG_OUTPUT.length, mediaType: expect.any(String) })
+    expect(await last('&blobs=1')).toBe(BIG_OUTPUT)
   })
 
   it('draws the whole lineage tree from any session in it', async () => {

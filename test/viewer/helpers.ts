@@ -17,6 +17,9 @@ export const DAY2 = DAY1 + DAY
 
 const dirs: string[] = []
 
+/** About 16 KB of tool output (over the 4 KB blob threshold), with a known first line and end. */
+export const BIG_OUTPUT = `${Array.from({ length: 1000 }, (_, i) => `big-line ${String(i).padStart(4, '0')}`).join('\n')}\nEND-OF-BIG-OUTPUT`
+
 export async function tempDir(prefix = 'chainlog-viewer-test-'): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), prefix))
   dirs.push(d)
@@ -55,7 +58,7 @@ export interface World {
   forkSeq: number
   /** A compaction of main. */
   compacted: string
-  /** A session with one turn on DAY2 (claude), nothing related to it. */
+  /** A session with one turn on DAY2 (claude) and a large tool output (a blob); nothing related to it. */
   other: string
 }
 
@@ -75,6 +78,8 @@ export async function buildWorld(dir?: string): Promise<World> {
     const { sessionId: compacted } = await store.compact(main, { sessionId: 'compact-session', history: [{ role: 'user', content: 'summary: two questions about files' }], summary: 'two questions', ts: DAY2 + 5000 })
     const { sessionId: other } = await store.createSession({ sessionId: 'other-session', ts: DAY2 })
     await store.appendTurn(other, turnItems('other', 1), { ts: DAY2 + 3000, usage: usage('claude-sonnet-4-5', 500, 10), turnEnd: true })
+    // A tool output over the blob threshold: stored once as a blob, loaded by the page on demand.
+    await store.appendTurn(other, [{ type: 'function_call_output', call_id: 'other-big', output: BIG_OUTPUT }], { ts: DAY2 + 4000 })
     return { dir: where, main, fork, forkPoint: forkAt.hash, forkSeq: forkAt.seq, compacted, other }
   } finally {
     await store.close()

@@ -77,6 +77,22 @@ describe('timeline', () => {
   })
 })
 
+describe('blobs', () => {
+  it('shows a large stored payload as not loaded, and loads it on request', async () => {
+    const { page } = browser
+    await page.goto(`${url}#/s/${world.other}`)
+    const entry = page.locator('article.entry', { has: page.locator('button.load-blobs') })
+    await entry.waitFor()
+    expect(await entry.textContent()).toContain('not loaded')
+    expect(await entry.textContent()).not.toContain('big-line 0000')
+    await entry.locator('button.load-blobs').click()
+    await page.getByText('big-line 0000', { exact: false }).waitFor()
+    expect(await page.locator('button.load-blobs').count()).toBe(0)
+    await page.locator('article.entry button', { hasText: 'show all' }).last().click()
+    await page.getByText('END-OF-BIG-OUTPUT', { exact: false }).waitFor()
+  })
+})
+
 describe('lineage', () => {
   it('draws the fork and the compaction, edges labelled with their entry, and clicks through', async () => {
     const { page } = browser

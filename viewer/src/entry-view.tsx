@@ -2,7 +2,7 @@
 // results (long ones collapsed), usage, turn ends, config changes, outcomes, provenance.
 import type { Finding, StoredEntry } from './api'
 import { count, short, time } from './format'
-import { itemParts, type Part } from './items'
+import { isBlobRef, itemParts, type Part } from './items'
 import { link } from './router'
 import { Collapsible } from './ui'
 
@@ -122,8 +122,19 @@ const LABEL: Record<string, string> = {
   custom: 'custom',
 }
 
-export function EntryView({ e, selected, findings }: { e: StoredEntry; selected: boolean; findings: Finding[] }) {
+/** The blob references in an entry: how many, and their bytes. */
+function blobsIn(v: unknown, acc = { count: 0, bytes: 0 }): { count: number; bytes: number } {
+  if (isBlobRef(v)) {
+    acc.count++
+    acc.bytes += v.size
+  } else if (Array.isArray(v)) for (const x of v) blobsIn(x, acc)
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) blobsIn(x, acc)
+  return acc
+}
+
+export function EntryView({ e, selected, findings, onLoadBlobs }: { e: StoredEntry; selected: boolean; findings: Finding[]; onLoadBlobs: (seq: number) => void }) {
   const bad = findings.some((f) => f.severity === 'error')
+  const blobs = blobsIn(e.entry)
   return (
     <article id={`e-${e.hash}`} class={`entry kind-${e.entry.kind}${selected ? ' selected' : ''}${bad ? ' has-finding' : ''}`} data-seq={e.seq} data-hash={e.hash}>
       <header class="entry-head">
@@ -140,6 +151,11 @@ export function EntryView({ e, selected, findings }: { e: StoredEntry; selected:
         </p>
       ))}
       <Body e={e} />
+      {blobs.count > 0 && (
+        <button class="load-blobs" onClick={() => onLoadBlobs(e.seq)}>
+          Load {blobs.bytes.toLocaleString()} bytes ({blobs.count} stored payload{blobs.count === 1 ? '' : 's'})
+        </button>
+      )}
     </article>
   )
 }

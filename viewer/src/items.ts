@@ -10,8 +10,14 @@ export type Part =
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
+/** A large payload the server left in the store (loaded on demand: see EntryView). */
+export const isBlobRef = (v: unknown): v is { $blob: string; size: number; mediaType: string } => isObj(v) && typeof v.$blob === 'string' && typeof v.size === 'number'
+
+export const blobLabel = (v: { size: number; mediaType: string }) => `[${v.size.toLocaleString()} bytes of ${v.mediaType}, not loaded]`
+
 function textOf(v: unknown): string {
   if (typeof v === 'string') return v
+  if (isBlobRef(v)) return blobLabel(v)
   if (Array.isArray(v)) return v.map(textOf).filter(Boolean).join('\n')
   if (isObj(v)) {
     if (typeof v.text === 'string') return v.text
@@ -22,6 +28,7 @@ function textOf(v: unknown): string {
 }
 
 const pretty = (v: unknown) => {
+  if (isBlobRef(v)) return blobLabel(v)
   if (typeof v === 'string') {
     try {
       return JSON.stringify(JSON.parse(v), null, 2)

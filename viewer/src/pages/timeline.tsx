@@ -73,6 +73,17 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
     return stop
   }, [sessionId])
 
+  /** Fetch one entry again with its stored payloads resolved, and show that instead. */
+  const loadBlobs = async (seq: number) => {
+    try {
+      const page = await getJson<EntriesPage>(`/api/sessions/${enc(sessionId)}/entries?from=${seq}&limit=1&blobs=1`)
+      const full = page.entries[0]
+      if (full) setEntries((old) => old.map((e) => (e.seq === seq ? full : e)))
+    } catch (err) {
+      setError(err)
+    }
+  }
+
   const findings = useMemo(() => {
     const by = new Map<number, Finding[]>()
     if (report && 'findings' in report) for (const f of report.findings) if (f.seq !== undefined && f.sessionId === sessionId) by.set(f.seq, [...(by.get(f.seq) ?? []), f])
@@ -125,7 +136,7 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
         <ErrorBox error={error} />
         {entries.length === 0 && !error && <Loading what="entries" />}
         {entries.map((e) => (
-          <EntryView key={e.hash} e={e} selected={e === selected} findings={findings.get(e.seq) ?? []} />
+          <EntryView key={e.hash} e={e} selected={e === selected} findings={findings.get(e.seq) ?? []} onLoadBlobs={loadBlobs} />
         ))}
         {length !== undefined && entries.length < length && !loading.current && (
           <button class="more" onClick={() => loadFrom(entries.length, () => true)}>
