@@ -57,10 +57,10 @@ export async function requireSession(store: ChainlogStore, sessionId: string): P
 
 export const getSession: Handler = async ({ res, ctx, params }) => {
   const sessionId = params[0]!
-  await requireSession(ctx.store, sessionId)
-  const info = (await ctx.store.listSessions()).find((s) => s.sessionId === sessionId)
-  if (!info) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
-  sendJson(res, 200, await sessionRow(ctx.store, info))
+  const { head, length } = await requireSession(ctx.store, sessionId)
+  const meta = await ctx.store.readMeta(sessionId)
+  if (!meta) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
+  sendJson(res, 200, await sessionRow(ctx.store, { ...meta, sessionId, head, length }))
 }
 
 export const MAX_PAGE = 1000

@@ -24,7 +24,12 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
   const [report, setReport] = useState<VerifyReport | { error: string }>()
   const [live, setLive] = useState(false)
   const loading = useRef(false)
+  /** Entries on the page (they are seq 0 .. loaded-1). */
   const loaded = useRef(0)
+  /** The session's length as the last page read reported it. */
+  const known = useRef(0)
+  /** The head moved while a page was loading: follow it when that load ends. */
+  const follow = useRef(false)
 
   async function loadFrom(from: number, until?: (page: StoredEntry[]) => boolean): Promise<void> {
     if (loading.current) return
@@ -33,6 +38,7 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
       for (let next = from; ; ) {
         const page = await getJson<EntriesPage>(`/api/sessions/${enc(sessionId)}/entries?from=${next}&limit=${PAGE}`)
         setLength(page.length)
+        known.current = page.length
         if (page.entries.length === 0) break
         const start = next
         setEntries((old) => [...old.slice(0, start), ...page.entries])
@@ -45,6 +51,10 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
     } finally {
       loading.current = false
     }
+    if (follow.current) {
+      follow.current = false
+      if (loaded.current >= known.current) void loadFrom(loaded.current, () => false)
+    }
   }
 
   useEffect(() => {
@@ -53,6 +63,8 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
     setReport(undefined)
     setError(undefined)
     loaded.current = 0
+    known.current = 0
+    follow.current = false
     getJson<SessionRow>(`/api/sessions/${enc(sessionId)}`).then(setInfo, setError)
     // Linked to an entry: keep loading until it is on the page.
     const target = hash?.toLowerCase()
@@ -64,8 +76,9 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
         head: (h: { head: string; length: number }) => {
           setLive(true)
           setLength(h.length)
-          // Follow the session only when its end is on the page.
-          if (loaded.current > 0 && h.length > loaded.current && !loading.current) void loadFrom(loaded.current, () => false)
+          // Follow the session only when its end is on the page (or being loaded).
+          if (loading.current) follow.current = true
+          else if (loaded.current > 0 && loaded.current >= known.current && h.length > loaded.current) void loadFrom(loaded.current, () => false)
         },
       },
       () => setLive(false),
