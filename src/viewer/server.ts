@@ -59,7 +59,13 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   }
   const checkHost = makeHostCheck(host)
   const server = createServer((req, res) => {
-    handle(req, res, { ctx, assets, token, checkHost }).catch((err) => sendError(res, err))
+    handle(req, res, { ctx, assets, token, checkHost }).catch((err) => {
+      try {
+        sendError(res, err)
+      } catch {
+        res.destroy() // not even an error reply could be written; the server goes on
+      }
+    })
   })
   // A malformed request line or headers: answer 400 rather than drop or crash.
   server.on('clientError', (_err, socket) => {

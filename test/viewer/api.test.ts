@@ -292,3 +292,20 @@ describe('reads', () => {
     await read
   })
 })
+
+describe('failures in the store', () => {
+  it('become error replies, and the server goes on serving', async () => {
+    const other = await serve(await tempDir())
+    try {
+      await other.store.close()
+      const r = await fetch(`${other.viewer.url}api/sessions`)
+      expect(r.status).toBe(503)
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('CHAINLOG_STORE_CLOSED')
+      const v = await fetch(`${other.viewer.url}api/verify`)
+      expect(v.status).toBe(503)
+      expect((await fetch(other.viewer.url)).status).toBe(200)
+    } finally {
+      await other.viewer.close()
+    }
+  })
+})

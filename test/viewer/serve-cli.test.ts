@@ -2,6 +2,7 @@
 // the page and the API from the built assets, shares the store with other processes while it
 // runs, and stops cleanly on SIGTERM. Bad options and missing stores fail with their codes.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/index.js'
@@ -56,6 +57,28 @@ describe('chainlog serve', () => {
     // Released: this process can hold it alone now.
     const again = await openDir(world.dir)
     await again.close()
+  })
+
+  it('warns when it listens beyond loopback, and then answers any host name', async () => {
+    const world = await buildWorld()
+    const { child, url, stderr } = await startServe(['--store', world.dir, 'serve', '--port', '0', '--host', '0.0.0.0'])
+    try {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+      await expect.poll(stderr).toContain('not loopback')
+      const port = new URL(url).port
+      const r = await new Promise<number>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: '/api/info', headers: { host: `my-machine.lan:${port}` } }, (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+          .on('error', reject)
+          .end()
+      })
+      expect(r).toBe(200)
+    } finally {
+      child.kill('SIGTERM')
+      await exited(child)
+    }
   })
 
   it('fails with exit status 4 when there is no store', async () => {
