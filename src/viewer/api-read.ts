@@ -1,6 +1,7 @@
 // Read-only JSON routes: sessions, a page of a session's entries, one entry, the lineage graph
 // around a session, token usage by model and by day.
 import { ErrorCodes, ChainlogError, isHexHash, toHex, type ChainlogStore, type Descendant, type SessionInfo, type UsageTotals } from '../index.js'
+import { originOf, type OriginView } from '../cli/sessions.js'
 import type { Handler } from './context.js'
 import { badRequest } from './http-errors.js'
 import { boolParam, intParam, sendJson } from './http.js'
@@ -13,14 +14,9 @@ export interface SessionRow {
   updatedAt: number
   firstUserMessage: string | null
   counts: SessionInfo['counts']
-  origin: { relation: 'fork' | 'compaction'; sessionId: string; atHash: string; materialized: boolean } | null
+  /** Where a fork or compaction starts from, as `chainlog ls --json` gives it. */
+  origin: OriginView | null
   usageTotals: Record<string, UsageTotals>
-}
-
-function originOf(s: SessionInfo): SessionRow['origin'] {
-  if (s.forkedFrom) return { relation: 'fork', ...s.forkedFrom, materialized: s.materialized === true }
-  if (s.compactedFrom) return { relation: 'compaction', ...s.compactedFrom, materialized: true }
-  return null
 }
 
 async function sessionRow(store: ChainlogStore, s: SessionInfo): Promise<SessionRow> {

@@ -135,7 +135,7 @@ describe('actions', () => {
     expect(made[0]!.forkedFrom).toEqual({ sessionId: world.main, atHash: world.forkPoint })
     expect(page.url()).toBe(`${url}#/s/${made[0]!.sessionId}`)
     await expect.poll(() => page.locator('article.entry').count()).toBe(1)
-    expect(await page.locator('.session-head').textContent()).toContain(`fork of ${world.main}`)
+    await page.locator('.session-head', { hasText: `fork of ${world.main}` }).waitFor()
   })
 
   it('imports a bundle from the page, and refuses a damaged one without writing', async () => {

@@ -65,9 +65,11 @@ describe('a tampered copy', () => {
   it('shows a failing badge on the session that was changed, and only there', async () => {
     const { page } = browser
     await page.goto(tampered.viewer.url)
+    await expect.poll(() => page.locator('table.sessions tbody tr').count()).toBe(4)
     await expect.poll(() => page.locator('table.sessions .badge.pending').count()).toBe(0)
-    expect(await page.locator(`tr[data-session="${world.main}"] .badge`).getAttribute('class')).toContain('bad')
     expect(await page.locator('table.sessions .badge.ok').count()).toBe(3)
+    expect(await page.locator(`tr[data-session="${world.main}"] .badge`).getAttribute('class')).toContain('bad')
+    expect(await page.locator(`tr[data-session="${world.main}"] .badge`).textContent()).toBe('1 finding')
   })
 
   it('marks the changed entry in the timeline with its finding, and still shows it', async () => {
