@@ -309,3 +309,21 @@ describe('failures in the store', () => {
     }
   })
 })
+
+describe('lineage with a deleted source', () => {
+  it('draws the source as missing, with the edge to what remains', async () => {
+    const w = await buildWorld()
+    const s = await serve(w.dir)
+    try {
+      // The compaction needs nothing from main; the fork does, so it is made self-contained.
+      await s.store.deleteSession(w.main, { dependants: 'materialize' })
+      const r = await fetch(`${s.viewer.url}api/sessions/${w.compacted}/lineage`)
+      const g = (await r.json()) as { root: string; nodes: { sessionId: string; present: boolean }[]; edges: { from: string; to: string; atSeq: number | null }[] }
+      expect(g.root).toBe(w.main)
+      expect(g.nodes).toContainEqual(expect.objectContaining({ sessionId: w.main, present: false }))
+      expect(g.edges).toEqual([expect.objectContaining({ from: w.main, to: w.compacted, relation: 'compaction', atSeq: null })])
+    } finally {
+      await s.close()
+    }
+  })
+})

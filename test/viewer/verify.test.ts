@@ -96,7 +96,11 @@ describe('a tampered copy', () => {
     await row.locator('a').click()
     await page.waitForURL(`${tampered.viewer.url}#/s/${world.main}/e/${tamperedHash}`)
     await page.locator(`article.entry.selected.has-finding[data-seq="${tamperedSeq}"]`).waitFor()
-    // The entry panel cannot open a record that fails its hash: it says so.
+    // The entry panel cannot open a record that fails its hash: it says so, shows it as
+    // stored, and offers no fork from it.
     expect(await page.locator('.entry-panel .error-box').textContent()).toContain('CHAINLOG_CORRUPT_STORE')
+    expect(await page.locator('.entry-panel [data-field=hash]').textContent()).toBe(tamperedHash)
+    expect(await page.locator('.entry-panel pre.decoded').textContent()).toContain('main ANSWER 1')
+    expect(await page.locator('.entry-panel button[data-action=fork]').isDisabled()).toBe(true)
   })
 })

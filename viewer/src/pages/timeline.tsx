@@ -157,21 +157,26 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
           </button>
         )}
       </div>
-      {hash && <EntryPanel sessionId={sessionId} hash={hash} />}
+      {hash && <EntryPanel sessionId={sessionId} hash={hash} asListed={selected} />}
     </div>
   )
 }
 
-/** The decoded entry, where it sits, and what can be done from it. */
-function EntryPanel({ sessionId, hash }: { sessionId: string; hash: string }) {
-  const [entry, setEntry] = useState<StoredEntry>()
+/**
+ * The decoded entry, where it sits, and what can be done from it. A record that fails its
+ * hash cannot be read as an entry; the panel then says so and shows it as the timeline read it.
+ */
+function EntryPanel({ sessionId, hash, asListed }: { sessionId: string; hash: string; asListed: StoredEntry | undefined }) {
+  const [checked, setChecked] = useState<StoredEntry>()
   const [error, setError] = useState<unknown>()
   const [busy, setBusy] = useState(false)
   useEffect(() => {
-    setEntry(undefined)
+    setChecked(undefined)
     setError(undefined)
-    getJson<StoredEntry>(`/api/entries/${enc(hash)}`).then(setEntry, setError)
+    getJson<StoredEntry>(`/api/entries/${enc(hash)}`).then(setChecked, setError)
   }, [hash])
+  const damaged = error instanceof ApiError && error.code === 'CHAINLOG_CORRUPT_STORE'
+  const entry = checked ?? (damaged ? asListed : undefined)
   const forkHere = async (materialize: boolean) => {
     setBusy(true)
     try {
@@ -207,11 +212,12 @@ function EntryPanel({ sessionId, hash }: { sessionId: string; hash: string }) {
             <dt>kind</dt>
             <dd>{entry.entry.kind}</dd>
           </dl>
+          {!checked && <p class="finding error">As stored, failing its hash: not what was written.</p>}
           <div class="actions">
-            <button disabled={busy} onClick={() => forkHere(false)} data-action="fork">
+            <button disabled={busy || !checked} onClick={() => forkHere(false)} data-action="fork">
               Fork here
             </button>
-            <button disabled={busy} onClick={() => forkHere(true)} data-action="fork-materialized" title="the fork gets a copy of the state, so it needs no source">
+            <button disabled={busy || !checked} onClick={() => forkHere(true)} data-action="fork-materialized" title="the fork gets a copy of the state, so it needs no source">
               Fork (self-contained)
             </button>
           </div>
