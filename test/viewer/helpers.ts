@@ -1,6 +1,7 @@
 // Helpers for the viewer's tests: a small store with turns, usage on two days, a fork and a
 // compaction; the viewer started in this process on it; Debian's chromium driven by
 // playwright-core (one browser per test file, a fresh profile, nothing downloaded).
+import { existsSync } from 'node:fs'
 import { cp, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -143,6 +144,9 @@ export interface Browser {
 }
 
 export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no browser at ${CHROMIUM}: the viewer's tests need Debian's chromium (apt-get install -y chromium; .ci/run does it) or CHROMIUM_PATH`)
+  }
   const profile = await tempDir('chainlog-viewer-profile-')
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
