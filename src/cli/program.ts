@@ -11,6 +11,7 @@ import { registerImport } from './commands/import.js'
 import { registerInit } from './commands/init.js'
 import { registerLog } from './commands/log.js'
 import { registerLs } from './commands/ls.js'
+import { registerServe } from './commands/serve.js'
 import { registerShow } from './commands/show.js'
 import { registerState } from './commands/state.js'
 import { registerStats } from './commands/stats.js'
@@ -63,6 +64,7 @@ Every read command takes --json. Full reference: docs/cli.md`,
     registerImport,
     registerStats,
     registerDemo,
+    registerServe,
   ]) {
     register(program, ctx)
   }

@@ -88,6 +88,7 @@ export function registerDemo(program: Command, ctx: Ctx): void {
         [`stats`, 'token usage by model, bytes by kind'],
         [`verify --all`, 're-hash everything (exit status 1 if anything fails)'],
         [`export ${triage!.sessionId} --format jsonl`, 'a readable export (or a verifiable bundle with -o FILE)'],
+        [`serve --open`, 'browse, verify and fork it all in the web viewer (Ctrl-C stops it)'],
       ]
       for (const [cmd, what] of tries) out.line(`  ${cli} ${cmd}\n      ${c.dim(`# ${what}`)}`)
       if (!report.ok) throw new CliError(CliCodes.VERIFY_FAILED, 'the demo store failed verification')

@@ -1,0 +1,60 @@
+// Verification routes: a session's report as JSON (the list's badges, the timeline's findings),
+// and a streamed run (session, lineage or whole store) with progress, for the Verify page.
+import type { VerifyOptions } from '../index.js'
+import type { Handler } from './context.js'
+import { describeHttpError } from './http-errors.js'
+import { boolParam, sendJson, startEvents } from './http.js'
+import { requireSession } from './api-read.js'
+
+export const verifySession: Handler = async ({ res, ctx, params }) => {
+  const sessionId = params[0]!
+  await requireSession(ctx.store, sessionId)
+  sendJson(res, 200, await ctx.store.verify({ sessionId }))
+}
+
+/** Progress events at most this often. */
+const PROGRESS_MS = 100
+
+/**
+ * GET /api/verify?session=ID&lineage=1 as server-sent events: `start { total }` (entries to
+ * check, for the progress bar), `progress { entries, bytes }`, then `report` or `failed`.
+ */
+export const verifyStream: Handler = async ({ req, res, ctx, url }) => {
+  const sessionId = url.searchParams.get('session') || undefined
+  const lineage = boolParam(url, 'lineage')
+  const store = ctx.store
+  let total = 0
+  if (sessionId) {
+    total = (await requireSession(store, sessionId)).length
+    if (lineage) {
+      for (const a of (await store.lineage(sessionId)).ancestors) {
+        const h = a.present ? await store.readHead(a.sessionId) : undefined
+        if (h) total += h.seq + 1
+      }
+    }
+  } else {
+    for (const s of await store.listSessions()) total += s.length
+  }
+  const send = startEvents(res)
+  send('start', { total, sessionId: sessionId ?? null, lineage })
+  let closed = false
+  req.on('close', () => (closed = true))
+  let last = 0
+  const options: VerifyOptions = {
+    ...(sessionId ? { sessionId, lineage } : {}),
+    onProgress: (p) => {
+      const now = Date.now()
+      if (closed || now - last < PROGRESS_MS) return
+      last = now
+      send('progress', p)
+    },
+  }
+  try {
+    const report = await store.verify(options)
+    send('report', report)
+  } catch (err) {
+    const { code, message } = describeHttpError(err)
+    send('failed', { code, message })
+  }
+  res.end()
+}
