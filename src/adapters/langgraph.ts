@@ -6,10 +6,8 @@ import {
   BaseCheckpointSaver,
   TASKS,
   WRITES_IDX_MAP,
-  compareWritesSortKeys,
   copyCheckpoint,
   maxChannelVersion,
-  writesSortKey,
   type ChannelVersions,
   type Checkpoint,
   type CheckpointListOptions,
@@ -22,101 +20,26 @@ import {
 import type { RunnableConfig } from '@langchain/core/runnables'
 import { randomBytes } from 'node:crypto'
 import { ChainlogError, ErrorCodes, isChainlogError } from '../index.js'
-import type { ChainlogStore, EntryInput, StoredEntry } from '../index.js'
+import type { ChainlogStore, StoredEntry } from '../index.js'
+import {
+  applyToView,
+  customEntry,
+  enc,
+  newView,
+  orderedWrites,
+  ourData,
+  parseRoot,
+  resetView,
+  type BranchData,
+  type CheckpointData,
+  type CheckpointRef,
+  type StoredValue,
+  type ThreadView,
+  type WritesData,
+} from './langgraph-thread.js'
 
-/** The custom-entry namespace of this adapter. */
-export const LANGGRAPH_NAMESPACE = 'chainlog.langgraph'
-
-/** A serialised value: the serde's JSON kept as a structure (readable in chainlog), or its bytes. */
-export type StoredValue = { json: unknown } | { type: string; bytes: Uint8Array }
-
-/** The data of a `checkpoint` entry. */
-export interface CheckpointData {
-  id: string
-  parent?: string
-  /** The checkpoint's channel_versions, plain, so a child can tell which values it shares. */
-  versions: ChannelVersions
-  /** The checkpoint without channel_values. */
-  checkpoint: StoredValue
-  metadata: StoredValue
-  /** The channels this checkpoint changed (its newVersions), with their values. */
-  values: Record<string, StoredValue>
-  /** Channels it carries unchanged: the hash of the checkpoint entry that holds the value. */
-  refs: Record<string, string>
-}
-
-/** The data of a `writes` entry: one putWrites call. */
-export interface WritesData {
-  checkpoint: string
-  task: string
-  path: string
-  /** [idx, channel, value]; idx is negative for the special channels of WRITES_IDX_MAP. */
-  writes: [number, string, StoredValue][]
-}
-
-/** The data of a `branch` marker: the thread continues in `session`. */
-export interface BranchData {
-  session: string
-  checkpoint: string
-  parent: string | null
-}
-
-interface CheckpointRef {
-  id: string
-  hash: string
-  parent?: string
-  metadata: StoredValue
-}
-
-interface WriteRec {
-  task: string
-  path: string
-  idx: number
-  channel: string
-  value: StoredValue
-}
-
-/** What this saver knows of one thread and namespace, kept up to date from the log. */
-interface ThreadView {
-  threadId: string
-  ns: string
-  root: string
-  /** The thread's sessions in the order the thread moved through them; the last is current. */
-  sessions: { id: string; seq: number; head: string | undefined }[]
-  genesis: string | undefined
-  checkpoints: Map<string, CheckpointRef>
-  writes: Map<string, Map<string, WriteRec>>
-  /** The last checkpoint put in the current session. */
-  latest: string | undefined
-  maxId: string | undefined
-  queue: Promise<unknown>
-}
-
-const enc = encodeURIComponent
-const MAX_SESSION_ID = 200
-
-/** The id of a thread's first session: `lg:<thread>:<ns>`, both URI-encoded. */
-export function threadSessionId(threadId: string, checkpointNs = ''): string {
-  const id = `lg:${enc(threadId)}:${enc(checkpointNs)}`
-  if (id.length > MAX_SESSION_ID - 50) {
-    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'thread_id and checkpoint_ns are too long for a session id', { threadId, checkpointNs })
-  }
-  return id
-}
-
-function parseRoot(id: string): { threadId: string; ns: string } | undefined {
-  const m = /^lg:([^:/]*):([^:/]*)$/.exec(id)
-  return m ? { threadId: decodeURIComponent(m[1]!), ns: decodeURIComponent(m[2]!) } : undefined
-}
-
-function ourData<T>(e: StoredEntry, type: string): T | undefined {
-  const entry = e.entry
-  return entry.kind === 'custom' && entry.namespace === LANGGRAPH_NAMESPACE && entry.type === type ? (entry.data as T) : undefined
-}
-
-function custom(type: string, data: unknown): EntryInput {
-  return { kind: 'custom', namespace: LANGGRAPH_NAMESPACE, type, data } as EntryInput
-}
+export { LANGGRAPH_NAMESPACE, threadSessionId } from './langgraph-thread.js'
+export type { BranchData, CheckpointData, StoredValue, WritesData } from './langgraph-thread.js'
 
 const isConflict = (err: unknown) => isChainlogError(err, ErrorCodes.HEAD_CONFLICT)
 
@@ -229,8 +152,8 @@ export class ChainlogSaver extends BaseCheckpointSaver {
         const data: WritesData = { checkpoint: checkpointId, task: taskId, path: taskPath ?? '', writes: fresh }
         const cur = await this.#current(view)
         try {
-          const r = await this.store.append(cur.id, custom('writes', data), { expectedHead: cur.head! })
-          this.#apply(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head!, entry: custom('writes', data) as StoredEntry['entry'] })
+          const r = await this.store.append(cur.id, customEntry('writes', data), { expectedHead: cur.head! })
+          applyToView(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head!, entry: customEntry('writes', data) as StoredEntry['entry'] })
           return
         } catch (err) {
           if (!isConflict(err)) throw err
@@ -262,8 +185,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     const key = JSON.stringify([threadId, ns])
     let view = this.#views.get(key)
     if (!view) {
-      const root = threadSessionId(threadId, ns)
-      view = { threadId, ns, root, sessions: [], genesis: undefined, checkpoints: new Map(), writes: new Map(), latest: undefined, maxId: undefined, queue: Promise.resolve() }
+      view = newView(threadId, ns)
       this.#views.set(key, view)
     }
     return view
@@ -290,53 +212,16 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       } catch (err) {
         if (!isChainlogError(err, ErrorCodes.SESSION_NOT_FOUND)) throw err
         // Deleted by another saver: start over from nothing.
-        Object.assign(view, { sessions: [], genesis: undefined, checkpoints: new Map(), writes: new Map(), latest: undefined, maxId: undefined })
+        resetView(view)
         return
       }
       if (head === cur.head) return
       const before = view.sessions.length
       for await (const e of this.store.entries(cur.id, { from: cur.seq + 1 })) {
-        this.#apply(view, e)
+        applyToView(view, e)
         if (view.sessions.length > before) break
       }
       if (view.sessions.length === before) return
-    }
-  }
-
-  #apply(view: ThreadView, e: StoredEntry): void {
-    const cur = view.sessions.find((s) => s.id === e.sessionId)
-    if (cur) {
-      cur.seq = e.seq
-      cur.head = e.hash
-    }
-    if (e.entry.kind === 'session_start') {
-      if (e.sessionId === view.root) view.genesis = e.hash
-      return
-    }
-    const cp = ourData<CheckpointData>(e, 'checkpoint')
-    if (cp) {
-      const ref: CheckpointRef = { id: cp.id, hash: e.hash, metadata: cp.metadata }
-      if (cp.parent !== undefined) ref.parent = cp.parent
-      view.checkpoints.set(cp.id, ref)
-      view.latest = cp.id
-      if (view.maxId === undefined || cp.id > view.maxId) view.maxId = cp.id
-      return
-    }
-    const w = ourData<WritesData>(e, 'writes')
-    if (w) {
-      let m = view.writes.get(w.checkpoint)
-      if (!m) view.writes.set(w.checkpoint, (m = new Map()))
-      for (const [idx, channel, value] of w.writes) {
-        const key = `${w.task},${idx}`
-        if (idx >= 0 && m.has(key)) continue
-        m.set(key, { task: w.task, path: w.path, idx, channel, value })
-      }
-      return
-    }
-    const b = ourData<BranchData>(e, 'branch')
-    if (b) {
-      view.sessions.push({ id: b.session, seq: 0, head: undefined })
-      view.latest = undefined
     }
   }
 
@@ -376,11 +261,11 @@ export class ChainlogSaver extends BaseCheckpointSaver {
    */
   async #place(view: ThreadView, data: CheckpointData): Promise<boolean> {
     const cur = await this.#current(view)
-    const entry = custom('checkpoint', data)
+    const entry = customEntry('checkpoint', data)
     if (data.parent === view.latest) {
       try {
         const r = await this.store.append(cur.id, entry, { expectedHead: cur.head! })
-        this.#apply(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head!, entry: entry as StoredEntry['entry'] })
+        applyToView(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head!, entry: entry as StoredEntry['entry'] })
         return true
       } catch (err) {
         if (isConflict(err)) return false
@@ -392,7 +277,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     const forkId = `${view.root}/${enc(data.id)}.${randomBytes(4).toString('hex')}`
     const fork = await this.store.forkAt(anchor, { sessionId: forkId })
     const r = await this.store.append(forkId, entry, { expectedHead: fork.head })
-    const branch = custom('branch', { session: forkId, checkpoint: data.id, parent: data.parent ?? null } satisfies BranchData)
+    const branch = customEntry('branch', { session: forkId, checkpoint: data.id, parent: data.parent ?? null } satisfies BranchData)
     let m: { hash: string; seq: number }
     try {
       m = await this.store.append(cur.id, branch, { expectedHead: cur.head! })
@@ -401,8 +286,8 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       if (isConflict(err)) return false
       throw err
     }
-    this.#apply(view, { sessionId: cur.id, seq: m.seq, hash: m.hash, prev: cur.head!, entry: branch as StoredEntry['entry'] })
-    this.#apply(view, { sessionId: forkId, seq: r.seq, hash: r.hash, prev: fork.head, entry: entry as StoredEntry['entry'] })
+    applyToView(view, { sessionId: cur.id, seq: m.seq, hash: m.hash, prev: cur.head!, entry: branch as StoredEntry['entry'] })
+    applyToView(view, { sessionId: forkId, seq: r.seq, hash: r.hash, prev: fork.head, entry: entry as StoredEntry['entry'] })
     return true
   }
 
@@ -421,13 +306,13 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     checkpoint.channel_values = channelValues
     if (checkpoint.v < 4 && ref.parent !== undefined) {
       // Checkpoints older than format 4 kept pending sends as the parent's TASKS writes.
-      const sends = this.#orderedWrites(view, ref.parent).filter((w) => w.channel === TASKS)
+      const sends = orderedWrites(view, ref.parent).filter((w) => w.channel === TASKS)
       channelValues[TASKS] = await Promise.all(sends.map((w) => this.#load(w.value)))
       const versions = Object.values(checkpoint.channel_versions ?? {})
       checkpoint.channel_versions = { ...checkpoint.channel_versions, [TASKS]: versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined) }
     }
     const pendingWrites: CheckpointPendingWrite[] = await Promise.all(
-      this.#orderedWrites(view, ref.id).map(async (w) => [w.task, w.channel, await this.#load(w.value)] as CheckpointPendingWrite),
+      orderedWrites(view, ref.id).map(async (w) => [w.task, w.channel, await this.#load(w.value)] as CheckpointPendingWrite),
     )
     const configurable = { thread_id: view.threadId, checkpoint_ns: view.ns }
     const tuple: CheckpointTuple = {
@@ -438,11 +323,6 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     }
     if (ref.parent !== undefined) tuple.parentConfig = { configurable: { ...configurable, checkpoint_id: ref.parent } }
     return tuple
-  }
-
-  #orderedWrites(view: ThreadView, checkpointId: string): WriteRec[] {
-    const recs = [...(view.writes.get(checkpointId)?.values() ?? [])]
-    return recs.sort((a, b) => compareWritesSortKeys(writesSortKey(a.path, a.task, a.idx), writesSortKey(b.path, b.task, b.idx)))
   }
 
   async #dump(value: unknown): Promise<StoredValue> {
