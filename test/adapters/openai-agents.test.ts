@@ -258,6 +258,27 @@ describe('ChainlogSession on its own', () => {
     }
   })
 
+  it('pops racing appends from another object lose nothing: every item is either still there or was popped', async () => {
+    const store = await openMem()
+    const a = new ChainlogSession({ store, sessionId: 'race-3' })
+    const b = new ChainlogSession({ store, sessionId: 'race-3' })
+    const initial = Array.from({ length: 10 }, (_, i) => user(`i${i}`))
+    await a.addItems(initial)
+    const added: AgentInputItem[] = []
+    const popped: AgentInputItem[] = []
+    for (let i = 0; i < 10; i++) {
+      const item = user(`n${i}`)
+      added.push(item)
+      const [p] = await Promise.all([a.popItem(), b.addItems([item])])
+      popped.push(p!)
+    }
+    const final = await new ChainlogSession({ store, sessionId: 'race-3' }).getItems()
+    const text = (x: AgentInputItem) => (x as { content: string }).content
+    expect(final.map(text).sort()).toEqual([...initial, ...added].map(text).filter((t) => !popped.map(text).includes(t)).sort())
+    expect(new Set(popped.map(text)).size).toBe(10)
+    expect((await store.verify()).ok).toBe(true)
+  })
+
   it('stores the SDK items as their JSON: keys with undefined values are dropped, nothing else changes', async () => {
     const store = await openMem()
     const s = new ChainlogSession({ store })
