@@ -44,6 +44,8 @@ export interface BranchData {
 export interface CheckpointRef {
   id: string
   hash: string
+  sessionId: string
+  seq: number
   parent?: string
   metadata: StoredValue
 }
@@ -123,7 +125,7 @@ export function applyToView(view: ThreadView, e: StoredEntry): void {
   }
   const cp = ourData<CheckpointData>(e, 'checkpoint')
   if (cp) {
-    const ref: CheckpointRef = { id: cp.id, hash: e.hash, metadata: cp.metadata }
+    const ref: CheckpointRef = { id: cp.id, hash: e.hash, sessionId: e.sessionId, seq: e.seq, metadata: cp.metadata }
     if (cp.parent !== undefined) ref.parent = cp.parent
     view.checkpoints.set(cp.id, ref)
     view.latest = cp.id

@@ -41,6 +41,11 @@ import {
 export { LANGGRAPH_NAMESPACE, threadSessionId } from './langgraph-thread.js'
 export type { BranchData, CheckpointData, StoredValue, WritesData } from './langgraph-thread.js'
 
+/** Checkpoint entries whose data a saver keeps decoded. */
+const DATA_CACHE_SIZE = 1024
+/** Checkpoints `list` reads ahead at a time (well under DATA_CACHE_SIZE). */
+const LIST_PAGE = 128
+
 const isConflict = (err: unknown) => isChainlogError(err, ErrorCodes.HEAD_CONFLICT)
 
 /**
@@ -50,6 +55,12 @@ const isConflict = (err: unknown) => isChainlogError(err, ErrorCodes.HEAD_CONFLI
 export class ChainlogSaver extends BaseCheckpointSaver {
   readonly store: ChainlogStore
   #views = new Map<string, ThreadView>()
+  /**
+   * Checkpoint entries' data by entry hash, most recently used last. An entry never changes, so
+   * this needs no invalidation: it saves re-reading a parent on every put and the entry that
+   * holds an unchanged channel on every read.
+   */
+  #data = new Map<string, CheckpointData>()
 
   constructor(store: ChainlogStore, serde?: SerializerProtocol) {
     super(serde)
@@ -90,6 +101,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
         await this.#refresh(view)
         return [...view.checkpoints.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       })
+      const selected: CheckpointRef[] = []
       for (const ref of refs) {
         if (only && ref.id !== only) continue
         if (beforeId !== undefined && ref.id >= beforeId) continue
@@ -98,11 +110,17 @@ export class ChainlogSaver extends BaseCheckpointSaver {
           if (!Object.entries(filter).every(([k, v]) => metadata?.[k] === v)) continue
         }
         if (limit !== undefined) {
-          if (limit <= 0) return
+          if (limit <= 0) break
           limit -= 1
         }
-        yield await this.#locked(view, () => this.#tuple(view, ref))
+        selected.push(ref)
       }
+      for (let i = 0; i < selected.length; i += LIST_PAGE) {
+        const page = selected.slice(i, i + LIST_PAGE)
+        await this.#prefetch(page)
+        for (const ref of page) yield await this.#locked(view, () => this.#tuple(view, ref))
+      }
+      if (limit !== undefined && limit <= 0) return
     }
   }
 
@@ -245,7 +263,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     const refs: Record<string, string> = {}
     const ref = parent === undefined ? undefined : view.checkpoints.get(parent)
     if (!ref) return refs
-    const p = ourData<CheckpointData>(await this.store.getEntry(ref.hash), 'checkpoint')!
+    const p = await this.#checkpointData(ref.hash)
     for (const [ch, version] of Object.entries(cp.versions)) {
       if (Object.hasOwn(cp.values, ch) || p.versions[ch] !== version) continue
       const holder = Object.hasOwn(p.values, ch) ? ref.hash : p.refs[ch]
@@ -265,6 +283,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     if (data.parent === view.latest) {
       try {
         const r = await this.store.append(cur.id, entry, { expectedHead: cur.head! })
+        this.#remember(r.hash, data)
         applyToView(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head!, entry: entry as StoredEntry['entry'] })
         return true
       } catch (err) {
@@ -277,6 +296,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     const forkId = `${view.root}/${enc(data.id)}.${randomBytes(4).toString('hex')}`
     const fork = await this.store.forkAt(anchor, { sessionId: forkId })
     const r = await this.store.append(forkId, entry, { expectedHead: fork.head })
+    this.#remember(r.hash, data)
     const branch = customEntry('branch', { session: forkId, checkpoint: data.id, parent: data.parent ?? null } satisfies BranchData)
     let m: { hash: string; seq: number }
     try {
@@ -292,15 +312,12 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   }
 
   async #tuple(view: ThreadView, ref: CheckpointRef): Promise<CheckpointTuple> {
-    const data = ourData<CheckpointData>(await this.store.getEntry(ref.hash), 'checkpoint')!
+    const data = await this.#checkpointData(ref.hash)
     const checkpoint = (await this.#load(data.checkpoint)) as Checkpoint
     const channelValues: Record<string, unknown> = {}
     for (const [ch, v] of Object.entries(data.values)) channelValues[ch] = await this.#load(v)
-    const holders = new Map<string, CheckpointData>()
     for (const [ch, hash] of Object.entries(data.refs)) {
-      let h = holders.get(hash)
-      if (!h) holders.set(hash, (h = ourData<CheckpointData>(await this.store.getEntry(hash), 'checkpoint')!))
-      const v = h.values[ch]
+      const v = (await this.#checkpointData(hash)).values[ch]
       if (v !== undefined) channelValues[ch] = await this.#load(v)
     }
     checkpoint.channel_values = channelValues
@@ -323,6 +340,48 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     }
     if (ref.parent !== undefined) tuple.parentConfig = { configurable: { ...configurable, checkpoint_id: ref.parent } }
     return tuple
+  }
+
+  async #checkpointData(hash: string): Promise<CheckpointData> {
+    const cached = this.#data.get(hash)
+    if (cached) {
+      this.#data.delete(hash)
+      this.#data.set(hash, cached)
+      return cached
+    }
+    const data = ourData<CheckpointData>(await this.store.getEntry(hash), 'checkpoint')
+    if (!data) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} is not a LangGraph checkpoint; run verify`, { hash })
+    this.#remember(hash, data)
+    return data
+  }
+
+  /** Read the checkpoints of a page of `list` in streamed runs per session, not one lookup each. */
+  async #prefetch(refs: CheckpointRef[]): Promise<void> {
+    const bySession = new Map<string, CheckpointRef[]>()
+    for (const r of refs) {
+      if (this.#data.has(r.hash)) continue
+      const list = bySession.get(r.sessionId)
+      if (list) list.push(r)
+      else bySession.set(r.sessionId, [r])
+    }
+    for (const [sessionId, list] of bySession) {
+      if (list.length < 4) continue
+      const want = new Set(list.map((r) => r.hash))
+      const from = Math.min(...list.map((r) => r.seq))
+      const to = Math.max(...list.map((r) => r.seq))
+      // Only dense runs: a few checkpoints far apart are cheaper to fetch one by one.
+      if (to - from + 1 > 4 * list.length) continue
+      for await (const e of this.store.entries(sessionId, { from, to })) {
+        const data = want.has(e.hash) ? ourData<CheckpointData>(e, 'checkpoint') : undefined
+        if (data) this.#remember(e.hash, data)
+      }
+    }
+  }
+
+  #remember(hash: string, data: CheckpointData): void {
+    this.#data.delete(hash)
+    this.#data.set(hash, data)
+    if (this.#data.size > DATA_CACHE_SIZE) this.#data.delete(this.#data.keys().next().value!)
   }
 
   async #dump(value: unknown): Promise<StoredValue> {

@@ -236,6 +236,29 @@ describe('ChainlogSaver in the store', () => {
     expect((await s.getTuple(config))!.checkpoint.channel_values).toEqual({ n: 4, same: 'x' })
   })
 
+  it('list over a long thread, read by a saver new to it, gives every checkpoint newest first with its own values', async () => {
+    const { store, s } = await saver()
+    let config: RunnableConfig = { configurable: { thread_id: 'long', checkpoint_ns: '' } }
+    const ids: string[] = []
+    for (let i = 1; i <= 300; i++) {
+      const id = uuid6(i)
+      ids.push(id)
+      config = await put(s, config, id, i, i === 1 ? { n: 1, same: 1 } : { n: i })
+      if (i % 7 === 0) await s.putWrites(config, [['n', -i]], `t${i}`)
+    }
+    const fresh = new ChainlogSaver(store)
+    const all = await toArray(fresh.list({ configurable: { thread_id: 'long', checkpoint_ns: '' } }))
+    expect(all.map((t) => t.checkpoint.id)).toEqual([...ids].reverse())
+    all.forEach((t, k) => {
+      const n = 300 - k
+      expect(t.checkpoint.channel_values).toEqual({ n, same: 'x' })
+      expect(t.pendingWrites).toEqual(n % 7 === 0 ? [[`t${n}`, 'n', -n]] : [])
+    })
+    const page = await toArray(fresh.list({ configurable: { thread_id: 'long' } }, { before: all[100]!.config, limit: 150 }))
+    expect(page.map((t) => t.checkpoint.id)).toEqual(all.slice(101, 251).map((t) => t.checkpoint.id))
+    expect(await toArray(fresh.list({ configurable: { thread_id: 'long' } }, { filter: { step: 42 } }))).toHaveLength(1)
+  })
+
   it('a putWrites regular write lands once per task and index; special channels are replaced', async () => {
     const { s } = await saver()
     const config = await put(s, { configurable: { thread_id: 'w' } }, uuid6(0), 1)
