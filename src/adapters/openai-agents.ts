@@ -32,6 +32,10 @@ export interface ContinuedMarker {
   reason: 'pop_item' | 'clear_session'
 }
 
+/** Entries read in the first window of a tail read; each next window is four times larger. */
+const FIRST_WINDOW = 16
+const MAX_WINDOW = 1024
+
 const SDK_CLASSES: Record<string, ItemClass> = {
   function_call: 'tool_call',
   hosted_tool_call: 'tool_call',
@@ -358,12 +362,27 @@ export class ChainlogSession implements Session {
    */
   async *#backwards(sessionId: string): AsyncGenerator<StoredEntry> {
     let sid = sessionId
-    let to: number | undefined
+    let hi = (await this.store.readHead(sid))?.seq
+    if (hi === undefined) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sid}`, { sessionId: sid })
     for (;;) {
       let genesis: StoredEntry | undefined
-      for await (const e of this.store.entries(sid, to === undefined ? { reverse: true } : { reverse: true, to })) {
-        if (e.entry.kind === 'session_start') genesis = e
-        yield e
+      // Windows that grow from the head down, so a short tail reads a few entries, not a chunk.
+      // Each window is checked by entries(); the link between windows is checked here.
+      let window = FIRST_WINDOW
+      let expected: string | undefined
+      while (hi >= 0) {
+        const from = Math.max(0, hi - window + 1)
+        for await (const e of this.store.entries(sid, { reverse: true, from, to: hi })) {
+          if (expected !== undefined && e.hash !== expected) {
+            throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${e.hash} does not link to the entry after it; run verify`, { sessionId: sid, seq: e.seq, hash: e.hash })
+          }
+          expected = undefined
+          if (e.entry.kind === 'session_start') genesis = e
+          yield e
+          expected = e.prev
+        }
+        hi = from - 1
+        window = Math.min(window * 4, MAX_WINDOW)
       }
       const g = genesis?.entry
       if (!g || g.kind !== 'session_start') throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${sid} has no genesis; run verify`, { sessionId: sid })
@@ -371,7 +390,8 @@ export class ChainlogSession implements Session {
       const loc = await this.store.locate(g.forkedFrom.atHash)
       if (!loc) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `fork point ${g.forkedFrom.atHash} of ${sid} is missing; run verify`, { sessionId: sid })
       sid = loc.sessionId
-      to = loc.seq
+      hi = loc.seq
     }
   }
+
 }

@@ -200,6 +200,17 @@ describe('ChainlogSession on its own', () => {
     expect((await store.verify()).ok).toBe(true)
   })
 
+  it('getItems(limit) on a long session reads across its growing windows and through a fork point', async () => {
+    const store = await openMem()
+    const s = new ChainlogSession({ store, sessionId: 'long-1' })
+    for (let i = 0; i < 120; i++) await s.addItems(i % 3 === 0 ? [user(`u${i}`)] : [say(`a${i}`), say(`b${i}`)])
+    await s.popItem()
+    await s.addItems([user('after the pop')])
+    const all = await s.getItems()
+    expect(all).toHaveLength(200)
+    for (const n of [1, 15, 16, 17, 63, 64, 65, 199, 200, 201, 500]) expect(await s.getItems(n)).toEqual(all.slice(-n))
+  })
+
   it('a pop keeps the usage and turn ends recorded after the popped item', async () => {
     const store = await openMem()
     const s = new ChainlogSession({ store, sessionId: 'usage-1' })
