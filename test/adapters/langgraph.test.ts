@@ -15,7 +15,7 @@ import type { SharedStore } from '../../src/host/shared-store.js'
 import { openStore, type ChainlogStore, type Store } from '../../src/store.js'
 import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
-import { buildGraph } from './fixtures/approval-graph.mjs'
+import { buildGraph, buildNestedGraph } from './fixtures/approval-graph.mjs'
 
 const FIXTURES = join(import.meta.dirname, 'fixtures')
 const opened: Store[] = []
@@ -43,20 +43,23 @@ async function toArray<T>(it: AsyncIterable<T>): Promise<T[]> {
 
 /**
  * A trace with what differs between two runs of the same steps taken out: ids (checkpoint,
- * task and interrupt ids) become their order of first appearance, timestamps are dropped.
+ * task and interrupt ids, also inside namespaces) become their order of first appearance,
+ * timestamps are dropped.
  */
 function normalise(v: unknown): unknown {
   const ids = new Map<string, string>()
+  const token = (raw: string) => {
+    if (!ids.has(raw)) ids.set(raw, `#${ids.size}`)
+    return ids.get(raw)!
+  }
+  // Whole ids, and ids inside a namespace such as "review:<task id>" (in values and in keys).
+  const id = (x: string) => (/^[0-9a-f-]{32,36}$/.test(x) ? token(x) : x.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, token))
   const walk = (x: unknown): unknown => {
-    if (typeof x === 'string') {
-      if (!/^[0-9a-f-]{32,36}$/.test(x)) return x
-      if (!ids.has(x)) ids.set(x, `#${ids.size}`)
-      return ids.get(x)
-    }
+    if (typeof x === 'string') return id(x)
     if (Array.isArray(x)) return x.map(walk)
     if (x && typeof x === 'object') {
       const out: Record<string, unknown> = {}
-      for (const [k, val] of Object.entries(x)) if (k !== 'createdAt' && k !== 'ts' && val !== undefined) out[k] = walk(val)
+      for (const [k, val] of Object.entries(x)) if (k !== 'createdAt' && k !== 'ts' && val !== undefined) out[id(k)] = walk(val)
       return out
     }
     return x
@@ -132,6 +135,26 @@ describe('ChainlogSaver under a StateGraph', () => {
     expect(report.findings).toEqual([])
     expect(report.ok).toBe(true)
     await store!.close()
+  })
+  it('a subgraph that interrupts keeps its own namespace, and resumes as on MemorySaver', async () => {
+    const run = async (checkpointer: BaseCheckpointSaver) => {
+      const graph = buildNestedGraph(checkpointer) as Graph & { getState(c: RunnableConfig, o: { subgraphs: boolean }): Promise<unknown> }
+      const thread = { configurable: { thread_id: 'N' } }
+      const first = await graph.invoke({ notes: ['hi'] }, thread)
+      const nested = await graph.getState(thread, { subgraphs: true })
+      const result = await graph.invoke(new Command({ resume: 'yes' }), thread)
+      const history = await toArray(graph.getStateHistory(thread))
+      const everything = await toArray(checkpointer.list({ configurable: { thread_id: 'N' } }))
+      const namespaces = [...new Set(everything.map((t) => String(t.config.configurable?.checkpoint_ns).split(':')[0]))].sort()
+      return { first, nested, result, history, namespaces, count: everything.length }
+    }
+    const onMemory = await run(new MemorySaver())
+    const store = await openMem()
+    const onChainlog = await run(new ChainlogSaver(store))
+    expect(onChainlog.result).toEqual({ notes: ['hi', 'start', 'hi', 'start', 'draft 2', 'confirmed: yes'], done: 6 })
+    expect(onChainlog.namespaces).toEqual(['', 'review'])
+    expect(normalise(onChainlog)).toEqual(normalise(onMemory))
+    expect((await store.verify()).ok).toBe(true)
   })
 })
 
