@@ -292,7 +292,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       }
     }
     const anchor = (data.parent !== undefined ? view.checkpoints.get(data.parent)?.hash : undefined) ?? view.genesis
-    if (!anchor) return false
+    if (!anchor) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `thread session ${view.root} has no genesis in view; run verify`, { sessionId: view.root })
     const forkId = `${view.root}/${enc(data.id)}.${randomBytes(4).toString('hex')}`
     const fork = await this.store.forkAt(anchor, { sessionId: forkId })
     const r = await this.store.append(forkId, entry, { expectedHead: fork.head })

@@ -192,7 +192,8 @@ export class ChainlogSession implements Session {
             actualHead: head,
           })
         }
-        const usage = this.#pendingUsage
+        // A copy: a model call that finishes meanwhile adds to the pending list, and stays there.
+        const usage = [...this.#pendingUsage]
         try {
           const r =
             stored.length > 0

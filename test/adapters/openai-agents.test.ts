@@ -303,6 +303,39 @@ describe('ChainlogSession on its own', () => {
     expect(classifyAgentItem({ role: 'system', content: 'x' })).toBe('other')
   })
 
+  it('usage of a model call that ends while items are being written is kept for the next write', async () => {
+    const store = await openMem()
+    // A store whose appendTurn says when it has taken its arguments and is writing.
+    let writingStarted!: () => void
+    const started = new Promise<void>((r) => (writingStarted = r))
+    const spy = new Proxy(store, {
+      get(target, key) {
+        if (key === 'appendTurn') {
+          return (...args: Parameters<Store['appendTurn']>) => {
+            const p = target.appendTurn(...args)
+            writingStarted()
+            return p
+          }
+        }
+        const v = Reflect.get(target, key) as unknown
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+    const s = new ChainlogSession({ store: spy, sessionId: 'usage-2' })
+    const tracked = s.trackUsage(new ScriptedModel('u'), 'scripted-1')
+    const request = { input: [user('hello')] } as never
+    await tracked.getResponse(request)
+    const writing = s.addItems([user('hello')])
+    await started
+    await tracked.getResponse(request) // lands while the first batch is in flight
+    await writing
+    expect((await store.restore('usage-2')).usage).toHaveLength(1)
+    await s.flushUsage()
+    expect((await store.restore('usage-2')).usage).toHaveLength(2)
+    await s.flushUsage() // nothing left: writes nothing
+    expect((await store.restore('usage-2')).length).toBe(4)
+  })
+
   it('getSessionId creates the session once and returns the same id every time', async () => {
     const store = await openMem()
     const s = new ChainlogSession({ store })
