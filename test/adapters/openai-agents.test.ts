@@ -108,6 +108,21 @@ describe('ChainlogSession under run()', () => {
     await again.close()
   })
 
+  it('a streamed run keeps the same items and usage as a run that is not streamed', async () => {
+    const store = await openMem()
+    const plain = new ChainlogSession({ store, sessionId: 'plain-1' })
+    const streamed = new ChainlogSession({ store, sessionId: 'stream-1' })
+    await run(agentFor(plain, new ScriptedModel('p')), 'add 4 5', { session: plain })
+    const result = await run(agentFor(streamed, new ScriptedModel('p')), 'add 4 5', { session: streamed, stream: true })
+    for await (const _ of result) void _
+    await result.completed
+    expect(result.finalOutput).toBe('The answer is 9.')
+    expect(await streamed.getItems()).toEqual(await plain.getItems())
+    const usage = (id: string) => store.restore(id).then((st) => st.usage)
+    expect(await usage('stream-1')).toEqual(await usage('plain-1'))
+    expect(await usage('stream-1')).toHaveLength(2)
+  })
+
   it('a popped item is gone from the session, and the old history is still there, verified', async () => {
     const store = await openMem()
     const session = new ChainlogSession({ store, sessionId: 'pop-1' })
