@@ -43,6 +43,8 @@ export type { BranchData, CheckpointData, StoredValue, WritesData } from './lang
 
 /** Checkpoint entries whose data a saver keeps decoded. */
 const DATA_CACHE_SIZE = 1024
+/** Threads a saver keeps a view of, unless told otherwise. */
+const DEFAULT_MAX_THREADS = 1000
 /** Checkpoints `list` reads ahead at a time (well under DATA_CACHE_SIZE). */
 const LIST_PAGE = 128
 
@@ -62,10 +64,25 @@ export class ChainlogSaver extends BaseCheckpointSaver {
    */
   #data = new Map<string, CheckpointData>()
 
-  constructor(store: ChainlogStore, serde?: SerializerProtocol) {
+  readonly #maxThreads: number
+
+  /**
+   * @param serde LangGraph's serializer (JsonPlusSerializer unless given).
+   * @param options.maxThreads threads whose view the saver keeps (default 1000, least recently
+   *   used dropped first); a dropped thread is read again from the log when next used.
+   */
+  constructor(store: ChainlogStore, serde?: SerializerProtocol, options: { maxThreads?: number } = {}) {
     super(serde)
     if (!store) throw new TypeError('ChainlogSaver needs a store')
+    const maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS
+    if (!Number.isInteger(maxThreads) || maxThreads < 1) throw new TypeError('maxThreads must be a positive integer')
     this.store = store
+    this.#maxThreads = maxThreads
+  }
+
+  /** Threads whose view this saver holds now (for tests and monitoring). */
+  get threadsInView(): number {
+    return this.#views.size
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -202,10 +219,12 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   #view(threadId: string, ns: string): ThreadView {
     const key = JSON.stringify([threadId, ns])
     let view = this.#views.get(key)
-    if (!view) {
-      view = newView(threadId, ns)
-      this.#views.set(key, view)
-    }
+    if (view) this.#views.delete(key)
+    else view = newView(threadId, ns)
+    this.#views.set(key, view)
+    // A view dropped while an operation still uses it is harmless: that operation finishes on
+    // it, and the next one reads the thread again (writes are compare-and-set either way).
+    if (this.#views.size > this.#maxThreads) this.#views.delete(this.#views.keys().next().value!)
     return view
   }
 

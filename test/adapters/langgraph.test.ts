@@ -282,6 +282,19 @@ describe('ChainlogSaver in the store', () => {
     expect(await toArray(fresh.list({ configurable: { thread_id: 'long' } }, { filter: { step: 42 } }))).toHaveLength(1)
   })
 
+  it('keeps views of at most maxThreads threads, and reads a dropped thread again from the log', async () => {
+    const store = await openMem()
+    const s = new ChainlogSaver(store, undefined, { maxThreads: 2 })
+    const configs: RunnableConfig[] = []
+    for (const t of ['t1', 't2', 't3']) configs.push(await put(s, { configurable: { thread_id: t } }, uuid6(0), 1, { n: 1, same: 1 }))
+    expect(s.threadsInView).toBe(2)
+    await put(s, configs[0]!, uuid6(1), 2) // t1 was dropped: read again, then continued in place
+    expect((await s.getTuple({ configurable: { thread_id: 't1' } }))!.checkpoint.channel_values).toEqual({ n: 2, same: 'x' })
+    expect((await store.listSessions()).filter((x) => x.sessionId.startsWith('lg:t1:'))).toHaveLength(1)
+    expect(s.threadsInView).toBe(2)
+    expect(() => new ChainlogSaver(store, undefined, { maxThreads: 0 })).toThrow(TypeError)
+  })
+
   it('a putWrites regular write lands once per task and index; special channels are replaced', async () => {
     const { s } = await saver()
     const config = await put(s, { configurable: { thread_id: 'w' } }, uuid6(0), 1)
