@@ -226,6 +226,24 @@ describe('ChainlogSession on its own', () => {
     for (const n of [1, 15, 16, 17, 63, 64, 65, 199, 200, 201, 500]) expect(await s.getItems(n)).toEqual(all.slice(-n))
   })
 
+  it('works the same through a store shared with another process (a client of the holder)', async () => {
+    const { dir, store: holder } = await diskStore()
+    const client = await openStore(dir)
+    try {
+      const viaClient = new ChainlogSession({ store: client, sessionId: 'shared-1' })
+      for (let i = 0; i < 40; i++) await viaClient.addItems([user(`q${i}`), say(`a${i}`)])
+      expect(await viaClient.popItem()).toEqual(say('a39'))
+      const viaHolder = new ChainlogSession({ store: holder, sessionId: 'shared-1' })
+      const all = await viaHolder.getItems()
+      expect(all).toHaveLength(79)
+      for (const n of [1, 17, 79]) expect(await viaClient.getItems(n)).toEqual(all.slice(-n))
+      expect((await client.verify()).ok).toBe(true)
+    } finally {
+      await client.close()
+      await holder.close()
+    }
+  })
+
   it('a pop keeps the usage and turn ends recorded after the popped item', async () => {
     const store = await openMem()
     const s = new ChainlogSession({ store, sessionId: 'usage-1' })
