@@ -1,0 +1,157 @@
+// The LangGraph adapter's entry format and the view of a thread a saver keeps from the log:
+// which sessions make up the thread, where each checkpoint is, and every pending write.
+import { compareWritesSortKeys, writesSortKey, type ChannelVersions } from '@langchain/langgraph-checkpoint'
+import { ChainlogError, ErrorCodes } from '../index.js'
+import type { EntryInput, StoredEntry } from '../index.js'
+
+/** The custom-entry namespace of this adapter. */
+export const LANGGRAPH_NAMESPACE = 'chainlog.langgraph'
+
+/** A serialised value: the serde's JSON kept as a structure (readable in chainlog), or its bytes. */
+export type StoredValue = { json: unknown } | { type: string; bytes: Uint8Array }
+
+/** The data of a `checkpoint` entry. */
+export interface CheckpointData {
+  id: string
+  parent?: string
+  /** The checkpoint's channel_versions, plain, so a child can tell which values it shares. */
+  versions: ChannelVersions
+  /** The checkpoint without channel_values. */
+  checkpoint: StoredValue
+  metadata: StoredValue
+  /** The channels this checkpoint changed (its newVersions), with their values. */
+  values: Record<string, StoredValue>
+  /** Channels it carries unchanged: the hash of the checkpoint entry that holds the value. */
+  refs: Record<string, string>
+}
+
+/** The data of a `writes` entry: one putWrites call. */
+export interface WritesData {
+  checkpoint: string
+  task: string
+  path: string
+  /** [idx, channel, value]; idx is negative for the special channels of WRITES_IDX_MAP. */
+  writes: [number, string, StoredValue][]
+}
+
+/** The data of a `branch` marker: the thread continues in `session`. */
+export interface BranchData {
+  session: string
+  checkpoint: string
+  parent: string | null
+}
+
+export interface CheckpointRef {
+  id: string
+  hash: string
+  sessionId: string
+  seq: number
+  parent?: string
+  metadata: StoredValue
+}
+
+export interface WriteRec {
+  task: string
+  path: string
+  idx: number
+  channel: string
+  value: StoredValue
+}
+
+/** What this saver knows of one thread and namespace, kept up to date from the log. */
+export interface ThreadView {
+  threadId: string
+  ns: string
+  root: string
+  /** The thread's sessions in the order the thread moved through them; the last is current. */
+  sessions: { id: string; seq: number; head: string | undefined }[]
+  genesis: string | undefined
+  checkpoints: Map<string, CheckpointRef>
+  writes: Map<string, Map<string, WriteRec>>
+  /** The last checkpoint put in the current session. */
+  latest: string | undefined
+  maxId: string | undefined
+  queue: Promise<unknown>
+}
+
+export const enc = encodeURIComponent
+const MAX_SESSION_ID = 200
+
+/** The id of a thread's first session: `lg:<thread>:<ns>`, both URI-encoded. */
+export function threadSessionId(threadId: string, checkpointNs = ''): string {
+  const id = `lg:${enc(threadId)}:${enc(checkpointNs)}`
+  if (id.length > MAX_SESSION_ID - 50) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'thread_id and checkpoint_ns are too long for a session id', { threadId, checkpointNs })
+  }
+  return id
+}
+
+export function parseRoot(id: string): { threadId: string; ns: string } | undefined {
+  const m = /^lg:([^:/]*):([^:/]*)$/.exec(id)
+  return m ? { threadId: decodeURIComponent(m[1]!), ns: decodeURIComponent(m[2]!) } : undefined
+}
+
+export function ourData<T>(e: StoredEntry, type: string): T | undefined {
+  const entry = e.entry
+  return entry.kind === 'custom' && entry.namespace === LANGGRAPH_NAMESPACE && entry.type === type ? (entry.data as T) : undefined
+}
+
+export function customEntry(type: string, data: unknown): EntryInput {
+  return { kind: 'custom', namespace: LANGGRAPH_NAMESPACE, type, data } as EntryInput
+}
+
+/** An empty view of a thread (nothing read yet). */
+export function newView(threadId: string, ns: string): ThreadView {
+  const view = { threadId, ns, root: threadSessionId(threadId, ns), queue: Promise.resolve() } as ThreadView
+  resetView(view)
+  return view
+}
+
+/** Forget everything (the thread was deleted). */
+export function resetView(view: ThreadView): void {
+  Object.assign(view, { sessions: [], genesis: undefined, checkpoints: new Map(), writes: new Map(), latest: undefined, maxId: undefined })
+}
+
+/** Fold one entry of the thread's current session into the view (no I/O: the saver does the reads). */
+export function applyToView(view: ThreadView, e: StoredEntry): void {
+  const cur = view.sessions.find((s) => s.id === e.sessionId)
+  if (cur) {
+    cur.seq = e.seq
+    cur.head = e.hash
+  }
+  if (e.entry.kind === 'session_start') {
+    if (e.sessionId === view.root) view.genesis = e.hash
+    return
+  }
+  const cp = ourData<CheckpointData>(e, 'checkpoint')
+  if (cp) {
+    const ref: CheckpointRef = { id: cp.id, hash: e.hash, sessionId: e.sessionId, seq: e.seq, metadata: cp.metadata }
+    if (cp.parent !== undefined) ref.parent = cp.parent
+    view.checkpoints.set(cp.id, ref)
+    view.latest = cp.id
+    if (view.maxId === undefined || cp.id > view.maxId) view.maxId = cp.id
+    return
+  }
+  const w = ourData<WritesData>(e, 'writes')
+  if (w) {
+    let m = view.writes.get(w.checkpoint)
+    if (!m) view.writes.set(w.checkpoint, (m = new Map()))
+    for (const [idx, channel, value] of w.writes) {
+      const key = `${w.task},${idx}`
+      if (idx >= 0 && m.has(key)) continue
+      m.set(key, { task: w.task, path: w.path, idx, channel, value })
+    }
+    return
+  }
+  const b = ourData<BranchData>(e, 'branch')
+  if (b) {
+    view.sessions.push({ id: b.session, seq: 0, head: undefined })
+    view.latest = undefined
+  }
+}
+
+/** A checkpoint's pending writes in the order LangGraph applies them (writesSortKey). */
+export function orderedWrites(view: ThreadView, checkpointId: string): WriteRec[] {
+  const recs = [...(view.writes.get(checkpointId)?.values() ?? [])]
+  return recs.sort((a, b) => compareWritesSortKeys(writesSortKey(a.path, a.task, a.idx), writesSortKey(b.path, b.task, b.idx)))
+}

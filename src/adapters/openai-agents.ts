@@ -1,0 +1,398 @@
+// The OpenAI Agents SDK's `Session` on a chainlog store (docs/adapters.md). A session's items
+// are entries of a chainlog session; popItem and clearSession never rewrite: they continue in a
+// fork or a compaction, and leave a marker at the end of the old session saying where it went.
+import type { AgentInputItem, Model, ModelRequest, ModelResponse, Session, StreamEvent } from '@openai/agents'
+import { v7 as uuidv7 } from 'uuid'
+import { ChainlogError, ErrorCodes, classifyItem, isChainlogError } from '../index.js'
+import type { ChainlogStore, EntryInput, ItemClass, StoredEntry, Usage } from '../index.js'
+
+/** The custom-entry namespace of this adapter. */
+export const OPENAI_AGENTS_NAMESPACE = 'chainlog.openai-agents'
+/** The type of the marker that ends a session whose items continue in another. */
+export const CONTINUED = 'continued'
+
+export interface ChainlogSessionOptions {
+  store: ChainlogStore
+  /**
+   * The SDK's session id: also the id of the first chainlog session, created on first use.
+   * A UUIDv7 unless given.
+   */
+  sessionId?: string
+  /**
+   * What addItems does when another writer moved the head since this object last looked:
+   * `retry` (default) appends on the new head, `throw` fails with CHAINLOG_HEAD_CONFLICT.
+   * Either way the batch lands whole or not at all.
+   */
+  onConflict?: 'retry' | 'throw'
+}
+
+/** Where a session's items went: written at the end of the session they left. */
+export interface ContinuedMarker {
+  sessionId: string
+  reason: 'pop_item' | 'clear_session'
+}
+
+/** Entries read in the first window of a tail read; each next window is four times larger. */
+const FIRST_WINDOW = 16
+const MAX_WINDOW = 1024
+
+const SDK_CLASSES: Record<string, ItemClass> = {
+  function_call: 'tool_call',
+  hosted_tool_call: 'tool_call',
+  computer_call: 'tool_call',
+  shell_call: 'tool_call',
+  apply_patch_call: 'tool_call',
+  tool_search_call: 'tool_call',
+  program: 'tool_call',
+  function_call_result: 'tool_result',
+  computer_call_result: 'tool_result',
+  shell_call_output: 'tool_result',
+  apply_patch_call_output: 'tool_result',
+  tool_search_output: 'tool_result',
+  program_output: 'tool_result',
+  reasoning: 'reasoning',
+}
+
+/** Classifies the SDK's item shapes (camelCase tool results included), then chainlog's defaults. */
+export function classifyAgentItem(item: unknown): ItemClass {
+  const type = (item as { type?: unknown } | null)?.type
+  if (typeof type === 'string' && Object.hasOwn(SDK_CLASSES, type)) return SDK_CLASSES[type]!
+  return classifyItem(item)
+}
+
+/** The items an entry adds to the history (the reducer's rule). */
+function itemsIn(e: StoredEntry): readonly unknown[] {
+  const entry = e.entry
+  switch (entry.kind) {
+    case 'session_start':
+      return entry.history
+    case 'user_input':
+      return [entry.item]
+    case 'assistant_items':
+    case 'tool_results':
+    case 'hook_injected_items':
+      return entry.items
+    default:
+      return []
+  }
+}
+
+function markerOf(e: StoredEntry): ContinuedMarker | undefined {
+  const entry = e.entry
+  if (entry.kind !== 'custom' || entry.namespace !== OPENAI_AGENTS_NAMESPACE || entry.type !== CONTINUED) return undefined
+  return entry.data as ContinuedMarker
+}
+
+/**
+ * Items as the SDK's own file and database sessions keep them: their JSON form (keys whose
+ * value is undefined are dropped, as JSON.stringify drops them). A copy, so later mutation by
+ * the caller does not reach what was stored.
+ */
+function storable(items: readonly AgentInputItem[]): unknown[] {
+  return JSON.parse(JSON.stringify(items)) as unknown[]
+}
+
+function sumDetail(details: unknown, key: string): number {
+  const list = Array.isArray(details) ? details : details && typeof details === 'object' ? [details] : []
+  let n = 0
+  for (const d of list) {
+    const v = (d as Record<string, unknown>)[key]
+    if (typeof v === 'number' && Number.isFinite(v)) n += v
+  }
+  return n
+}
+
+interface SdkUsage {
+  inputTokens?: number
+  outputTokens?: number
+  inputTokensDetails?: unknown
+  outputTokensDetails?: unknown
+}
+
+function usageRecord(u: SdkUsage | undefined, model: string, historyLength: number): Usage {
+  const int = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0)
+  return {
+    historyLength,
+    model,
+    inputTokens: int(u?.inputTokens),
+    cacheReadTokens: int(sumDetail(u?.inputTokensDetails, 'cached_tokens')),
+    cacheWriteTokens: 0,
+    outputTokens: int(u?.outputTokens),
+    reasoningTokens: int(sumDetail(u?.outputTokensDetails, 'reasoning_tokens')),
+  }
+}
+
+/**
+ * An OpenAI Agents SDK `Session` stored in chainlog: pass it to `run(agent, input, { session })`.
+ * @example
+ * const session = new ChainlogSession({ store: await openStore('./.chainlog'), sessionId: 'user-42' })
+ * await run(agent, 'Hello', { session })
+ */
+export class ChainlogSession implements Session {
+  readonly store: ChainlogStore
+  readonly #root: string
+  readonly #onConflict: 'retry' | 'throw'
+  /** The chainlog session items are written to now (follows continued markers). */
+  #current: string
+  /** Its head when this object last looked, known not to be a marker. */
+  #head: string | undefined
+  #pendingUsage: Usage[] = []
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(options: ChainlogSessionOptions) {
+    if (!options || !options.store) throw new TypeError('ChainlogSession needs { store }')
+    this.store = options.store
+    this.#root = options.sessionId ?? uuidv7()
+    this.#current = this.#root
+    this.#onConflict = options.onConflict ?? 'retry'
+  }
+
+  /** The SDK's id for this session: stable across pops and clears. */
+  async getSessionId(): Promise<string> {
+    await this.#exclusive(() => this.#ensure())
+    return this.#root
+  }
+
+  /** The chainlog session the items live in now (differs from getSessionId after a pop or clear). */
+  async chainlogSessionId(): Promise<string | undefined> {
+    return this.#exclusive(async () => (await this.#resolve())?.sessionId)
+  }
+
+  /** The most recent `limit` items (all without a limit), oldest first. Reads only the tail. */
+  async getItems(limit?: number): Promise<AgentInputItem[]> {
+    return this.#exclusive(async () => {
+      const at = await this.#resolve()
+      if (!at) return []
+      if (limit === undefined) return (await this.store.restore(at.sessionId)).history as AgentInputItem[]
+      if (!Number.isInteger(limit) || limit <= 0) return []
+      const out: unknown[] = []
+      for await (const e of this.#backwards(at.sessionId)) {
+        const items = itemsIn(e)
+        for (let i = items.length - 1; i >= 0 && out.length < limit; i--) out.push(items[i])
+        if (out.length >= limit) break
+      }
+      return out.reverse() as AgentInputItem[]
+    })
+  }
+
+  /** Append items (and any usage recorded by trackUsage since the last call) in one atomic batch. */
+  async addItems(items: AgentInputItem[]): Promise<void> {
+    if (!Array.isArray(items)) throw new TypeError('addItems needs an array')
+    if (items.length === 0 && this.#pendingUsage.length === 0) return
+    const stored = storable(items)
+    await this.#exclusive(async () => {
+      const ts = Date.now()
+      for (;;) {
+        const seen = { sessionId: this.#current, head: this.#head }
+        const { sessionId, head } = await this.#ensure()
+        if (this.#onConflict === 'throw' && seen.head !== undefined && (seen.sessionId !== sessionId || seen.head !== head)) {
+          throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${this.#root} moved on since this object last read or wrote it`, {
+            sessionId,
+            expectedHead: seen.head,
+            actualHead: head,
+          })
+        }
+        // A copy: a model call that finishes meanwhile adds to the pending list, and stays there.
+        const usage = [...this.#pendingUsage]
+        try {
+          const r =
+            stored.length > 0
+              ? await this.store.appendTurn(sessionId, stored, { expectedHead: head, classify: classifyAgentItem, usage, ts })
+              : await this.store.appendMany(sessionId, usage.map((u) => ({ kind: 'llm_usage', ts, ...u }) as EntryInput), { expectedHead: head })
+          this.#head = r.head
+          this.#pendingUsage = this.#pendingUsage.slice(usage.length)
+          return
+        } catch (err) {
+          if (!isChainlogError(err, ErrorCodes.HEAD_CONFLICT) || this.#onConflict === 'throw') throw err
+        }
+      }
+    })
+  }
+
+  /**
+   * Remove the last item and return it. The history stays: the session continues in a fork
+   * made just before the entry that held the item (that entry's other items, and the entries
+   * after it that hold no items, are carried over), and the old session ends with a marker.
+   */
+  async popItem(): Promise<AgentInputItem | undefined> {
+    return this.#exclusive(async () => {
+      for (;;) {
+        const at = await this.#resolve()
+        if (!at) return undefined
+        const after: StoredEntry[] = []
+        let found: StoredEntry | undefined
+        for await (const e of this.#backwards(at.sessionId)) {
+          if (itemsIn(e).length > 0) {
+            found = e
+            break
+          }
+          if (e.entry.kind !== 'session_start') after.push(e)
+        }
+        if (!found) return undefined
+        const items = itemsIn(found)
+        const popped = items[items.length - 1] as AgentInputItem
+        const rest = items.slice(0, -1)
+        const carried: EntryInput[] = []
+        let next: { sessionId: string; head: string }
+        if (found.entry.kind === 'session_start') {
+          // Items that came with a genesis (a compaction, a materialised fork) cannot be forked
+          // away: compact into a session whose history is the rest.
+          next = await this.store.compact(at.sessionId, { history: [...rest], details: { reason: 'pop_item', by: OPENAI_AGENTS_NAMESPACE } })
+        } else {
+          next = await this.store.forkAt(found.prev)
+          if (rest.length > 0) carried.push({ kind: found.entry.kind, ts: found.entry.ts, items: rest } as EntryInput)
+        }
+        for (const e of after.reverse()) carried.push(e.entry as EntryInput)
+        if (carried.length > 0) next.head = (await this.store.appendMany(next.sessionId, carried, { expectedHead: next.head })).head
+        if (await this.#moveTo(at, next, 'pop_item')) return popped
+      }
+    })
+  }
+
+  /** Start over with no items. The old session stays whole; a compaction with empty history continues it. */
+  async clearSession(): Promise<void> {
+    await this.#exclusive(async () => {
+      for (;;) {
+        const at = await this.#resolve()
+        if (!at) return
+        const next = await this.store.compact(at.sessionId, { history: [], details: { reason: 'clear_session', by: OPENAI_AGENTS_NAMESPACE } })
+        if (await this.#moveTo(at, next, 'clear_session')) return
+      }
+    })
+  }
+
+  /**
+   * A Model that records each call's token usage; it is written as `llm_usage` entries with
+   * the next addItems (in the same batch), or by flushUsage.
+   * @example const agent = new Agent({ name: 'a', model: session.trackUsage(model, 'gpt-5') })
+   */
+  trackUsage(model: Model, modelName: string): Model {
+    if (typeof modelName !== 'string' || modelName === '') throw new TypeError('trackUsage needs a model name')
+    const record = (request: ModelRequest, usage: SdkUsage | undefined) => {
+      const historyLength = Array.isArray(request.input) ? request.input.length : 1
+      this.#pendingUsage.push(usageRecord(usage, modelName, historyLength))
+    }
+    const wrapped: Model = {
+      async getResponse(request: ModelRequest): Promise<ModelResponse> {
+        const response = await model.getResponse(request)
+        record(request, response.usage)
+        return response
+      },
+      async *getStreamedResponse(request: ModelRequest): AsyncIterable<StreamEvent> {
+        for await (const event of model.getStreamedResponse(request)) {
+          if (event.type === 'response_done') record(request, event.response.usage as SdkUsage)
+          yield event
+        }
+      },
+    }
+    if (model.getRetryAdvice) wrapped.getRetryAdvice = model.getRetryAdvice.bind(model)
+    return wrapped
+  }
+
+  /** Write usage recorded by trackUsage that no addItems has written yet. */
+  async flushUsage(): Promise<void> {
+    if (this.#pendingUsage.length > 0) await this.addItems([])
+  }
+
+  // ---- internals ----
+
+  /** One operation at a time per object, so its view of the head stays its own. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn)
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  /** The session items are written to now, following markers; undefined before the first write. */
+  async #resolve(): Promise<{ sessionId: string; head: string } | undefined> {
+    for (;;) {
+      let head: string
+      try {
+        head = await this.store.head(this.#current)
+      } catch (err) {
+        if (isChainlogError(err, ErrorCodes.SESSION_NOT_FOUND) && this.#current === this.#root) return undefined
+        throw err
+      }
+      if (head === this.#head) return { sessionId: this.#current, head }
+      const marker = markerOf(await this.store.getEntry(head))
+      if (!marker) {
+        this.#head = head
+        return { sessionId: this.#current, head }
+      }
+      this.#current = marker.sessionId
+      this.#head = undefined
+    }
+  }
+
+  async #ensure(): Promise<{ sessionId: string; head: string }> {
+    const at = await this.#resolve()
+    if (at) return at
+    try {
+      const created = await this.store.createSession({ sessionId: this.#root, config: { [OPENAI_AGENTS_NAMESPACE]: { sessionId: this.#root } } })
+      this.#head = created.head
+      return created
+    } catch (err) {
+      if (!isChainlogError(err, ErrorCodes.SESSION_EXISTS)) throw err
+      return (await this.#resolve())!
+    }
+  }
+
+  /**
+   * End `from` with a marker naming `to` (compare-and-set on the head this operation started
+   * from). If another writer got there first, `to` is deleted and the caller tries again.
+   */
+  async #moveTo(from: { sessionId: string; head: string }, to: { sessionId: string; head: string }, reason: ContinuedMarker['reason']): Promise<boolean> {
+    const marker: ContinuedMarker = { sessionId: to.sessionId, reason }
+    try {
+      await this.store.appendCustom(from.sessionId, OPENAI_AGENTS_NAMESPACE, CONTINUED, marker, { expectedHead: from.head })
+    } catch (err) {
+      if (!isChainlogError(err, ErrorCodes.HEAD_CONFLICT)) throw err
+      await this.store.deleteSession(to.sessionId)
+      if (this.#onConflict === 'throw') throw err
+      return false
+    }
+    this.#current = to.sessionId
+    this.#head = to.head
+    return true
+  }
+
+  /**
+   * Entries that make up the current history, newest first: the session's own, then (for a
+   * fork that is not materialised) its source's up to the fork point, and so on. A genesis is
+   * yielded too (it may carry items); the walk stops at one that does not continue a source.
+   */
+  async *#backwards(sessionId: string): AsyncGenerator<StoredEntry> {
+    let sid = sessionId
+    let hi = (await this.store.readHead(sid))?.seq
+    if (hi === undefined) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sid}`, { sessionId: sid })
+    for (;;) {
+      let genesis: StoredEntry | undefined
+      // Windows that grow from the head down, so a short tail reads a few entries, not a chunk.
+      // Each window is checked by entries(); the link between windows is checked here.
+      let window = FIRST_WINDOW
+      let expected: string | undefined
+      while (hi >= 0) {
+        const from = Math.max(0, hi - window + 1)
+        for await (const e of this.store.entries(sid, { reverse: true, from, to: hi })) {
+          if (expected !== undefined && e.hash !== expected) {
+            throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${e.hash} does not link to the entry after it; run verify`, { sessionId: sid, seq: e.seq, hash: e.hash })
+          }
+          expected = undefined
+          if (e.entry.kind === 'session_start') genesis = e
+          yield e
+          expected = e.prev
+        }
+        hi = from - 1
+        window = Math.min(window * 4, MAX_WINDOW)
+      }
+      const g = genesis?.entry
+      if (!g || g.kind !== 'session_start') throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${sid} has no genesis; run verify`, { sessionId: sid })
+      if (!g.forkedFrom || g.snapshot) return
+      const loc = await this.store.locate(g.forkedFrom.atHash)
+      if (!loc) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `fork point ${g.forkedFrom.atHash} of ${sid} is missing; run verify`, { sessionId: sid })
+      sid = loc.sessionId
+      hi = loc.seq
+    }
+  }
+
+}
