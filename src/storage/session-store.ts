@@ -35,6 +35,10 @@ import { UsageLedger, type UsageByModel } from './usage-ledger.js'
 /** The on-disk layout version this code writes and reads. */
 export const STORE_FORMAT_VERSION = 1
 
+/** entries() reads a session in chunks growing from FIRST_CHUNK to MAX_CHUNK rows. */
+export const FIRST_CHUNK = 8
+export const MAX_CHUNK = 256
+
 /** Store directories this process has open (see openDb). */
 const HELD_PATHS = new Set<string>()
 
@@ -263,6 +267,8 @@ export class SessionStore {
   /** While > 0, a gc is sweeping: appends write their blobs even if they seem stored. */
   gcActive = 0
   #heads = new Map<string, Head>()
+  /** A session's turn count as of one seq (normally its head), so appendTurn({ turnEnd: true }) reads nothing. */
+  #turns = new Map<string, { seq: number; turn: number }>()
   #leases = new Map<string, LeaseRow | null>()
   #metas = new Map<string, SessionMeta>()
   #closed = false
@@ -395,10 +401,12 @@ export class SessionStore {
       this.#heads.clear()
       this.#metas.clear()
       this.#leases.clear()
+      this.#turns.clear()
     } else {
       this.#heads.delete(sessionId)
       this.#metas.delete(sessionId)
       this.#leases.delete(sessionId)
+      this.#turns.delete(sessionId)
     }
   }
 
@@ -509,6 +517,7 @@ export class SessionStore {
       await this.writer.write(ops)
       for (const hex of newBlobs) this.rememberBlob(hex)
       this.#heads.set(sessionId, { hash: sealed.hash, seq: 0 })
+      this.#turns.delete(sessionId)
       this.#metas.set(sessionId, meta)
       return { sessionId, head: toHex(sealed.hash) }
     })
@@ -637,6 +646,13 @@ export class SessionStore {
       for (const hex of newBlobs) this.rememberBlob(hex)
       this.#heads.set(sessionId, { hash: last.hash, seq })
       this.#metas.set(sessionId, meta)
+      // Carry a known turn count forward over what was just appended.
+      const known = this.#turns.get(sessionId)
+      if (known && known.seq === head.seq) {
+        let turn = known.turn
+        for (const e of full) if (e.kind === 'turn_end') turn = e.turn
+        this.#turns.set(sessionId, { seq, turn })
+      }
       return { head: results[results.length - 1]!.hash, entries: results }
     })
   }
@@ -869,6 +885,14 @@ export class SessionStore {
 
   /** The turn count as of entry `seq` of a session: the latest turn_end at or before it. */
   async turnAt(sessionId: string, seq: number): Promise<number> {
+    const known = this.#turns.get(sessionId)
+    if (known && known.seq === seq) return known.turn
+    const turn = await this.#countTurns(sessionId, seq)
+    this.#turns.set(sessionId, { seq, turn })
+    return turn
+  }
+
+  async #countTurns(sessionId: string, seq: number): Promise<number> {
     for await (const e of this.entries(sessionId, { to: seq, reverse: true, verify: false, resolveBlobs: false })) {
       if (e.entry.kind === 'turn_end') return e.entry.turn
       if (e.entry.kind === 'session_start') {
@@ -945,9 +969,14 @@ export class SessionStore {
     // they arrive, so that the blobs they reference are fetched in one read too (not one
     // awaited read each).
     type Opened = ReturnType<typeof decodeRecord>
+    // Chunks start small and double up to 256: a caller that stops after a few entries (the
+    // turn count behind an appendTurn with turnEnd, a tail read) would otherwise have read and
+    // decoded two full chunks ahead, 768 records, for each call.
+    let chunk = FIRST_CHUNK
     const ahead = new ReadAhead(
       async () => {
-        const batch = (await it.nextv(256)) as [Uint8Array, Uint8Array][]
+        const batch = (await it.nextv(chunk)) as [Uint8Array, Uint8Array][]
+        chunk = Math.min(chunk * 2, MAX_CHUNK)
         return batch.length === 0 ? undefined : batch
       },
       async (batch) => {

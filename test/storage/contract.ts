@@ -804,6 +804,44 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(again.entries).toEqual(first.entries)
         expect(await expectIntact(store, 'i')).toHaveLength(3)
       })
+
+      it('a reader that stops after a few entries reads a few chunks, not 768 records', async () => {
+        await store.createSession({ sessionId: 'tail', ts: T0 })
+        for (let i = 0; i < 1000; i++) await store.append('tail', { kind: 'custom', ts: T0 + i, namespace: 'test', type: 'pad' })
+        let records = 0
+        const db = store.db as unknown as { getMany: (keys: unknown[], ...a: unknown[]) => unknown }
+        const getMany = db.getMany.bind(db)
+        db.getMany = (keys, ...a) => ((records += keys.length), getMany(keys, ...a))
+        let seen = 0
+        for await (const _ of store.entries('tail', { reverse: true })) if (++seen === 5) break
+        // Chunks grow 8, 16, 32, ...: the first and the two read ahead of it.
+        expect(records).toBeLessThanOrEqual(8 + 16 + 32)
+        records = 0
+        expect(await all(store, 'tail')).toHaveLength(1001)
+        expect(records).toBe(1001)
+      })
+
+      it('turnEnd: true counts turns without reading the session once the count is known', async () => {
+        await store.createSession({ sessionId: 'tc', ts: T0 })
+        // Long enough that a scan from the head back to the last turn_end would be visible.
+        for (let i = 0; i < 300; i++) await store.append('tc', { kind: 'custom', ts: T0 + i, namespace: 'test', type: 'pad' })
+        store.invalidate('tc')
+        let iterators = 0
+        const db = store.db as unknown as { iterator: (...a: unknown[]) => unknown }
+        const iterator = db.iterator.bind(db)
+        db.iterator = (...a) => (iterators++, iterator(...a))
+        const t1 = await store.appendTurn('tc', [userMsg('one')], { ts: T0 + 1000, turnEnd: true })
+        expect(iterators).toBe(1) // the first count after a cold start reads back to the genesis
+        const t2 = await store.appendTurn('tc', [userMsg('two')], { ts: T0 + 1001, turnEnd: true })
+        await store.append('tc', { kind: 'custom', ts: T0 + 1002, namespace: 'test', type: 'pad' })
+        const t3 = await store.appendTurn('tc', [userMsg('three')], { ts: T0 + 1003, turnEnd: true, expectedHead: await store.head('tc') })
+        expect(iterators).toBe(1)
+        const turns = [t1, t2, t3].map((t) => t.entries.length)
+        expect(turns).toEqual([2, 2, 2])
+        expect((await store.restore('tc')).turnCount).toBe(3)
+        const ends = (await all(store, 'tc')).filter((e) => e.entry.kind === 'turn_end').map((e) => (e.entry as { turn: number }).turn)
+        expect(ends).toEqual([1, 2, 3])
+      })
     })
 
     describe('invalid input is rejected with a typed code and changes nothing', () => {
