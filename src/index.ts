@@ -10,7 +10,8 @@ export { sha256, ENTRY_DOMAIN, ENTRY_DOMAIN_V1, ENTRY_DOMAIN_V2, ZERO_HASH, hash
 export { validateEntry, encodeEntry, sealEntry, openRecord, hashEntry } from './encoding/entry-codec.js'
 export { applyEntry, reduceEntries } from './state/reducer.js'
 export type { SessionState, UsageTotals, ChainedEntry } from './state/reducer.js'
-export { openStore, Store } from './store.js'
+export { Store } from './store.js'
+export { openStore } from './open.js'
 export { STORE_FORMAT_VERSION } from './storage/session-store.js'
 export type {
   StoreOptions,
@@ -37,6 +38,6 @@ export { isBlobRef, DEFAULT_BLOB_THRESHOLD, TEXT_MEDIA_TYPE, BYTES_MEDIA_TYPE } 
 export type { BlobRef, BlobOptions, CompressionProfile } from './blobs/blobs.js'
 export type { GcResult } from './storage/gc.js'
 export type { UsageByModel } from './storage/usage-ledger.js'
-export type { ChainlogStore, OpenOptions } from './store.js'
+export type { ChainlogStore, OpenOptions } from './open.js'
 export { SharedStore, socketPathFor } from './host/shared-store.js'
 export type { Lease } from './storage/session-store.js'

@@ -8,8 +8,9 @@
 import type { AbstractLevel } from 'abstract-level'
 import { PreconditionFailed, sameValue, type BatchOp, type Commit, type KeyRange, type Row, type StorageEngine } from './engine.js'
 
+/** Any abstract-level database (classic-level, memory-level, ...), used with raw byte keys and values. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyLevel = AbstractLevel<any, any, any>
+export type AnyLevel = AbstractLevel<any, any, any>
 
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 

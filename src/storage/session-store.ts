@@ -1,7 +1,7 @@
 // The LevelDB session store: atomic, compare-and-set appends; streaming reads; restore through
 // the reducer. Written against abstract-level, so classic-level (on disk), memory-level and any
 // other abstract-level database work. Key layout: ./keys.ts and docs/storage.md.
-import type { AbstractLevel } from 'abstract-level'
+import type { AnyLevel } from './level-engine.js'
 import { v7 as uuidv7 } from 'uuid'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { decodeRecord, openRecord, sealEntry } from '../encoding/entry-codec.js'
@@ -42,8 +42,7 @@ export const MAX_CHUNK = 256
 /** Store directories this process has open (see openDb). */
 const HELD_PATHS = new Set<string>()
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyLevel = AbstractLevel<any, any, any>
+export type { AnyLevel }
 
 
 export type Durability = 'sync' | 'relaxed'

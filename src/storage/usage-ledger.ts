@@ -11,7 +11,7 @@
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import type { Usage } from '../schema/entry.js'
 import { addUsage, emptyTotals, type UsageTotals } from '../state/reducer.js'
-import type { AnyLevel } from './session-store.js'
+import type { AnyLevel } from './level-engine.js'
 import type { BatchOp } from './group-writer.js'
 import * as K from './keys.js'
 

@@ -9,7 +9,8 @@ import { Agent, run, setTracingDisabled, type AgentInputItem } from '@openai/age
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ChainlogSession, CONTINUED, OPENAI_AGENTS_NAMESPACE, classifyAgentItem } from '../../src/adapters/openai-agents.js'
 import { isChainlogError } from '../../src/errors.js'
-import { openStore, type ChainlogStore, type Store } from '../../src/store.js'
+import { type Store } from '../../src/store.js'
+import { openStore, type ChainlogStore } from '../../src/open.js'
 import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 // @ts-expect-error: a plain .mjs fixture, shared with the child process
 import { ScriptedModel, tools } from './fixtures/scripted-model.mjs'

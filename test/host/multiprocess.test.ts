@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { SharedStore } from '../../src/host/shared-store.js'
 import type { StoredEntry } from '../../src/storage/session-store.js'
-import { openStore, type ChainlogStore } from '../../src/store.js'
+import { openStore, type ChainlogStore } from '../../src/open.js'
 import { Child, replyText, stopChildren, userText, type Ack } from '../support/processes.js'
 import { entriesOf } from '../support/stores.js'
 

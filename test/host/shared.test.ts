@@ -20,7 +20,8 @@ import * as K from '../../src/storage/keys.js'
 import { ChainlogError, ErrorCodes, type ErrorCode } from '../../src/errors.js'
 import { SharedStore, socketPathFor } from '../../src/host/shared-store.js'
 import type { EntryInput, Lease, StoredEntry } from '../../src/storage/session-store.js'
-import { openStore, type ChainlogStore, type Store } from '../../src/store.js'
+import { type Store } from '../../src/store.js'
+import { openStore, type ChainlogStore } from '../../src/open.js'
 
 const TS = 1_700_000_000_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

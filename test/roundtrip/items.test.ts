@@ -11,7 +11,7 @@ import fc from 'fast-check'
 import { MemoryLevel } from 'memory-level'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SharedStore } from '../../src/host/shared-store.js'
-import { openStore, type ChainlogStore } from '../../src/store.js'
+import { openStore, type ChainlogStore } from '../../src/open.js'
 
 const run = promisify(execFile)
 const TS = 1_700_000_000_000

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as K from '../../src/storage/keys.js'
-import { openStore } from '../../src/store.js'
+import { openStore } from '../../src/open.js'
 import { recordHash } from '../support/entry-spec.js'
 
 const here = dirname(fileURLToPath(import.meta.url))

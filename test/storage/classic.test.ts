@@ -9,7 +9,7 @@ import { ClassicLevel } from 'classic-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { encodeCanonical } from '../../src/encoding/cbor.js'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
-import { openStore } from '../../src/store.js'
+import { openStore } from '../../src/open.js'
 import { storeContract } from './contract.js'
 
 storeContract('classic-level', () => {

@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyBundle } from '../../src/bundle/bundle.js'
-import { openStore, type Store } from '../../src/store.js'
+import { type Store } from '../../src/store.js'
+import { openStore } from '../../src/open.js'
 
 const FIXTURES = new URL('../../fixtures/stores/', import.meta.url)
 interface Expected {

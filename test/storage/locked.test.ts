@@ -10,7 +10,8 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
-import { openStore, type Store } from '../../src/store.js'
+import { type Store } from '../../src/store.js'
+import { openStore } from '../../src/open.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const dist = join(root, 'dist', 'index.js')

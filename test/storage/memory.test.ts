@@ -1,7 +1,7 @@
 // The session store contract on memory-level (relaxed durability: nothing to fsync).
 import { MemoryLevel } from 'memory-level'
 import { expect, it } from 'vitest'
-import { openStore } from '../../src/store.js'
+import { openStore } from '../../src/open.js'
 import { storeContract } from './contract.js'
 
 storeContract('memory-level', () => {

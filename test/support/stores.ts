@@ -3,7 +3,8 @@
 import { rm } from 'node:fs/promises'
 import { MemoryLevel } from 'memory-level'
 import type { StoredEntry, StoreOptions } from '../../src/storage/session-store.js'
-import { Store, type ChainlogStore } from '../../src/store.js'
+import { Store } from '../../src/store.js'
+import { type ChainlogStore } from '../../src/open.js'
 
 export type MemStoreOptions = Omit<StoreOptions, 'db' | 'path'>
 

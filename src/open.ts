@@ -1,0 +1,41 @@
+// openStore: the entry point. It picks how this process holds a store: alone (a Store over
+// its own database) or shared with other processes (a SharedStore that holds it or reaches the
+// process that does). Kept apart from store.ts so the store does not import its host.
+import { SharedStore } from './host/shared-store.js'
+import type { AnyLevel, StoreOptions } from './storage/session-store.js'
+import { Store } from './store.js'
+
+/** The API every opened store offers, whether this process holds it or shares it. */
+export type ChainlogStore = Store | SharedStore
+
+export interface OpenOptions extends StoreOptions {
+  /**
+   * Hold the directory alone: no sharing with other processes, and a second opener gets
+   * CHAINLOG_STORE_LOCKED. Implied when `db` is given.
+   */
+  exclusive?: boolean
+  /** With sharing: how long to keep trying to reach or take over the store (default 10 s). */
+  connectTimeoutMs?: number
+}
+
+/**
+ * Open a chainlog store.
+ *
+ * By path, any number of processes can open the same store at once: the first holds it and
+ * serves the others over a local socket (docs/concurrency.md). With `db` (any abstract-level
+ * database) or `exclusive: true`, this process holds it alone.
+ * @example const store = await openStore('./.chainlog')
+ * @example const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
+ */
+export function openStore(options: OpenOptions & ({ db: AnyLevel } | { exclusive: true })): Promise<Store>
+export function openStore(pathOrOptions: string | OpenOptions): Promise<ChainlogStore>
+export async function openStore(pathOrOptions: string | OpenOptions): Promise<ChainlogStore> {
+  const options: OpenOptions = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions
+  if (options.db || options.exclusive) {
+    const { exclusive: _e, connectTimeoutMs: _c, ...rest } = options
+    return Store.open(rest)
+  }
+  if (!options.path) throw new TypeError('openStore needs a path or a db')
+  const { exclusive: _e, ...rest } = options
+  return SharedStore.open({ ...rest, path: options.path }, (o) => Store.open(o))
+}
