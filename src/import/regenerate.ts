@@ -1,0 +1,44 @@
+// Rebuilds a source file's lines from the store: each line's JSON (its envelope with the item
+// put back at its key) or its raw text, in line order, with the SHA-256 recorded at import.
+import type { ChainlogStore } from '../store.js'
+import { readStoredFile } from './stored.js'
+import type { TranscriptFormat } from './types.js'
+
+export interface RegeneratedLine {
+  n: number
+  /** SHA-256 of the source line's bytes, as recorded when it was imported. */
+  sha256: string
+  /** The line's JSON value (absent when the line was not JSON). */
+  value?: unknown
+  /** The line's raw text, when it was not JSON. */
+  text?: string
+}
+
+/**
+ * The source lines imported into a main session (and its forks, compactions and sidechains),
+ * in line order. `JSON.stringify(value)` gives the line back (same keys and values; the same
+ * key order once the store keeps it, format v2).
+ * @example const lines = await regenerateTranscript(store, 'claude-code:6f1c…', 'claude-code')
+ */
+export async function regenerateTranscript(store: ChainlogStore, mainSessionId: string, format: TranscriptFormat): Promise<RegeneratedLine[]> {
+  const stored = await readStoredFile(store, mainSessionId, format)
+  const out: RegeneratedLine[] = []
+  for (const s of [...stored.lines.values()].sort((a, b) => a.record.n - b.record.n)) {
+    const r = s.record
+    if (r.text !== undefined) {
+      out.push({ n: r.n, sha256: r.sha256, text: r.text })
+      continue
+    }
+    let value = r.line
+    if (r.item !== undefined && value && typeof value === 'object') {
+      value = { ...(value as Record<string, unknown>), [r.item]: s.item }
+    }
+    out.push({ n: r.n, sha256: r.sha256, value })
+  }
+  return out
+}
+
+/** The regenerated lines as JSONL text (raw text lines as they were). */
+export function regeneratedJsonl(lines: readonly RegeneratedLine[]): string {
+  return lines.map((l) => (l.text !== undefined ? l.text : JSON.stringify(l.value))).join('\n') + (lines.length > 0 ? '\n' : '')
+}
