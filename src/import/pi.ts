@@ -98,6 +98,8 @@ export function mapPi(lines: readonly SourceLine[], fileStem: string): MappedFil
         }
         break
     }
+    // Items the compaction keeps include what custom_message and branch_summary entries inject.
+    if (ml.derivedItem && ml.id !== undefined) items.set(ml.id, ml.derivedItem.value)
   }
   const header = lines[0]?.value
   if (isObject(header) && header.type === 'session') {
