@@ -1,0 +1,219 @@
+// Every fixture imports, verifies, restores to the source's conversation, keeps its branches,
+// compactions and sidechains as chainlog lineage, records usage once per model call, and
+// regenerates each of its source lines from the store.
+import { afterEach, describe, expect, it } from 'vitest'
+import { importNamespace, importTranscript, regenerateTranscript, type Store, type TranscriptFormat } from '../../src/index.js'
+import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
+import { CLAUDE_AGENT_FILE, CLAUDE_FILE, CLAUDE_ID, CODEX_FILE, CODEX_ID, PI_FILE, PI_ID, itemsOf, lineValue, sha256, sourceLines } from './support.js'
+
+const opened: Store[] = []
+const openMem = memStoreOpener(opened)
+afterEach(() => closeStores(opened))
+
+async function imported(file: string, from: TranscriptFormat) {
+  const store = await openMem()
+  const report = await importTranscript(store, file, { from })
+  return { store, report }
+}
+
+/** Each fixture: the sessions it becomes and, for each, the source lines whose items its history holds. */
+const cases: { name: string; file: string; from: TranscriptFormat; key: string; sessions: Record<string, number[]> }[] = [
+  {
+    name: 'Claude Code (a rewind branch, an in-file sidechain, a compaction)',
+    file: CLAUDE_FILE,
+    from: 'claude-code',
+    key: 'message',
+    sessions: {
+      [`claude-code:${CLAUDE_ID}`]: [2, 3, 4, 6, 7, 9, 10, 15, 16],
+      [`claude-code:${CLAUDE_ID}~s11`]: [11, 12, 13, 14],
+      [`claude-code:${CLAUDE_ID}~b17`]: [2, 3, 4, 6, 7, 17, 18],
+      [`claude-code:${CLAUDE_ID}~c19`]: [20, 21, 22],
+    },
+  },
+  {
+    name: 'Claude Code subagent file',
+    file: CLAUDE_AGENT_FILE,
+    from: 'claude-code',
+    key: 'message',
+    sessions: { [`claude-code:${CLAUDE_ID}:agent-a7f3c2e`]: [1, 2] },
+  },
+  {
+    name: 'Codex (a rollback, a compaction with replacement_history)',
+    file: CODEX_FILE,
+    from: 'codex',
+    key: 'payload',
+    sessions: {
+      [`codex:${CODEX_ID}`]: [2, 3, 7, 10, 11, 13, 16, 22, 23],
+      [`codex:${CODEX_ID}~r26`]: [2, 3, 7, 10, 11, 13, 16, 30, 31, 32, 33],
+    },
+  },
+  {
+    name: 'pi (a tree branch with a branch summary, a compaction)',
+    file: PI_FILE,
+    from: 'pi',
+    key: 'message',
+    sessions: {
+      [`pi:${PI_ID}`]: [4, 5, 6, 7, 8, 9],
+    },
+  },
+]
+
+describe.each(cases)('$name', ({ file, from, key, sessions }) => {
+  it('imports every line, verifies, and restores each session to the source conversation', async () => {
+    const { store, report } = await imported(file, from)
+    expect(report.damaged).toEqual([])
+    expect(report.linesImported).toBe(sourceLines(file).length)
+    expect(report.files[0]!.status).toBe('imported')
+    for (const id of Object.keys(sessions)) expect(report.files[0]!.sessions).toContain(id)
+    const v = await store.verify()
+    expect(v.findings).toEqual([])
+    expect(v.ok).toBe(true)
+    for (const [id, lines] of Object.entries(sessions)) {
+      const state = await store.restore(id)
+      expect(state.history, id).toEqual(itemsOf(file, key, lines))
+    }
+  })
+
+  it('regenerates every source line from the store, with its SHA-256', async () => {
+    const { store, report } = await imported(file, from)
+    const regen = await regenerateTranscript(store, report.files[0]!.sessions[0]!, from)
+    const src = sourceLines(file)
+    expect(regen.map((l) => l.n)).toEqual(src.map((_, i) => i + 1))
+    for (const l of regen) {
+      const text = src[l.n - 1]!
+      expect(l.sha256).toBe(sha256(text))
+      // Key order comes back sorted under entry format v1; with v2 this becomes
+      // expect(JSON.stringify(l.value)).toBe(text) (see support.ts exactJson).
+      expect(l.value, `line ${l.n}`).toEqual(JSON.parse(text))
+    }
+  })
+
+  it('importing the same file again adds nothing', async () => {
+    const { store, report } = await imported(file, from)
+    const heads = await Promise.all(report.files[0]!.sessions.map((s) => store.head(s)))
+    const again = await importTranscript(store, file, { from })
+    expect(again).toMatchObject({ linesImported: 0, entriesAppended: 0, sessionsCreated: [], sessionsExtended: [], damaged: [] })
+    expect(again.files[0]!.status).toBe('unchanged')
+    expect(await Promise.all(report.files[0]!.sessions.map((s) => store.head(s)))).toEqual(heads)
+  })
+
+  it('each line record names its line and hash in the format namespace', async () => {
+    const { store, report } = await imported(file, from)
+    const records = []
+    for (const s of report.files[0]!.sessions) {
+      for (const e of await entriesOf(store, s)) {
+        if (e.entry.kind === 'custom' && e.entry.type === 'line') {
+          expect(e.entry.namespace).toBe(importNamespace(from))
+          records.push(e.entry.data as { n: number; sha256: string })
+        }
+      }
+    }
+    expect(records.map((r) => r.n).sort((a, b) => a - b)).toEqual(sourceLines(file).map((_, i) => i + 1))
+  })
+})
+
+describe('structure', () => {
+  it('Claude Code: a rewind forks at the earlier line, the compaction names the branch tip, the sidechain links to its parent', async () => {
+    const { store } = await imported(CLAUDE_FILE, 'claude-code')
+    const main = `claude-code:${CLAUDE_ID}`
+    const mainEntries = await entriesOf(store, main)
+    // Line 8 (turn_duration, uuid …0007) is the parent of the edited prompt on line 17.
+    const line8 = mainEntries.find((e) => e.entry.kind === 'custom' && (e.entry.data as { n: number }).n === 8)!
+    const fork = await store.restore(`${main}~b17`)
+    expect(fork.forkedFrom).toEqual({ sessionId: main, atHash: line8.hash })
+    const compaction = (await entriesOf(store, `${main}~c19`))[0]!.entry
+    const branchEntries = await entriesOf(store, `${main}~b17`)
+    expect(compaction).toMatchObject({ kind: 'session_start', compactedFrom: { sessionId: `${main}~b17`, atHash: branchEntries.at(-1)!.hash } })
+    expect(compaction.kind === 'session_start' && compaction.compaction).toMatchObject({ trigger: 'compact_boundary', line: 19, compactMetadata: { trigger: 'manual', preTokens: 9300 } })
+    const side = (await entriesOf(store, `${main}~s11`))[0]!.entry
+    expect(side.kind === 'session_start' && side.config).toMatchObject({ import: { role: 'sidechain', parent: main, format: 'claude-code' } })
+    const lineage = await store.lineage(main)
+    expect(lineage.descendants.map((d) => d.sessionId)).toEqual([`${main}~b17`])
+    expect(lineage.descendants[0]!.children.map((d) => [d.sessionId, d.relation])).toEqual([[`${main}~c19`, 'compaction']])
+  })
+
+  it('Claude Code: the subagent file (same session id as its parent) becomes its own session', async () => {
+    const store = await openMem()
+    const r = await importTranscript(store, [CLAUDE_FILE, CLAUDE_AGENT_FILE], { from: 'claude-code' })
+    const agent = `claude-code:${CLAUDE_ID}:agent-a7f3c2e`
+    expect(r.files[1]!.sessions).toEqual([agent])
+    const genesis = (await entriesOf(store, agent))[0]!.entry
+    expect(genesis.kind === 'session_start' && genesis.config).toMatchObject({ import: { role: 'subagent', sourceSessionId: CLAUDE_ID } })
+  })
+
+  it('Codex: thread_rolled_back forks before the rolled-back turn; compacted starts from replacement_history', async () => {
+    const { store } = await imported(CODEX_FILE, 'codex')
+    const main = `codex:${CODEX_ID}`
+    const mainEntries = await entriesOf(store, main)
+    const line18 = mainEntries.filter((e) => e.entry.kind === 'custom' && (e.entry.data as { n: number }).n === 18)
+    const rolled = await store.restore(`${main}~r26`)
+    expect(rolled.forkedFrom).toEqual({ sessionId: main, atHash: line18[0]!.hash })
+    const compacted = await store.restore(`${main}~c36`)
+    expect(compacted.compactedFrom?.sessionId).toBe(`${main}~r26`)
+    expect(compacted.history).toEqual([...lineValue(CODEX_FILE, 36).payload.replacement_history, ...itemsOf(CODEX_FILE, 'payload', [40, 41])])
+  })
+
+  it('pi: a branch_summary on an earlier entry forks there; a compaction keeps the summary and the entries from firstKeptEntryId', async () => {
+    const { store } = await imported(PI_FILE, 'pi')
+    const main = `pi:${PI_ID}`
+    const branch = await store.restore(`${main}~b10`)
+    // Line 7 (the first answer) is the branch point: the fork starts after its last entry, its usage.
+    const mainEntries = await entriesOf(store, main)
+    const at = mainEntries.findIndex((e) => e.entry.kind === 'custom' && (e.entry.data as { n: number }).n === 7)
+    expect(mainEntries.slice(at, at + 3).map((e) => e.entry.kind)).toEqual(['custom', 'assistant_items', 'llm_usage'])
+    expect(branch.forkedFrom).toEqual({ sessionId: main, atHash: mainEntries[at + 2]!.hash })
+    const summary = lineValue(PI_FILE, 10)
+    expect(branch.history.slice(4)).toEqual([
+      { role: 'branchSummary', summary: summary.summary, fromId: summary.fromId, timestamp: Date.parse(summary.timestamp) },
+      ...itemsOf(PI_FILE, 'message', [11, 12]),
+      { role: 'custom', customType: 'todo-ext', content: 'Reminder: one todo is open.', display: true, timestamp: Date.parse(lineValue(PI_FILE, 16).timestamp) },
+    ])
+    const compacted = await store.restore(`${main}~c17`)
+    expect(compacted.compactedFrom?.sessionId).toBe(`${main}~b10`)
+    const c = lineValue(PI_FILE, 17)
+    expect(compacted.history).toEqual([
+      { role: 'compactionSummary', summary: c.summary, tokensBefore: 3300, timestamp: Date.parse(c.timestamp) },
+      ...itemsOf(PI_FILE, 'message', [11, 12]),
+      { role: 'custom', customType: 'todo-ext', content: 'Reminder: one todo is open.', display: true, timestamp: Date.parse(lineValue(PI_FILE, 16).timestamp) },
+      ...itemsOf(PI_FILE, 'message', [18, 19]),
+    ])
+  })
+})
+
+describe('usage', () => {
+  it('Claude Code: one llm_usage per message id, from its last line (output grows), cache tokens counted in input', async () => {
+    const { store } = await imported(CLAUDE_FILE, 'claude-code')
+    expect(await store.usage()).toEqual({
+      'claude-opus-4-6': { calls: 8, inputTokens: 49131, cacheReadTokens: 9200 + 8000 + 9300 + 0 + 500 + 9400 + 9200 + 1500, cacheWriteTokens: 1200 + 90 + 40 + 500 + 20 + 60 + 70 + 30, outputTokens: 200, reasoningTokens: 0 },
+    })
+  })
+
+  it('Codex: cumulative token_count snapshots become per-call deltas; repeats add nothing; a drop starts over', async () => {
+    const { store } = await imported(CODEX_FILE, 'codex')
+    expect(await store.usage()).toEqual({
+      'gpt-5.3-codex': { calls: 5, inputTokens: 25000, cacheReadTokens: 16000, cacheWriteTokens: 0, outputTokens: 220, reasoningTokens: 70 },
+    })
+  })
+
+  it('pi: each assistant message usage once, input including cache reads and writes', async () => {
+    const { store } = await imported(PI_FILE, 'pi')
+    expect(await store.usage()).toEqual({
+      'claude-sonnet-4-5': { calls: 5, inputTokens: 12553, cacheReadTokens: 9140, cacheWriteTokens: 3090, outputTokens: 91, reasoningTokens: 0 },
+    })
+  })
+})
+
+describe('importTranscript arguments', () => {
+  it('rejects an unknown format', async () => {
+    const store = await openMem()
+    await expect(importTranscript(store, CLAUDE_FILE, { from: 'gemini' as TranscriptFormat })).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
+  })
+
+  it('walks directories recursively and reports progress per file', async () => {
+    const store = await openMem()
+    const seen: string[] = []
+    const r = await importTranscript(store, [CODEX_FILE.split('/2026/')[0]!], { from: 'codex', onProgress: (p) => seen.push(`${p.filesDone}/${p.filesTotal}`) })
+    expect(r.files.map((f) => f.file.split('/').at(-1))).toEqual([CODEX_FILE.split('/').at(-1), 'rollout-torn.jsonl'])
+    expect(seen).toEqual(['1/2', '2/2'])
+  })
+})
