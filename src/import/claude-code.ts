@@ -38,7 +38,8 @@ export function mapClaudeCode(lines: readonly SourceLine[], fileStem: string): M
       ml.damage = { code: DamageCodes.NOT_AN_OBJECT, message: 'valid JSON but not an object; kept as it is' }
       continue
     }
-    ml.ts = parseTs(v.timestamp)
+    // file-history-snapshot lines carry their time inside the snapshot.
+    ml.ts = parseTs(v.timestamp) ?? (isObject(v.snapshot) ? parseTs(v.snapshot.timestamp) : undefined)
     if (typeof v.uuid === 'string') {
       ml.id = v.uuid
       ml.parentId = typeof v.parentUuid === 'string' ? v.parentUuid : null
