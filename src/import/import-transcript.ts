@@ -3,7 +3,7 @@
 // atomic, compare-and-set appendMany per turn.
 import { createHash } from 'node:crypto'
 import { basename, extname } from 'node:path'
-import { ChainlogError, ErrorCodes } from '../errors.js'
+import { ChainlogError, ErrorCodes, isChainlogError } from '../errors.js'
 import type { ChainlogStore } from '../store.js'
 import type { EntryInput } from '../storage/session-store.js'
 import { mapClaudeCode } from './claude-code.js'
@@ -46,28 +46,63 @@ export async function importTranscript(store: ChainlogStore, paths: string | rea
   }
   const files = await findTranscriptFiles(typeof paths === 'string' ? [paths] : paths)
   const report: ImportReport = { files: [], sessionsCreated: [], sessionsExtended: [], linesImported: 0, entriesAppended: 0, damaged: [] }
+  // Session ids are listed once per call, not once per file, and kept up to date as we create.
+  const known = new Set((await store.listSessions()).map((s) => s.sessionId))
   for (const [i, file] of files.entries()) {
-    const fr = await importFile(store, file, options, report)
-    report.files.push(fr)
-    report.linesImported += fr.linesImported
+    const progress = (linesImported: number) =>
+      options.onProgress?.({ file, filesDone: i, filesTotal: files.length, linesImported: report.linesImported + linesImported })
+    for (let attempt = 1; ; attempt++) {
+      const part: ImportReport = { files: [], sessionsCreated: [], sessionsExtended: [], linesImported: 0, entriesAppended: 0, damaged: [] }
+      try {
+        const fr = await importFile(store, file, options, part, known, progress)
+        merge(report, part, true)
+        report.files.push(fr)
+        report.linesImported += fr.linesImported
+        break
+      } catch (err) {
+        // Another writer (a concurrent import of the same file) moved a head or created a
+        // session first: what it wrote is what we would have written, so read again and go on.
+        if (attempt < 3 && isChainlogError(err) && (err.code === ErrorCodes.HEAD_CONFLICT || err.code === ErrorCodes.SESSION_EXISTS)) {
+          merge(report, part, false)
+          for (const s of (await store.listSessions()).map((x) => x.sessionId)) known.add(s)
+          continue
+        }
+        throw err
+      }
+    }
     options.onProgress?.({ file, filesDone: i + 1, filesTotal: files.length, linesImported: report.linesImported })
   }
   return report
 }
 
-async function importFile(store: ChainlogStore, file: string, options: ImportOptions, report: ImportReport): Promise<FileReport> {
+/** Add a file's partial report; a failed attempt's damage is found again by the retry. */
+function merge(into: ImportReport, part: ImportReport, withDamage: boolean): void {
+  for (const s of part.sessionsCreated) if (!into.sessionsCreated.includes(s)) into.sessionsCreated.push(s)
+  for (const s of part.sessionsExtended) if (!into.sessionsExtended.includes(s) && !into.sessionsCreated.includes(s)) into.sessionsExtended.push(s)
+  into.entriesAppended += part.entriesAppended
+  if (withDamage) into.damaged.push(...part.damaged)
+}
+
+async function importFile(
+  store: ChainlogStore,
+  file: string,
+  options: ImportOptions,
+  report: ImportReport,
+  known: Set<string>,
+  progress: (linesImported: number) => void,
+): Promise<FileReport> {
   const format = options.from
   const damaged: Damage[] = []
   const lines = await readSourceLines(file, damaged)
   const name = basename(file)
   const mapped = MAPPERS[format](lines, basename(file, extname(file)))
   let mainId = mainSessionIdOf(format, mapped)
-  let stored = await readStoredFile(store, mainId, format)
+  let stored = await readStoredFile(store, mainId, format, known)
   // Two files claiming one source session id (a copy, a resumed session): the second one gets
   // an id of its own, derived from its file name, so both are kept.
   if (stored.file !== undefined && stored.file !== name) {
     mainId = `${mainId}@${sha8(name)}`
-    stored = await readStoredFile(store, mainId, format)
+    stored = await readStoredFile(store, mainId, format, known)
   }
   const rootConfig = { import: { format, sourceSessionId: mapped.sourceSessionId, file: name, role: mapped.agentId !== undefined ? 'subagent' : 'main', ...mapped.config } }
   const plan = planFile(file, mainId, rootConfig, lines, mapped)
@@ -95,12 +130,21 @@ async function importFile(store: ChainlogStore, file: string, options: ImportOpt
     fr.sessions = stored.sessions
     return fr
   }
-  await executePlan(store, format, plan.steps, stored, report, fr)
+  await executePlan(store, format, plan.steps, stored, report, fr, known, progress)
   fr.sessions = [...new Set([mainId, ...plan.steps.map((s) => s.session)])]
   return fr
 }
 
-async function executePlan(store: ChainlogStore, format: TranscriptFormat, steps: ReturnType<typeof planFile>['steps'], stored: StoredFile, report: ImportReport, fr: FileReport): Promise<void> {
+async function executePlan(
+  store: ChainlogStore,
+  format: TranscriptFormat,
+  steps: ReturnType<typeof planFile>['steps'],
+  stored: StoredFile,
+  report: ImportReport,
+  fr: FileReport,
+  known: Set<string>,
+  progress: (linesImported: number) => void,
+): Promise<void> {
   const ns = importNamespace(format)
   const lastHash = new Map<number, string>()
   for (const [n, s] of stored.lines) lastHash.set(n, s.lastHash)
@@ -119,6 +163,7 @@ async function executePlan(store: ChainlogStore, format: TranscriptFormat, steps
       else res = await store.compact(c.source, { sessionId: step.session, ts: c.ts, history: c.history, ...(c.summary !== undefined ? { summary: c.summary } : {}), details: c.details })
       stored.heads.set(step.session, res.head)
       stored.genesis.set(step.session, res.head)
+      known.add(step.session)
       report.sessionsCreated.push(step.session)
       continue
     }
@@ -140,6 +185,7 @@ async function executePlan(store: ChainlogStore, format: TranscriptFormat, steps
     report.entriesAppended += entries.length
     fr.linesImported += fresh.length
     fr.status = 'imported'
+    progress(fr.linesImported)
     if (!report.sessionsCreated.includes(step.session) && !report.sessionsExtended.includes(step.session)) report.sessionsExtended.push(step.session)
   }
 }

@@ -31,15 +31,16 @@ export interface StoredFile {
 }
 
 /** The sessions a file's import made: its main session and those named `<main>~…`. */
-export async function sessionsOf(store: ChainlogStore, mainId: string): Promise<string[]> {
-  const all = await store.listSessions()
-  const ids = all.map((s) => s.sessionId).filter((id) => id === mainId || id.startsWith(`${mainId}~`))
+export async function sessionsOf(store: ChainlogStore, mainId: string, known?: Iterable<string>): Promise<string[]> {
+  const all = known ?? (await store.listSessions()).map((s) => s.sessionId)
+  const ids = [...all].filter((id) => id === mainId || id.startsWith(`${mainId}~`))
   return ids.sort((a, b) => (a === mainId ? -1 : b === mainId ? 1 : a < b ? -1 : a > b ? 1 : 0))
 }
 
-export async function readStoredFile(store: ChainlogStore, mainId: string, format: TranscriptFormat): Promise<StoredFile> {
+/** `known`: the store's session ids, when the caller has listed them already. */
+export async function readStoredFile(store: ChainlogStore, mainId: string, format: TranscriptFormat, known?: Iterable<string>): Promise<StoredFile> {
   const ns = importNamespace(format)
-  const out: StoredFile = { sessions: await sessionsOf(store, mainId), lines: new Map(), heads: new Map(), genesis: new Map(), usageKeys: new Set() }
+  const out: StoredFile = { sessions: await sessionsOf(store, mainId, known), lines: new Map(), heads: new Map(), genesis: new Map(), usageKeys: new Set() }
   for (const session of out.sessions) {
     let cur: StoredLine | undefined
     let wantItem = false

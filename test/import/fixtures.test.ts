@@ -211,9 +211,15 @@ describe('importTranscript arguments', () => {
 
   it('walks directories recursively and reports progress per file', async () => {
     const store = await openMem()
-    const seen: string[] = []
-    const r = await importTranscript(store, [CODEX_FILE.split('/2026/')[0]!], { from: 'codex', onProgress: (p) => seen.push(`${p.filesDone}/${p.filesTotal}`) })
+    const seen: { files: string; lines: number }[] = []
+    const r = await importTranscript(store, [CODEX_FILE.split('/2026/')[0]!], {
+      from: 'codex',
+      onProgress: (p) => seen.push({ files: `${p.filesDone}/${p.filesTotal}`, lines: p.linesImported }),
+    })
     expect(r.files.map((f) => f.file.split('/').at(-1))).toEqual([CODEX_FILE.split('/').at(-1), 'rollout-torn.jsonl'])
-    expect(seen).toEqual(['1/2', '2/2'])
+    // After each batch (one turn) and after each file; counts only grow.
+    expect([...new Set(seen.map((p) => p.files))]).toEqual(['0/2', '1/2', '2/2'])
+    expect(seen.at(-1)).toEqual({ files: '2/2', lines: r.linesImported })
+    expect(seen.map((p) => p.lines)).toEqual([...seen.map((p) => p.lines)].sort((a, b) => a - b))
   })
 })

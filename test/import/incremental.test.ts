@@ -120,3 +120,24 @@ describe('session ids', () => {
     expect(again.linesImported).toBe(0)
   })
 })
+
+describe('concurrent imports', () => {
+  it.each([
+    ['claude-code', CLAUDE_FILE],
+    ['codex', CODEX_FILE],
+    ['pi', PI_FILE],
+  ] as [TranscriptFormat, string][])('%s: two imports of one file at once write it once', async (from, file) => {
+    const whole = await openMem()
+    const one = await importTranscript(whole, file, { from })
+    const want = await headsOf(whole, one.files[0]!.sessions)
+    const lengths = Object.fromEntries((await whole.listSessions()).map((s) => [s.sessionId, s.length]))
+
+    const store = await openMem()
+    const [a, b] = await Promise.all([importTranscript(store, file, { from }), importTranscript(store, file, { from })])
+    expect(a.damaged).toEqual([])
+    expect(b.damaged).toEqual([])
+    expect(await headsOf(store, one.files[0]!.sessions)).toEqual(want)
+    expect(Object.fromEntries((await store.listSessions()).map((s) => [s.sessionId, s.length]))).toEqual(lengths)
+    expect((await store.verify()).ok).toBe(true)
+  })
+})
