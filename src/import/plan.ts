@@ -151,8 +151,12 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
     target.path = { n: l.n, prev: target.path }
     if (ml.startsTurn) target.turnStarts = { n: l.n, prev: target.turnStarts }
     const v = l.value as Record<string, unknown>
-    if (!l.parsed) pl.record.text = l.text
-    else if (ml.item) {
+    // A line its writer did not serialise as JSON.stringify would (`4.0`, spaces, escapes) also
+    // keeps its text, so it comes back byte for byte.
+    if (!l.parsed || JSON.stringify(l.value) !== l.text) pl.record.text = l.text
+    if (!l.parsed) {
+      // raw text only
+    } else if (ml.item) {
       pl.record.line = { ...v, [ml.item.key]: null }
       pl.record.item = ml.item.key
       pl.item = { kind: ml.item.kind, value: v[ml.item.key] }

@@ -10,7 +10,10 @@ export interface RegeneratedLine {
   sha256: string
   /** The line's JSON value (absent when the line was not JSON). */
   value?: unknown
-  /** The line's raw text, when it was not JSON. */
+  /**
+   * The line's exact text, when the import kept it: a line that is not JSON, or one that
+   * JSON.stringify(value) would not give back byte for byte (`4.0`, spaces, escapes).
+   */
   text?: string
 }
 
@@ -25,20 +28,20 @@ export async function regenerateTranscript(store: ChainlogStore, mainSessionId: 
   const out: RegeneratedLine[] = []
   for (const s of [...stored.lines.values()].sort((a, b) => a.record.n - b.record.n)) {
     const r = s.record
-    if (r.text !== undefined) {
-      out.push({ n: r.n, sha256: r.sha256, text: r.text })
+    if (!('line' in r)) {
+      out.push({ n: r.n, sha256: r.sha256, text: r.text ?? '' })
       continue
     }
     let value = r.line
     if (r.item !== undefined && value && typeof value === 'object') {
       value = { ...(value as Record<string, unknown>), [r.item]: s.item }
     }
-    out.push({ n: r.n, sha256: r.sha256, value })
+    out.push(r.text !== undefined ? { n: r.n, sha256: r.sha256, value, text: r.text } : { n: r.n, sha256: r.sha256, value })
   }
   return out
 }
 
-/** The regenerated lines as JSONL text (raw text lines as they were). */
+/** The regenerated lines as JSONL text (kept texts as they were). */
 export function regeneratedJsonl(lines: readonly RegeneratedLine[]): string {
   return lines.map((l) => (l.text !== undefined ? l.text : JSON.stringify(l.value))).join('\n') + (lines.length > 0 ? '\n' : '')
 }

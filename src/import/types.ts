@@ -99,7 +99,7 @@ export interface LineRecord {
   sha256: string
   /** The parsed line; when `item` is set, its value at that key is null and the item is in the next entry. */
   line?: unknown
-  /** The line's raw text, when it is not JSON. */
+  /** The line's text, when it is not JSON, or when JSON.stringify of the parsed line would not give it back. */
   text?: string
   /** Top-level key of `line` whose value is the item in the entry that follows. */
   item?: string

@@ -2,7 +2,7 @@
 // compactions and sidechains as chainlog lineage, records usage once per model call, and
 // regenerates each of its source lines from the store.
 import { afterEach, describe, expect, it } from 'vitest'
-import { importNamespace, importTranscript, regenerateTranscript, type Store, type TranscriptFormat } from '../../src/index.js'
+import { importNamespace, importTranscript, regeneratedJsonl, regenerateTranscript, type Store, type TranscriptFormat } from '../../src/index.js'
 import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
 import { CLAUDE_AGENT_FILE, CLAUDE_FILE, CLAUDE_ID, CODEX_FILE, CODEX_ID, PI_FILE, PI_ID, itemsOf, lineValue, sha256, sourceLines } from './support.js'
 
@@ -86,6 +86,16 @@ describe.each(cases)('$name', ({ file, from, key, sessions }) => {
       // expect(JSON.stringify(l.value)).toBe(text) (see support.ts exactJson).
       expect(l.value, `line ${l.n}`).toEqual(JSON.parse(text))
     }
+  })
+
+  it('keeps the exact text of lines JSON.stringify would not give back (4.0, 1.5e-05, spaces)', async () => {
+    const { store, report } = await imported(file, from)
+    const regen = await regenerateTranscript(store, report.files[0]!.sessions[0]!, from)
+    const src = sourceLines(file)
+    const inexact = src.flatMap((t, i) => (JSON.stringify(JSON.parse(t)) === t ? [] : [i + 1]))
+    expect(regen.filter((l) => l.text !== undefined).map((l) => l.n)).toEqual(inexact)
+    for (const l of regen) if (l.text !== undefined) expect(l.text).toBe(src[l.n - 1])
+    expect(regeneratedJsonl(regen.filter((l) => l.text !== undefined))).toBe(inexact.map((n) => `${src[n - 1]}\n`).join(''))
   })
 
   it('importing the same file again adds nothing', async () => {
