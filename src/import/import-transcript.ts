@@ -97,12 +97,12 @@ async function importFile(
   const name = basename(file)
   const mapped = MAPPERS[format](lines, basename(file, extname(file)))
   let mainId = mainSessionIdOf(format, mapped)
-  let stored = await readStoredFile(store, mainId, format, known)
-  // Two files claiming one source session id (a copy, a resumed session): the second one gets
-  // an id of its own, derived from its file name, so both are kept.
-  if (stored.file !== undefined && stored.file !== name) {
+  let stored = await readStoredFile(store, mainId, format, { known, items: false })
+  // Two files claiming one source session id (a copy, a resumed session), or a session of that
+  // id that no import made: this file gets an id of its own, derived from its name.
+  if (stored.sessions.includes(mainId) && stored.file !== name) {
     mainId = `${mainId}@${sha8(name)}`
-    stored = await readStoredFile(store, mainId, format, known)
+    stored = await readStoredFile(store, mainId, format, { known, items: false })
   }
   const rootConfig = { import: { format, sourceSessionId: mapped.sourceSessionId, file: name, role: mapped.agentId !== undefined ? 'subagent' : 'main', ...mapped.config } }
   const plan = planFile(file, mainId, rootConfig, lines, mapped)

@@ -37,14 +37,23 @@ export async function sessionsOf(store: ChainlogStore, mainId: string, known?: I
   return ids.sort((a, b) => (a === mainId ? -1 : b === mainId ? 1 : a < b ? -1 : a > b ? 1 : 0))
 }
 
-/** `known`: the store's session ids, when the caller has listed them already. */
-export async function readStoredFile(store: ChainlogStore, mainId: string, format: TranscriptFormat, known?: Iterable<string>): Promise<StoredFile> {
+/**
+ * `known`: the store's session ids, when the caller has listed them already. `items: false`
+ * skips reading large payloads (blobs): the import needs the records, not the items.
+ */
+export async function readStoredFile(
+  store: ChainlogStore,
+  mainId: string,
+  format: TranscriptFormat,
+  options: { known?: Iterable<string>; items?: boolean } = {},
+): Promise<StoredFile> {
+  const { known, items = true } = options
   const ns = importNamespace(format)
   const out: StoredFile = { sessions: await sessionsOf(store, mainId, known), lines: new Map(), heads: new Map(), genesis: new Map(), usageKeys: new Set() }
   for (const session of out.sessions) {
     let cur: StoredLine | undefined
     let wantItem = false
-    for await (const e of store.entries(session)) {
+    for await (const e of store.entries(session, { resolveBlobs: items })) {
       out.heads.set(session, e.hash)
       const entry = e.entry
       if (entry.kind === 'session_start') {

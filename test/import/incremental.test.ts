@@ -141,3 +141,13 @@ describe('concurrent imports', () => {
     expect((await store.verify()).ok).toBe(true)
   })
 })
+
+describe('foreign sessions', () => {
+  it('a session of the main id that no import made is left alone; the file gets an id of its own', async () => {
+    const store = await openMem()
+    const { head } = await store.createSession({ sessionId: `codex:019b8f2e-5a10-7c3e-9d41-6e2f0a1b3c4d`, config: { mine: true } })
+    const r = await importTranscript(store, CODEX_FILE, { from: 'codex' })
+    expect(r.files[0]!.sessions[0]).toMatch(/^codex:019b8f2e-5a10-7c3e-9d41-6e2f0a1b3c4d@[0-9a-f]{8}$/)
+    expect(await store.head('codex:019b8f2e-5a10-7c3e-9d41-6e2f0a1b3c4d')).toBe(head)
+  })
+})
