@@ -46,9 +46,11 @@ interface SessionState {
   items: number
   path: PathNode | null
   turnStarts: PathNode | null
+  /** Line number of the session's last line with an item (0: none). */
+  lastItemLine: number
 }
 
-const snapshot = (s: SessionState) => ({ turns: s.turns, openTurn: s.openTurn, items: s.items, path: s.path, turnStarts: s.turnStarts })
+const snapshot = (s: SessionState) => ({ turns: s.turns, openTurn: s.openTurn, items: s.items, path: s.path, turnStarts: s.turnStarts, lastItemLine: s.lastItemLine })
 
 export function planFile(file: string, mainId: string, rootConfig: Record<string, unknown>, lines: readonly SourceLine[], mapped: MappedFile): Plan {
   const steps: Step[] = []
@@ -68,7 +70,7 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
     steps.push({ op: 'create', session: id, create: step })
     const s: SessionState = from
       ? { id, ...from, ...(fresh ? { items: fresh.items, path: null, turnStarts: null } : {}) }
-      : { id, turns: 0, openTurn: false, items: fresh?.items ?? 0, path: null, turnStarts: null }
+      : { id, turns: 0, openTurn: false, items: fresh?.items ?? 0, path: null, turnStarts: null, lastItemLine: 0 }
     sessions.set(id, s)
     return s
   }
@@ -119,8 +121,12 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
         target = ml.sidechain ? newSidechain() : (lane() ?? main())
       } else if (nodeLine.has(parent)) {
         const owner = tipOwner.get(parent)
+        const holder = sessions.get(nodeSession.get(parent)!)!
+        // turn-start: only a prompt on a line followed by more conversation is a branch (lines
+        // of hooks or progress after the parent are not).
+        const branches = mapped.branchOn === 'any' || (ml.startsTurn === true && holder.lastItemLine > nodeLine.get(parent)!)
         if (owner !== undefined) target = sessions.get(owner)!
-        else if (mapped.branchOn === 'turn-start' && !ml.startsTurn) target = sessions.get(nodeSession.get(parent)!)!
+        else if (!branches) target = holder
         else target = forkAtLine(`${mainId}~b${l.n}`, nodeLine.get(parent)!, ts)
       } else {
         damaged.push({ file, line: l.n, code: DamageCodes.MISSING_PARENT, message: `parent ${parent} is not in the file; kept on the current branch` })
@@ -164,7 +170,10 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
       pl.record.line = l.value
       if (ml.derivedItem) pl.item = ml.derivedItem
     }
-    if (pl.item) target.items += 1
+    if (pl.item) {
+      target.items += 1
+      target.lastItemLine = l.n
+    }
     if (ml.usage) {
       pl.usage = { ...ml.usage.usage, historyLength: target.items }
       if (ml.usage.key !== undefined) pl.usageKey = pl.record.usageKey = ml.usage.key

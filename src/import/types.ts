@@ -86,7 +86,8 @@ export interface MappedFile {
   /**
    * When a line whose parent is not a branch tip starts a branch: `any` (pi: the tree is
    * exact), or `turn-start` (Claude Code: parallel tool results and progress lines hang off
-   * earlier lines without being branches; a new prompt on an earlier line is one).
+   * earlier lines without being branches; a new prompt on a line that more conversation
+   * followed is one).
    */
   branchOn: 'any' | 'turn-start'
 }

@@ -233,3 +233,28 @@ describe('importTranscript arguments', () => {
     expect(seen.map((p) => p.lines)).toEqual([...seen.map((p) => p.lines)].sort((a, b) => a - b))
   })
 })
+
+describe('Claude Code branches', () => {
+  it('a prompt whose parent was followed only by hook progress lines continues the session (no branch)', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = await mkdtemp(join(tmpdir(), 'chainlog-claude-'))
+    try {
+      const base = { isSidechain: false, userType: 'external', cwd: '/w', sessionId: 's-progress', version: '2.1.40' }
+      const lines = [
+        { parentUuid: null, ...base, type: 'user', message: { role: 'user', content: 'hi' }, uuid: 'u1', timestamp: '2026-01-01T00:00:00.000Z' },
+        { parentUuid: 'u1', ...base, type: 'assistant', message: { id: 'm1', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'text', text: 'hello' }] }, uuid: 'a1', timestamp: '2026-01-01T00:00:01.000Z' },
+        { parentUuid: 'a1', ...base, type: 'progress', data: { type: 'hook_progress', hookEvent: 'Stop' }, uuid: 'p1', timestamp: '2026-01-01T00:00:02.000Z' },
+        { parentUuid: 'a1', ...base, type: 'user', message: { role: 'user', content: 'again' }, uuid: 'u2', timestamp: '2026-01-01T00:00:03.000Z' },
+      ]
+      const file = join(dir, 's-progress.jsonl')
+      await writeFile(file, lines.map((l) => `${JSON.stringify(l)}\n`).join(''))
+      const { store, report } = await imported(file, 'claude-code')
+      expect(report.files[0]!.sessions).toEqual(['claude-code:s-progress'])
+      expect((await store.restore('claude-code:s-progress')).history).toEqual([lines[0]!.message, lines[1]!.message, lines[3]!.message])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
