@@ -77,3 +77,52 @@ describe.concurrent('import --from', () => {
     expect(missing.stderr).toContain('CHAINLOG_FILE_NOT_FOUND')
   })
 })
+
+describe('import --from --watch', () => {
+  it('imports, then picks up lines appended to a file and new files, one JSON line per round, until SIGTERM', async () => {
+    const { spawn } = await import('node:child_process')
+    const { mkdir, readFile, writeFile, appendFile } = await import('node:fs/promises')
+    const { MAIN, cliEnv } = await import('./helpers.js')
+    const dir = await newStore()
+    const src = join(await tempDir(), 'sessions')
+    await mkdir(src)
+    const lines = (await readFile(CODEX_FILE, 'utf8')).split('\n').filter(Boolean)
+    const file = join(src, CODEX_FILE.split('/').at(-1)!)
+    await writeFile(file, lines.slice(0, 10).map((l) => `${l}\n`).join(''))
+    const child = spawn(process.execPath, [MAIN, 'import', '--from', 'codex', src, '--watch', '0.1', '--json', '--store', dir], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    const rounds: any[] = []
+    let buf = ''
+    const waiters: (() => void)[] = []
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString('utf8')
+      for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
+        rounds.push(JSON.parse(buf.slice(0, i)))
+        buf = buf.slice(i + 1)
+        for (const w of waiters.splice(0)) w()
+      }
+    })
+    const until = async (pred: () => boolean) => {
+      const deadline = Date.now() + 20_000
+      while (!pred()) {
+        if (Date.now() > deadline) throw new Error(`timed out; rounds: ${JSON.stringify(rounds)}`)
+        await new Promise<void>((r) => (waiters.push(r), setTimeout(r, 200)))
+      }
+    }
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)))
+    try {
+      await until(() => rounds.length >= 1)
+      expect(rounds[0]).toMatchObject({ ok: true, round: 0, linesImported: 10 })
+      await appendFile(file, lines.slice(10).map((l) => `${l}\n`).join(''))
+      await until(() => rounds.some((r) => r.linesImported === lines.length - 10))
+      await writeFile(join(src, 'rollout-other.jsonl'), `${lines[0]!.replace('019b8f2e-5a10', '019b8f2e-0000')}\n`)
+      await until(() => rounds.some((r) => r.files.some((f: { file: string }) => f.file.endsWith('rollout-other.jsonl'))))
+    } finally {
+      child.kill('SIGTERM')
+    }
+    expect(await exited).toBe(0)
+    // Rounds in which nothing changed print nothing: every round printed imported something.
+    expect(rounds.every((r) => r.round === 0 || r.linesImported > 0)).toBe(true)
+    const total = await withDir(dir, async (s) => (await s.listSessions()).map((x) => x.sessionId).sort())
+    expect(total).toEqual([`codex:019b8f2e-0000-7c3e-9d41-6e2f0a1b3c4d`, `codex:${CODEX_FILE.match(/([0-9a-f-]{36})\.jsonl$/)![1]}`, `codex:${CODEX_FILE.match(/([0-9a-f-]{36})\.jsonl$/)![1]}~c36`, `codex:${CODEX_FILE.match(/([0-9a-f-]{36})\.jsonl$/)![1]}~r26`].sort())
+  })
+})

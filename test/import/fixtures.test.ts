@@ -242,7 +242,7 @@ describe('Claude Code branches', () => {
     const dir = await mkdtemp(join(tmpdir(), 'chainlog-claude-'))
     try {
       const base = { isSidechain: false, userType: 'external', cwd: '/w', sessionId: 's-progress', version: '2.1.40' }
-      const lines = [
+      const lines: Record<string, unknown>[] = [
         { parentUuid: null, ...base, type: 'user', message: { role: 'user', content: 'hi' }, uuid: 'u1', timestamp: '2026-01-01T00:00:00.000Z' },
         { parentUuid: 'u1', ...base, type: 'assistant', message: { id: 'm1', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'text', text: 'hello' }] }, uuid: 'a1', timestamp: '2026-01-01T00:00:01.000Z' },
         { parentUuid: 'a1', ...base, type: 'progress', data: { type: 'hook_progress', hookEvent: 'Stop' }, uuid: 'p1', timestamp: '2026-01-01T00:00:02.000Z' },

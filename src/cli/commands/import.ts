@@ -3,8 +3,20 @@
 // `chainlog import --from claude-code|codex|pi PATH...`: import agent session files
 // (src/import/), incrementally: only lines the store does not have yet are added.
 import { existsSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { importTranscript, isChainlogError, ErrorCodes, TRANSCRIPT_FORMATS, type Damage, type Finding, type ImportReport, type TranscriptFormat } from '../../index.js'
+import {
+  findTranscriptFiles,
+  importTranscript,
+  isChainlogError,
+  ErrorCodes,
+  TRANSCRIPT_FORMATS,
+  type ChainlogStore,
+  type Damage,
+  type Finding,
+  type ImportReport,
+  type TranscriptFormat,
+} from '../../index.js'
 import { readInput, type Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount } from '../format.js'
@@ -16,10 +28,11 @@ export function registerImport(program: Command, ctx: Ctx): void {
     .description('verify a bundle (- for stdin) and add its sessions to the store; with --from, import agent session files (files or directories)')
     .option('--from <format>', `import agent session files of this format (${TRANSCRIPT_FORMATS.join(', ')}) instead of a bundle`)
     .option('--strict', 'with --from: fail on the first damaged file instead of reporting it')
-    .option('--json', 'print the result as JSON')
-    .action(async (paths: string[], opts: { json?: boolean; from?: string; strict?: boolean }) => {
-      if (opts.from !== undefined) return importTranscripts(ctx, paths, opts)
-      if (opts.strict) throw usageError('--strict applies to --from imports only')
+    .option('--watch [seconds]', 'with --from: keep importing what changes, checking every few seconds (default 2) until interrupted')
+    .option('--json', 'print the result as JSON (with --watch: one JSON line per round)')
+    .action(async (paths: string[], opts: ImportOpts) => {
+      if (opts.from !== undefined) return opts.watch !== undefined ? watchTranscripts(ctx, paths, opts) : importTranscripts(ctx, paths, opts)
+      if (opts.strict || opts.watch !== undefined) throw usageError('--strict and --watch apply to --from imports only')
       if (paths.length !== 1) throw usageError('a bundle import takes one file (use --from to import session files)')
       return importBundle(ctx, paths[0]!, opts)
     })
@@ -57,11 +70,23 @@ async function importBundle(ctx: Ctx, file: string, opts: { json?: boolean }): P
   )
 }
 
-async function importTranscripts(ctx: Ctx, paths: string[], opts: { json?: boolean; from?: string; strict?: boolean }): Promise<void> {
-  const { out } = ctx
+interface ImportOpts {
+  json?: boolean
+  from?: string
+  strict?: boolean
+  watch?: string | true
+}
+
+function checkTranscriptArgs(paths: string[], opts: ImportOpts): TranscriptFormat {
   const from = opts.from as TranscriptFormat
   if (!TRANSCRIPT_FORMATS.includes(from)) throw usageError(`--from must be one of ${TRANSCRIPT_FORMATS.join(', ')}, not ${opts.from}`)
   for (const p of paths) if (!existsSync(p)) throw new CliError(CliCodes.FILE_NOT_FOUND, `no such file or directory: ${p}`)
+  return from
+}
+
+async function importTranscripts(ctx: Ctx, paths: string[], opts: ImportOpts): Promise<void> {
+  const { out } = ctx
+  const from = checkTranscriptArgs(paths, opts)
   let report: ImportReport
   try {
     report = await withStore(ctx.storeDir(), async (store) => {
@@ -91,6 +116,71 @@ async function importTranscripts(ctx: Ctx, paths: string[], opts: { json?: boole
     out.json({ ok: true, ...report })
     return
   }
+  printReport(ctx, report)
+}
+
+/**
+ * --watch: import, then every few seconds import again the files whose size or modification
+ * time changed (new files included), until SIGINT or SIGTERM. Quiet while nothing changes.
+ */
+async function watchTranscripts(ctx: Ctx, paths: string[], opts: ImportOpts): Promise<void> {
+  const { out } = ctx
+  const from = checkTranscriptArgs(paths, opts)
+  const seconds = opts.watch === true ? 2 : Number(opts.watch)
+  if (!Number.isFinite(seconds) || seconds <= 0) throw usageError(`--watch takes a number of seconds, not ${opts.watch}`)
+  await withStore(ctx.storeDir(), async (store) => {
+    let stop = false
+    let wake: () => void = () => {}
+    const onSignal = () => {
+      stop = true
+      wake()
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const seen = new Map<string, string>()
+    try {
+      for (let round = 0; !stop; round++) {
+        const changed = await changedFiles(paths, seen)
+        if (changed.length > 0 || round === 0) {
+          const report = changed.length > 0 ? await importOnce(store, changed, from, opts) : emptyReport()
+          if (opts.json) {
+            if (round === 0 || report.linesImported > 0 || report.damaged.length > 0) out.line(JSON.stringify({ ok: true, round, ...report }))
+          }
+          else if (round === 0 || report.linesImported > 0 || report.damaged.length > 0) printReport(ctx, report)
+        }
+        if (!stop) await new Promise<void>((r) => ((wake = r), setTimeout(r, seconds * 1000)))
+      }
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  })
+}
+
+async function changedFiles(paths: string[], seen: Map<string, string>): Promise<string[]> {
+  const out: string[] = []
+  for (const f of await findTranscriptFiles(paths)) {
+    const s = await stat(f).catch(() => undefined)
+    if (!s) continue
+    const key = `${s.size}:${s.mtimeMs}`
+    if (seen.get(f) !== key) {
+      seen.set(f, key)
+      out.push(f)
+    }
+  }
+  return out
+}
+
+function importOnce(store: ChainlogStore, files: string[], from: TranscriptFormat, opts: ImportOpts): Promise<ImportReport> {
+  return importTranscript(store, files, { from, strict: opts.strict === true })
+}
+
+function emptyReport(): ImportReport {
+  return { files: [], sessionsCreated: [], sessionsExtended: [], linesImported: 0, entriesAppended: 0, damaged: [] }
+}
+
+function printReport(ctx: Ctx, report: ImportReport): void {
+  const { out } = ctx
   for (const d of report.damaged) out.note(describeDamage(d))
   for (const f of report.files) {
     const what = f.status === 'changed' ? 'changed since it was imported, kept as stored' : f.linesImported > 0 ? `${formatCount(f.linesImported)} new line${f.linesImported === 1 ? '' : 's'}` : 'up to date'
