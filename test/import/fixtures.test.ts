@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { importNamespace, importTranscript, regeneratedJsonl, regenerateTranscript, type Store, type TranscriptFormat } from '../../src/index.js'
 import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
-import { CLAUDE_AGENT_FILE, CLAUDE_FILE, CLAUDE_ID, CODEX_FILE, CODEX_ID, PI_FILE, PI_ID, itemsOf, lineValue, sha256, sourceLines } from './support.js'
+import { CLAUDE_AGENT_FILE, CLAUDE_FILE, CLAUDE_ID, CODEX_FILE, CODEX_ID, PI_FILE, PI_ID, exactJson, itemsOf, lineValue, sha256, sourceLines, storeKeepsKeyOrder } from './support.js'
 
 const opened: Store[] = []
 const openMem = memStoreOpener(opened)
@@ -79,12 +79,14 @@ describe.each(cases)('$name', ({ file, from, key, sessions }) => {
     const regen = await regenerateTranscript(store, report.files[0]!.sessions[0]!, from)
     const src = sourceLines(file)
     expect(regen.map((l) => l.n)).toEqual(src.map((_, i) => i + 1))
+    const exact = await storeKeepsKeyOrder()
     for (const l of regen) {
       const text = src[l.n - 1]!
       expect(l.sha256).toBe(sha256(text))
-      // Key order comes back sorted under entry format v1; with v2 this becomes
-      // expect(JSON.stringify(l.value)).toBe(text) (see support.ts exactJson).
+      // Key order comes back sorted under entry format v1, so values compare with toEqual; once
+      // the store keeps key order (v2) every line must come back as its exact text.
       expect(l.value, `line ${l.n}`).toEqual(JSON.parse(text))
+      if (exact) expect(l.text ?? exactJson(l.value), `line ${l.n}`).toBe(text)
     }
   })
 

@@ -39,7 +39,25 @@ export function itemsOf(file: string, key: string, lines: number[]): unknown[] {
 }
 
 /**
- * Exact JSON text, as it would compare once the store keeps key order (format v2). Until then
- * tests compare with toEqual, which ignores key order.
+ * Exact JSON text, as it compares once the store keeps key order (format v2). Until then tests
+ * compare with toEqual, which ignores key order.
  */
 export const exactJson = (v: unknown) => JSON.stringify(v)
+
+/**
+ * Whether a store gives items back with their keys in the order appended (entry format v2)
+ * rather than sorted (v1): probed on a fresh in-memory store, so tests tighten to exact JSON
+ * text by themselves when v2 lands.
+ */
+export async function storeKeepsKeyOrder(): Promise<boolean> {
+  const { MemoryLevel } = await import('memory-level')
+  const { Store } = await import('../../src/store.js')
+  const store = await Store.open({ db: new MemoryLevel(), durability: 'relaxed' })
+  try {
+    const { sessionId } = await store.createSession({})
+    await store.append(sessionId, { kind: 'user_input', item: { b: 1, a: 2, cc: 3 } })
+    return exactJson((await store.restore(sessionId)).history[0]) === '{"b":1,"a":2,"cc":3}'
+  } finally {
+    await store.close()
+  }
+}
