@@ -2,7 +2,8 @@
 // put back at its key) or its raw text, in line order, with the SHA-256 recorded at import.
 import type { ChainlogStore } from '../store.js'
 import { readStoredFile } from './stored.js'
-import type { TranscriptFormat } from './types.js'
+import { ChainlogError, ErrorCodes } from '../errors.js'
+import { TRANSCRIPT_FORMATS, type TranscriptFormat } from './types.js'
 
 export interface RegeneratedLine {
   n: number
@@ -19,11 +20,21 @@ export interface RegeneratedLine {
 
 /**
  * The source lines imported into a main session (and its forks, compactions and sidechains),
- * in line order. `JSON.stringify(value)` gives the line back (same keys and values; the same
- * key order once the store keeps it, format v2).
- * @example const lines = await regenerateTranscript(store, 'claude-code:6f1c…', 'claude-code')
+ * in line order. `text ?? JSON.stringify(value)` gives the line back (same keys and values;
+ * the same key order once the store keeps it, format v2). `format` defaults to the one the
+ * main session's genesis records.
+ * @example const lines = await regenerateTranscript(store, 'claude-code:6f1c…')
  */
-export async function regenerateTranscript(store: ChainlogStore, mainSessionId: string, format: TranscriptFormat): Promise<RegeneratedLine[]> {
+export async function regenerateTranscript(store: ChainlogStore, mainSessionId: string, format?: TranscriptFormat): Promise<RegeneratedLine[]> {
+  if (format === undefined) {
+    for await (const e of store.entries(mainSessionId, { to: 0 })) {
+      const imp = e.entry.kind === 'session_start' ? (e.entry.config as { import?: { format?: unknown } }).import : undefined
+      if (imp && TRANSCRIPT_FORMATS.includes(imp.format as TranscriptFormat)) format = imp.format as TranscriptFormat
+    }
+    if (format === undefined) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `session ${mainSessionId} was not made by a transcript import`, { sessionId: mainSessionId })
+    }
+  }
   const stored = await readStoredFile(store, mainSessionId, format)
   const out: RegeneratedLine[] = []
   for (const s of [...stored.lines.values()].sort((a, b) => a.record.n - b.record.n)) {

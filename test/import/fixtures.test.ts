@@ -215,6 +215,15 @@ describe('usage', () => {
   })
 })
 
+describe('regenerateTranscript', () => {
+  it('finds the format in the main session genesis when not given; refuses a session no import made', async () => {
+    const { store, report } = await imported(PI_FILE, 'pi')
+    expect(await regenerateTranscript(store, report.files[0]!.sessions[0]!)).toEqual(await regenerateTranscript(store, report.files[0]!.sessions[0]!, 'pi'))
+    const { sessionId } = await store.createSession({})
+    await expect(regenerateTranscript(store, sessionId)).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
+  })
+})
+
 describe('importTranscript arguments', () => {
   it('rejects an unknown format', async () => {
     const store = await openMem()
