@@ -15,6 +15,8 @@ export function mapClaudeCode(lines: readonly SourceLine[], fileStem: string): M
   // message's usage on each (output_tokens grows on the last): usage is taken once per
   // message id, from the last line that carries it.
   const lastLineOfMessage = new Map<string, number>()
+  /** Lines (with a message) of each assistant message id seen so far. */
+  const linesOfMessage = new Map<string, number>()
   for (const [i, l] of lines.entries()) {
     const v = l.value
     if (!isObject(v)) continue
@@ -53,6 +55,7 @@ export function mapClaudeCode(lines: readonly SourceLine[], fileStem: string): M
         continue
       }
       ml.item = { key: 'message', kind: itemEntryKind(m) }
+      if (v.type === 'assistant' && typeof m.id === 'string') linesOfMessage.set(m.id, (linesOfMessage.get(m.id) ?? 0) + 1)
       // A user line that is a prompt (not tool results, not a compaction summary, not meta) starts a turn.
       if (ml.item.kind === 'user_input' && v.isMeta !== true && v.isCompactSummary !== true && !ml.sidechain) ml.startsTurn = true
       if (v.isCompactSummary === true || v.isMeta === true) ml.item.kind = 'hook_injected_items'
@@ -62,6 +65,7 @@ export function mapClaudeCode(lines: readonly SourceLine[], fileStem: string): M
         const cacheWrite = count(u.cache_creation_input_tokens)
         ml.usage = {
           key: `${m.id}`,
+          outputItems: linesOfMessage.get(m.id) ?? 1,
           usage: {
             historyLength: 0, // filled in by the planner
             model: typeof m.model === 'string' && m.model !== '' ? m.model : 'unknown',

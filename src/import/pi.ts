@@ -51,6 +51,7 @@ export function mapPi(lines: readonly SourceLine[], fileStem: string): MappedFil
           const cacheRead = count(u.cacheRead)
           const cacheWrite = count(u.cacheWrite)
           ml.usage = {
+            outputItems: 1,
             usage: {
               historyLength: 0,
               model: typeof m.model === 'string' && m.model !== '' ? m.model : 'unknown',

@@ -175,7 +175,7 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
       target.lastItemLine = l.n
     }
     if (ml.usage) {
-      pl.usage = { ...ml.usage.usage, historyLength: target.items }
+      pl.usage = { ...ml.usage.usage, historyLength: Math.max(0, target.items - (ml.usage.outputItems ?? 0)) }
       if (ml.usage.key !== undefined) pl.usageKey = pl.record.usageKey = ml.usage.key
     }
     afterLine.set(l.n, { session: target.id, ...snapshot(target) })

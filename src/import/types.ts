@@ -63,8 +63,12 @@ export interface MappedLine {
   item?: { key: string; kind: ItemEntryKind }
   /** An item derived from the line (the line itself stays whole in its envelope). */
   derivedItem?: { value: unknown; kind: ItemEntryKind }
-  /** Token usage recorded after this line; `key` de-duplicates usage repeated over several lines. */
-  usage?: { usage: Usage; key?: string }
+  /**
+   * Token usage recorded after this line; `key` de-duplicates usage repeated over several lines;
+   * `outputItems`: how many of the session's items up to this line the call itself produced (its
+   * historyLength counts the items before them).
+   */
+  usage?: { usage: Usage; key?: string; outputItems?: number }
   /** This line starts a new user turn. */
   startsTurn?: boolean
   /** This line starts a compaction: the session continues as a new, compacted session. */

@@ -200,6 +200,16 @@ describe('usage', () => {
     })
   })
 
+  it('historyLength counts the items sent to the model: those before the call\'s own output', async () => {
+    const claude = await imported(CLAUDE_FILE, 'claude-code')
+    const lengths = async (store: Store, s: string) =>
+      (await entriesOf(store, s)).flatMap((e) => (e.entry.kind === 'llm_usage' ? [e.entry.historyLength] : []))
+    expect(await lengths(claude.store, `claude-code:${CLAUDE_ID}`)).toEqual([1, 4, 6, 8])
+    expect(await lengths(claude.store, `claude-code:${CLAUDE_ID}~s11`)).toEqual([1, 3])
+    const pi = await imported(PI_FILE, 'pi')
+    expect(await lengths(pi.store, `pi:${PI_ID}`)).toEqual([1, 3, 5])
+  })
+
   it('Codex: cumulative token_count snapshots become per-call deltas; repeats add nothing; a drop starts over', async () => {
     const { store } = await imported(CODEX_FILE, 'codex')
     expect(await store.usage()).toEqual({
