@@ -1,6 +1,7 @@
 // Codex CLI rollouts (~/.codex/sessions/YYYY/MM/DD/rollout-<time>-<id>.jsonl): one
 // `{timestamp, type, payload}` per line, type one of session_meta, response_item,
 // turn_context, event_msg, compacted. response_item payloads are OpenAI Responses items.
+// Rollouts of the first format (a bare header line, then bare Responses items) are read too.
 import { isObject, parseTs } from './read-lines.js'
 import { count, itemEntryKind } from './item-kind.js'
 import { DamageCodes, type MappedFile, type MappedLine, type SourceLine } from './types.js'
@@ -23,6 +24,16 @@ export function mapCodex(lines: readonly SourceLine[], fileStem: string): Mapped
     }
     ml.ts = parseTs(v.timestamp)
     const p = v.payload
+    if (!('payload' in v)) {
+      // The first rollout format (2025): a `{ id, timestamp, instructions, git }` header, then
+      // bare Responses items and `{ record_type: 'state' }` lines.
+      if (l.n === 1 && typeof v.id === 'string' && v.type === undefined) sourceSessionId ??= v.id
+      else if (typeof v.type === 'string' && v.record_type === undefined) {
+        ml.item = { key: '', kind: itemEntryKind(v) }
+        if (!hasTaskStarted && v.type === 'message' && v.role === 'user') ml.startsTurn = true
+      }
+      continue
+    }
     switch (v.type) {
       case 'session_meta':
         if (isObject(p) && typeof p.id === 'string' && sourceSessionId === undefined) {

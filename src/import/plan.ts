@@ -163,9 +163,10 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
     if (!l.parsed) {
       // raw text only
     } else if (ml.item) {
-      pl.record.line = { ...v, [ml.item.key]: null }
+      // Key '' : the whole line is the item (Codex's first rollout format).
+      pl.record.line = ml.item.key === '' ? null : { ...v, [ml.item.key]: null }
       pl.record.item = ml.item.key
-      pl.item = { kind: ml.item.kind, value: v[ml.item.key] }
+      pl.item = { kind: ml.item.kind, value: ml.item.key === '' ? v : v[ml.item.key] }
     } else {
       pl.record.line = l.value
       if (ml.derivedItem) pl.item = ml.derivedItem

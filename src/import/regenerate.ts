@@ -44,7 +44,8 @@ export async function regenerateTranscript(store: ChainlogStore, mainSessionId: 
       continue
     }
     let value = r.line
-    if (r.item !== undefined && value && typeof value === 'object') {
+    if (r.item === '') value = s.item
+    else if (r.item !== undefined && value && typeof value === 'object') {
       value = { ...(value as Record<string, unknown>), [r.item]: s.item }
     }
     out.push(r.text !== undefined ? { n: r.n, sha256: r.sha256, value, text: r.text } : { n: r.n, sha256: r.sha256, value })

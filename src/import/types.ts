@@ -59,7 +59,7 @@ export interface MappedLine {
   parentId?: string | null
   /** Lines of a sidechain (a subagent run inside the file) go to a session of their own. */
   sidechain?: boolean
-  /** The conversation item: stored as an item entry, taken out of the envelope at this top-level key. */
+  /** The conversation item: stored as an item entry, taken out of the envelope at this top-level key ('' : the whole line). */
   item?: { key: string; kind: ItemEntryKind }
   /** An item derived from the line (the line itself stays whole in its envelope). */
   derivedItem?: { value: unknown; kind: ItemEntryKind }
@@ -106,7 +106,7 @@ export interface LineRecord {
   line?: unknown
   /** The line's text, when it is not JSON, or when JSON.stringify of the parsed line would not give it back. */
   text?: string
-  /** Top-level key of `line` whose value is the item in the entry that follows. */
+  /** Top-level key of `line` whose value is the item in the entry that follows ('' : the item is the whole line, `line` is null). */
   item?: string
   /** Usage de-duplication key recorded with this line. */
   usageKey?: string

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { importNamespace, importTranscript, regeneratedJsonl, regenerateTranscript, type Store, type TranscriptFormat } from '../../src/index.js'
 import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
-import { CLAUDE_AGENT_FILE, CLAUDE_FILE, CLAUDE_ID, CODEX_FILE, CODEX_ID, PI_FILE, PI_ID, exactJson, itemsOf, lineValue, sha256, sourceLines, storeKeepsKeyOrder } from './support.js'
+import { CLAUDE_AGENT_FILE, CLAUDE_FILE, CLAUDE_ID, CODEX_FILE, CODEX_ID, CODEX_LEGACY, CODEX_LEGACY_ID, PI_FILE, PI_ID, exactJson, itemsOf, lineValue, sha256, sourceLines, storeKeepsKeyOrder } from './support.js'
 
 const opened: Store[] = []
 const openMem = memStoreOpener(opened)
@@ -46,6 +46,13 @@ const cases: { name: string; file: string; from: TranscriptFormat; key: string; 
       [`codex:${CODEX_ID}`]: [2, 3, 7, 10, 11, 13, 16, 22, 23],
       [`codex:${CODEX_ID}~r26`]: [2, 3, 7, 10, 11, 13, 16, 30, 31, 32, 33],
     },
+  },
+  {
+    name: 'Codex, first rollout format (bare items)',
+    file: CODEX_LEGACY,
+    from: 'codex',
+    key: '',
+    sessions: { [`codex:${CODEX_LEGACY_ID}`]: [3, 5, 6, 7, 8] },
   },
   {
     name: 'pi (a tree branch with a branch summary, a compaction)',
@@ -247,10 +254,10 @@ describe('importTranscript arguments', () => {
       from: 'codex',
       onProgress: (p) => seen.push({ files: `${p.filesDone}/${p.filesTotal}`, lines: p.linesImported }),
     })
-    expect(r.files.map((f) => f.file.split('/').at(-1))).toEqual([CODEX_FILE.split('/').at(-1), 'rollout-torn.jsonl'])
+    expect(r.files.map((f) => f.file.split('/').at(-1))).toEqual([CODEX_FILE.split('/').at(-1), 'rollout-torn.jsonl', CODEX_LEGACY.split('/').at(-1)])
     // After each batch (one turn) and after each file; counts only grow.
-    expect([...new Set(seen.map((p) => p.files))]).toEqual(['0/2', '1/2', '2/2'])
-    expect(seen.at(-1)).toEqual({ files: '2/2', lines: r.linesImported })
+    expect([...new Set(seen.map((p) => p.files))]).toEqual(['0/3', '1/3', '2/3', '3/3'])
+    expect(seen.at(-1)).toEqual({ files: '3/3', lines: r.linesImported })
     expect(seen.map((p) => p.lines)).toEqual([...seen.map((p) => p.lines)].sort((a, b) => a - b))
   })
 })

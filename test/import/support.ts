@@ -14,6 +14,8 @@ export const CLAUDE_DAMAGED = join(FIXTURES, 'claude-code', 'damaged', 'torn.jso
 export const CODEX_ID = '019b8f2e-5a10-7c3e-9d41-6e2f0a1b3c4d'
 export const CODEX_FILE = join(FIXTURES, 'codex', '2026', '01', '05', `rollout-2026-01-05T11-00-00-${CODEX_ID}.jsonl`)
 export const CODEX_DAMAGED = join(FIXTURES, 'codex', 'damaged', 'rollout-torn.jsonl')
+export const CODEX_LEGACY_ID = '5973b6c0-94b8-487b-a530-2aeb6098ae0e'
+export const CODEX_LEGACY = join(FIXTURES, 'codex', 'legacy', `rollout-2025-05-20T09-00-00-${CODEX_LEGACY_ID}.jsonl`)
 export const PI_ID = '7c2d9e41-3f8a-4b6c-a0d5-2e1f9b8c7a60'
 export const PI_FILE = join(FIXTURES, 'pi', '--home-dev-proj--', `2026-01-05T12-00-00-000Z_${PI_ID}.jsonl`)
 export const PI_DAMAGED = join(FIXTURES, 'pi', 'damaged', 'torn.jsonl')
@@ -33,9 +35,9 @@ export function lineValue(file: string, n: number): any {
   return JSON.parse(sourceLines(file)[n - 1]!)
 }
 
-/** The items of the given lines (the value at `key` of each line). */
+/** The items of the given lines (the value at `key` of each line; '' : the whole line). */
 export function itemsOf(file: string, key: string, lines: number[]): unknown[] {
-  return lines.map((n) => lineValue(file, n)[key])
+  return lines.map((n) => (key === '' ? lineValue(file, n) : lineValue(file, n)[key]))
 }
 
 /**
