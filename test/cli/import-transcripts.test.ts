@@ -126,3 +126,32 @@ describe('import --from --watch', () => {
     expect(total).toEqual([`codex:019b8f2e-0000-7c3e-9d41-6e2f0a1b3c4d`, `codex:${CODEX_FILE.match(/([0-9a-f-]{36})\.jsonl$/)![1]}`, `codex:${CODEX_FILE.match(/([0-9a-f-]{36})\.jsonl$/)![1]}~c36`, `codex:${CODEX_FILE.match(/([0-9a-f-]{36})\.jsonl$/)![1]}~r26`].sort())
   })
 })
+
+describe('import --from on a terminal', () => {
+  it('draws a progress bar on stderr only when stderr is a TTY', async () => {
+    const { Readable, Writable } = await import('node:stream')
+    const { run } = await import('../../src/cli/program.js')
+    class Capture extends Writable {
+      chunks: Buffer[] = []
+      constructor(readonly isTTY: boolean) {
+        super()
+      }
+      override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+        this.chunks.push(Buffer.from(chunk))
+        cb()
+      }
+    }
+    const runIn = async (dir: string, stderrTTY: boolean) => {
+      const stdout = new Capture(false)
+      const stderr = new Capture(stderrTTY)
+      const code = await run(['--store', dir, 'import', '--from', 'pi', PI_FILE], { stdout, stderr, stdin: Readable.from([]), env: {} })
+      return { code, stdout: Buffer.concat(stdout.chunks).toString('utf8'), stderr: Buffer.concat(stderr.chunks).toString('utf8') }
+    }
+    const tty = await runIn(await newStore(), true)
+    expect(tty.code).toBe(0)
+    expect(tty.stderr).toMatch(/\r\x1b\[Kimporting pi sessions \[[#.]+\] \d+% \d\/1 files, [\d,]+ lines imported/)
+    const piped = await runIn(await newStore(), false)
+    expect(piped.stderr).toBe('')
+    expect(piped.stdout).toBe(tty.stdout)
+  })
+})

@@ -97,7 +97,7 @@ async function importTranscripts(ctx: Ctx, paths: string[], opts: ImportOpts): P
           strict: opts.strict === true,
           onProgress: (p) => {
             progress ??= out.progress(`importing ${from} sessions`, p.filesTotal)
-            progress.update(p.filesDone, 'files')
+            progress.update(p.filesDone, `files, ${formatCount(p.linesImported)} lines imported`)
           },
         })
       } finally {
