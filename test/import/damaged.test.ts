@@ -53,3 +53,28 @@ describe('strict', () => {
     expect(r.linesImported).toBe(sourceLines(CLAUDE_FILE).length)
   })
 })
+
+describe('odd but whole lines', () => {
+  it('CRLF line ends and blank lines are kept byte for byte, without findings', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = await mkdtemp(join(tmpdir(), 'chainlog-odd-'))
+    try {
+      const src = sourceLines(CLAUDE_FILE).slice(0, 4)
+      const texts = [`${src[0]}\r`, `${src[1]}\r`, '', '   ', src[2]!, src[3]!]
+      const file = join(dir, 'odd.jsonl')
+      await writeFile(file, texts.map((t) => `${t}\n`).join(''))
+      const store = await openMem()
+      const r = await importTranscript(store, file, { from: 'claude-code' })
+      expect(r.damaged).toEqual([])
+      expect(r.linesImported).toBe(6)
+      const regen = await regenerateTranscript(store, r.files[0]!.sessions[0]!)
+      expect(regen.map((l) => l.text ?? JSON.stringify(JSON.parse(texts[l.n - 1]!)))).toEqual(texts)
+      expect(regen.map((l) => l.sha256)).toEqual(texts.map(sha256))
+      expect((await store.restore(r.files[0]!.sessions[0]!)).history).toEqual([JSON.parse(src[1]!).message, JSON.parse(src[2]!).message, JSON.parse(src[3]!).message])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
