@@ -59,6 +59,7 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
   const tipOwner = new Map<string, string>()
   const nodeLine = new Map<string, number>()
   const nodeSession = new Map<string, string>()
+  const sidechains = new Set<string>()
   const afterLine = new Map<number, ReturnType<typeof snapshot> & { session: string }>()
   let current: string | undefined
   let currentSide: string | undefined
@@ -80,6 +81,7 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
   }
   const forkAtLine = (id: string, n: number, ts: number): SessionState => {
     const at = afterLine.get(n)!
+    if (sidechains.has(at.session)) sidechains.add(id)
     return create(id, { kind: 'fork', ts, at: { line: n } }, at)
   }
 
@@ -90,8 +92,10 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
     if (ml.damage) damaged.push({ file, line: l.n, code: ml.damage.code, message: ml.damage.message })
     let target: SessionState
     const lane = () => (ml.sidechain ? (currentSide !== undefined ? sessions.get(currentSide)! : undefined) : current !== undefined ? sessions.get(current)! : undefined)
-    const newSidechain = () =>
-      create(`${mainId}~s${l.n}`, { kind: 'root', ts, config: { import: { ...(rootConfig.import as object), role: 'sidechain', parent: mainId, line: l.n } } })
+    const newSidechain = () => {
+      sidechains.add(`${mainId}~s${l.n}`)
+      return create(`${mainId}~s${l.n}`, { kind: 'root', ts, config: { import: { ...(rootConfig.import as object), role: 'sidechain', parent: mainId, line: l.n } } })
+    }
     if (ml.compaction) {
       const parentOwner = ml.parentId ? tipOwner.get(ml.parentId) : undefined
       const source = parentOwner !== undefined ? sessions.get(parentOwner)! : (lane() ?? main())
@@ -135,6 +139,8 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
     } else {
       target = lane() ?? main()
     }
+    // A sidechain line linked to a line of the main conversation starts its own sidechain.
+    if (ml.sidechain && !sidechains.has(target.id) && !ml.compaction) target = newSidechain()
     if (ml.sidechain) currentSide = target.id
     else current = target.id
 

@@ -263,6 +263,31 @@ describe('importTranscript arguments', () => {
 })
 
 describe('Claude Code branches', () => {
+  it('a sidechain whose first line links to a main-conversation line still gets a session of its own', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = await mkdtemp(join(tmpdir(), 'chainlog-claude-'))
+    try {
+      const base = { userType: 'external', cwd: '/w', sessionId: 's-side', version: '2.1.40' }
+      const lines: Record<string, unknown>[] = [
+        { parentUuid: null, isSidechain: false, ...base, type: 'user', message: { role: 'user', content: 'delegate' }, uuid: 'u1', timestamp: '2026-01-01T00:00:00.000Z' },
+        { parentUuid: 'u1', isSidechain: false, ...base, type: 'assistant', message: { id: 'm1', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'tool_use', id: 't1', name: 'Task', input: {} }] }, uuid: 'a1', timestamp: '2026-01-01T00:00:01.000Z' },
+        { parentUuid: 'a1', isSidechain: true, ...base, type: 'user', message: { role: 'user', content: 'sub task' }, uuid: 's1', timestamp: '2026-01-01T00:00:02.000Z' },
+        { parentUuid: 's1', isSidechain: true, ...base, type: 'assistant', message: { id: 'm2', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'text', text: 'done' }] }, uuid: 's2', timestamp: '2026-01-01T00:00:03.000Z' },
+        { parentUuid: 'a1', isSidechain: false, ...base, type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'done' }] }, uuid: 'u2', timestamp: '2026-01-01T00:00:04.000Z' },
+      ]
+      const file = join(dir, 's-side.jsonl')
+      await writeFile(file, lines.map((l) => `${JSON.stringify(l)}\n`).join(''))
+      const { store, report } = await imported(file, 'claude-code')
+      expect(report.files[0]!.sessions).toEqual(['claude-code:s-side', 'claude-code:s-side~s3'])
+      expect((await store.restore('claude-code:s-side')).history).toEqual([lines[0]!.message, lines[1]!.message, lines[4]!.message])
+      expect((await store.restore('claude-code:s-side~s3')).history).toEqual([lines[2]!.message, lines[3]!.message])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('a prompt whose parent was followed only by hook progress lines continues the session (no branch)', async () => {
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises')
     const { tmpdir } = await import('node:os')
