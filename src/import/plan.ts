@@ -63,11 +63,16 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
   const afterLine = new Map<number, ReturnType<typeof snapshot> & { session: string }>()
   let current: string | undefined
   let currentSide: string | undefined
-  let batch: Extract<Step, { op: 'batch' }> | undefined
+  /**
+   * Each session's batch for its current turn: lines of the turn that a sidechain interleaves
+   * still go into one atomic append. A compaction closes its source's batch (it summarises the
+   * source's head as it is then).
+   */
+  const open = new Map<string, Extract<Step, { op: 'batch' }>>()
   let lastTs = mapped.lines.find((m) => m.ts !== undefined)?.ts ?? 0
 
   const create = (id: string, step: CreateStep, from?: ReturnType<typeof snapshot>, fresh?: { items: number }): SessionState => {
-    batch = undefined
+    if (step.kind === 'compaction') open.delete(step.source)
     steps.push({ op: 'create', session: id, create: step })
     const s: SessionState = from
       ? { id, ...from, ...(fresh ? { items: fresh.items, path: null, turnStarts: null } : {}) }
@@ -187,9 +192,11 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
     }
     afterLine.set(l.n, { session: target.id, ...snapshot(target) })
 
-    if (!batch || batch.session !== target.id || ml.startsTurn) {
+    let batch = open.get(target.id)
+    if (!batch || ml.startsTurn) {
       batch = { op: 'batch', session: target.id, lines: [] }
       steps.push(batch)
+      open.set(target.id, batch)
     }
     batch.lines.push(pl)
   }

@@ -131,6 +131,29 @@ describe.each(cases)('$name', ({ file, from, key, sessions }) => {
   })
 })
 
+describe('batches', () => {
+  it('each turn of a session is one appendMany, even when a sidechain interleaves it', async () => {
+    const store = await openMem()
+    const calls: [string, number[]][] = []
+    const appendMany = store.appendMany.bind(store)
+    store.appendMany = (sessionId, entries, options) => {
+      calls.push([sessionId, entries.flatMap((e) => (e.kind === 'custom' ? [(e.data as { n: number }).n] : []))])
+      return appendMany(sessionId, entries, options)
+    }
+    await importTranscript(store, CLAUDE_FILE, { from: 'claude-code' })
+    const main = `claude-code:${CLAUDE_ID}`
+    expect(calls).toEqual([
+      [main, [1]], // the file-history snapshot, before the first prompt
+      [main, [2, 3, 4, 5, 6, 7, 8]],
+      [main, [9, 10, 15, 16]],
+      [`${main}~s11`, [11, 12, 13, 14]],
+      [`${main}~b17`, [17, 18]],
+      [`${main}~c19`, [19, 20]],
+      [`${main}~c19`, [21, 22, 23]],
+    ])
+  })
+})
+
 describe('structure', () => {
   it('Claude Code: a rewind forks at the earlier line, the compaction names the branch tip, the sidechain links to its parent', async () => {
     const { store } = await imported(CLAUDE_FILE, 'claude-code')
