@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { ChainlogError, ErrorCodes } from '../errors.js'
 import { DamageCodes, type Damage, type SourceLine } from './types.js'
 
 const NEWLINE = 0x0a
@@ -55,7 +56,10 @@ export async function readSourceLines(file: string, damaged: Damage[]): Promise<
 export async function findTranscriptFiles(paths: readonly string[]): Promise<string[]> {
   const out: string[] = []
   async function walk(p: string, top: boolean): Promise<void> {
-    const s = await stat(p)
+    const s = await stat(p).catch((err: NodeJS.ErrnoException) => {
+      if (top && err.code === 'ENOENT') throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `no such file or directory: ${p}`, { path: p }, { cause: err })
+      throw err
+    })
     if (s.isDirectory()) {
       const names = (await readdir(p)).sort()
       for (const name of names) await walk(join(p, name), false)

@@ -265,6 +265,12 @@ describe('regenerateTranscript', () => {
 })
 
 describe('importTranscript arguments', () => {
+  it('rejects a path that does not exist, before importing anything', async () => {
+    const store = await openMem()
+    await expect(importTranscript(store, [PI_FILE, `${PI_FILE}.missing`], { from: 'pi' })).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT', data: { path: `${PI_FILE}.missing` } })
+    expect(await store.listSessions()).toEqual([])
+  })
+
   it('rejects an unknown format', async () => {
     const store = await openMem()
     await expect(importTranscript(store, CLAUDE_FILE, { from: 'gemini' as TranscriptFormat })).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
