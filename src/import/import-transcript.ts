@@ -38,7 +38,7 @@ export function mainSessionIdOf(format: TranscriptFormat, mapped: MappedFile): s
  * Import agent session files (files or directories, recursively) into a store, losslessly and
  * incrementally: importing a file again adds only the lines it did not have.
  * @example const report = await importTranscript(store, '~/.claude/projects', { from: 'claude-code' })
- * @throws CHAINLOG_INVALID_ARGUMENT (unknown format), CHAINLOG_IMPORT_DAMAGED (strict, damage found; that file not written)
+ * @throws CHAINLOG_INVALID_ARGUMENT (unknown format, a path that does not exist), CHAINLOG_IMPORT_DAMAGED (strict, damage found; that file not written)
  */
 export async function importTranscript(store: ChainlogStore, paths: string | readonly string[], options: ImportOptions): Promise<ImportReport> {
   if (!options || !TRANSCRIPT_FORMATS.includes(options.from)) {
