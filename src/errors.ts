@@ -38,6 +38,8 @@ export const ErrorCodes = {
   LEASE_INVALID: 'CHAINLOG_LEASE_INVALID',
   /** The process hosting the store went away mid-call; retry (appends with expectedHead are idempotent). */
   HOST_UNAVAILABLE: 'CHAINLOG_HOST_UNAVAILABLE',
+  /** A strict transcript import found damaged lines (data.damaged lists them); that file was not written. */
+  IMPORT_DAMAGED: 'CHAINLOG_IMPORT_DAMAGED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -51,6 +51,7 @@ const EXIT_BY_LIBRARY_CODE: Record<string, ExitCode> = {
   [ErrorCodes.DECODE_FAILED]: ExitCode.VERIFY_FAILED,
   [ErrorCodes.CORRUPT_STORE]: ExitCode.VERIFY_FAILED,
   [ErrorCodes.INVALID_BUNDLE]: ExitCode.VERIFY_FAILED,
+  [ErrorCodes.IMPORT_DAMAGED]: ExitCode.VERIFY_FAILED,
   [ErrorCodes.HEAD_CONFLICT]: ExitCode.OTHER,
   [ErrorCodes.HAS_DEPENDANTS]: ExitCode.OTHER,
   [ErrorCodes.UNSUPPORTED_VERSION]: ExitCode.OTHER,

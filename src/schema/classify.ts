@@ -1,6 +1,8 @@
 // Tells which kind of conversation item a runtime's value is, so appendTurn can group a turn's
 // items into entries the way the runtime saw them. Knows OpenAI Responses items, Anthropic
-// Messages (whole messages and single content blocks) and chainlog's neutral shape.
+// Messages (whole messages and single content blocks), pi's agent messages (`toolResult` role,
+// `toolCall` blocks) and chainlog's neutral shape. System and developer messages are `other`:
+// instructions, grouped with what hooks inject.
 
 export type ItemClass = 'user_message' | 'assistant_message' | 'tool_call' | 'reasoning' | 'tool_result' | 'other'
 
@@ -28,6 +30,8 @@ const TOOL_CALL_TYPES = new Set([
   'tool_use',
   'server_tool_use',
   'mcp_tool_use',
+  // pi (pi-ai) content blocks
+  'toolCall',
 ])
 
 const TOOL_RESULT_TYPES = new Set([
@@ -42,6 +46,10 @@ const TOOL_RESULT_TYPES = new Set([
   'web_search_tool_result',
   'mcp_tool_result',
   'code_execution_tool_result',
+  'bash_code_execution_tool_result',
+  'text_editor_code_execution_tool_result',
+  'web_fetch_tool_result',
+  'tool_search_tool_result',
 ])
 
 const REASONING_TYPES = new Set(['reasoning', 'thinking', 'redacted_thinking'])
@@ -67,6 +75,8 @@ export function classifyItem(item: unknown): ItemClass {
   // `{role, content}`, an Anthropic message, or the neutral shape.
   const role = item.role
   if (role === 'assistant') return 'assistant_message'
+  // pi: `{ role: 'toolResult', toolCallId, toolName, content, isError }`.
+  if (role === 'toolResult') return 'tool_result'
   if (role === 'user') {
     // Anthropic returns tool results inside a user message made only of tool_result blocks.
     const content = item.content

@@ -52,6 +52,32 @@ const anthropic: Case[] = [
   ['a redacted_thinking block', { type: 'redacted_thinking', data: 'opaque' }, 'reasoning'],
   ['a text block', { type: 'text', text: 'plain' }, 'other'],
   ['an image block', { type: 'image', source: { type: 'base64', media_type: 'image/png', data: '' } }, 'other'],
+  ['a document block', { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }, 'other'],
+  ['a web_fetch_tool_result block', { type: 'web_fetch_tool_result', tool_use_id: 'srvtoolu_2', content: {} }, 'tool_result'],
+  ['a bash_code_execution_tool_result block', { type: 'bash_code_execution_tool_result', tool_use_id: 'srvtoolu_3', content: {} }, 'tool_result'],
+  ['a text_editor_code_execution_tool_result block', { type: 'text_editor_code_execution_tool_result', tool_use_id: 'srvtoolu_4', content: {} }, 'tool_result'],
+  ['a mcp_tool_use block', { type: 'mcp_tool_use', id: 'mcptoolu_1', name: 'q', server_name: 's', input: {} }, 'tool_call'],
+  ['a mcp_tool_result block', { type: 'mcp_tool_result', tool_use_id: 'mcptoolu_1', is_error: false, content: [] }, 'tool_result'],
+  [
+    'an assistant message of thinking and text blocks',
+    { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'thinking', thinking: 'hm', signature: 's' }, { type: 'text', text: 'ok' }] },
+    'assistant_message',
+  ],
+]
+
+const pi: Case[] = [
+  ['a user message', { role: 'user', content: [{ type: 'text', text: 'hi' }], timestamp: 1 }, 'user_message'],
+  [
+    'an assistant message with a toolCall block',
+    { role: 'assistant', content: [{ type: 'toolCall', id: 'c1', name: 'read', arguments: { path: 'a' } }], api: 'anthropic-messages', provider: 'anthropic', model: 'm', stopReason: 'toolUse', timestamp: 2 },
+    'assistant_message',
+  ],
+  ['a toolResult message', { role: 'toolResult', toolCallId: 'c1', toolName: 'read', content: [{ type: 'text', text: 'x' }], isError: false, timestamp: 3 }, 'tool_result'],
+  ['a toolCall block', { type: 'toolCall', id: 'c1', name: 'read', arguments: {} }, 'tool_call'],
+  ['a bashExecution message', { role: 'bashExecution', command: 'ls', output: '', exitCode: 0, cancelled: false, truncated: false, timestamp: 4 }, 'other'],
+  ['a compactionSummary message', { role: 'compactionSummary', summary: 's', tokensBefore: 10, timestamp: 5 }, 'other'],
+  ['a branchSummary message', { role: 'branchSummary', summary: 's', fromId: 'a1', timestamp: 6 }, 'other'],
+  ['a custom message', { role: 'custom', customType: 'ext', content: 'x', display: true, timestamp: 7 }, 'other'],
 ]
 
 const neutral: Case[] = [
@@ -80,6 +106,9 @@ describe('classifyItem', () => {
     expect(classifyItem(item)).toBe(expected)
   })
   it.each(anthropic)('Anthropic: %s', (_name, item, expected) => {
+    expect(classifyItem(item)).toBe(expected)
+  })
+  it.each(pi)('pi: %s', (_name, item, expected) => {
     expect(classifyItem(item)).toBe(expected)
   })
   it.each(neutral)('neutral shape: %s', (_name, item, expected) => {

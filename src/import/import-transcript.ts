@@ -1,0 +1,211 @@
+// The import driver: reads each file, maps it with its format's mapper, plans its sessions,
+// compares the plan with what earlier imports stored, and appends only the new lines, one
+// atomic, compare-and-set appendMany per turn.
+import { createHash } from 'node:crypto'
+import { basename, extname } from 'node:path'
+import { ChainlogError, ErrorCodes, isChainlogError } from '../errors.js'
+import type { ChainlogStore } from '../open.js'
+import type { EntryInput } from '../storage/session-store.js'
+import { mapClaudeCode } from './claude-code.js'
+import { mapCodex } from './codex.js'
+import { mapPi } from './pi.js'
+import { planFile, type ForkPoint, type PlannedLine } from './plan.js'
+import { findTranscriptFiles, readSourceLines } from './read-lines.js'
+import { importNamespace, readStoredFile, type StoredFile } from './stored.js'
+import { DamageCodes, TRANSCRIPT_FORMATS, type Damage, type FileReport, type ImportOptions, type ImportReport, type MappedFile, type SourceLine, type TranscriptFormat } from './types.js'
+
+const MAPPERS: Record<TranscriptFormat, (lines: readonly SourceLine[], stem: string) => MappedFile> = {
+  'claude-code': mapClaudeCode,
+  codex: mapCodex,
+  pi: mapPi,
+}
+
+const sha8 = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 8)
+
+/** A chainlog session id for a source id: printable ASCII, bounded; anything else gets a hash suffix. */
+function safeId(id: string): string {
+  const clean = id.replace(/[^\x21-\x7e]/g, '_').replace(/~/g, '_')
+  return clean === id && id.length <= 150 ? id : `${clean.slice(0, 140)}-${sha8(id)}`
+}
+
+/** The main session id of a file: `<format>:<source session id>`, a subagent's `…:agent-<id>`. */
+export function mainSessionIdOf(format: TranscriptFormat, mapped: MappedFile): string {
+  const base = `${format}:${safeId(mapped.sourceSessionId)}`
+  return mapped.agentId !== undefined ? `${base}:agent-${safeId(mapped.agentId)}` : base
+}
+
+/**
+ * Import agent session files (files or directories, recursively) into a store, losslessly and
+ * incrementally: importing a file again adds only the lines it did not have.
+ * @example const report = await importTranscript(store, '~/.claude/projects', { from: 'claude-code' })
+ * @throws CHAINLOG_INVALID_ARGUMENT (unknown format, a path that does not exist), CHAINLOG_IMPORT_DAMAGED (strict, damage found; that file not written)
+ */
+export async function importTranscript(store: ChainlogStore, paths: string | readonly string[], options: ImportOptions): Promise<ImportReport> {
+  if (!options || !TRANSCRIPT_FORMATS.includes(options.from)) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `from must be one of ${TRANSCRIPT_FORMATS.join(', ')}`, { from: options?.from })
+  }
+  const files = await findTranscriptFiles(typeof paths === 'string' ? [paths] : paths)
+  const report: ImportReport = { files: [], sessionsCreated: [], sessionsExtended: [], linesImported: 0, entriesAppended: 0, damaged: [] }
+  // Session ids are listed once per call, not once per file, and kept up to date as we create.
+  const known = new Set((await store.listSessions()).map((s) => s.sessionId))
+  for (const [i, file] of files.entries()) {
+    const progress = (linesImported: number) =>
+      options.onProgress?.({ file, filesDone: i, filesTotal: files.length, linesImported: report.linesImported + linesImported })
+    for (let attempt = 1; ; attempt++) {
+      const part: ImportReport = { files: [], sessionsCreated: [], sessionsExtended: [], linesImported: 0, entriesAppended: 0, damaged: [] }
+      try {
+        const fr = await importFile(store, file, options, part, known, progress)
+        merge(report, part, true)
+        report.files.push(fr)
+        report.linesImported += fr.linesImported
+        break
+      } catch (err) {
+        // Another writer (a concurrent import of the same file) moved a head or created a
+        // session first: what it wrote is what we would have written, so read again and go on.
+        if (attempt < 3 && isChainlogError(err) && (err.code === ErrorCodes.HEAD_CONFLICT || err.code === ErrorCodes.SESSION_EXISTS)) {
+          merge(report, part, false)
+          for (const s of (await store.listSessions()).map((x) => x.sessionId)) known.add(s)
+          continue
+        }
+        throw err
+      }
+    }
+    options.onProgress?.({ file, filesDone: i + 1, filesTotal: files.length, linesImported: report.linesImported })
+  }
+  return report
+}
+
+/** Add a file's partial report; a failed attempt's damage is found again by the retry. */
+function merge(into: ImportReport, part: ImportReport, withDamage: boolean): void {
+  for (const s of part.sessionsCreated) if (!into.sessionsCreated.includes(s)) into.sessionsCreated.push(s)
+  for (const s of part.sessionsExtended) if (!into.sessionsExtended.includes(s) && !into.sessionsCreated.includes(s)) into.sessionsExtended.push(s)
+  into.entriesAppended += part.entriesAppended
+  if (withDamage) into.damaged.push(...part.damaged)
+}
+
+async function importFile(
+  store: ChainlogStore,
+  file: string,
+  options: ImportOptions,
+  report: ImportReport,
+  known: Set<string>,
+  progress: (linesImported: number) => void,
+): Promise<FileReport> {
+  const format = options.from
+  const damaged: Damage[] = []
+  const lines = await readSourceLines(file, damaged)
+  const name = basename(file)
+  const mapped = MAPPERS[format](lines, basename(file, extname(file)))
+  let mainId = mainSessionIdOf(format, mapped)
+  let stored = await readStoredFile(store, mainId, format, { known, items: false })
+  // Two files claiming one source session id (a copy, a resumed session), or a session of that
+  // id that no import made: this file gets an id of its own, derived from its name.
+  if (stored.sessions.includes(mainId) && stored.file !== name) {
+    mainId = `${mainId}@${sha8(name)}`
+    stored = await readStoredFile(store, mainId, format, { known, items: false })
+  }
+  const rootConfig = { import: { format, sourceSessionId: mapped.sourceSessionId, file: name, role: mapped.agentId !== undefined ? 'subagent' : 'main', ...mapped.config } }
+  const plan = planFile(file, mainId, rootConfig, lines, mapped)
+  damaged.push(...plan.damaged)
+  damaged.sort((a, b) => a.line - b.line)
+
+  // A source rewritten in place: report it and keep what is stored.
+  const changed: Damage[] = []
+  const byN = new Map(lines.map((l) => [l.n, l]))
+  let vanished = 0
+  for (const [n, s] of stored.lines) {
+    const now = byN.get(n)
+    if (!now) vanished += 1
+    else if (now.sha256 !== s.record.sha256) changed.push({ file, line: n, code: DamageCodes.CHANGED_LINE, message: 'this line changed since it was imported; the file is not imported further' })
+  }
+  if (vanished > 0) changed.push({ file, line: 0, code: DamageCodes.VANISHED_LINES, message: `${vanished} imported line(s) are no longer in the file; nothing imported` })
+  damaged.push(...changed)
+  report.damaged.push(...damaged)
+  const fr: FileReport = { file, sessions: [], lines: lines.length, linesImported: 0, status: 'unchanged' }
+  if (options.strict && damaged.length > 0) {
+    throw new ChainlogError(ErrorCodes.IMPORT_DAMAGED, `${file}: ${damaged.length} damaged line(s), first ${damaged[0]!.code} at line ${damaged[0]!.line}`, { file, damaged })
+  }
+  if (changed.length > 0) {
+    fr.status = 'changed'
+    fr.sessions = stored.sessions
+    return fr
+  }
+  await executePlan(store, format, plan.steps, stored, report, fr, known, progress)
+  fr.sessions = [...new Set([mainId, ...plan.steps.map((s) => s.session)])]
+  return fr
+}
+
+async function executePlan(
+  store: ChainlogStore,
+  format: TranscriptFormat,
+  steps: ReturnType<typeof planFile>['steps'],
+  stored: StoredFile,
+  report: ImportReport,
+  fr: FileReport,
+  known: Set<string>,
+  progress: (linesImported: number) => void,
+): Promise<void> {
+  const ns = importNamespace(format)
+  const lastHash = new Map<number, string>()
+  for (const [n, s] of stored.lines) lastHash.set(n, s.lastHash)
+  const resolve = (at: ForkPoint): string => {
+    const h = 'line' in at ? lastHash.get(at.line) : stored.genesis.get(at.genesisOf)
+    if (h === undefined) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `import: no entry for the fork point ${JSON.stringify(at)}`, { at })
+    return h
+  }
+  for (const step of steps) {
+    if (step.op === 'create') {
+      if (stored.heads.has(step.session)) continue
+      const c = step.create
+      let res: { sessionId: string; head: string }
+      if (c.kind === 'root') res = await store.createSession({ sessionId: step.session, ts: c.ts, config: c.config })
+      else if (c.kind === 'fork') res = await store.forkAt(resolve(c.at), { sessionId: step.session, ts: c.ts })
+      else res = await store.compact(c.source, { sessionId: step.session, ts: c.ts, history: c.history, ...(c.summary !== undefined ? { summary: c.summary } : {}), details: c.details })
+      stored.heads.set(step.session, res.head)
+      stored.genesis.set(step.session, res.head)
+      known.add(step.session)
+      report.sessionsCreated.push(step.session)
+      continue
+    }
+    const fresh = step.lines.filter((l) => !stored.lines.has(l.n))
+    if (fresh.length === 0) continue
+    const entries: EntryInput[] = []
+    const lastIndex: number[] = []
+    for (const l of fresh) {
+      entries.push(...lineEntries(ns, l, stored.usageKeys))
+      lastIndex.push(entries.length - 1)
+    }
+    const head = stored.heads.get(step.session)!
+    const res = await store.appendMany(step.session, entries, { expectedHead: head })
+    stored.heads.set(step.session, res.head)
+    for (const [i, l] of fresh.entries()) {
+      lastHash.set(l.n, res.entries[lastIndex[i]!]!.hash)
+      stored.lines.set(l.n, { session: step.session, record: l.record, recordHash: '', lastHash: lastHash.get(l.n)! })
+    }
+    report.entriesAppended += entries.length
+    fr.linesImported += fresh.length
+    fr.status = 'imported'
+    progress(fr.linesImported)
+    if (!report.sessionsCreated.includes(step.session) && !report.sessionsExtended.includes(step.session)) report.sessionsExtended.push(step.session)
+  }
+}
+
+/** A line's entries: [turn_end], its `line` record, [its item], [its usage]. */
+function lineEntries(ns: string, l: PlannedLine, usageKeys: Set<string>): EntryInput[] {
+  const out: EntryInput[] = []
+  const ts = l.ts
+  if (l.turnEnd !== undefined) out.push({ kind: 'turn_end', ts, turn: l.turnEnd })
+  const record = { ...l.record }
+  const withUsage = l.usage !== undefined && (l.usageKey === undefined || !usageKeys.has(l.usageKey))
+  if (!withUsage) delete record.usageKey
+  out.push({ kind: 'custom', ts, namespace: ns, type: 'line', data: record })
+  if (l.item) {
+    if (l.item.kind === 'user_input') out.push({ kind: 'user_input', ts, item: l.item.value })
+    else out.push({ kind: l.item.kind, ts, items: [l.item.value] })
+  }
+  if (withUsage) {
+    out.push({ kind: 'llm_usage', ts, ...l.usage! })
+    if (l.usageKey !== undefined) usageKeys.add(l.usageKey)
+  }
+  return out
+}
