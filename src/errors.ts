@@ -36,6 +36,8 @@ export const ErrorCodes = {
   LEASE_HELD: 'CHAINLOG_LEASE_HELD',
   /** The lease given is stale (a newer fencing token exists) or expired. */
   LEASE_INVALID: 'CHAINLOG_LEASE_INVALID',
+  /** The operating system refused to open, read or write the store (data.reason says why). */
+  IO: 'CHAINLOG_IO',
   /** The process hosting the store went away mid-call; retry (appends with expectedHead are idempotent). */
   HOST_UNAVAILABLE: 'CHAINLOG_HOST_UNAVAILABLE',
 } as const

@@ -17,7 +17,7 @@ import { registerStats } from './commands/stats.js'
 import { registerTree } from './commands/tree.js'
 import { registerVerify } from './commands/verify.js'
 import type { Ctx } from './context.js'
-import { CliCodes, describeError, ExitCode } from './errors.js'
+import { CliCodes, debugTrace, describeError, ExitCode } from './errors.js'
 import { Output, type Io } from './output.js'
 import { resolveStoreDir } from './store-access.js'
 
@@ -100,7 +100,7 @@ export async function run(args: string[], io: Io & { stdin: Readable }): Promise
     }
     const { code, message, exitCode } = describeError(err)
     io.stderr.write(`chainlog: ${message} (${code})\n`)
-    if (io.env.CHAINLOG_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`)
+    if (io.env.CHAINLOG_DEBUG) io.stderr.write(debugTrace(err))
     return exitCode
   }
 }

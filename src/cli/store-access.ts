@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { openStore, type ChainlogStore } from '../index.js'
+import { checkStoreDir } from '../storage/open-errors.js'
 import { CliCodes, CliError } from './errors.js'
 
 export const DEFAULT_STORE = '.chainlog'
@@ -34,6 +35,9 @@ export function openShared(dir: string): Promise<ChainlogStore> {
 
 /** Open an existing store (see openShared). */
 export async function openExistingStore(dir: string): Promise<ChainlogStore> {
+  // A file, a directory we may not read or damaged LevelDB files get their own error (nothing is
+  // created in them), not "no store here".
+  checkStoreDir(dir)
   if (!isStoreDir(dir)) {
     throw new CliError(CliCodes.STORE_NOT_FOUND, `no chainlog store at ${dir} (create one with: chainlog --store ${dir} init)`)
   }

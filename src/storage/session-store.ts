@@ -5,6 +5,7 @@ import type { AbstractLevel } from 'abstract-level'
 import { v7 as uuidv7 } from 'uuid'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { decodeRecord, openRecord, sealEntry } from '../encoding/entry-codec.js'
+import { checkStoreDir, storageError } from './open-errors.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 import { classifyItem, type ItemClassifier } from '../schema/classify.js'
@@ -196,13 +197,6 @@ export function itemsOf(entry: Entry): readonly unknown[] {
   }
 }
 
-function isLocked(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === 'LEVEL_LOCKED') return true
-  }
-  return false
-}
-
 /** Validate a hex hash prefix given by a user. */
 export function normalisePrefix(hashOrPrefix: string): string {
   if (typeof hashOrPrefix !== 'string') throw new TypeError('hash must be a string')
@@ -264,7 +258,12 @@ export class SessionStore {
     this.blobThreshold = t > 0 ? t : Infinity
     this.blobProfile = options.blobs?.profile ?? 'balanced'
     this.writer = new GroupWriter(
-      { batch: (ops, o) => db.batch(ops as never, { ...K.BIN, sync: o.sync } as never) },
+      {
+        batch: (ops, o) =>
+          db.batch(ops as never, { ...K.BIN, sync: o.sync } as never).catch((err: unknown) => {
+            throw storageError(err, 'write', options.path)
+          }),
+      },
       this.durability === 'sync',
       (deltas) => this.ledger.assemble(deltas as UsageByModel[]),
     )
@@ -275,16 +274,15 @@ export class SessionStore {
     let db = options.db
     if (!db) {
       if (!options.path) throw new TypeError('openStore needs a path or a db')
+      // A file, an unreadable directory or damaged LevelDB files fail here, untouched.
+      checkStoreDir(options.path)
       const { ClassicLevel } = await import('classic-level')
       db = new ClassicLevel(options.path, { ...K.BIN, writeBufferSize: WRITE_BUFFER_BYTES }) as unknown as AnyLevel
     }
     try {
       if (db.status !== 'open') await db.open()
     } catch (err) {
-      if (isLocked(err)) {
-        throw new ChainlogError(ErrorCodes.STORE_LOCKED, `store is locked by another process: ${options.path ?? '(db)'}`, { path: options.path }, { cause: err })
-      }
-      throw err
+      throw storageError(err, 'open', options.path)
     }
     try {
       const raw = (await db.get(K.formatKey(), K.BIN)) as Uint8Array | undefined
@@ -306,8 +304,8 @@ export class SessionStore {
       }
     } catch (err) {
       // A refused store is closed again, so the directory is not left locked.
-      await db.close()
-      throw err
+      await db.close().catch(() => undefined)
+      throw storageError(err, 'open', options.path)
     }
     return db
   }
