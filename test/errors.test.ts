@@ -75,6 +75,16 @@ describe('ChainlogError', () => {
     expect(isChainlogError({ code: ErrorCodes.SESSION_NOT_FOUND })).toBe(false)
   })
 
+  it('formatPath cuts a path of more than 16 parts in the middle', () => {
+    const deep = ['item', 'content', ...new Array<number>(10_000).fill(0)]
+    const p = formatPath(deep)
+    expect(p).toBe(`item.content${'[0]'.repeat(8)}…(+${deep.length - 14})…${'[0]'.repeat(4)}`)
+    expect(p.length).toBeLessThan(80)
+    expect(formatPath(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q'])).toBe('a.b.c.d.e.f.g.h.i.j…(+3)….n.o.p.q')
+    const sixteen = Array.from({ length: 16 }, (_, i) => i)
+    expect(formatPath(sixteen)).toBe(sixteen.map((i) => `[${i}]`).join(''))
+  })
+
   it('formatPath renders paths as documented', () => {
     expect(formatPath([])).toBe('(root)')
     expect(formatPath(['history', 3, 'content'])).toBe('history[3].content')

@@ -95,12 +95,12 @@ export function debugTrace(err: unknown): string {
 }
 
 /** The code, message and exit status to report for any thrown value. */
-export function describeError(err: unknown): { code: string; message: string; exitCode: ExitCode } {
+export function describeError(err: unknown): { code: string; message: string; exitCode: ExitCode; data?: Record<string, unknown> } {
   if (err instanceof CliError) return { code: err.code, message: err.message, exitCode: err.exitCode }
   // A LevelDB error that reached the CLI unwrapped (a read of a damaged table): same mapping as the library's.
   if (isLevelError(err)) err = storageError(err, 'read', undefined)
   if (err instanceof ChainlogError) {
-    return { code: err.code, message: err.message, exitCode: EXIT_BY_LIBRARY_CODE[err.code] ?? ExitCode.OTHER }
+    return { code: err.code, message: err.message, exitCode: EXIT_BY_LIBRARY_CODE[err.code] ?? ExitCode.OTHER, data: err.data }
   }
   const sys = err as NodeJS.ErrnoException | undefined
   if (sys && typeof sys.code === 'string' && typeof sys.syscall === 'string') {

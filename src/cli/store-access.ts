@@ -5,11 +5,13 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { openStore, type ChainlogStore } from '../index.js'
 import { checkStoreDir } from '../storage/open-errors.js'
-import { CliCodes, CliError } from './errors.js'
+import { CliCodes, CliError, usageError } from './errors.js'
 
 export const DEFAULT_STORE = '.chainlog'
 
 export function resolveStoreDir(option: string | undefined, env: NodeJS.ProcessEnv): string {
+  // An empty --store (an unset shell variable, say) must not mean the current directory.
+  if (option === '') throw usageError('--store needs a directory; it was given an empty string')
   const dir = option ?? (env.CHAINLOG_STORE ? env.CHAINLOG_STORE : DEFAULT_STORE)
   return resolve(dir)
 }

@@ -88,7 +88,7 @@ describe('calls through the socket', () => {
     const dir = await tempStoreDir()
     const fake = await fakeHolder(dir, () => undefined)
     const s = await sharer(dir, { livenessTimeoutMs: 400 })
-    const calls = [s.listSessions(), s.head('x'), s.verify()]
+    const calls: Promise<unknown>[] = [s.listSessions(), s.head('x'), s.verify()]
     for (const c of calls) {
       const r = await settle(c, 5000)
       expect(r.status).toBe('rejected')

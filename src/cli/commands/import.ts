@@ -3,8 +3,21 @@
 import type { Command } from 'commander'
 import { isChainlogError, ErrorCodes, type Finding } from '../../index.js'
 import { readInput, type Ctx } from '../context.js'
+import { CliCodes, CliError } from '../errors.js'
 import { formatBytes, formatCount } from '../format.js'
 import { withStore } from '../store-access.js'
+
+/** True when `bytes` start with the header line of `export --format jsonl`. */
+function isJsonlExport(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 0x7b) return false // '{'; a bundle starts with a CBOR byte string (0x40-0x5f)
+  const nl = bytes.indexOf(0x0a)
+  try {
+    const header = JSON.parse(Buffer.from(bytes.subarray(0, nl === -1 ? Math.min(bytes.length, 1 << 20) : nl)).toString('utf8')) as { format?: unknown }
+    return header.format === 'chainlog-jsonl'
+  } catch {
+    return false
+  }
+}
 
 export function registerImport(program: Command, ctx: Ctx): void {
   program
@@ -14,6 +27,9 @@ export function registerImport(program: Command, ctx: Ctx): void {
     .action(async (file: string, opts: { json?: boolean }) => {
       const { out } = ctx
       const bytes = await readInput(ctx, file)
+      if (isJsonlExport(bytes)) {
+        throw new CliError(CliCodes.INVALID_INPUT, `${file === '-' ? 'stdin' : file} is a JSONL export, which is for reading and cannot be imported; export the session as a bundle (the default format) to import it`)
+      }
       const result = await withStore(ctx.storeDir(), async (store) => {
         const progress = out.progress(`importing ${file === '-' ? 'stdin' : file}`)
         progress.status(`verifying and writing ${formatBytes(bytes.length)}…`)
