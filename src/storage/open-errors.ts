@@ -1,7 +1,7 @@
 // What LevelDB, abstract-level and the file system throw when a store cannot be opened, read or
 // written, turned into ChainlogErrors a caller can match on: CHAINLOG_IO with a `reason`, or
 // CHAINLOG_CORRUPT_STORE for damaged LevelDB files. The original error is always `cause`.
-import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 
@@ -130,13 +130,8 @@ export function checkStoreDir(path: string): void {
   if (!isDir) {
     throw new ChainlogError(ErrorCodes.IO, `cannot open the store at ${path}: it is a file, not a directory`, { path, op: 'open', reason: 'not-a-directory', errno: 'ENOTDIR' })
   }
-  let names: string[]
-  try {
-    names = readdirSync(path)
-  } catch (err) {
-    throw storageError(err, 'open', path)
-  }
-  if (!names.includes('CURRENT')) return
+  // No CURRENT: not a LevelDB database yet (LevelDB creates one). Stat, not readdir: a big store
+  // holds thousands of table files.
   let current: Buffer
   try {
     const fd = openSync(join(path, 'CURRENT'), 'r')
@@ -147,6 +142,8 @@ export function checkStoreDir(path: string): void {
       closeSync(fd)
     }
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    // EACCES here is a directory this process may not enter or a CURRENT it may not read
     throw storageError(err, 'open', path)
   }
   const m = /^(MANIFEST-\d+)\n$/.exec(current.toString('latin1'))
@@ -157,7 +154,7 @@ export function checkStoreDir(path: string): void {
       { path, op: 'open', file: 'CURRENT' },
     )
   }
-  if (!names.includes(m[1]!)) {
+  if (!existsSync(join(path, m[1]!))) {
     throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the store's LevelDB files at ${path} are damaged: ${m[1]} named by CURRENT is missing`, {
       path,
       op: 'open',
