@@ -3,8 +3,9 @@
 // corruption; directories that are not stores are left untouched.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
+  canMountTmpfs,
   cli,
   junkCurrent,
   listing,
@@ -22,8 +23,12 @@ import {
 const dirs: string[] = []
 afterEach(() => removeScratch(dirs))
 
+// A 1 MiB tmpfs for the full-disk test, when this process may mount one (root).
 const mountDirs: string[] = []
-const tinyDisk = mountTinyDisk(scratchDir(mountDirs))
+let tinyDisk: string | undefined
+beforeAll(() => {
+  if (canMountTmpfs()) tinyDisk = mountTinyDisk(scratchDir(mountDirs))
+})
 afterAll(() => {
   unmount(tinyDisk)
   removeScratch(mountDirs)
@@ -85,7 +90,7 @@ describe('chainlog on damaged LevelDB files', () => {
 
 describe('chainlog on a full disk', () => {
   // Needs root (mount): test/storage/open-errors.test.ts simulates the error elsewhere.
-  it.runIf(tinyDisk !== undefined)('ls, verify --all and import report no space (CHAINLOG_IO), not INTERNAL', async () => {
+  it.runIf(canMountTmpfs())('ls, verify --all and import report no space (CHAINLOG_IO), not INTERNAL', async () => {
     const src = join(scratchDir(dirs), 'src')
     const sessionId = await makeStore(src, 60_000)
     const bundle = join(scratchDir(dirs), 's.bundle')

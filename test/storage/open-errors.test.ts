@@ -5,11 +5,12 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes, openStore } from '../../src/index.js'
 import { storageError } from '../../src/storage/open-errors.js'
 import { rejects } from '../support/errors.js'
 import {
+  canMountTmpfs,
   junkCurrent,
   listing,
   makeStore,
@@ -27,9 +28,12 @@ import {
 const dirs: string[] = []
 afterEach(() => removeScratch(dirs))
 
-// A 1 MiB tmpfs, mounted while the file is collected (runIf must know); undefined when not root.
+// A 1 MiB tmpfs for the full-disk test, when this process may mount one (root).
 const mountDirs: string[] = []
-const tinyDisk = mountTinyDisk(scratchDir(mountDirs))
+let tinyDisk: string | undefined
+beforeAll(() => {
+  if (canMountTmpfs()) tinyDisk = mountTinyDisk(scratchDir(mountDirs))
+})
 afterAll(() => {
   unmount(tinyDisk)
   removeScratch(mountDirs)
@@ -146,7 +150,7 @@ describe('a full disk', () => {
   })
 
   // Needs root (mount); elsewhere the simulated test above covers the mapping.
-  it.runIf(tinyDisk !== undefined)('on a real full disk (1 MiB tmpfs): the append, then every open, is CHAINLOG_IO no-space', async () => {
+  it.runIf(canMountTmpfs())('on a real full disk (1 MiB tmpfs): the append, then every open, is CHAINLOG_IO no-space', async () => {
     const dir = join(tinyDisk!, 's')
     const store = await openStore({ path: dir, exclusive: true, durability: 'relaxed' })
     const { sessionId } = await store.createSession({ ts: 1 })

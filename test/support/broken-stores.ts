@@ -109,6 +109,19 @@ export function unmount(dir: string | undefined): void {
   if (dir) spawnSync('umount', [dir])
 }
 
+let mountable: boolean | undefined
+/** Whether this process may mount a tmpfs (tried once, on a probe directory, and undone at once). */
+export function canMountTmpfs(): boolean {
+  if (mountable === undefined) {
+    const holder: string[] = []
+    const dir = mountTinyDisk(scratchDir(holder))
+    mountable = dir !== undefined
+    unmount(dir)
+    removeScratch(holder)
+  }
+  return mountable
+}
+
 /** What a child process met opening `dir` through the built library (and listing its sessions). */
 export interface Outcome {
   ok?: true
