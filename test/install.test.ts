@@ -59,6 +59,12 @@ describe('install', () => {
     for (const name of Object.keys(benchDeps)) expect(lock.packages, name).toHaveProperty(`node_modules/${name}`)
   })
 
+  it("bench's own install shadows none of chainlog's dependencies (the bench runs a dist snapshot from bench/results/)", () => {
+    const lock: Lock = readJson('bench/package-lock.json')
+    const installed = Object.keys(lock.packages).map((k) => k.slice(k.lastIndexOf('node_modules/') + 'node_modules/'.length))
+    expect(installed.filter((name) => name in (rootPkg.dependencies ?? {}))).toEqual([])
+  })
+
   it('every package the bench imports is declared by the root or bench package', () => {
     const files = benchSources()
     expect(files.length).toBeGreaterThan(3)
