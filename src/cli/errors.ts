@@ -94,11 +94,11 @@ export function debugTrace(err: unknown): string {
   return `${parts.join('\n')}\n`
 }
 
-/** The code, message and exit status to report for any thrown value. */
-export function describeError(err: unknown): { code: string; message: string; exitCode: ExitCode; data?: Record<string, unknown> } {
+/** The code, message and exit status to report for any thrown value (`storeDir` names the store in LevelDB errors). */
+export function describeError(err: unknown, storeDir?: string): { code: string; message: string; exitCode: ExitCode; data?: Record<string, unknown> } {
   if (err instanceof CliError) return { code: err.code, message: err.message, exitCode: err.exitCode }
   // A LevelDB error that reached the CLI unwrapped (a read of a damaged table): same mapping as the library's.
-  if (isLevelError(err)) err = storageError(err, 'read', undefined)
+  if (isLevelError(err)) err = storageError(err, 'read', storeDir)
   if (err instanceof ChainlogError) {
     return { code: err.code, message: err.message, exitCode: EXIT_BY_LIBRARY_CODE[err.code] ?? ExitCode.OTHER, data: err.data }
   }

@@ -105,7 +105,13 @@ export async function run(args: string[], io: Io & { stdin: Readable }): Promise
       if (wantsJson(args) && !out.wroteJson) out.json({ ok: false, error: { code: CliCodes.USAGE, message: err.message.replace(/^error: /, '') } })
       return ExitCode.USAGE
     }
-    const { code, message, exitCode, data } = describeError(err)
+    let storeDir: string | undefined
+    try {
+      storeDir = ctx.storeDir()
+    } catch {
+      // an empty --store: the error being reported may be that one
+    }
+    const { code, message, exitCode, data } = describeError(err, storeDir)
     // A script that asked for JSON gets JSON on stdout whatever happened (docs/cli.md#output).
     if (wantsJson(args) && !out.wroteJson) {
       out.json({ ok: false, error: data && Object.keys(data).length > 0 ? { code, message, data } : { code, message } })

@@ -113,3 +113,14 @@ describe('chainlog on a full disk', () => {
     }
   }, 60_000)
 })
+
+describe('a LevelDB error that reaches the CLI unwrapped (a read of a damaged table after open)', () => {
+  it('is reported as the library maps it, naming the store: corruption exits 1, I/O exits 5', async () => {
+    const { describeError } = await import('../../src/cli/errors.js')
+    const corrupt = Object.assign(new Error('Corruption: block checksum mismatch'), { code: 'LEVEL_CORRUPTION' })
+    expect(describeError(corrupt, '/s')).toMatchObject({ code: 'CHAINLOG_CORRUPT_STORE', exitCode: 1 })
+    expect(describeError(corrupt, '/s').message).toContain('/s')
+    const io = Object.assign(new Error('Iterator failed'), { code: 'LEVEL_ITERATOR_NOT_OPEN', cause: Object.assign(new Error('IO error: x.ldb: Input/output error'), { code: 'LEVEL_IO_ERROR' }) })
+    expect(describeError(io, '/s')).toMatchObject({ code: 'CHAINLOG_IO', exitCode: 5, data: { reason: 'io', op: 'read' } })
+  })
+})
