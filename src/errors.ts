@@ -36,6 +36,8 @@ export const ErrorCodes = {
   LEASE_HELD: 'CHAINLOG_LEASE_HELD',
   /** The lease given is stale (a newer fencing token exists) or expired. */
   LEASE_INVALID: 'CHAINLOG_LEASE_INVALID',
+  /** The operating system refused to open, read or write the store (data.reason says why). */
+  IO: 'CHAINLOG_IO',
   /** The process hosting the store went away mid-call; retry (appends with expectedHead are idempotent). */
   HOST_UNAVAILABLE: 'CHAINLOG_HOST_UNAVAILABLE',
   /** A strict transcript import found damaged lines (data.damaged lists them); that file was not written. */
@@ -65,12 +67,26 @@ export function isChainlogError(err: unknown, code?: ErrorCode): err is Chainlog
   return err instanceof ChainlogError && (code === undefined || err.code === code)
 }
 
-/** Render a path like ['history', 3, 'content'] as `history[3].content`. */
+/** Paths longer than this many parts are cut in the middle (a 10,000-deep value has a 10,000-part path). */
+export const MAX_PATH_PARTS = 16
+
+/**
+ * Render a path like ['history', 3, 'content'] as `history[3].content`. A path of more than
+ * MAX_PATH_PARTS parts keeps its first 10 and last 4 parts around `…(+N)…`, N the parts left out.
+ */
 export function formatPath(path: ReadonlyArray<string | number | symbol>): string {
-  let out = ''
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`
-    else out += out === '' ? String(part) : `.${String(part)}`
+  const render = (parts: ReadonlyArray<string | number | symbol>, start: string): string => {
+    let out = start
+    for (const part of parts) {
+      if (typeof part === 'number') out += `[${part}]`
+      else out += out === '' ? String(part) : `.${String(part)}`
+    }
+    return out
   }
+  if (path.length > MAX_PATH_PARTS) {
+    const head = render(path.slice(0, 10), '')
+    return render(path.slice(-4), `${head}…(+${path.length - 14})…`)
+  }
+  const out = render(path, '')
   return out === '' ? '(root)' : out
 }

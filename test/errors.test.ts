@@ -1,21 +1,45 @@
 // Error codes are a public contract: every code is documented in docs/errors.md under its own
 // heading, every heading is a real code, and errors serialise as { code, message, data }.
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { CliCodes } from '../src/cli/errors.js'
 import { ChainlogError, ErrorCodes, formatPath, isChainlogError } from '../src/errors.js'
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
-const headings = [...doc.matchAll(/^## (.+)$/gm)].map((m) => m[1]!.trim())
-const codes = Object.values(ErrorCodes)
+const headings = [...doc.matchAll(/^## (CHAINLOG_.+)$/gm)].map((m) => m[1]!.trim())
+// Every code the library or the CLI can produce (the CLI's IO is the library's).
+const codes = [...new Set<string>([...Object.values(ErrorCodes), ...Object.values(CliCodes)])]
 
 describe('docs/errors.md', () => {
   it.each(codes)('documents %s under its own heading', (code) => {
     expect(headings.filter((h) => h === code)).toHaveLength(1)
   })
 
+  it('documents every code the source raises or names', () => {
+    const src = fileURLToPath(new URL('../src', import.meta.url))
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))
+    const used = new Set<string>()
+    for (const f of files) {
+      const text = readFileSync(join(src, f), 'utf8')
+      for (const m of text.matchAll(/\b(?:ErrorCodes|CliCodes)\.([A-Z_]+)/g)) used.add(`CHAINLOG_${m[1]}`)
+      for (const m of text.matchAll(/['"`](CHAINLOG_[A-Z_]+)['"`]/g)) used.add(m[1]!)
+    }
+    expect(used.size).toBeGreaterThan(20)
+    expect([...used].filter((c) => !headings.includes(c))).toEqual([])
+  })
+
   it('has a heading only for real codes', () => {
     expect(headings.filter((h) => !(codes as string[]).includes(h))).toEqual([])
     expect(headings).toHaveLength(codes.length)
+  })
+})
+
+describe('CliCodes', () => {
+  it('the CLI reuses the library code for the same failure', () => {
+    expect(CliCodes.IO).toBe(ErrorCodes.IO)
+    for (const code of Object.values(CliCodes)) expect(code).toMatch(/^CHAINLOG_[A-Z_]+$/)
   })
 })
 
@@ -49,6 +73,16 @@ describe('ChainlogError', () => {
     expect(isChainlogError(err, ErrorCodes.SESSION_EXISTS)).toBe(false)
     expect(isChainlogError(new Error('x'))).toBe(false)
     expect(isChainlogError({ code: ErrorCodes.SESSION_NOT_FOUND })).toBe(false)
+  })
+
+  it('formatPath cuts a path of more than 16 parts in the middle', () => {
+    const deep = ['item', 'content', ...new Array<number>(10_000).fill(0)]
+    const p = formatPath(deep)
+    expect(p).toBe(`item.content${'[0]'.repeat(8)}…(+${deep.length - 14})…${'[0]'.repeat(4)}`)
+    expect(p.length).toBeLessThan(80)
+    expect(formatPath(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q'])).toBe('a.b.c.d.e.f.g.h.i.j…(+3)….n.o.p.q')
+    const sixteen = Array.from({ length: 16 }, (_, i) => i)
+    expect(formatPath(sixteen)).toBe(sixteen.map((i) => `[${i}]`).join(''))
   })
 
   it('formatPath renders paths as documented', () => {

@@ -1,6 +1,7 @@
 // Exit codes and the one-line error report of the chainlog command. Library errors keep their
 // CHAINLOG_… codes; the CLI adds a few of its own for things only a command line can get wrong.
 import { ChainlogError, ErrorCodes } from '../errors.js'
+import { storageError } from '../storage/open-errors.js'
 
 /** Process exit statuses (docs/cli.md#exit-codes). */
 export const ExitCode = {
@@ -25,6 +26,7 @@ export const CliCodes = {
   STORE_NOT_FOUND: 'CHAINLOG_STORE_NOT_FOUND',
   FILE_NOT_FOUND: 'CHAINLOG_FILE_NOT_FOUND',
   VERIFY_FAILED: 'CHAINLOG_VERIFY_FAILED',
+  /** The same code as the library's ErrorCodes.IO: a file the CLI itself reads or writes. */
   IO: 'CHAINLOG_IO',
   INTERNAL: 'CHAINLOG_INTERNAL',
 } as const
@@ -56,6 +58,7 @@ const EXIT_BY_LIBRARY_CODE: Record<string, ExitCode> = {
   [ErrorCodes.HAS_DEPENDANTS]: ExitCode.OTHER,
   [ErrorCodes.UNSUPPORTED_VERSION]: ExitCode.OTHER,
   [ErrorCodes.STORE_CLOSED]: ExitCode.OTHER,
+  [ErrorCodes.IO]: ExitCode.OTHER,
 }
 
 /** An error the CLI raises itself; `code` is one of CliCodes. */
@@ -74,11 +77,31 @@ export function usageError(message: string): CliError {
   return new CliError(CliCodes.USAGE, message)
 }
 
-/** The code, message and exit status to report for any thrown value. */
-export function describeError(err: unknown): { code: string; message: string; exitCode: ExitCode } {
+function isLevelError(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0; e && typeof e === 'object' && i < 8; e = e.cause as typeof e, i++) {
+    if (typeof e.code === 'string' && e.code.startsWith('LEVEL_')) return true
+  }
+  return false
+}
+
+/** The stack of `err` and of every error it wraps (for CHAINLOG_DEBUG). */
+export function debugTrace(err: unknown): string {
+  const parts: string[] = []
+  for (let e = err, i = 0; e !== undefined && i < 8; e = (e as { cause?: unknown }).cause, i++) {
+    const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e)
+    parts.push(i === 0 ? text : `caused by: ${text}`)
+    if (!(e instanceof Error)) break
+  }
+  return `${parts.join('\n')}\n`
+}
+
+/** The code, message and exit status to report for any thrown value (`storeDir` names the store in LevelDB errors). */
+export function describeError(err: unknown, storeDir?: string): { code: string; message: string; exitCode: ExitCode; data?: Record<string, unknown> } {
   if (err instanceof CliError) return { code: err.code, message: err.message, exitCode: err.exitCode }
+  // A LevelDB error that reached the CLI unwrapped (a read of a damaged table): same mapping as the library's.
+  if (isLevelError(err)) err = storageError(err, 'read', storeDir)
   if (err instanceof ChainlogError) {
-    return { code: err.code, message: err.message, exitCode: EXIT_BY_LIBRARY_CODE[err.code] ?? ExitCode.OTHER }
+    return { code: err.code, message: err.message, exitCode: EXIT_BY_LIBRARY_CODE[err.code] ?? ExitCode.OTHER, data: err.data }
   }
   const sys = err as NodeJS.ErrnoException | undefined
   if (sys && typeof sys.code === 'string' && typeof sys.syscall === 'string') {

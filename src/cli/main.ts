@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Entry point of the `chainlog` command (package.json "bin"). See docs/cli.md.
+import { debugTrace } from './errors.js'
 import { run } from './program.js'
 
 // A reader that goes away (`chainlog log … | head`) is not an error.
@@ -11,7 +12,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 // Whatever escapes the commands is still reported in one line, with the documented status 5.
 const crash = (err: unknown): void => {
   process.stderr.write(`chainlog: ${err instanceof Error ? err.message : String(err)} (CHAINLOG_INTERNAL)\n`)
-  if (process.env.CHAINLOG_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`)
+  if (process.env.CHAINLOG_DEBUG) process.stderr.write(debugTrace(err))
   process.exit(5)
 }
 process.on('uncaughtException', crash)

@@ -66,7 +66,11 @@ export class Output {
     this.io.stdout.write(`${text}\n`)
   }
 
+  /** True once a JSON document has been written to stdout (the failure JSON is then not added). */
+  wroteJson = false
+
   json(value: unknown): void {
+    this.wroteJson = true
     this.io.stdout.write(`${JSON.stringify(toJsonSafe(value), null, 2)}\n`)
   }
 

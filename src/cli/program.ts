@@ -18,7 +18,7 @@ import { registerStats } from './commands/stats.js'
 import { registerTree } from './commands/tree.js'
 import { registerVerify } from './commands/verify.js'
 import type { Ctx } from './context.js'
-import { CliCodes, describeError, ExitCode } from './errors.js'
+import { CliCodes, debugTrace, describeError, ExitCode } from './errors.js'
 import { Output, type Io } from './output.js'
 import { resolveStoreDir } from './store-access.js'
 
@@ -75,6 +75,12 @@ Every read command takes --json. Full reference: docs/cli.md`,
   return program
 }
 
+/** True when the command line asks for --json (before any `--`). */
+function wantsJson(args: string[]): boolean {
+  const end = args.indexOf('--')
+  return (end === -1 ? args : args.slice(0, end)).includes('--json')
+}
+
 /** Run the CLI with `args` (without node and the script); resolves to the exit status. */
 export async function run(args: string[], io: Io & { stdin: Readable }): Promise<number> {
   const out = new Output(io)
@@ -98,11 +104,22 @@ export async function run(args: string[], io: Io & { stdin: Readable }): Promise
     if (err instanceof CommanderError) {
       // Help and version end here too (exit status 0); everything else is a usage error, already printed.
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return ExitCode.OK
+      if (wantsJson(args) && !out.wroteJson) out.json({ ok: false, error: { code: CliCodes.USAGE, message: err.message.replace(/^error: /, '') } })
       return ExitCode.USAGE
     }
-    const { code, message, exitCode } = describeError(err)
+    let storeDir: string | undefined
+    try {
+      storeDir = ctx.storeDir()
+    } catch {
+      // an empty --store: the error being reported may be that one
+    }
+    const { code, message, exitCode, data } = describeError(err, storeDir)
+    // A script that asked for JSON gets JSON on stdout whatever happened (docs/cli.md#output).
+    if (wantsJson(args) && !out.wroteJson) {
+      out.json({ ok: false, error: data && Object.keys(data).length > 0 ? { code, message, data } : { code, message } })
+    }
     io.stderr.write(`chainlog: ${message} (${code})\n`)
-    if (io.env.CHAINLOG_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`)
+    if (io.env.CHAINLOG_DEBUG) io.stderr.write(debugTrace(err))
     return exitCode
   }
 }

@@ -1,17 +1,22 @@
 // Lookups shared by commands: a session named by its id or a unique id prefix, its origin, an
 // entry read as stored, and the entry and byte counts `stats` adds up from a session's entries.
 import { InvalidArgumentError } from 'commander'
+import { usageError } from './errors.js'
 import { ChainlogError, ErrorCodes, isHexHash, encodeCanonical, isChainlogError, type EntryKind, type Origin, type ChainlogStore, type SessionInfo, type StoredEntry, type UsageTotals } from '../index.js'
 
 /** A session id as typed: the full id, or a prefix that only one session id starts with. */
 export async function resolveSession(store: ChainlogStore, arg: string): Promise<string> {
+  if (arg === '') throw usageError('a session id or prefix is needed; it was given an empty string')
   try {
     await store.head(arg)
     return arg
   } catch (err) {
     if (!isChainlogError(err, ErrorCodes.SESSION_NOT_FOUND)) throw err
   }
-  const matches = arg.length >= 4 ? (await store.listSessions()).filter((s) => s.sessionId.startsWith(arg)).map((s) => s.sessionId) : []
+  const ids = arg.length >= 4 ? (await store.listSessions()).map((s) => s.sessionId) : []
+  let matches = ids.filter((id) => id.startsWith(arg))
+  // Ids are usually lowercase UUIDs: `01A2` finds them as `01a2` does (hash prefixes work the same).
+  if (matches.length === 0) matches = ids.filter((id) => id.toLowerCase().startsWith(arg.toLowerCase()))
   if (matches.length === 1) return matches[0]!
   if (matches.length > 1) {
     throw new ChainlogError(ErrorCodes.AMBIGUOUS_PREFIX, `session id prefix ${arg} matches ${matches.length} sessions`, { prefix: arg, matches })

@@ -4,11 +4,14 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { openStore, type ChainlogStore } from '../index.js'
-import { CliCodes, CliError } from './errors.js'
+import { checkStoreDir } from '../storage/open-errors.js'
+import { CliCodes, CliError, usageError } from './errors.js'
 
 export const DEFAULT_STORE = '.chainlog'
 
 export function resolveStoreDir(option: string | undefined, env: NodeJS.ProcessEnv): string {
+  // An empty --store (an unset shell variable, say) must not mean the current directory.
+  if (option === '') throw usageError('--store needs a directory; it was given an empty string')
   const dir = option ?? (env.CHAINLOG_STORE ? env.CHAINLOG_STORE : DEFAULT_STORE)
   return resolve(dir)
 }
@@ -34,6 +37,9 @@ export function openShared(dir: string): Promise<ChainlogStore> {
 
 /** Open an existing store (see openShared). */
 export async function openExistingStore(dir: string): Promise<ChainlogStore> {
+  // A file, a directory we may not read or damaged LevelDB files get their own error (nothing is
+  // created in them), not "no store here".
+  checkStoreDir(dir)
   if (!isStoreDir(dir)) {
     throw new CliError(CliCodes.STORE_NOT_FOUND, `no chainlog store at ${dir} (create one with: chainlog --store ${dir} init)`)
   }

@@ -227,19 +227,44 @@ function reply(socket: net.Socket, res: Response): void {
 
 // ---- the sharing side ---------------------------------------------------------------------
 
+/** How long a holder may stay silent while a call waits before it counts as unresponsive. */
+export const DEFAULT_LIVENESS_TIMEOUT_MS = 10_000
+
+/** Deadlines of calls through the socket (SharedStoreOptions). */
+export interface CallTiming {
+  livenessTimeoutMs: number
+  callTimeoutMs: number | undefined
+}
+
+interface PendingCall {
+  resolve: (v: unknown) => void
+  reject: (e: unknown) => void
+  method: string
+  deadline: NodeJS.Timeout | undefined
+}
+
 class Connection {
   #next = 1
-  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; method: string }>()
+  #pending = new Map<number, PendingCall>()
   closed = false
   /** The holder is closing: send nothing more here (calls already sent are still answered). */
   closing = false
+  /** When the holder last sent us anything (any frame proves its event loop runs). */
+  #lastHeard = Date.now()
+  #pinged = false
+  #probe: NodeJS.Timeout | undefined
+  /** Why the connection was cut, for the errors of the calls it fails. */
+  #cutReason: string | undefined
 
   constructor(
     readonly socket: net.Socket,
     onClose: (conn: Connection) => void,
     onClosing: (conn: Connection) => void,
+    readonly timing: CallTiming = { livenessTimeoutMs: DEFAULT_LIVENESS_TIMEOUT_MS, callTimeoutMs: undefined },
   ) {
     onFrames(socket, (f) => {
+      this.#lastHeard = Date.now()
+      this.#pinged = false
       if (isControl(f)) {
         if (f.control === 'closing' && !this.closing) {
           this.closing = true
@@ -250,30 +275,69 @@ class Connection {
       }
       const res = f as Response
       const p = this.#pending.get(res.id)
+      // Not pending: the answer to a liveness ping, or to a call whose deadline passed.
       if (!p) return
       this.#pending.delete(res.id)
+      clearTimeout(p.deadline)
       if (res.ok) p.resolve(res.value)
       else p.reject(errorFromWire(res.error))
     })
     socket.on('error', () => socket.destroy())
     socket.on('close', () => {
       this.closed = true
-      for (const [, p] of this.#pending) p.reject(unavailable(p.method))
+      clearTimeout(this.#probe)
+      for (const [, p] of this.#pending) {
+        clearTimeout(p.deadline)
+        p.reject(this.#cutReason ? unavailable(p.method, 'unresponsive', this.#cutReason) : unavailable(p.method))
+      }
       this.#pending.clear()
       onClose(this)
     })
   }
 
-  static connect(path: string, onClose: (conn: Connection) => void, onClosing: (conn: Connection) => void): Promise<Connection> {
+  static connect(path: string, onClose: (conn: Connection) => void, onClosing: (conn: Connection) => void, timing?: CallTiming): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = net.createConnection(path)
       socket.once('error', reject)
       socket.once('connect', () => {
         socket.off('error', reject)
         socket.unref()
-        resolve(new Connection(socket, onClose, onClosing))
+        resolve(new Connection(socket, onClose, onClosing, timing))
       })
     })
+  }
+
+  /**
+   * Liveness: while calls wait, the holder must send something at least every
+   * livenessTimeoutMs. After a quarter of that in silence we ping it (the holder answers pings
+   * from its event loop, whatever calls it is still working on); a holder that stays silent for
+   * the whole timeout is cut off, and the calls fail with the retryable HOST_UNAVAILABLE.
+   */
+  #armProbe(): void {
+    if (this.#probe || this.closed || this.#pending.size === 0) return
+    const step = Math.max(1, Math.floor(this.timing.livenessTimeoutMs / 4))
+    this.#probe = setTimeout(() => {
+      this.#probe = undefined
+      if (this.closed || this.#pending.size === 0) return
+      const silent = Date.now() - this.#lastHeard
+      if (silent >= this.timing.livenessTimeoutMs) {
+        // Our own event loop may have been the slow one: let frames already received be read
+        // (the poll phase runs before setImmediate) before deciding.
+        setImmediate(() => {
+          if (this.closed || this.#pending.size === 0) return
+          if (Date.now() - this.#lastHeard < this.timing.livenessTimeoutMs) return this.#armProbe()
+          this.#cutReason = `the process holding the store did not answer for ${Date.now() - this.#lastHeard} ms`
+          this.socket.destroy()
+        })
+        return
+      }
+      if (silent >= step && !this.#pinged) {
+        this.#pinged = true
+        this.socket.write(encodeFrame({ id: this.#next++, method: 'ping', args: [] }))
+      }
+      this.#armProbe()
+    }, step)
+    this.#probe.unref()
   }
 
   /** Usable for a new call. */
@@ -285,10 +349,21 @@ class Connection {
     if (!this.open) return Promise.reject(unavailable(method))
     const id = this.#next++
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, method })
+      let deadline: NodeJS.Timeout | undefined
+      const ms = this.timing.callTimeoutMs
+      if (ms !== undefined && ms > 0) {
+        deadline = setTimeout(() => {
+          if (!this.#pending.delete(id)) return
+          reject(unavailable(method, 'deadline', `no answer to ${method} within callTimeoutMs (${ms} ms)`))
+        }, ms)
+        deadline.unref()
+      }
+      if (this.#pending.size === 0) this.#lastHeard = Date.now()
+      this.#pending.set(id, { resolve, reject, method, deadline })
       // Keep the process alive while a call is in flight, not while idle.
       this.socket.ref()
       this.socket.write(encodeFrame(sync ? { id, method, args, sync } : { id, method, args }))
+      this.#armProbe()
     }).finally(() => {
       if (this.#pending.size === 0) this.socket.unref()
     })
@@ -300,14 +375,30 @@ class Connection {
   }
 }
 
-function unavailable(method: string): ChainlogError {
-  return new ChainlogError(ErrorCodes.HOST_UNAVAILABLE, `the process holding the store went away during ${method}; retry`, { retryable: true, method })
+/** Why a call through the socket failed: the holder went away, stopped answering, or ran past the deadline. */
+export type UnavailableReason = 'gone' | 'unresponsive' | 'deadline'
+
+function unavailable(method: string, reason: UnavailableReason = 'gone', why?: string): ChainlogError {
+  const message = why ? `${why} during ${method}; retry` : `the process holding the store went away during ${method}; retry`
+  return new ChainlogError(ErrorCodes.HOST_UNAVAILABLE, message, { retryable: true, method, reason })
 }
 
 export interface SharedStoreOptions extends StoreOptions {
   path: string
   /** How long to keep trying to reach or take over the store before giving up (default 10 s). */
   connectTimeoutMs?: number
+  /**
+   * While a call waits on the process holding the store, that process must answer (a call or a
+   * ping) within this many ms, else the call fails with the retryable CHAINLOG_HOST_UNAVAILABLE
+   * (`reason: 'unresponsive'`). Default 10 s.
+   */
+  livenessTimeoutMs?: number
+  /**
+   * A deadline for each call through the socket, however alive the holder is: past it the call
+   * fails with CHAINLOG_HOST_UNAVAILABLE (`reason: 'deadline'`; it may still land, so retry with
+   * the same expectedHead). Default: none (a verify of a large store may take minutes).
+   */
+  callTimeoutMs?: number
 }
 
 /**
@@ -361,7 +452,7 @@ export class SharedStore implements StoreMethods {
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) throw new ChainlogError(ErrorCodes.STORE_CLOSED, 'the store is closed')
       try {
-        const { connectTimeoutMs: _t, ...storeOptions } = this.#options
+        const { connectTimeoutMs: _t, livenessTimeoutMs: _l, callTimeoutMs: _c, ...storeOptions } = this.#options
         const local = await this.#openLocal(storeOptions)
         try {
           this.#host = await Host.start(local, this.socketPath)
@@ -380,6 +471,7 @@ export class SharedStore implements StoreMethods {
           this.socketPath,
           (conn) => this.#onDisconnect(conn),
           (conn) => this.#onDisconnect(conn),
+          { livenessTimeoutMs: this.#options.livenessTimeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS, callTimeoutMs: this.#options.callTimeoutMs },
         )
         return
       } catch {

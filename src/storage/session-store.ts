@@ -5,6 +5,7 @@ import type { AnyLevel } from './level-engine.js'
 import { v7 as uuidv7 } from 'uuid'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { decodeRecord, openRecord, sealEntry } from '../encoding/entry-codec.js'
+import { checkStoreDir, storageError } from './open-errors.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 import { classifyItem, type ItemClassifier } from '../schema/classify.js'
@@ -212,13 +213,6 @@ export function itemsOf(entry: Entry): readonly unknown[] {
   }
 }
 
-function isLocked(err: unknown): boolean {
-  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === 'LEVEL_LOCKED') return true
-  }
-  return false
-}
-
 /** Validate a hex hash prefix given by a user. */
 export function normalisePrefix(hashOrPrefix: string): string {
   if (typeof hashOrPrefix !== 'string') throw new TypeError('hash must be a string')
@@ -282,7 +276,12 @@ export class SessionStore {
     this.blobThreshold = t > 0 ? t : Infinity
     this.blobProfile = options.blobs?.profile ?? 'balanced'
     this.writer = new GroupWriter(
-      { batch: (ops, o) => db.batch(ops as never, { ...K.BIN, sync: o.sync } as never) },
+      {
+        batch: (ops, o) =>
+          db.batch(ops as never, { ...K.BIN, sync: o.sync } as never).catch((err: unknown) => {
+            throw storageError(err, 'write', options.path)
+          }),
+      },
       this.durability === 'sync',
       (deltas) => this.ledger.assemble(deltas as UsageByModel[]),
     )
@@ -303,16 +302,15 @@ export class SessionStore {
       if (HELD_PATHS.has(held)) {
         throw new ChainlogError(ErrorCodes.STORE_LOCKED, `store is already open in this process: ${options.path}`, { path: options.path })
       }
+      // A file, an unreadable directory or damaged LevelDB files fail here, untouched.
+      checkStoreDir(options.path)
       const { ClassicLevel } = await import('classic-level')
       db = new ClassicLevel(options.path, { ...K.BIN, writeBufferSize: WRITE_BUFFER_BYTES }) as unknown as AnyLevel
     }
     try {
       if (db.status !== 'open') await db.open()
     } catch (err) {
-      if (isLocked(err)) {
-        throw new ChainlogError(ErrorCodes.STORE_LOCKED, `store is locked by another process: ${options.path ?? '(db)'}`, { path: options.path }, { cause: err })
-      }
-      throw err
+      throw storageError(err, 'open', options.path)
     }
     if (held !== undefined) {
       const path = held
@@ -339,8 +337,8 @@ export class SessionStore {
       }
     } catch (err) {
       // A refused store is closed again, so the directory is not left locked.
-      await db.close()
-      throw err
+      await db.close().catch(() => undefined)
+      throw storageError(err, 'open', options.path)
     }
     return db
   }

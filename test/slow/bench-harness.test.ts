@@ -1,6 +1,7 @@
 // Smoke test of the benchmark harness (issue #8): `node bench/run.mjs --quick --out <tmp>` must
-// run every case against chainlog and all peers and write a report with numeric ratios.
-import { spawn } from 'node:child_process'
+// run every case against chainlog and all peers and write a report with numeric ratios. The
+// bench's own dependencies (bench/package.json) are installed first, as `npm run bench` does.
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -13,7 +14,10 @@ let dir: string
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'chainlog-bench-test-'))
-}, 120_000)
+  // first run only: `npm ci --prefix bench` (better-sqlite3 may compile for a few minutes)
+  const install = spawnSync(process.execPath, [join(root, 'bench', 'install-deps.mjs')], { cwd: root, encoding: 'utf8' })
+  if (install.status !== 0) throw new Error(`bench/install-deps.mjs failed:\n${install.stderr}`)
+}, 600_000)
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })

@@ -436,8 +436,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
             return Promise.reject(new Error('disk full'))
           }
           const rs = await Promise.allSettled(ids.map((sid, i) => store.appendTurn(sid, [userMsg(`r${round}`)], { ts: T0 + round, usage: u(10 ** i), turnEnd: true })))
-          // Only the failed batch's own appends fail, and with its error.
-          for (const r of rs) if (r.status === 'rejected') expect((r.reason as Error).message).toBe('disk full')
+          // Only the failed batch's own appends fail, and with its error (as CHAINLOG_IO's cause).
+          for (const r of rs) {
+            if (r.status === 'rejected') {
+              expect((r.reason as { code?: string }).code).toBe('CHAINLOG_IO')
+              expect(((r.reason as Error).cause as Error).message).toBe('disk full')
+            }
+          }
           expect(rs.some((r) => r.status === 'rejected')).toBe(true)
           // Per session and store-wide, the ledger equals what the chains say.
           let sum = 0

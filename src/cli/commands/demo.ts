@@ -23,6 +23,7 @@ function quote(s: string): string {
 
 async function freshDir(dir: string | undefined): Promise<string> {
   if (dir === undefined) return mkdtemp(join(tmpdir(), 'chainlog-demo-'))
+  if (dir === '') throw usageError('--dir needs a directory; it was given an empty string')
   const abs = resolve(dir)
   let names: string[] = []
   try {

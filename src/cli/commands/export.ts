@@ -59,6 +59,7 @@ export function registerExport(program: Command, ctx: Ctx): void {
     .option('--json', 'with -o: print { file, format, sessions, entries, bytes } as JSON')
     .action(async (session: string, opts: { format: BundleFormat; output?: string; json?: boolean }) => {
       const { out } = ctx
+      if (opts.output === '') throw usageError('-o needs a file name; it was given an empty string')
       if (opts.json && opts.output === undefined) throw usageError('--json needs -o FILE (without it, stdout carries the export itself)')
       if (opts.output === undefined && opts.format === 'bundle' && out.io.stdout.isTTY) {
         throw usageError('refusing to write a binary bundle to a terminal: use -o FILE or redirect stdout')

@@ -22,6 +22,18 @@ import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount } from '../format.js'
 import { withStore } from '../store-access.js'
 
+/** True when `bytes` start with the header line of `export --format jsonl`. */
+function isJsonlExport(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 0x7b) return false // '{'; a bundle starts with a CBOR byte string (0x40-0x5f)
+  const nl = bytes.indexOf(0x0a)
+  try {
+    const header = JSON.parse(Buffer.from(bytes.subarray(0, nl === -1 ? Math.min(bytes.length, 1 << 20) : nl)).toString('utf8')) as { format?: unknown }
+    return header.format === 'chainlog-jsonl'
+  } catch {
+    return false
+  }
+}
+
 export function registerImport(program: Command, ctx: Ctx): void {
   program
     .command('import <paths...>')
@@ -41,6 +53,9 @@ export function registerImport(program: Command, ctx: Ctx): void {
 async function importBundle(ctx: Ctx, file: string, opts: { json?: boolean }): Promise<void> {
   const { out } = ctx
   const bytes = await readInput(ctx, file)
+  if (isJsonlExport(bytes)) {
+    throw new CliError(CliCodes.INVALID_INPUT, `${file === '-' ? 'stdin' : file} is a JSONL export, which is for reading and cannot be imported; export the session as a bundle (the default format) to import it`)
+  }
   const result = await withStore(ctx.storeDir(), async (store) => {
     const progress = out.progress(`importing ${file === '-' ? 'stdin' : file}`)
     progress.status(`verifying and writing ${formatBytes(bytes.length)}…`)

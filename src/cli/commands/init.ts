@@ -1,5 +1,4 @@
 // `chainlog init`: create the store directory and database; harmless when it already exists.
-import { mkdir } from 'node:fs/promises'
 import type { Command } from 'commander'
 import type { Ctx } from '../context.js'
 import { isStoreDir, openShared } from '../store-access.js'
@@ -12,7 +11,7 @@ export function registerInit(program: Command, ctx: Ctx): void {
     .action(async (opts: { json?: boolean }) => {
       const dir = ctx.storeDir()
       const existed = isStoreDir(dir)
-      await mkdir(dir, { recursive: true })
+      // LevelDB creates the directory (and its parents); a path that is a file is refused first.
       const store = await openShared(dir)
       await store.close()
       if (opts.json) ctx.out.json({ path: dir, created: !existed })

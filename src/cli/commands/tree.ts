@@ -34,7 +34,8 @@ export async function buildForest(store: ChainlogStore, sessions: Map<string, Se
       relation: null,
       atHash: null,
       atSeq: null,
-      materialized: s.materialized === true,
+      // as ls shows it: a compaction is always materialised, a fork when it carries a snapshot
+      materialized: originOf(s)?.materialized ?? false,
       length: s.length,
       head: s.head,
       createdAt: s.createdAt,
@@ -180,7 +181,7 @@ export function registerTree(program: Command, ctx: Ctx): void {
           relation: null,
           atHash: null,
           atSeq: null,
-          materialized: sessions.get(sid)?.materialized === true,
+          materialized: originOf(sessions.get(sid) ?? {})?.materialized ?? false,
           selected: true,
           children: lineage.descendants.map((d) => fromDescendant(d, atSeq)),
         }
@@ -193,7 +194,7 @@ export function registerTree(program: Command, ctx: Ctx): void {
             relation: null,
             atHash: null,
             atSeq: null,
-            materialized: sessions.get(a.sessionId)?.materialized === true,
+            materialized: originOf(sessions.get(a.sessionId) ?? {})?.materialized ?? false,
             note: a.present ? undefined : '(deleted)',
             children: [node],
           }
