@@ -105,7 +105,21 @@ export function openRecord(record: Uint8Array): OpenedRecord {
     const { path, message, issues } = firstIssue(parsed.error)
     throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `stored entry is invalid at ${path}: ${message}`, { path, issues })
   }
+  if (format === 1) {
+    const path = format2OnlyField(value as Entry)
+    if (path) throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `stored entry is invalid at ${path}: a format-1 entry cannot have it (entry format 2 added it)`, { path, issues: [] })
+  }
   return { prev, entryBytes, entry: value as Entry, format }
+}
+
+/** Where an entry uses a field that entry format 2 added (usage `details`), if it does. */
+function format2OnlyField(e: Entry): string | undefined {
+  if (e.kind === 'llm_usage' && e.details !== undefined) return 'details'
+  if (e.kind === 'session_start') {
+    const i = e.snapshot?.usage.findIndex((u) => u.details !== undefined) ?? -1
+    if (i >= 0) return `snapshot.usage[${i}].details`
+  }
+  return undefined
 }
 
 /** Hex hash of an entry following `prev`. */

@@ -54,6 +54,12 @@ export const Usage = z.strictObject({
   cacheWriteTokens: Count,
   outputTokens: Count,
   reasoningTokens: Count,
+  /**
+   * What else the provider reported for the call (cost, cache writes by TTL, service tier,
+   * provider totals, request id, ...): free-form, kept verbatim, not summed by the ledger.
+   * Entry format 2 only.
+   */
+  details: Config.optional(),
 })
 export type Usage = z.infer<typeof Usage>
 

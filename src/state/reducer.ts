@@ -76,6 +76,7 @@ export function usageOf(e: Extract<Entry, { kind: 'llm_usage' }>): Usage {
     cacheWriteTokens: e.cacheWriteTokens,
     outputTokens: e.outputTokens,
     reasoningTokens: e.reasoningTokens,
+    ...(e.details !== undefined ? { details: e.details } : {}),
   }
 }
 

@@ -154,3 +154,24 @@ describe('items round-trip exactly, key order included', () => {
     }
   })
 })
+
+describe('usage details (entry format 2)', () => {
+  it('an llm_usage carries what else the provider reported, verbatim, without changing the totals', async () => {
+    const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
+    try {
+      await store.createSession({ sessionId: 'u', ts: TS })
+      const details = { costUsd: 0.0042, cacheCreation: { ephemeral_5m_input_tokens: 10, ephemeral_1h_input_tokens: 0 }, serviceTier: 'standard' }
+      const usage = { historyLength: 2, model: 'm', inputTokens: 100, cacheReadTokens: 50, cacheWriteTokens: 10, outputTokens: 7, reasoningTokens: 0 }
+      await store.appendTurn('u', [{ role: 'user', content: 'q' }], { ts: TS + 1, usage: [{ ...usage, details }] })
+      const state = await store.restore('u')
+      expect(JSON.stringify(state.usage[0]!.details)).toBe(JSON.stringify(details))
+      expect(await store.usage('u')).toEqual({ m: { calls: 1, inputTokens: 100, cacheReadTokens: 50, cacheWriteTokens: 10, outputTokens: 7, reasoningTokens: 0 } })
+      // A materialised fork carries the record, details included, and verifies.
+      const fork = await store.forkAt(state.head, { materialize: true })
+      expect((await store.restore(fork.sessionId)).usage[0]!.details).toEqual(details)
+      expect((await store.verify()).ok).toBe(true)
+    } finally {
+      await store.close()
+    }
+  })
+})

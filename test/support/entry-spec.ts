@@ -16,7 +16,7 @@ const ORDER: Record<string, string[]> = {
   hook_injected_items: ['kind', 'ts', 'items'],
   turn_end: ['kind', 'ts', 'turn'],
   run_outcome: ['kind', 'ts', 'status', 'message', 'interrupted'],
-  llm_usage: ['kind', 'ts', 'historyLength', 'model', 'inputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'outputTokens', 'reasoningTokens'],
+  llm_usage: ['kind', 'ts', 'historyLength', 'model', 'inputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'outputTokens', 'reasoningTokens', 'details'],
   cache_locked: ['kind', 'ts', 'prefixLength'],
   cache_unlocked: ['kind', 'ts'],
   config_changed: ['kind', 'ts', 'config'],
