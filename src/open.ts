@@ -16,6 +16,14 @@ export interface OpenOptions extends StoreOptions {
   exclusive?: boolean
   /** With sharing: how long to keep trying to reach or take over the store (default 10 s). */
   connectTimeoutMs?: number
+  /**
+   * With sharing: a call waiting on the process that holds the store fails with the retryable
+   * CHAINLOG_HOST_UNAVAILABLE if that process answers nothing, not even a ping, for this long
+   * (default 10 s; docs/concurrency.md).
+   */
+  livenessTimeoutMs?: number
+  /** With sharing: the longest any call through the socket may take (no default). */
+  callTimeoutMs?: number
 }
 
 /**
@@ -32,7 +40,7 @@ export function openStore(pathOrOptions: string | OpenOptions): Promise<Chainlog
 export async function openStore(pathOrOptions: string | OpenOptions): Promise<ChainlogStore> {
   const options: OpenOptions = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions
   if (options.db || options.exclusive) {
-    const { exclusive: _e, connectTimeoutMs: _c, ...rest } = options
+    const { exclusive: _e, connectTimeoutMs: _c, livenessTimeoutMs: _l, callTimeoutMs: _t, ...rest } = options
     return Store.open(rest)
   }
   if (!options.path) throw new TypeError('openStore needs a path or a db')

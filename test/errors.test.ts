@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { CliCodes } from '../src/cli/errors.js'
 import { ChainlogError, ErrorCodes, formatPath, isChainlogError } from '../src/errors.js'
+import { ViewerCodes } from '../src/viewer/http-errors.js'
 
 const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
 const headings = [...doc.matchAll(/^## (CHAINLOG_.+)$/gm)].map((m) => m[1]!.trim())
-// Every code the library or the CLI can produce (the CLI's IO is the library's).
-const codes = [...new Set<string>([...Object.values(ErrorCodes), ...Object.values(CliCodes)])]
+// Every code the library, the CLI or the viewer's HTTP API can produce (the CLI's IO is the library's).
+const codes = [...new Set<string>([...Object.values(ErrorCodes), ...Object.values(CliCodes), ...Object.values(ViewerCodes)])]
 
 describe('docs/errors.md', () => {
   it.each(codes)('documents %s under its own heading', (code) => {
@@ -24,6 +25,7 @@ describe('docs/errors.md', () => {
     for (const f of files) {
       const text = readFileSync(join(src, f), 'utf8')
       for (const m of text.matchAll(/\b(?:ErrorCodes|CliCodes)\.([A-Z_]+)/g)) used.add(`CHAINLOG_${m[1]}`)
+      for (const m of text.matchAll(/\bViewerCodes\.([A-Z_]+)/g)) used.add(ViewerCodes[m[1] as keyof typeof ViewerCodes] ?? `unknown ViewerCodes.${m[1]}`)
       for (const m of text.matchAll(/['"`](CHAINLOG_[A-Z_]+)['"`]/g)) used.add(m[1]!)
     }
     expect(used.size).toBeGreaterThan(20)

@@ -13,8 +13,12 @@ const readJson = (p: string) => JSON.parse(readFileSync(join(root, p), 'utf8'))
 type Pkg = { dependencies?: Record<string, string>; devDependencies?: Record<string, string>; scripts?: Record<string, string> }
 type Lock = { packages: Record<string, { dependencies?: Record<string, string>; hasInstallScript?: boolean }> }
 
-/** Packages with an install script that ship prebuilt binaries for our platforms (nothing to compile). */
-const PREBUILT = new Set(['classic-level', 'cbor-extract'])
+/**
+ * Packages with an install script that ship prebuilt binaries for our platforms (nothing to
+ * compile): classic-level and cbor-extract carry them in the package; esbuild's script only
+ * checks that its platform package (@esbuild/linux-x64, an optional dependency) is there.
+ */
+const PREBUILT = new Set(['classic-level', 'cbor-extract', 'esbuild'])
 
 function benchSources(dir = join(root, 'bench')): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {

@@ -16,11 +16,12 @@ import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
 import type { BatchOp } from '../storage/group-writer.js'
 import * as K from '../storage/keys.js'
+import { storageError } from '../storage/open-errors.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
 import type { UsageByModel } from '../storage/usage-ledger.js'
 import { mergeTotals, usageOf } from '../state/reducer.js'
 import { FindingList, type Finding } from '../verify/findings.js'
-import { TEXT_MEDIA_TYPE, collectRefs, mayHaveRefs, packBlob, refHash } from '../blobs/blobs.js'
+import { TEXT_MEDIA_TYPE, collectRefs, mayHaveRefs, packBlob, refHash, resolveRefs } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
 
 export const BUNDLE_FORMAT = 'chainlog-bundle'
@@ -367,7 +368,15 @@ interface Parsed {
 }
 
 async function readInput(input: Uint8Array | string): Promise<Uint8Array> {
-  if (typeof input === 'string') return new Uint8Array(await readFile(input))
+  if (typeof input === 'string') {
+    try {
+      return new Uint8Array(await readFile(input))
+    } catch (err) {
+      // CHAINLOG_IO with the reason (not-found, permission, ...) and the fs error as cause.
+      const io = storageError(err, 'read', input)
+      throw new ChainlogError(io.code, `cannot read bundle ${input}: ${(err as Error).message}`, io.data, { cause: err })
+    }
+  }
   if (input instanceof Uint8Array) return input
   throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'a bundle is given as bytes or a file path', {})
 }
@@ -568,7 +577,11 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
           { type: 'put', key: K.seqKey(s.sessionId, seq), value: hash },
           { type: 'put', key: K.hashKey(hash), value: K.hashIndexValue(s.sessionId, seq) },
         )
-        countItems(meta, itemsOf(s.entries[seq]!), store.classify)
+        // Counted on the items as appended (blobs put back), as an append counts them: a first
+        // user message stored as a blob still gives the session its firstUserMessage.
+        const e = s.entries[seq]!
+        const items = mayHaveRefs(s.records[seq]!) && collectRefs(e).every((r) => blobs.has(refHash(r))) ? (resolveRefs(e, (hex) => blobs.get(hex)!) as Entry) : e
+        countItems(meta, itemsOf(items), store.classify)
         meta.updatedAt = s.entries[seq]!.ts
       }
       ops.push(

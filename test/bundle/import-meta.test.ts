@@ -29,11 +29,7 @@ describe('import keeps the session metadata', () => {
     await b.close()
   })
 
-  // Fails today: importBundle (src/bundle/bundle.ts, ~line 562) counts items on the stored
-  // entries, where a text over the blob threshold is a { $blob } reference, so itemText finds no
-  // text. The fix (lead): count on the items with the bundle's blobs put back, as an append
-  // counts on the items it was given. When it lands this turns red: make it a plain `it`.
-  it.fails('a first user message over the blob threshold (stored as a blob) survives import (fix pending in bundle.ts)', async () => {
+  it('a first user message over the blob threshold (stored as a blob) survives import', async () => {
     const a = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
     const b = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
     const long = `please read this: ${'lorem ipsum '.repeat(600)}`

@@ -92,7 +92,8 @@ describe("docs/cli.md's import example", () => {
     const cwd = await tempDir()
     expect((await chainlog(['--store', s.dir, 'export', s.fork, '-o', join(cwd, 'fork.bundle')])).code).toBe(0)
     const doc = readFileSync(join(ROOT, 'docs/cli.md'), 'utf8')
-    const section = doc.slice(doc.indexOf('### import'), doc.indexOf('### stats'))
+    // The bundle import's example (the transcript import, `#### import --from`, follows it).
+    const section = doc.slice(doc.indexOf('### import'), doc.indexOf('#### import --from'))
     const commands = [...section.matchAll(/^\$ chainlog (.+)$/gm)].map((m) => m[1]!.split(' '))
     expect(commands.length).toBeGreaterThan(0)
     expect(commands.at(-1)).toEqual(['--store', './other', 'import', 'fork.bundle'])

@@ -184,10 +184,7 @@ describe('storageError', () => {
 })
 
 describe('files the library reads for the caller', () => {
-  // Issue 18 item 4: importBundle(path) lets node's raw ENOENT out. The fix belongs in
-  // src/bundle/bundle.ts (wrap the file read: CHAINLOG_IO, reason not-found, the errno error as
-  // cause), which is being rewritten; this turns red when it lands: then make it a plain `it`.
-  it.fails('importBundle of a missing file is a ChainlogError with the ENOENT as cause (fix pending in bundle.ts)', async () => {
+  it('importBundle of a missing file is a ChainlogError with the ENOENT as cause', async () => {
     const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
     try {
       const err = await rejects(store.importBundle(join(scratchDir(dirs), 'missing.bundle')), ErrorCodes.IO)
