@@ -36,7 +36,7 @@ import { UsageLedger, type UsageByModel } from './usage-ledger.js'
 /** The on-disk layout version this code writes and reads. */
 export const STORE_FORMAT_VERSION = 1
 
-/** entries() reads a session in chunks growing from FIRST_CHUNK to MAX_CHUNK rows. */
+/** entries() reads in chunks of MAX_CHUNK rows, or growing from FIRST_CHUNK when scanning back (see there). */
 export const FIRST_CHUNK = 8
 export const MAX_CHUNK = 256
 
@@ -966,10 +966,12 @@ export class SessionStore {
     // they arrive, so that the blobs they reference are fetched in one read too (not one
     // awaited read each).
     type Opened = ReturnType<typeof decodeRecord>
-    // Chunks start small and double up to 256: a caller that stops after a few entries (the
-    // turn count behind an appendTurn with turnEnd, a tail read) would otherwise have read and
-    // decoded two full chunks ahead, 768 records, for each call.
-    let chunk = FIRST_CHUNK
+    // Forward reads, and reverse reads given a `from`, mostly run to the end of their range:
+    // chunks of up to 256 rows from the start (a tail read of 100 is one chunk). A reverse read
+    // without a `from` scans back an unknown distance and usually stops after a few entries (the
+    // turn count behind an appendTurn with turnEnd): its chunks start at 8 rows and double, where
+    // two full chunks read ahead would have fetched and decoded 768 records for each call.
+    let chunk = reverse && options.from === undefined ? FIRST_CHUNK : Math.min(to - from + 1, MAX_CHUNK)
     const ahead = new ReadAhead(
       async () => {
         const batch = (await it.nextv(chunk)) as [Uint8Array, Uint8Array][]

@@ -819,8 +819,14 @@ export function storeContract(name: string, factory: StoreFactory): void {
         db.getMany = (keys, ...a) => ((records += keys.length), getMany(keys, ...a))
         let seen = 0
         for await (const _ of store.entries('tail', { reverse: true })) if (++seen === 5) break
-        // Chunks grow 8, 16, 32, ...: the first and the two read ahead of it.
+        // Scanning back, chunks grow 8, 16, 32, ...: the first and the two read ahead of it.
         expect(records).toBeLessThanOrEqual(8 + 16 + 32)
+        // A tail read asks for its range: one chunk, no more records than it holds.
+        records = 0
+        let tail = 0
+        for await (const _ of store.entries('tail', { from: 901 })) tail++
+        expect(tail).toBe(100)
+        expect(records).toBe(100)
         records = 0
         expect(await all(store, 'tail')).toHaveLength(1001)
         expect(records).toBe(1001)
