@@ -42,6 +42,48 @@ export function originOf(s: { forkedFrom?: Origin; compactedFrom?: Origin; mater
 // Usage totals are added the way the reducer adds them.
 export { emptyTotals, mergeTotals as addTotals } from '../state/reducer.js'
 
+/** A session as `chainlog ls --json` and the viewer's session list give it. */
+export interface SessionRow {
+  sessionId: string
+  head: string
+  length: number
+  createdAt: number
+  updatedAt: number
+  firstUserMessage: string | null
+  counts: SessionInfo['counts']
+  /** Where a fork or compaction starts from. */
+  origin: OriginView | null
+  usageTotals: Record<string, UsageTotals>
+}
+
+/** The row of one session; `usageTotals` from the caller when it read them in bulk. */
+export async function sessionRow(store: ChainlogStore, s: SessionInfo, usageTotals?: Record<string, UsageTotals>): Promise<SessionRow> {
+  return {
+    sessionId: s.sessionId,
+    head: s.head,
+    length: s.length,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    firstUserMessage: s.firstUserMessage ?? null,
+    counts: s.counts,
+    origin: originOf(s),
+    usageTotals: usageTotals ?? (await store.usage(s.sessionId)),
+  }
+}
+
+/**
+ * Sessions newest first (the newest `limit` if given), as rows. A few sessions read their own
+ * ledger rows; many read the whole ledger in one scan, so the listing costs a few range scans
+ * whatever the number of sessions.
+ */
+export async function sessionRows(store: ChainlogStore, limit?: number): Promise<SessionRow[]> {
+  const sessions = await store.listSessions({ order: 'newest', limit })
+  const all = sessions.length > 64 ? await store.usageBySession() : undefined
+  const rows: SessionRow[] = []
+  for (const s of sessions) rows.push(await sessionRow(store, s, all ? (all[s.sessionId] ?? {}) : undefined))
+  return rows
+}
+
 export interface OwnFigures {
   entries: number
   /** Stored record bytes: 32 (prev) + the canonical entry bytes (blob contents not included). */

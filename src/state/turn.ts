@@ -5,7 +5,8 @@ import { classifyItem, type ItemClass, type ItemClassifier } from '../schema/cla
 
 type Group = { kind: 'user_input'; item: unknown } | { kind: 'assistant_items' | 'tool_results' | 'hook_injected_items'; items: unknown[] }
 
-function groupKind(c: ItemClass): 'user_input' | 'assistant_items' | 'tool_results' | 'hook_injected_items' {
+/** Which item entry kind an item of class `c` goes into. */
+export function groupKind(c: ItemClass): 'user_input' | 'assistant_items' | 'tool_results' | 'hook_injected_items' {
   switch (c) {
     case 'user_message':
       return 'user_input'

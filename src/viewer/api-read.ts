@@ -1,47 +1,19 @@
 // Read-only JSON routes: sessions, a page of a session's entries, one entry, the lineage graph
 // around a session, token usage by model and by day.
 import { ErrorCodes, ChainlogError, isHexHash, toHex, type ChainlogStore, type Descendant, type SessionInfo, type UsageTotals } from '../index.js'
-import { originOf, type OriginView } from '../cli/sessions.js'
+import { sessionRow, sessionRows, type SessionRow } from '../cli/sessions.js'
 import type { Handler } from './context.js'
 import { badRequest } from './http-errors.js'
 import { boolParam, intParam, sendJson } from './http.js'
 
-export interface SessionRow {
-  sessionId: string
-  head: string
-  length: number
-  createdAt: number
-  updatedAt: number
-  firstUserMessage: string | null
-  counts: SessionInfo['counts']
-  /** Where a fork or compaction starts from, as `chainlog ls --json` gives it. */
-  origin: OriginView | null
-  usageTotals: Record<string, UsageTotals>
-}
-
-async function sessionRow(store: ChainlogStore, s: SessionInfo): Promise<SessionRow> {
-  return {
-    sessionId: s.sessionId,
-    head: s.head,
-    length: s.length,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-    firstUserMessage: s.firstUserMessage ?? null,
-    counts: s.counts,
-    origin: originOf(s),
-    usageTotals: await store.usage(s.sessionId),
-  }
-}
+export type { SessionRow }
 
 export const getInfo: Handler = async ({ res, ctx }) => {
   sendJson(res, 200, { storeDir: ctx.storeDir ?? null })
 }
 
 export const listSessions: Handler = async ({ res, ctx }) => {
-  const rows: SessionRow[] = []
-  for (const s of await ctx.store.listSessions()) rows.push(await sessionRow(ctx.store, s))
-  rows.sort((a, b) => b.updatedAt - a.updatedAt || (a.sessionId < b.sessionId ? -1 : 1))
-  sendJson(res, 200, { sessions: rows })
+  sendJson(res, 200, { sessions: await sessionRows(ctx.store) })
 }
 
 /** The session's length and head, 404 (CHAINLOG_SESSION_NOT_FOUND) when there is none. */

@@ -2,24 +2,11 @@
 // with size, origin, token usage and first user message. The listing and the usage ledger are
 // each one range scan, so a store of many sessions lists without a read per session.
 import { InvalidArgumentError, type Command } from 'commander'
-import type { UsageTotals } from '../../index.js'
 import type { Ctx } from '../context.js'
 import { formatAge, formatCount, oneLine, shortHash, summarizeTotals } from '../format.js'
-import { originOf, type OriginView } from '../sessions.js'
+import { sessionRows, type OriginView } from '../sessions.js'
 import { withStore } from '../store-access.js'
 import { renderTable } from '../table.js'
-
-export interface LsRow {
-  sessionId: string
-  head: string
-  length: number
-  createdAt: number
-  updatedAt: number
-  firstUserMessage: string | null
-  counts: { user: number; assistant: number; toolCalls: number; toolResults: number; reasoning: number; other: number }
-  origin: OriginView | null
-  usageTotals: Record<string, UsageTotals>
-}
 
 function parseCount(v: string): number {
   const n = Number(v)
@@ -40,27 +27,7 @@ export function registerLs(program: Command, ctx: Ctx): void {
     .option('-n, --max-count <n>', 'show only the n most recently updated sessions', parseCount)
     .option('--json', 'print { sessions: [...] } as JSON')
     .action(async (opts: { json?: boolean; maxCount?: number }) => {
-      const rows = await withStore(ctx.storeDir(), async (store) => {
-        const out: LsRow[] = []
-        const sessions = await store.listSessions({ order: 'newest', limit: opts.maxCount })
-        // A few sessions: their own ledger rows; many: one scan of the whole ledger.
-        const all = sessions.length > 64 ? await store.usageBySession() : undefined
-        for (const s of sessions) {
-          const usageTotals = all ? (all[s.sessionId] ?? {}) : await store.usage(s.sessionId)
-          out.push({
-            sessionId: s.sessionId,
-            head: s.head,
-            length: s.length,
-            createdAt: s.createdAt,
-            updatedAt: s.updatedAt,
-            firstUserMessage: s.firstUserMessage ?? null,
-            counts: s.counts,
-            origin: originOf(s),
-            usageTotals,
-          })
-        }
-        return out
-      })
+      const rows = await withStore(ctx.storeDir(), (store) => sessionRows(store, opts.maxCount))
       if (opts.json) {
         ctx.out.json({ sessions: rows })
         return
