@@ -174,6 +174,16 @@ describe('bad entries', () => {
   })
 })
 
+describe('lengths count Unicode code points (docs/format.md, section 2.3)', () => {
+  it('a custom type of 200 emoji (400 UTF-16 code units) is valid; 201 is not, nor 201 "é"', () => {
+    const custom = (type: string) => ({ kind: 'custom', ts: TS, namespace: 'com.x', type })
+    expect(validateEntry(custom('😀'.repeat(200))).kind).toBe('custom')
+    expect(catchError(() => validateEntry(custom('😀'.repeat(201)))).code).toBe(ErrorCodes.INVALID_ENTRY)
+    expect(catchError(() => validateEntry(custom('é'.repeat(201)))).code).toBe(ErrorCodes.INVALID_ENTRY)
+    expect(validateEntry(custom('é'.repeat(200))).kind).toBe('custom')
+  })
+})
+
 describe('caller data is kept verbatim', () => {
   it('unknown fields inside items, configs, history and custom data survive encode/decode', () => {
     const item = {
