@@ -2,9 +2,9 @@
 // <session>/subagents/agent-<id>.jsonl): one JSON object per line, linked by uuid/parentUuid.
 // user/assistant lines carry an Anthropic message in `message`; everything else (progress,
 // system, summary, file-history-snapshot, queue-operation, ...) is an envelope only.
-import { isObject, parseTs } from './read-lines.js'
+import { isObject, mapObjectLines, parseTs } from './read-lines.js'
 import { count, itemEntryKind } from './item-kind.js'
-import { DamageCodes, type MappedFile, type MappedLine, type SourceLine } from './types.js'
+import { DamageCodes, type MappedFile, type SourceLine } from './types.js'
 
 export function mapClaudeCode(lines: readonly SourceLine[], fileStem: string): MappedFile {
   let sourceSessionId: string | undefined
@@ -30,16 +30,7 @@ export function mapClaudeCode(lines: readonly SourceLine[], fileStem: string): M
     if (v.type === 'assistant' && isObject(m) && typeof m.id === 'string' && isObject(m.usage)) lastLineOfMessage.set(m.id, i)
   }
   const subagent = anyEnvelope && allSidechain
-  const out: MappedLine[] = []
-  for (const [i, l] of lines.entries()) {
-    const v = l.value
-    const ml: MappedLine = {}
-    out.push(ml)
-    if (!l.parsed) continue
-    if (!isObject(v)) {
-      ml.damage = { code: DamageCodes.NOT_AN_OBJECT, message: 'valid JSON but not an object; kept as it is' }
-      continue
-    }
+  const out = mapObjectLines(lines, (v, ml, i, l) => {
     // file-history-snapshot lines carry their time inside the snapshot.
     ml.ts = parseTs(v.timestamp) ?? (isObject(v.snapshot) ? parseTs(v.snapshot.timestamp) : undefined)
     if (typeof v.uuid === 'string') {
@@ -52,7 +43,7 @@ export function mapClaudeCode(lines: readonly SourceLine[], fileStem: string): M
       const m = v.message
       if (!isObject(m) || (typeof m.content !== 'string' && !Array.isArray(m.content))) {
         ml.damage = { code: DamageCodes.INVALID_LINE, message: `a ${v.type} line without a message {role, content}; kept as an envelope` }
-        continue
+        return
       }
       ml.item = { key: 'message', kind: itemEntryKind(m) }
       if (v.type === 'assistant' && typeof m.id === 'string') linesOfMessage.set(m.id, (linesOfMessage.get(m.id) ?? 0) + 1)
@@ -82,7 +73,7 @@ export function mapClaudeCode(lines: readonly SourceLine[], fileStem: string): M
       ml.compaction = { history: [], details: { trigger: 'compact_boundary', line: l.n, ...(isObject(v.compactMetadata) ? { compactMetadata: v.compactMetadata } : {}) } }
       if (typeof v.logicalParentUuid === 'string') ml.parentId = v.logicalParentUuid
     }
-  }
+  })
   return {
     sourceSessionId: sourceSessionId ?? fileStem,
     ...(subagent ? { agentId: agentId ?? fileStem } : {}),

@@ -2,9 +2,9 @@
 // `{timestamp, type, payload}` per line, type one of session_meta, response_item,
 // turn_context, event_msg, compacted. response_item payloads are OpenAI Responses items.
 // Rollouts of the first format (a bare header line, then bare Responses items) are read too.
-import { isObject, parseTs } from './read-lines.js'
+import { isObject, mapObjectLines, parseTs } from './read-lines.js'
 import { count, itemEntryKind } from './item-kind.js'
-import { DamageCodes, type MappedFile, type MappedLine, type SourceLine } from './types.js'
+import { DamageCodes, type MappedFile, type SourceLine } from './types.js'
 
 export function mapCodex(lines: readonly SourceLine[], fileStem: string): MappedFile {
   let sourceSessionId: string | undefined
@@ -12,16 +12,7 @@ export function mapCodex(lines: readonly SourceLine[], fileStem: string): Mapped
   const hasTaskStarted = lines.some((l) => isObject(l.value) && isObject(l.value.payload) && l.value.type === 'event_msg' && l.value.payload.type === 'task_started')
   let model = 'unknown'
   let lastTotal: Record<string, unknown> | undefined
-  const out: MappedLine[] = []
-  for (const l of lines) {
-    const v = l.value
-    const ml: MappedLine = {}
-    out.push(ml)
-    if (!l.parsed) continue
-    if (!isObject(v)) {
-      ml.damage = { code: DamageCodes.NOT_AN_OBJECT, message: 'valid JSON but not an object; kept as it is' }
-      continue
-    }
+  const out = mapObjectLines(lines, (v, ml, _i, l) => {
     ml.ts = parseTs(v.timestamp)
     const p = v.payload
     if (!('payload' in v)) {
@@ -32,7 +23,7 @@ export function mapCodex(lines: readonly SourceLine[], fileStem: string): Mapped
         ml.item = { key: '', kind: itemEntryKind(v) }
         if (!hasTaskStarted && v.type === 'message' && v.role === 'user') ml.startsTurn = true
       }
-      continue
+      return
     }
     switch (v.type) {
       case 'session_meta':
@@ -97,6 +88,6 @@ export function mapCodex(lines: readonly SourceLine[], fileStem: string): Mapped
         }
         break
     }
-  }
+  })
   return { sourceSessionId: sourceSessionId ?? fileStem, config, lines: out, branchOn: 'any' }
 }

@@ -3,30 +3,21 @@
 // ids and are linear). `message` entries carry a pi AgentMessage; model_change,
 // thinking_level_change, compaction, branch_summary, custom, custom_message, label and
 // session_info entries are kept as envelopes.
-import { isObject, parseTs } from './read-lines.js'
+import { isObject, mapObjectLines, parseTs } from './read-lines.js'
 import { count, itemEntryKind } from './item-kind.js'
-import { DamageCodes, type MappedFile, type MappedLine, type SourceLine } from './types.js'
+import { DamageCodes, type MappedFile, type SourceLine } from './types.js'
 
 export function mapPi(lines: readonly SourceLine[], fileStem: string): MappedFile {
   let sourceSessionId: string | undefined
   const config: Record<string, unknown> = {}
-  const out: MappedLine[] = []
   /** Items by entry id and parents, to rebuild what a compaction keeps. */
   const items = new Map<string, unknown>()
   const parents = new Map<string, string | null>()
-  for (const [i, l] of lines.entries()) {
-    const v = l.value
-    const ml: MappedLine = {}
-    out.push(ml)
-    if (!l.parsed) continue
-    if (!isObject(v)) {
-      ml.damage = { code: DamageCodes.NOT_AN_OBJECT, message: 'valid JSON but not an object; kept as it is' }
-      continue
-    }
+  const out = mapObjectLines(lines, (v, ml, i, l) => {
     ml.ts = parseTs(v.timestamp)
     if (v.type === 'session') {
       if (i === 0 && typeof v.id === 'string') sourceSessionId = v.id
-      continue
+      return
     }
     if (i === 0) {
       ml.damage = { code: DamageCodes.NOT_A_TRANSCRIPT, message: 'a pi session file starts with a `session` header' }
@@ -101,7 +92,7 @@ export function mapPi(lines: readonly SourceLine[], fileStem: string): MappedFil
     }
     // Items the compaction keeps include what custom_message and branch_summary entries inject.
     if (ml.derivedItem && ml.id !== undefined) items.set(ml.id, ml.derivedItem.value)
-  }
+  })
   const header = lines[0]?.value
   if (isObject(header) && header.type === 'session') {
     if (typeof header.parentSession === 'string') config.parentSessionFile = header.parentSession

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import { DamageCodes, type Damage, type SourceLine } from './types.js'
+import { DamageCodes, type Damage, type MappedLine, type SourceLine } from './types.js'
 
 const NEWLINE = 0x0a
 
@@ -81,4 +81,27 @@ export function parseTs(v: unknown): number | undefined {
 
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/**
+ * One MappedLine per source line, in order. `each` maps a line whose JSON is an object, given
+ * its value, its MappedLine to fill and its index. A line that does not parse stays bare (the
+ * reader reports it); a JSON value that is not an object is kept, marked NOT_AN_OBJECT.
+ */
+export function mapObjectLines(
+  lines: readonly SourceLine[],
+  each: (v: Record<string, unknown>, ml: MappedLine, i: number, line: SourceLine) => void,
+): MappedLine[] {
+  const out: MappedLine[] = []
+  for (const [i, l] of lines.entries()) {
+    const ml: MappedLine = {}
+    out.push(ml)
+    if (!l.parsed) continue
+    if (!isObject(l.value)) {
+      ml.damage = { code: DamageCodes.NOT_AN_OBJECT, message: 'valid JSON but not an object; kept as it is' }
+      continue
+    }
+    each(l.value, ml, i, l)
+  }
+  return out
 }
