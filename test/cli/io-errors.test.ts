@@ -3,7 +3,7 @@
 // corruption; directories that are not stores are left untouched.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import {
   canMountTmpfs,
   cli,
@@ -11,28 +11,19 @@ import {
   listing,
   makeStore,
   missingManifest,
-  mountTinyDisk,
   randomTable,
   readOnlyStore,
   removeScratch,
   scratchDir,
-  unmount,
   unreadableStore,
+  useTinyDisk,
 } from '../support/broken-stores.js'
 
 const dirs: string[] = []
 afterEach(() => removeScratch(dirs))
 
 // A 1 MiB tmpfs for the full-disk test, when this process may mount one (root).
-const mountDirs: string[] = []
-let tinyDisk: string | undefined
-beforeAll(() => {
-  if (canMountTmpfs()) tinyDisk = mountTinyDisk(scratchDir(mountDirs))
-})
-afterAll(() => {
-  unmount(tinyDisk)
-  removeScratch(mountDirs)
-})
+const tinyDisk = useTinyDisk()
 
 describe('chainlog on a store it may not use', () => {
   it('a read-only store: CHAINLOG_IO with the reason, and the cause under CHAINLOG_DEBUG', async () => {
@@ -96,7 +87,7 @@ describe('chainlog on a full disk', () => {
     const bundle = join(scratchDir(dirs), 's.bundle')
     expect(cli(['--store', src, 'export', sessionId, '-o', bundle]).code).toBe(0)
     // fill the disk through the library, as an agent would
-    const full = join(tinyDisk!, 's')
+    const full = join(tinyDisk(), 's')
     const fill = cli(['--store', full, 'init'])
     expect(fill.code, fill.stderr).toBe(0)
     const big = join(scratchDir(dirs), 'big.bundle')

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes, openStore } from '../../src/index.js'
 import { storageError } from '../../src/storage/open-errors.js'
 import { rejects } from '../support/errors.js'
@@ -15,29 +15,20 @@ import {
   listing,
   makeStore,
   missingManifest,
-  mountTinyDisk,
   probeOpen,
   randomTable,
   readOnlyStore,
   removeScratch,
   scratchDir,
-  unmount,
   unreadableStore,
+  useTinyDisk,
 } from '../support/broken-stores.js'
 
 const dirs: string[] = []
 afterEach(() => removeScratch(dirs))
 
 // A 1 MiB tmpfs for the full-disk test, when this process may mount one (root).
-const mountDirs: string[] = []
-let tinyDisk: string | undefined
-beforeAll(() => {
-  if (canMountTmpfs()) tinyDisk = mountTinyDisk(scratchDir(mountDirs))
-})
-afterAll(() => {
-  unmount(tinyDisk)
-  removeScratch(mountDirs)
-})
+const tinyDisk = useTinyDisk()
 
 const causeCodes = (err: unknown): string[] => {
   const out: string[] = []
@@ -151,7 +142,7 @@ describe('a full disk', () => {
 
   // Needs root (mount); elsewhere the simulated test above covers the mapping.
   it.runIf(canMountTmpfs())('on a real full disk (1 MiB tmpfs): the append, then every open, is CHAINLOG_IO no-space', async () => {
-    const dir = join(tinyDisk!, 's')
+    const dir = join(tinyDisk(), 's')
     const store = await openStore({ path: dir, exclusive: true, durability: 'relaxed' })
     const { sessionId } = await store.createSession({ ts: 1 })
     let failure: unknown

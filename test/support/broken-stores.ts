@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll } from 'vitest'
 import { openStore } from '../../src/index.js'
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..')
@@ -120,6 +121,27 @@ export function canMountTmpfs(): boolean {
     removeScratch(holder)
   }
   return mountable
+}
+
+/**
+ * A 1 MiB tmpfs for the full-disk tests of the calling file, mounted before its tests and
+ * removed after them, when this process may mount one (root): the returned function gives its
+ * directory (use it only in tests run under `it.runIf(canMountTmpfs())`).
+ */
+export function useTinyDisk(): () => string {
+  const dirs: string[] = []
+  let disk: string | undefined
+  beforeAll(() => {
+    if (canMountTmpfs()) disk = mountTinyDisk(scratchDir(dirs))
+  })
+  afterAll(() => {
+    unmount(disk)
+    removeScratch(dirs)
+  })
+  return () => {
+    if (disk === undefined) throw new Error('no tmpfs is mounted (run this test under it.runIf(canMountTmpfs()))')
+    return disk
+  }
 }
 
 /** What a child process met opening `dir` through the built library (and listing its sessions). */
