@@ -14,7 +14,7 @@ import {
 } from './lineage/lineage.js'
 import type { Writable } from 'node:stream'
 import { exportSession, importBundle, type BundleFormat, type ExportResult, type ImportResult } from './bundle/bundle.js'
-import { SessionStore, type AnyLevel, type StoreOptions } from './storage/session-store.js'
+import { SessionStore, type StoreOptions } from './storage/session-store.js'
 import type { VerifyReport } from './verify/findings.js'
 import { gc, type GcResult } from './storage/gc.js'
 import { checkBlobs } from './verify/verify-blobs.js'
@@ -24,8 +24,7 @@ export class Store extends SessionStore {
   /** Open a store at a directory (classic-level) or on an abstract-level database. */
   static async open(pathOrOptions: string | StoreOptions): Promise<Store> {
     const options: StoreOptions = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions
-    const db: AnyLevel = await SessionStore.openDb(options)
-    return new Store(db, options)
+    return new Store(await SessionStore.openEngine(options), options)
   }
 
   /** Fork a new session at an entry hash or unique prefix (see docs/lineage.md). */

@@ -14,12 +14,12 @@ import { openRecord } from '../encoding/entry-codec.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, recordFormat, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
-import type { BatchOp } from '../storage/group-writer.js'
+import type { BatchOp } from '../storage/engine.js'
+import { PreconditionFailed, type Precondition } from '../storage/engine.js'
 import * as K from '../storage/keys.js'
 import { storageError } from '../storage/open-errors.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
-import type { UsageByModel } from '../storage/usage-ledger.js'
-import { mergeTotals, usageOf } from '../state/reducer.js'
+import { usageOf } from '../state/reducer.js'
 import { FindingList, type Finding } from '../verify/findings.js'
 import { TEXT_MEDIA_TYPE, collectRefs, mayHaveRefs, packBlob, refHash, resolveRefs } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
@@ -99,8 +99,7 @@ async function plan(store: SessionStore, sessionId: string): Promise<BundleSessi
   for (let depth = 0; ; depth++) {
     chain.unshift({ sessionId: id, length, head: last })
     if (depth > 100_000) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `lineage of ${sessionId} loops`, { sessionId })
-    const g = await store.getRaw(K.seqKey(id, 0))
-    const rec = g && (await store.getRaw(K.entryKey(g)))
+    const rec = await store.getRaw(K.recordKey(id, 0))
     if (!rec) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${id} has no genesis; run verify`, { sessionId: id })
     const genesis = openRecord(rec).entry as SessionStart
     if (!genesis.forkedFrom || genesis.snapshot) break
@@ -213,20 +212,26 @@ export async function exportSession(
     for (const s of sessions) {
       for (let from = 0; from < s.length; from += 512) {
         const to = Math.min(s.length - 1, from + 511)
+        // The records of [from, to] and the one after (whose prev is the hash of `to`), or the head.
         const rows: Uint8Array[] = []
-        for await (const [, hash] of store.db.iterator({ ...K.seqRange(s.sessionId, from, to), ...K.BIN })) rows.push(hash as Uint8Array)
-        const records = (await store.db.getMany(rows.map((h) => K.entryKey(h)), K.BIN)) as (Uint8Array | undefined)[]
+        for await (const chunk of store.engine.scan(K.recordRange(s.sessionId, from, Math.min(to + 1, s.length - 1)), 512)) for (const [, r] of chunk) rows.push(r)
+        const hashOf = (i: number): string => (from + i + 1 < s.length ? (rows[i + 1] && rows[i + 1]!.length >= 32 ? toHex(rows[i + 1]!.subarray(0, 32)) : '') : s.head)
+        const records = rows.slice(0, to - from + 1)
+        if (records.length !== to - from + 1) {
+          throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${s.sessionId} lacks records in seq ${from}..${to}; run verify`, { sessionId: s.sessionId, seq: from })
+        }
         for (let i = 0; i < records.length; i++) {
-          const rec = records[i]
-          if (!rec || toHex(hashRecord(rec)) !== toHex(rows[i]!)) {
-            throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${toHex(rows[i]!)} of ${s.sessionId} is missing or corrupt; run verify`, { sessionId: s.sessionId, seq: from + i })
+          const rec = records[i]!
+          const hash = hashOf(i)
+          if (toHex(hashRecord(rec)) !== hash) {
+            throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} of ${s.sessionId} is missing or corrupt; run verify`, { sessionId: s.sessionId, seq: from + i })
           }
           if (format === 'bundle') {
             await emit(bstrHead(rec.length))
             await emit(rec)
           } else {
             const opened = openRecord(rec)
-            const line = { sessionId: s.sessionId, seq: from + i, hash: toHex(rows[i]!), prev: toHex(opened.prev), entry: jsonSafe(opened.entry) }
+            const line = { sessionId: s.sessionId, seq: from + i, hash, prev: toHex(opened.prev), entry: jsonSafe(opened.entry) }
             await write(`${JSON.stringify(line)}\n`)
           }
           entries++
@@ -532,10 +537,13 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
     i >= ids.length ? fn() : store.locks.run(ids[i]!, () => withLocks(i + 1, fn))
   return withLocks(0, async () => {
     const ops: BatchOp[] = []
+    const expect: Precondition[] = []
     const result: ImportResult = { report, sessions: [], entriesAdded: 0 }
     const usages: { sessionId: string; usage: Usage[] }[] = []
     for (const s of sessions) {
+      store.invalidate(s.sessionId)
       const head = await store.readHead(s.sessionId)
+      expect.push({ key: K.headKey(s.sessionId), value: head ? K.headValue(head.hash, head.seq) : undefined })
       let from = 0
       let meta: SessionMeta
       if (head) {
@@ -572,11 +580,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
       }
       for (let seq = from; seq < s.length; seq++) {
         const hash = fromHex(s.hashes[seq]!)
-        ops.push(
-          { type: 'put', key: K.entryKey(hash), value: s.records[seq]! },
-          { type: 'put', key: K.seqKey(s.sessionId, seq), value: hash },
-          { type: 'put', key: K.hashKey(hash), value: K.hashIndexValue(s.sessionId, seq) },
-        )
+        ops.push(...K.entryRows(s.sessionId, seq, hash, s.records[seq]!))
         // Counted on the items as appended (blobs put back), as an append counts them: a first
         // user message stored as a blob still gives the session its firstUserMessage.
         const e = s.entries[seq]!
@@ -598,13 +602,16 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
         // During a gc, always write: the sweep must not take a blob this import uses.
         if (store.gcActive > 0 || !(await store.hasBlob(hex))) ops.push({ type: 'put', key: K.blobKey(fromHex(hex)), value: packBlob(content, store.blobProfile) })
       }
-      await store.ledger.ready()
-      const totals = await Promise.all(usages.map((u) => store.ledger.sessionTotals(u.sessionId)))
-      const delta: UsageByModel = {}
-      usages.forEach((u, i) => {
-        for (const [m, t] of Object.entries(store.ledger.addOps(u.sessionId, totals[i]!, u.usage, ops))) mergeTotals(delta, m, t)
-      })
-      await store.writer.write(ops, Object.keys(delta).length > 0 ? delta : undefined)
+      const totals = await Promise.all(usages.map((u) => store.ledger.totals(u.sessionId)))
+      usages.forEach((u, i) => store.ledger.addOps(u.sessionId, totals[i]!, u.usage, ops))
+      // Every session's head as it was read: an import that raced an append is refused whole.
+      try {
+        await store.commit(ops, expect)
+      } catch (err) {
+        if (!(err instanceof PreconditionFailed)) throw err
+        for (const id of ids) store.invalidate(id)
+        throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, 'a session of the bundle moved while it was imported (another writer); nothing was written', { sessionIds: ids })
+      }
       for (const id of ids) store.invalidate(id)
     }
     return result

@@ -19,8 +19,8 @@ import { registerTree } from './commands/tree.js'
 import { registerVerify } from './commands/verify.js'
 import type { Ctx } from './context.js'
 import { CliCodes, debugTrace, describeError, ExitCode } from './errors.js'
-import { Output, type Io } from './output.js'
-import { resolveStoreDir } from './store-access.js'
+import { Output, type Io, type Progress } from './output.js'
+import { reportMigrations, resolveStoreDir } from './store-access.js'
 
 /** The package version: package.json sits two levels above both src/cli and dist/cli. */
 function packageVersion(): string {
@@ -84,6 +84,13 @@ function wantsJson(args: string[]): boolean {
 /** Run the CLI with `args` (without node and the script); resolves to the exit status. */
 export async function run(args: string[], io: Io & { stdin: Readable }): Promise<number> {
   const out = new Output(io)
+  // A store of an older format is migrated when a command first opens it: show that on a terminal.
+  let migration: Progress | undefined
+  reportMigrations((p) => {
+    migration ??= out.progress('migrating the store to format 2', p.total)
+    migration.update(p.done, 'entries')
+    if (p.done >= p.total) migration.done()
+  })
   let program: Command | undefined
   const ctx: Ctx = {
     out,

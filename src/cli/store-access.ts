@@ -21,6 +21,14 @@ export function isStoreDir(dir: string): boolean {
   return existsSync(resolve(dir, 'CURRENT'))
 }
 
+/** Where a migration of an older store format, done when a command opens the store, reports its progress. */
+let onMigrate: ((p: { done: number; total: number }) => void) | undefined
+
+/** Draw migrations (docs/storage.md, section 11) on the command's progress line. */
+export function reportMigrations(report: ((p: { done: number; total: number }) => void) | undefined): void {
+  onMigrate = report
+}
+
 /** How long a command keeps trying to open a store that a process holds without sharing it. */
 export const LOCK_WAIT_MS = 1000
 
@@ -32,7 +40,7 @@ export const LOCK_WAIT_MS = 1000
  * LOCK_WAIT_MS with CHAINLOG_STORE_LOCKED (exit status 3).
  */
 export function openShared(dir: string): Promise<ChainlogStore> {
-  return openStore({ path: dir, durability: 'sync', connectTimeoutMs: LOCK_WAIT_MS })
+  return openStore({ path: dir, durability: 'sync', connectTimeoutMs: LOCK_WAIT_MS, ...(onMigrate ? { onMigrate } : {}) })
 }
 
 /** Open an existing store (see openShared). */

@@ -14,7 +14,7 @@ import type { ItemClass } from '../schema/classify.js'
 import { classifyItem } from '../schema/classify.js'
 import type { StoredEntry, StoreOptions, TurnOptions } from '../storage/session-store.js'
 import type { Store } from '../store.js'
-import { syncRequested } from '../storage/group-writer.js'
+import { syncRequested } from '../storage/engine.js'
 import { encodeFrame, errorFromWire, errorToWire, isControl, onFrames, type Request, type Response } from './protocol.js'
 
 /** Methods a sharing process may call on the holder, forwarded as they are. */

@@ -8,7 +8,7 @@ import { ZERO_HASH, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Config, Entry, Origin, SessionStart, Snapshot } from '../schema/entry.js'
 import type { SessionState } from '../state/reducer.js'
-import type { BatchOp } from '../storage/group-writer.js'
+import { PreconditionFailed, type BatchOp } from '../storage/engine.js'
 import * as K from '../storage/keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionStore } from '../storage/session-store.js'
 
@@ -183,8 +183,8 @@ export interface Lineage {
 /** Direct dependants (forks and compactions made from a session). */
 export async function children(store: SessionStore, sessionId: string): Promise<{ sessionId: string; row: ChildRow }[]> {
   const out: { sessionId: string; row: ChildRow }[] = []
-  for await (const [key, value] of store.db.iterator({ ...K.childRange(sessionId), ...K.BIN })) {
-    out.push({ sessionId: K.parseChildKey(key as Uint8Array).childId, row: decodeCbor(value as Uint8Array) as ChildRow })
+  for await (const rows of store.engine.scan(K.childRange(sessionId), 512)) {
+    for (const [key, value] of rows) out.push({ sessionId: K.parseChildKey(key).childId, row: decodeCbor(value) as ChildRow })
   }
   return out
 }
@@ -232,16 +232,26 @@ export interface DeleteResult {
   rerooted: { sessionId: string; oldHead: string; newHead: string }[]
 }
 
-/** Ops that remove a session's entries, indexes, head, meta and its row under its source. */
+/**
+ * Ops that remove a session's records, hash-index rows, head, meta and its row under its source.
+ * The hash of each record is the prev of the next one (the last one's is the head), so nothing
+ * is hashed to find the index rows.
+ */
 async function deleteOps(store: SessionStore, sessionId: string): Promise<BatchOp[]> {
   const ops: BatchOp[] = []
-  for await (const [key, hash] of store.db.iterator({ ...K.seqRange(sessionId), ...K.BIN })) {
-    ops.push({ type: 'del', key: key as Uint8Array })
-    ops.push({ type: 'del', key: K.entryKey(hash as Uint8Array) })
-    ops.push({ type: 'del', key: K.hashKey(hash as Uint8Array) })
+  const head = await store.readHead(sessionId)
+  let first = true
+  for await (const rows of store.engine.scan(K.recordRange(sessionId), 512)) {
+    for (const [key, record] of rows) {
+      ops.push({ type: 'del', key })
+      // This record's prev is the hash of the one before it.
+      if (!first && record.length >= 32) ops.push({ type: 'del', key: K.hashKey(record.slice(0, 32)) })
+      first = false
+    }
   }
+  if (head) ops.push({ type: 'del', key: K.hashKey(head.hash) })
   ops.push({ type: 'del', key: K.headKey(sessionId) }, { type: 'del', key: K.metaKey(sessionId) })
-  for await (const key of store.db.keys({ ...K.childRange(sessionId), ...K.BIN })) ops.push({ type: 'del', key: key as Uint8Array })
+  for await (const rows of store.engine.scan(K.childRange(sessionId), 512)) for (const [key] of rows) ops.push({ type: 'del', key })
   const meta = await store.readMeta(sessionId)
   const origin = meta?.forkedFrom ?? meta?.compactedFrom
   if (origin) ops.push({ type: 'del', key: K.childKey(origin.sessionId, sessionId) })
@@ -296,10 +306,15 @@ async function deleteSessionLocked(store: SessionStore, sessionId: string, optio
       // A lease on a deleted session is released, but kept, so its fencing tokens keep growing.
       const leaseRaw = await store.getRaw(K.leaseKey(sessionId))
       if (leaseRaw) ops.push({ type: 'put', key: K.leaseKey(sessionId), value: encodeCanonical({ ...(decodeCbor(leaseRaw) as object), released: true }) })
-      await store.ledger.ready()
-      const usageDelta = await store.ledger.removeOps(sessionId, ops)
-      await store.writer.write(ops, Object.keys(usageDelta).length > 0 ? usageDelta : undefined)
-      store.invalidate(sessionId)
+      await store.ledger.removeOps(sessionId, ops)
+      try {
+        await store.commit(ops, [{ key: K.headKey(sessionId), value: K.headValue(head.hash, head.seq) }])
+      } catch (err) {
+        if (!(err instanceof PreconditionFailed)) throw err
+        throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${sessionId} moved while it was being deleted (another writer); nothing was deleted`, { sessionId })
+      } finally {
+        store.invalidate(sessionId)
+      }
       return true
     })
     if (done) break
@@ -357,11 +372,7 @@ async function reroot(store: SessionStore, rootId: string): Promise<DeleteResult
       let prev: Uint8Array = ZERO_HASH
       for (let seq = 0; seq < entries.length; seq++) {
         const s = sealEntry(prev, seq === 0 ? newGenesis : entries[seq])
-        puts.push(
-          { type: 'put', key: K.entryKey(s.hash), value: s.record },
-          { type: 'put', key: K.seqKey(sessionId, seq), value: s.hash },
-          { type: 'put', key: K.hashKey(s.hash), value: K.hashIndexValue(sessionId, seq) },
-        )
+        puts.push(...K.entryRows(sessionId, seq, s.hash, s.record))
         map.set(oldHashes[seq]!, toHex(s.hash))
         prev = s.hash
       }
@@ -392,7 +403,7 @@ async function reroot(store: SessionStore, rootId: string): Promise<DeleteResult
     }
     // Deletes first, then puts: a put of a key also deleted wins because it comes later.
     try {
-      await store.writer.write([...dels, ...puts])
+      await store.commit([...dels, ...puts])
     } finally {
       for (const id of order) store.invalidate(id)
     }

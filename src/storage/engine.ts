@@ -4,9 +4,16 @@
 // commit whose preconditions (a row holds exactly this value, or is absent) the engine checks
 // in the same step as the write. The compare-and-set of a session head is such a precondition,
 // so correctness never rests on a lock held in one process's memory (docs/storage.md, section 10).
-import type { BatchOp } from './group-writer.js'
+import { AsyncLocalStorage } from 'node:async_hooks'
 
-export type { BatchOp }
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
+
+/**
+ * Commits made inside `syncRequested.run(true, fn)` are made durable even on a relaxed store: a
+ * process that holds the store serves other processes' calls this way when they asked for `sync`,
+ * so a caller always gets at least the durability it opened the store with.
+ */
+export const syncRequested = new AsyncLocalStorage<boolean>()
 
 /** A row that must hold exactly `value` (or be absent, when `value` is undefined) for a commit to apply. */
 export interface Precondition {
@@ -49,11 +56,27 @@ export class PreconditionFailed extends Error {
   }
 }
 
+/** What an engine has written since it opened (for tests and stats). */
+export interface EngineStats {
+  /** Transactions (batches) written, and how many of them were made durable. */
+  batches: number
+  syncedBatches: number
+  /** Bytes of keys and values written. */
+  bytesWritten: number
+  /** Commits refused because a precondition did not hold. */
+  refused: number
+}
+
 export interface StorageEngine {
+  readonly stats: EngineStats
   get(key: Uint8Array): Promise<Uint8Array | undefined>
   getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>
-  /** The rows of a range in order, in chunks of at most `chunk` rows. */
-  scan(range: KeyRange, chunk?: number): AsyncIterable<Row[]>
+  /**
+   * The rows of a range in order, in chunks: the first of at most `chunk` rows, each next one up
+   * to twice as large, up to `maxChunk` (default `chunk`). Chunk sizes are a hint for how far to
+   * read ahead; a reader that stops early wastes less with small first chunks.
+   */
+  scan(range: KeyRange, chunk?: number, maxChunk?: number): AsyncIterable<Row[]>
   /**
    * Apply `commit.ops` atomically if every precondition holds, else write nothing and reject
    * with PreconditionFailed. Commits that race are applied as if one after another, in the

@@ -1,6 +1,11 @@
 // Every key the store writes is built here (docs/storage.md lists them). Keys are bytes: a
 // one-byte table tag, then the table's fields. Session ids are printable ASCII without 0x00,
 // so 0x00 can end an id inside a key and ranges over one session never touch another's.
+//
+// Store format 2 keeps a session's records contiguous, in seq order (`R ‖ sessionId ‖ 0x00 ‖
+// seq`), so that reading a session, its tail or the whole store is one range scan; the hash
+// index `H` finds an entry by hash or prefix. Format 1 keyed records by hash (`E`) with a
+// separate sequence index (`S`): those tags are kept here only for the migration (migrate.ts).
 
 /** Keys and values are raw bytes in every call the store makes. */
 export const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
@@ -8,10 +13,8 @@ export const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 export const TAG = {
   /** format version: `F` -> CBOR { version } */
   format: 0x46,
-  /** entries: `E` ‖ hash(32) -> record (prev(32) ‖ canonical entry bytes) */
-  entry: 0x45,
-  /** sequence index: `S` ‖ sessionId ‖ 0x00 ‖ seq(u64 BE) -> hash(32) */
-  seq: 0x53,
+  /** records: `R` ‖ sessionId ‖ 0x00 ‖ seq(u64 BE) -> record (prev(32) ‖ canonical entry bytes) */
+  record: 0x52,
   /** hash index: `H` ‖ hash(32) -> seq(u64 BE) ‖ sessionId */
   hash: 0x48,
   /** heads: `P` ‖ sessionId -> hash(32) ‖ seq(u64 BE) of the last entry */
@@ -20,7 +23,7 @@ export const TAG = {
   meta: 0x4d,
   /** dependants: `D` ‖ sourceId ‖ 0x00 ‖ childId -> CBOR { relation, atHash, materialized } */
   child: 0x44,
-  /** usage ledger: `U` ‖ sessionId ‖ 0x00 ‖ model -> CBOR totals; `U` ‖ 0x00 ‖ model for store-wide */
+  /** usage ledger: `U` ‖ sessionId ‖ 0x00 ‖ model -> CBOR totals (store-wide totals are their sum) */
   usage: 0x55,
   /** blobs: `B` ‖ sha256(32) -> CBOR { codec, size, data } */
   blob: 0x42,
@@ -28,6 +31,14 @@ export const TAG = {
   lease: 0x4c,
   /** tombstones of deleted sessions: `X` ‖ sessionId -> CBOR { deletedAt, head, length } */
   tombstone: 0x58,
+} as const
+
+/** Tables of store format 1, read only by the migration to format 2. */
+export const TAG_V1 = {
+  /** `E` ‖ hash(32) -> record */
+  entry: 0x45,
+  /** `S` ‖ sessionId ‖ 0x00 ‖ seq(u64 BE) -> hash(32) */
+  seq: 0x53,
 } as const
 
 const enc = new TextEncoder()
@@ -56,11 +67,11 @@ export function readU64(b: Uint8Array, offset = 0): number {
 }
 
 export const formatKey = (): Uint8Array => cat([TAG.format])
-export const entryKey = (hash: Uint8Array): Uint8Array => cat([TAG.entry], hash)
+export const entryKeyV1 = (hash: Uint8Array): Uint8Array => cat([TAG_V1.entry], hash)
 export const hashKey = (hash: Uint8Array): Uint8Array => cat([TAG.hash], hash)
 export const headKey = (sessionId: string): Uint8Array => cat([TAG.head], enc.encode(sessionId))
 export const metaKey = (sessionId: string): Uint8Array => cat([TAG.meta], enc.encode(sessionId))
-export const seqKey = (sessionId: string, seq: number): Uint8Array => cat([TAG.seq], enc.encode(sessionId), [0], u64(seq))
+export const recordKey = (sessionId: string, seq: number): Uint8Array => cat([TAG.record], enc.encode(sessionId), [0], u64(seq))
 export const childKey = (sourceId: string, childId: string): Uint8Array =>
   cat([TAG.child], enc.encode(sourceId), [0], enc.encode(childId))
 export const leaseKey = (sessionId: string): Uint8Array => cat([TAG.lease], enc.encode(sessionId))
@@ -72,12 +83,18 @@ export function tableRange(tag: number): { gte: Uint8Array; lt: Uint8Array } {
   return { gte: new Uint8Array([tag]), lt: new Uint8Array([tag + 1]) }
 }
 
-/** Range over one session's sequence index, optionally limited to [from, to]. */
-export function seqRange(sessionId: string, from = 0, to?: number): { gte: Uint8Array; lte?: Uint8Array; lt?: Uint8Array } {
+/** Range over one session's records, optionally limited to seqs [from, to]. */
+export function recordRange(sessionId: string, from = 0, to?: number): { gte: Uint8Array; lt: Uint8Array } {
   const id = enc.encode(sessionId)
-  const gte = cat([TAG.seq], id, [0], u64(from))
-  if (to !== undefined) return { gte, lte: cat([TAG.seq], id, [0], u64(to)) }
-  return { gte, lt: cat([TAG.seq], id, [1]) }
+  const gte = cat([TAG.record], id, [0], u64(from))
+  if (to !== undefined) return { gte, lt: cat([TAG.record], id, [0], u64(to + 1)) }
+  return { gte, lt: cat([TAG.record], id, [1]) }
+}
+
+/** Range over one session's format-1 sequence index (migration only). */
+export function seqRangeV1(sessionId: string): { gte: Uint8Array; lt: Uint8Array } {
+  const id = enc.encode(sessionId)
+  return { gte: cat([TAG_V1.seq], id, [0]), lt: cat([TAG_V1.seq], id, [1]) }
 }
 
 /** Range over the dependants of one session. */
@@ -86,14 +103,15 @@ export function childRange(sourceId: string): { gte: Uint8Array; lt: Uint8Array 
   return { gte: cat([TAG.child], id, [0]), lt: cat([TAG.child], id, [1]) }
 }
 
-/** Range of entry keys whose hash starts with the hex `prefix` (any length 1-64). */
-export function entryPrefixRange(prefix: string): { gte: Uint8Array; lte: Uint8Array } {
+/** Range of hash-index keys whose hash starts with the hex `prefix` (any length 1-64). */
+export function hashPrefixRange(prefix: string): { gte: Uint8Array; lt: Uint8Array } {
   const lo = Buffer.from(prefix.padEnd(64, '0'), 'hex')
   const hi = Buffer.from(prefix.padEnd(64, 'f'), 'hex')
-  return { gte: cat([TAG.entry], lo), lte: cat([TAG.entry], hi) }
+  return { gte: cat([TAG.hash], lo), lt: cat([TAG.hash], hi, [0]) }
 }
 
-export function parseSeqKey(key: Uint8Array): { sessionId: string; seq: number } {
+/** The session and seq of a record key (`R`) or a format-1 sequence key (`S`): same shape. */
+export function parseRecordKey(key: Uint8Array): { sessionId: string; seq: number } {
   const end = key.length - 9
   return { sessionId: dec.decode(key.subarray(1, end)), seq: readU64(key, end + 1) }
 }
@@ -113,6 +131,17 @@ export function hashIndexValue(sessionId: string, seq: number): Uint8Array {
 
 export function parseHashIndexValue(v: Uint8Array): { sessionId: string; seq: number } {
   return { seq: readU64(v, 0), sessionId: dec.decode(v.subarray(8)) }
+}
+
+/**
+ * The rows one entry takes: its record under its session and seq, and its hash-index row. Every
+ * writer of entries (append, fork, bundle import, re-root, migration) builds them here.
+ */
+export function entryRows(sessionId: string, seq: number, hash: Uint8Array, record: Uint8Array): [{ type: 'put'; key: Uint8Array; value: Uint8Array }, { type: 'put'; key: Uint8Array; value: Uint8Array }] {
+  return [
+    { type: 'put', key: recordKey(sessionId, seq), value: record },
+    { type: 'put', key: hashKey(hash), value: hashIndexValue(sessionId, seq) },
+  ]
 }
 
 export function headValue(hash: Uint8Array, seq: number): Uint8Array {

@@ -6,7 +6,7 @@
 // are checked against the rows as the commits before it in the same group leave them; a commit
 // whose precondition fails is refused alone, the others of its group still land.
 import type { AbstractLevel } from 'abstract-level'
-import { PreconditionFailed, sameValue, type BatchOp, type Commit, type KeyRange, type Row, type StorageEngine } from './engine.js'
+import { PreconditionFailed, sameValue, type BatchOp, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
 
 /** Any abstract-level database (classic-level, memory-level, ...), used with raw byte keys and values. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -26,7 +26,7 @@ export class LevelEngine implements StorageEngine {
   #pending: Pending[] = []
   #writing = false
   /** LevelDB batches written, how many of them fsynced, and the bytes of keys and values. */
-  readonly stats = { batches: 0, syncedBatches: 0, bytesWritten: 0, refused: 0 }
+  readonly stats: EngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, refused: 0 }
 
   constructor(readonly db: AnyLevel) {}
 
@@ -38,11 +38,11 @@ export class LevelEngine implements StorageEngine {
     return this.db.getMany(keys as Uint8Array[], BIN) as Promise<(Uint8Array | undefined)[]>
   }
 
-  async *scan(range: KeyRange, chunk = 256): AsyncIterable<Row[]> {
+  async *scan(range: KeyRange, chunk = 256, maxChunk = chunk): AsyncIterable<Row[]> {
     const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, ...BIN })
     try {
-      for (;;) {
-        const rows = (await it.nextv(chunk)) as Row[]
+      for (let n = chunk; ; n = Math.min(n * 2, maxChunk)) {
+        const rows = (await it.nextv(n)) as Row[]
         if (rows.length === 0) return
         yield rows
       }
@@ -116,13 +116,18 @@ export class LevelEngine implements StorageEngine {
     return accepted
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
+  /** Resolves once every commit queued so far has been written or refused. */
+  flush(): Promise<void> {
+    return new Promise<void>((resolve) => {
       if (!this.#writing && this.#pending.length === 0) return resolve()
-      // Let queued commits finish: an empty commit queued last resolves after them.
+      // An empty commit queued last resolves after the ones before it.
       this.#pending.push({ commit: { ops: [] }, resolve, reject: () => resolve() })
       if (!this.#writing) void this.#drain()
     })
+  }
+
+  async close(): Promise<void> {
+    await this.flush()
     await this.db.close()
   }
 }

@@ -1,50 +1,52 @@
-// The LevelDB session store: atomic, compare-and-set appends; streaming reads; restore through
-// the reducer. Written against abstract-level, so classic-level (on disk), memory-level and any
-// other abstract-level database work. Key layout: ./keys.ts and docs/storage.md.
-import type { AnyLevel } from './level-engine.js'
+// The session store: atomic, compare-and-set appends; streaming reads; restore through the
+// reducer. Written against the storage-engine contract (engine.ts): every write is one engine
+// commit whose preconditions are the rows it read (the session head, its lease), so a write that
+// raced another writer is refused whole, never interleaved, whatever the in-process lock knows.
+// Key layout: ./keys.ts and docs/storage.md. Concerns kept apart: reads (read-entries.ts),
+// listing (list-sessions.ts), leases (leases.ts), metadata (session-meta.ts), the appended rows
+// (append-plan.ts), opening and migration (store-format.ts, migrate.ts).
 import { v7 as uuidv7 } from 'uuid'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
-import { decodeRecord, openRecord, sealEntry } from '../encoding/entry-codec.js'
-import { checkStoreDir, storageError } from './open-errors.js'
-import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
+import { openRecord, sealEntry } from '../encoding/entry-codec.js'
+import { ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 import { classifyItem, type ItemClassifier } from '../schema/classify.js'
-import type { Config, Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
+import type { Config, Entry, SessionStart, Usage } from '../schema/entry.js'
 import { SessionId } from '../schema/entry.js'
-import { applyEntryInPlace, usageOf, type SessionState } from '../state/reducer.js'
-import type { Usage as UsageRecord } from '../schema/entry.js'
-import { groupTurnItems, itemText } from '../state/turn.js'
+import { applyEntryInPlace, type SessionState } from '../state/reducer.js'
+import { groupTurnItems } from '../state/turn.js'
 import {
   DEFAULT_BLOB_THRESHOLD,
-  collectRefs,
   externalize,
-  mayHaveRefs,
   packBlob,
   refHash,
-  openStoredBlob,
-  resolveRefs,
   type BlobOptions,
   type CompressionProfile,
   type BlobRef,
   type NewBlob,
 } from '../blobs/blobs.js'
-import { GroupWriter, type BatchOp } from './group-writer.js'
-import { ReadAhead } from './read-ahead.js'
+import { PreconditionFailed, syncRequested, type BatchOp, type Precondition } from './engine.js'
 import * as K from './keys.js'
+import { LevelEngine, type AnyLevel } from './level-engine.js'
+import { LeaseTable, encodeLease, type Lease, type LeaseRow } from './leases.js'
+import { listSessions, type ListOptions, type SessionInfo } from './list-sessions.js'
+import type { MigrationProgress } from './migrate.js'
+import { storageError } from './open-errors.js'
+import { checkedBlob, corrupt, readEntries, type StoredEntry } from './read-entries.js'
+import { countItems, emptyCounts, type SessionMeta } from './session-meta.js'
+import { checkFormat, openLevel } from './store-format.js'
 import { UsageLedger, type UsageByModel } from './usage-ledger.js'
+import { planAppend, planGenesis } from './append-plan.js'
 
-/** The on-disk layout version this code writes and reads. */
-export const STORE_FORMAT_VERSION = 1
-
-/** entries() reads in chunks of MAX_CHUNK rows, or growing from FIRST_CHUNK when scanning back (see there). */
-export const FIRST_CHUNK = 8
-export const MAX_CHUNK = 256
-
-/** Store directories this process has open (see openDb). */
-const HELD_PATHS = new Set<string>()
-
+export { STORE_FORMAT_VERSION, WRITE_BUFFER_BYTES } from './store-format.js'
+export { FIRST_CHUNK, MAX_CHUNK, type StoredEntry } from './read-entries.js'
+export { countItems, emptyCounts, itemsOf, type MessageCounts, type SessionMeta } from './session-meta.js'
+export type { Lease } from './leases.js'
+export type { ListOptions, SessionInfo } from './list-sessions.js'
 export type { AnyLevel }
 
+/** How often an append whose head moved under it (another writer) is planned again before giving up. */
+const APPEND_ATTEMPTS = 4
 
 export type Durability = 'sync' | 'relaxed'
 
@@ -61,6 +63,10 @@ export interface StoreOptions {
   verifyOnRestore?: boolean
   /** Out-of-line storage of large payloads (docs/storage.md, "Blobs"). */
   blobs?: BlobOptions
+  /** Migrate a store of an older format on open (default true); false refuses it with CHAINLOG_UNSUPPORTED_VERSION. */
+  migrate?: boolean
+  /** Progress of a migration on open (docs/storage.md, section 11). */
+  onMigrate?: (progress: MigrationProgress) => void
 }
 
 /** An entry as given to `append`: `ts` defaults to now. */
@@ -71,23 +77,6 @@ export interface AppendOptions {
   expectedHead?: string
   /** The caller's lease on the session: stale or expired -> CHAINLOG_LEASE_INVALID, nothing written. */
   lease?: Lease
-}
-
-/** A session lease: while unexpired, only appends carrying its fencing token are accepted. */
-export interface Lease {
-  sessionId: string
-  owner: string
-  /** Fencing token: grows by one with every claim of the session, never reused. */
-  token: number
-  /** Expiry, in ms since the epoch by the clock of the process that holds the store. */
-  expiresAt: number
-}
-
-interface LeaseRow {
-  owner: string
-  token: number
-  expiresAt: number
-  released: boolean
 }
 
 export interface AppendResult {
@@ -119,98 +108,9 @@ export interface CreateSessionInput {
   ts?: number
 }
 
-/** A stored entry as reads return it. */
-export interface StoredEntry {
-  sessionId: string
-  seq: number
-  hash: string
-  prev: string
-  entry: Entry
-  /** The entry format of the stored record: 2 for entries written now, 1 for older ones (docs/format.md). */
-  format: 1 | 2
-}
-
-export interface MessageCounts {
-  user: number
-  assistant: number
-  toolCalls: number
-  toolResults: number
-  reasoning: number
-  other: number
-}
-
-/** What the store keeps about a session besides its entries (derived, not hashed). */
-export interface SessionMeta {
-  createdAt: number
-  updatedAt: number
-  firstUserMessage?: string
-  counts: MessageCounts
-  forkedFrom?: Origin
-  compactedFrom?: Origin
-  materialized?: boolean
-}
-
-export interface SessionInfo extends SessionMeta {
-  sessionId: string
-  head: string
-  length: number
-}
-
-/** How `listSessions` orders and limits what it returns. */
-export interface ListOptions {
-  /** `id` (default): by session id; `newest` / `oldest`: by the time of the last entry. */
-  order?: 'id' | 'newest' | 'oldest'
-  /** At most this many sessions. */
-  limit?: number
-}
-
 export interface Head {
   hash: Uint8Array
   seq: number
-}
-
-export function emptyCounts(): MessageCounts {
-  return { user: 0, assistant: 0, toolCalls: 0, toolResults: 0, reasoning: 0, other: 0 }
-}
-
-export function countItems(meta: SessionMeta, items: readonly unknown[], classify: ItemClassifier): void {
-  for (const item of items) {
-    switch (classify(item)) {
-      case 'user_message':
-        meta.counts.user++
-        if (meta.firstUserMessage === undefined) meta.firstUserMessage = itemText(item) ?? ''
-        break
-      case 'assistant_message':
-        meta.counts.assistant++
-        break
-      case 'tool_call':
-        meta.counts.toolCalls++
-        break
-      case 'tool_result':
-        meta.counts.toolResults++
-        break
-      case 'reasoning':
-        meta.counts.reasoning++
-        break
-      default:
-        meta.counts.other++
-    }
-  }
-}
-
-export function itemsOf(entry: Entry): readonly unknown[] {
-  switch (entry.kind) {
-    case 'user_input':
-      return [entry.item]
-    case 'assistant_items':
-    case 'tool_results':
-    case 'hook_injected_items':
-      return entry.items
-    case 'session_start':
-      return entry.history
-    default:
-      return []
-  }
 }
 
 /** Validate a hex hash prefix given by a user. */
@@ -245,102 +145,61 @@ class KeyedMutex {
   }
 }
 
+/** Something told of every commit before it is made (gc watches writes this way). */
+export type CommitWatcher = (ops: readonly BatchOp[]) => void
+
 export class SessionStore {
+  /** The storage engine every read and write goes through. */
+  readonly engine: LevelEngine
+  /** The LevelDB (abstract-level) database under the engine, for tools that read raw rows. */
   readonly db: AnyLevel
   readonly durability: Durability
-  readonly writer: GroupWriter
   readonly classify: ItemClassifier
   protected readonly verifyOnRestore: boolean
+  /** Orders this process's writes to one session (the engine's preconditions keep them correct). */
   readonly locks = new KeyedMutex()
   readonly ledger: UsageLedger
+  readonly leases: LeaseTable
   readonly blobThreshold: number
   readonly blobProfile: CompressionProfile
+  readonly #path: string | undefined
   /** Blobs known to be stored (bounded; a miss only costs a read). */
   #knownBlobs = new Set<string>()
   /** While > 0, a gc is sweeping: appends write their blobs even if they seem stored. */
   gcActive = 0
+  #watchers = new Set<CommitWatcher>()
   #heads = new Map<string, Head>()
   /** A session's turn count as of one seq (normally its head), so appendTurn({ turnEnd: true }) reads nothing. */
   #turns = new Map<string, { seq: number; turn: number }>()
-  #leases = new Map<string, LeaseRow | null>()
   #metas = new Map<string, SessionMeta>()
   #closed = false
 
-  protected constructor(db: AnyLevel, options: StoreOptions) {
-    this.db = db
+  protected constructor(engine: LevelEngine, options: StoreOptions) {
+    this.engine = engine
+    this.db = engine.db
+    this.#path = options.path
     this.durability = options.durability ?? 'sync'
     this.classify = options.classify ?? classifyItem
     this.verifyOnRestore = options.verifyOnRestore ?? true
-    this.ledger = new UsageLedger(db)
+    this.ledger = new UsageLedger(engine)
+    this.leases = new LeaseTable(engine)
     const t = options.blobs?.threshold ?? DEFAULT_BLOB_THRESHOLD
     this.blobThreshold = t > 0 ? t : Infinity
     this.blobProfile = options.blobs?.profile ?? 'balanced'
-    this.writer = new GroupWriter(
-      {
-        batch: (ops, o) =>
-          db.batch(ops as never, { ...K.BIN, sync: o.sync } as never).catch((err: unknown) => {
-            throw storageError(err, 'write', options.path)
-          }),
-      },
-      this.durability === 'sync',
-      (deltas) => this.ledger.assemble(deltas as UsageByModel[]),
-    )
   }
 
-  /** Open `db` (if needed) and check or write the store format version. */
-  protected static async openDb(options: StoreOptions): Promise<AnyLevel> {
-    let db = options.db
-    let held: string | undefined
-    if (!db) {
-      if (!options.path) throw new TypeError('openStore needs a path or a db')
-      // LevelDB locks a store with fcntl, and POSIX drops every fcntl lock a process holds on a
-      // file when it closes any descriptor of that file: LevelDB's own refusal of a second open
-      // in this process closes one, and another process could then open the store beside us.
-      // So a directory this process holds is refused here, before LevelDB touches its LOCK.
-      const { resolve: resolvePath } = await import('node:path')
-      held = resolvePath(options.path)
-      if (HELD_PATHS.has(held)) {
-        throw new ChainlogError(ErrorCodes.STORE_LOCKED, `store is already open in this process: ${options.path}`, { path: options.path })
-      }
-      // A file, an unreadable directory or damaged LevelDB files fail here, untouched.
-      checkStoreDir(options.path)
-      const { ClassicLevel } = await import('classic-level')
-      db = new ClassicLevel(options.path, { ...K.BIN, writeBufferSize: WRITE_BUFFER_BYTES }) as unknown as AnyLevel
-    }
+  /** Open the database and its engine, and check (or migrate) the store format. */
+  protected static async openEngine(options: StoreOptions): Promise<LevelEngine> {
+    const db = await openLevel(options)
+    const engine = new LevelEngine(db)
     try {
-      if (db.status !== 'open') await db.open()
-    } catch (err) {
-      throw storageError(err, 'open', options.path)
-    }
-    if (held !== undefined) {
-      const path = held
-      HELD_PATHS.add(path)
-      db.once('closed', () => HELD_PATHS.delete(path))
-    }
-    try {
-      const raw = (await db.get(K.formatKey(), K.BIN)) as Uint8Array | undefined
-      if (raw === undefined) {
-        await db.put(K.formatKey(), encodeCanonical({ version: STORE_FORMAT_VERSION }), K.BIN)
-      } else {
-        const row = decodeCbor(raw) as { version?: unknown } | null
-        const version = row !== null && typeof row === 'object' ? row.version : undefined
-        if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
-          throw new ChainlogError(ErrorCodes.CORRUPT_STORE, 'the store format row is unreadable; is this a chainlog store?', { found: version ?? null })
-        }
-        if (version > STORE_FORMAT_VERSION) {
-          throw new ChainlogError(
-            ErrorCodes.UNSUPPORTED_VERSION,
-            `store format version ${version} is newer than this chainlog reads (${STORE_FORMAT_VERSION})`,
-            { found: version, supported: STORE_FORMAT_VERSION },
-          )
-        }
-      }
+      await checkFormat(engine, { migrate: options.migrate, onMigrate: options.onMigrate, path: options.path })
     } catch (err) {
       // A refused store is closed again, so the directory is not left locked.
       await db.close().catch(() => undefined)
       throw storageError(err, 'open', options.path)
     }
-    return db
+    return engine
   }
 
   protected checkOpen(): void {
@@ -352,16 +211,37 @@ export class SessionStore {
     this.#closed = true
     // Calls already past checkOpen finish (land or fail) before the database goes away.
     await this.locks.idle()
-    // Let writes already queued finish before the database goes away.
-    await this.writer.write([])
-    await flushOnClose(this.db, this.writer.bytesWritten)
-    await this.db.close()
+    await this.engine.flush()
+    await flushOnClose(this.db, this.engine.stats.bytesWritten)
+    await this.engine.close()
+  }
+
+  /**
+   * Make one atomic commit: `ops` all land or none do, and only if every row in `expect` holds
+   * what it says (else PreconditionFailed, nothing written). Durable before it resolves when the
+   * store is `sync`, or the call runs under syncRequested.
+   */
+  async commit(ops: BatchOp[], expect?: Precondition[]): Promise<void> {
+    for (const w of this.#watchers) w(ops)
+    const sync = this.durability === 'sync' || syncRequested.getStore() === true
+    try {
+      await this.engine.commit(expect ? { ops, expect, sync } : { ops, sync })
+    } catch (err) {
+      if (err instanceof PreconditionFailed || err instanceof ChainlogError) throw err
+      throw storageError(err, 'write', this.#path)
+    }
+  }
+
+  /** Be told of every commit from now until the returned function is called. */
+  watchCommits(watcher: CommitWatcher): () => void {
+    this.#watchers.add(watcher)
+    return () => void this.#watchers.delete(watcher)
   }
 
   // ---- low-level reads ---------------------------------------------------------------------
 
   async getRaw(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return (await this.db.get(key, K.BIN)) as Uint8Array | undefined
+    return this.engine.get(key)
   }
 
   /** The head of a session, or undefined if there is no such session. */
@@ -397,20 +277,27 @@ export class SessionStore {
     if (sessionId === undefined) {
       this.#heads.clear()
       this.#metas.clear()
-      this.#leases.clear()
       this.#turns.clear()
     } else {
       this.#heads.delete(sessionId)
       this.#metas.delete(sessionId)
-      this.#leases.delete(sessionId)
       this.#turns.delete(sessionId)
     }
+    this.leases.forget(sessionId)
   }
 
   /** Where an entry lives, by full hex hash; undefined if unknown. */
   async locate(hash: string): Promise<{ sessionId: string; seq: number } | undefined> {
     const raw = await this.getRaw(K.hashKey(fromHex(hash)))
     return raw ? K.parseHashIndexValue(raw) : undefined
+  }
+
+  /** The stored record of an entry (prev ‖ entry bytes) and where it is, by full hex hash. */
+  async readRecord(hash: string): Promise<{ sessionId: string; seq: number; record: Uint8Array } | undefined> {
+    const loc = await this.locate(hash)
+    if (!loc) return undefined
+    const record = await this.getRaw(K.recordKey(loc.sessionId, loc.seq))
+    return record ? { ...loc, record } : undefined
   }
 
   /**
@@ -421,15 +308,17 @@ export class SessionStore {
     this.checkOpen()
     const p = normalisePrefix(hashOrPrefix)
     if (p.length === 64) {
-      if (!(await this.getRaw(K.entryKey(fromHex(p))))) {
+      if (!(await this.getRaw(K.hashKey(fromHex(p))))) {
         throw new ChainlogError(ErrorCodes.ENTRY_NOT_FOUND, `no entry ${p}`, { hash: p })
       }
       return p
     }
     const matches: string[] = []
-    for await (const key of this.db.keys({ ...K.entryPrefixRange(p), ...K.BIN, limit: 2 })) {
-      const hex = toHex((key as Uint8Array).subarray(1))
-      if (hex.startsWith(p)) matches.push(hex)
+    for await (const rows of this.engine.scan({ ...K.hashPrefixRange(p), limit: 2 }, 2)) {
+      for (const [key] of rows) {
+        const hex = toHex(key.subarray(1))
+        if (hex.startsWith(p)) matches.push(hex)
+      }
     }
     if (matches.length === 0) throw new ChainlogError(ErrorCodes.ENTRY_NOT_FOUND, `no entry matches ${p}`, { prefix: p })
     if (matches.length > 1) {
@@ -441,22 +330,22 @@ export class SessionStore {
   /** One entry by hash or unique prefix, with its session, seq and prev. */
   async getEntry(hashOrPrefix: string): Promise<StoredEntry> {
     const hash = await this.resolveHash(hashOrPrefix)
-    const loc = await this.locate(hash)
-    const record = await this.getRaw(K.entryKey(fromHex(hash)))
-    if (!loc || !record) {
-      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} has no index row; run verify`, { hash })
+    const found = await this.readRecord(hash)
+    if (!found) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} is indexed but its record is missing; run verify`, { hash })
     }
-    // Stored bytes that do not hash to their key, or do not decode, are damage, not bad input.
-    if (toHex(hashRecord(record)) !== hash) {
-      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} does not hash to its key; run verify`, { hash, sessionId: loc.sessionId, seq: loc.seq })
+    const where = { hash, sessionId: found.sessionId, seq: found.seq }
+    // Stored bytes that do not hash to their index key, or do not decode, are damage, not bad input.
+    if (toHex(hashRecord(found.record)) !== hash) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} does not hash to its key; run verify`, where)
     }
     let opened: ReturnType<typeof openRecord>
     try {
-      opened = openRecord(record)
+      opened = openRecord(found.record)
     } catch (err) {
-      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} cannot be read: ${(err as Error).message}; run verify`, { hash, sessionId: loc.sessionId, seq: loc.seq }, { cause: err })
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} cannot be read: ${(err as Error).message}; run verify`, where, { cause: err })
     }
-    return { sessionId: loc.sessionId, seq: loc.seq, hash, prev: toHex(opened.prev), entry: opened.entry, format: opened.format }
+    return { sessionId: found.sessionId, seq: found.seq, hash, prev: toHex(opened.prev), entry: opened.entry, format: opened.format }
   }
 
   // ---- appends -----------------------------------------------------------------------------
@@ -479,7 +368,8 @@ export class SessionStore {
 
   /**
    * Write a genesis entry as a new session, with extra ops (e.g. a dependant row) in the same
-   * batch. Used by createSession, forks and compactions.
+   * commit, which is refused if the session exists by then. Used by createSession, forks and
+   * compactions.
    */
   async writeGenesis(genesis: SessionStart, extraOps: BatchOp[] = [], extraMeta: Partial<SessionMeta> = {}): Promise<{ sessionId: string; head: string }> {
     this.checkOpen()
@@ -490,33 +380,26 @@ export class SessionStore {
     const sessionId = genesis.sessionId
     return this.locks.run(sessionId, async () => {
       this.checkOpen()
-      if (await this.readHead(sessionId)) {
-        throw new ChainlogError(ErrorCodes.SESSION_EXISTS, `session ${sessionId} already exists`, { sessionId })
-      }
+      const exists = () => new ChainlogError(ErrorCodes.SESSION_EXISTS, `session ${sessionId} already exists`, { sessionId })
+      if (await this.readHead(sessionId)) throw exists()
       const blobOps: BatchOp[] = []
       const newBlobs: string[] = []
       const [stored] = await this.prepareBlobs([genesis], blobOps, newBlobs)
-      const sealed = sealEntry(ZERO_HASH, stored)
-      const meta: SessionMeta = { createdAt: genesis.ts, updatedAt: genesis.ts, counts: emptyCounts(), ...extraMeta }
-      if (genesis.forkedFrom) meta.forkedFrom = genesis.forkedFrom
-      if (genesis.compactedFrom) meta.compactedFrom = genesis.compactedFrom
-      countItems(meta, genesis.history, this.classify)
-      const ops: BatchOp[] = [
-        { type: 'put', key: K.entryKey(sealed.hash), value: sealed.record },
-        { type: 'put', key: K.seqKey(sessionId, 0), value: sealed.hash },
-        { type: 'put', key: K.hashKey(sealed.hash), value: K.hashIndexValue(sessionId, 0) },
-        { type: 'put', key: K.headKey(sessionId), value: K.headValue(sealed.hash, 0) },
-        { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
-        { type: 'del', key: K.tombstoneKey(sessionId) },
-        ...blobOps,
-        ...extraOps,
-      ]
-      await this.writer.write(ops)
+      const plan = planGenesis(sessionId, sealEntry(ZERO_HASH, stored), genesis, extraMeta, this.classify)
+      try {
+        await this.commit([...plan.ops, ...blobOps, ...extraOps], plan.expect)
+      } catch (err) {
+        if (err instanceof PreconditionFailed) {
+          this.invalidate(sessionId)
+          throw exists()
+        }
+        throw err
+      }
       for (const hex of newBlobs) this.rememberBlob(hex)
-      this.#heads.set(sessionId, { hash: sealed.hash, seq: 0 })
+      this.#heads.set(sessionId, plan.head)
       this.#turns.delete(sessionId)
-      this.#metas.set(sessionId, meta)
-      return { sessionId, head: toHex(sealed.hash) }
+      this.#metas.set(sessionId, plan.meta)
+      return { sessionId, head: toHex(plan.head.hash) }
     })
   }
 
@@ -557,101 +440,103 @@ export class SessionStore {
       return ('ts' in e && e.ts !== undefined ? e : { ...e, ts: now }) as Entry
     })
     return this.locks.run(sessionId, async () => {
-      this.checkOpen()
-      const head = await this.requireHead(sessionId)
-      const headHex = toHex(head.hash)
-      const prev = options.expectedHead !== undefined ? fromHex(options.expectedHead) : head.hash
-      await this.#checkLease(sessionId, options.lease)
-      if (nextTurn) {
-        // Counted from the entry this append follows, so a retry after a lost ack seals the same turn_end.
-        let atSeq: number | undefined = head.seq
-        if (options.expectedHead !== undefined && options.expectedHead !== headHex) {
-          const loc = await this.locate(options.expectedHead)
-          atSeq = loc && loc.sessionId === sessionId ? loc.seq : undefined
-        }
-        const turn = atSeq === undefined ? 1 : (await this.turnAt(sessionId, atSeq)) + 1
-        full[full.length - 1] = { ...full[full.length - 1]!, turn } as Entry
-      }
-      // Large payloads become blob references first: the entry hash covers the reference.
-      const blobOps: BatchOp[] = []
-      const newBlobs: string[] = []
-      const stored = await this.prepareBlobs(full, blobOps, newBlobs)
-      // Seal (validate + encode + hash) everything before touching the database.
-      const sealed: { record: Uint8Array; hash: Uint8Array }[] = []
-      let link = prev
-      for (const [i, e] of stored.entries()) {
+      // The commit is refused if the head (or lease) moved since it was read: only another writer
+      // of the same database can do that. Read again and plan again; a caller that named the
+      // head it expects then gets its answer (idempotent result or HEAD_CONFLICT) from the new head.
+      for (let attempt = 1; ; attempt++) {
         try {
-          const s = sealEntry(link, e)
-          sealed.push(s)
-          link = s.hash
+          return await this.#appendOnce(sessionId, entries.length, full, options, nextTurn)
         } catch (err) {
-          if (err instanceof ChainlogError && entries.length > 1) {
-            err.data.entryIndex = i
-            err.message = `entry ${i}: ${err.message}`
+          if (!(err instanceof PreconditionFailed)) throw err
+          this.invalidate(sessionId)
+          if (attempt >= APPEND_ATTEMPTS) {
+            throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${sessionId} kept moving under the append (${attempt} attempts)`, { sessionId })
           }
-          throw err
         }
       }
-      if (options.expectedHead !== undefined && options.expectedHead !== headHex) {
-        // A retry of an append that already landed: the same entries after the same prev.
-        const lastHash = toHex(sealed[sealed.length - 1]!.hash)
-        const landed = await this.locate(lastHash)
-        if (landed && landed.sessionId === sessionId) {
-          const first = landed.seq - sealed.length + 1
-          return {
-            head: lastHash,
-            entries: sealed.map((s, i) => ({ hash: toHex(s.hash), seq: first + i })),
-            idempotent: true,
-          } as TurnResult
-        }
-        throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${sessionId} head is ${headHex}, not ${options.expectedHead}`, {
-          sessionId,
-          expected: options.expectedHead,
-          actual: headHex,
-        })
-      }
-      const usages = full.filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e.kind === 'llm_usage')
-      let sessionUsage: UsageByModel | undefined
-      if (usages.length > 0) {
-        await this.ledger.ready()
-        sessionUsage = await this.ledger.sessionTotals(sessionId)
-      }
-      const meta = { ...(await this.readMeta(sessionId)) } as SessionMeta
-      meta.counts = { ...(meta.counts ?? emptyCounts()) }
-      const ops: BatchOp[] = []
-      const results: AppendResult[] = []
-      let seq = head.seq
-      for (const [i, s] of sealed.entries()) {
-        seq += 1
-        ops.push(
-          { type: 'put', key: K.entryKey(s.hash), value: s.record },
-          { type: 'put', key: K.seqKey(sessionId, seq), value: s.hash },
-          { type: 'put', key: K.hashKey(s.hash), value: K.hashIndexValue(sessionId, seq) },
-        )
-        results.push({ hash: toHex(s.hash), seq })
-        countItems(meta, itemsOf(full[i]!), this.classify)
-        meta.updatedAt = full[i]!.ts
-      }
-      const last = sealed[sealed.length - 1]!
-      ops.push(
-        { type: 'put', key: K.headKey(sessionId), value: K.headValue(last.hash, seq) },
-        { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
-      )
-      ops.push(...blobOps)
-      const delta = sessionUsage ? this.ledger.addOps(sessionId, sessionUsage, usages.map(usageOf), ops) : undefined
-      await this.writer.write(ops, delta)
-      for (const hex of newBlobs) this.rememberBlob(hex)
-      this.#heads.set(sessionId, { hash: last.hash, seq })
-      this.#metas.set(sessionId, meta)
-      // Carry a known turn count forward over what was just appended.
-      const known = this.#turns.get(sessionId)
-      if (known && known.seq === head.seq) {
-        let turn = known.turn
-        for (const e of full) if (e.kind === 'turn_end') turn = e.turn
-        this.#turns.set(sessionId, { seq, turn })
-      }
-      return { head: results[results.length - 1]!.hash, entries: results }
     })
+  }
+
+  /** One attempt of an append, under the session's lock: read, plan, one commit. */
+  async #appendOnce(sessionId: string, given: number, full: Entry[], options: AppendOptions, nextTurn: boolean): Promise<TurnResult> {
+    this.checkOpen()
+    const head = await this.requireHead(sessionId)
+    const headHex = toHex(head.hash)
+    const prev = options.expectedHead !== undefined ? fromHex(options.expectedHead) : head.hash
+    const lease = await this.leases.check(sessionId, options.lease)
+    if (nextTurn) {
+      // Counted from the entry this append follows, so a retry after a lost ack seals the same turn_end.
+      let atSeq: number | undefined = head.seq
+      if (options.expectedHead !== undefined && options.expectedHead !== headHex) {
+        const loc = await this.locate(options.expectedHead)
+        atSeq = loc && loc.sessionId === sessionId ? loc.seq : undefined
+      }
+      const turn = atSeq === undefined ? 1 : (await this.turnAt(sessionId, atSeq)) + 1
+      full[full.length - 1] = { ...full[full.length - 1]!, turn } as Entry
+    }
+    // Large payloads become blob references first: the entry hash covers the reference.
+    const blobOps: BatchOp[] = []
+    const newBlobs: string[] = []
+    const stored = await this.prepareBlobs(full, blobOps, newBlobs)
+    // Seal (validate + encode + hash) everything before touching the database.
+    const sealed: { record: Uint8Array; hash: Uint8Array }[] = []
+    let link = prev
+    for (const [i, e] of stored.entries()) {
+      try {
+        const s = sealEntry(link, e)
+        sealed.push(s)
+        link = s.hash
+      } catch (err) {
+        if (err instanceof ChainlogError && given > 1) {
+          err.data.entryIndex = i
+          err.message = `entry ${i}: ${err.message}`
+        }
+        throw err
+      }
+    }
+    if (options.expectedHead !== undefined && options.expectedHead !== headHex) {
+      // A retry of an append that already landed: the same entries after the same prev.
+      const lastHash = toHex(sealed[sealed.length - 1]!.hash)
+      const landed = await this.locate(lastHash)
+      if (landed && landed.sessionId === sessionId) {
+        const first = landed.seq - sealed.length + 1
+        return {
+          head: lastHash,
+          entries: sealed.map((s, i) => ({ hash: toHex(s.hash), seq: first + i })),
+          idempotent: true,
+        } as TurnResult
+      }
+      throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${sessionId} head is ${headHex}, not ${options.expectedHead}`, {
+        sessionId,
+        expected: options.expectedHead,
+        actual: headHex,
+      })
+    }
+    const hasUsage = full.some((e) => e.kind === 'llm_usage')
+    const plan = planAppend({
+      sessionId,
+      head,
+      sealed,
+      entries: full,
+      meta: (await this.readMeta(sessionId)) ?? { createdAt: full[0]!.ts, updatedAt: full[0]!.ts, counts: emptyCounts() },
+      usageTotals: hasUsage ? await this.ledger.totals(sessionId) : undefined,
+      ledger: this.ledger,
+      classify: this.classify,
+    })
+    plan.ops.push(...blobOps)
+    plan.expect.push({ key: K.leaseKey(sessionId), value: lease.raw })
+    await this.commit(plan.ops, plan.expect)
+    for (const hex of newBlobs) this.rememberBlob(hex)
+    this.#heads.set(sessionId, plan.head)
+    this.#metas.set(sessionId, plan.meta)
+    // Carry a known turn count forward over what was just appended.
+    const known = this.#turns.get(sessionId)
+    if (known && known.seq === head.seq) {
+      let turn = known.turn
+      for (const e of full) if (e.kind === 'turn_end') turn = e.turn
+      this.#turns.set(sessionId, { seq: plan.head.seq, turn })
+    }
+    return { head: plan.results[plan.results.length - 1]!.hash, entries: plan.results }
   }
 
   /**
@@ -717,7 +602,6 @@ export class SessionStore {
     return out
   }
 
-  /** The recorded size of a stored blob, or undefined if it is not stored. */
   async blobSize(hex: string): Promise<number | undefined> {
     const raw = await this.getRaw(K.blobKey(fromHex(hex)))
     if (!raw) return undefined
@@ -762,56 +646,15 @@ export class SessionStore {
     const list = [...new Set(hexes)]
     const out = new Map<string, Uint8Array | undefined>()
     if (list.length === 0) return out
-    const raws = (await this.db.getMany(list.map((h) => K.blobKey(fromHex(h))), K.BIN)) as (Uint8Array | undefined)[]
+    const raws = await this.engine.getMany(list.map((h) => K.blobKey(fromHex(h))))
     for (let i = 0; i < list.length; i++) out.set(list[i]!, raws[i])
     return out
   }
 
-  async #readLease(sessionId: string): Promise<LeaseRow | null> {
-    const cached = this.#leases.get(sessionId)
-    if (cached !== undefined) return cached
-    const raw = await this.getRaw(K.leaseKey(sessionId))
-    const row = raw ? (decodeCbor(raw) as LeaseRow) : null
-    this.#leases.set(sessionId, row)
-    return row
-  }
-
-  /** Caller holds the session's lock. */
-  async #checkLease(sessionId: string, lease: Lease | undefined): Promise<void> {
-    const row = await this.#readLease(sessionId)
-    const now = Date.now()
-    if (lease !== undefined) {
-      if (lease === null || typeof lease !== 'object' || !Number.isSafeInteger(lease.token)) {
-        throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'lease must be a lease returned by claimSession', {})
-      }
-      const reason = !row || lease.token !== row.token ? 'stale' : row.released ? 'released' : row.expiresAt <= now ? 'expired' : undefined
-      if (reason) {
-        throw new ChainlogError(ErrorCodes.LEASE_INVALID, `lease ${lease.token} on ${sessionId} is ${reason}`, {
-          sessionId,
-          token: lease.token,
-          current: row?.token ?? null,
-          reason,
-        })
-      }
-    } else if (row && !row.released && row.expiresAt > now) {
-      throw new ChainlogError(ErrorCodes.LEASE_HELD, `session ${sessionId} is leased to ${row.owner}`, { sessionId, owner: row.owner, expiresAt: row.expiresAt })
-    }
-  }
-
-  async #writeLease(sessionId: string, row: LeaseRow): Promise<void> {
-    this.#leases.delete(sessionId)
-    try {
-      await this.writer.write([{ type: 'put', key: K.leaseKey(sessionId), value: encodeCanonical(row) }])
-      this.#leases.set(sessionId, row)
-    } catch (err) {
-      this.#leases.delete(sessionId)
-      throw err
-    }
-  }
-
   /**
    * Claim a session for `owner` for `ttlMs`. Refused with CHAINLOG_LEASE_HELD while another
-   * owner's lease is unexpired. Every claim gets a larger fencing token than any before it.
+   * owner's lease is unexpired. Every claim gets a larger fencing token than any before it: the
+   * claim is one commit whose precondition is the lease row it read.
    */
   claimSession(sessionId: string, options: { owner: string; ttlMs: number }): Promise<Lease> {
     this.checkOpen()
@@ -820,7 +663,7 @@ export class SessionStore {
     }
     return this.locks.run(sessionId, async () => {
       await this.requireHead(sessionId)
-      const row = await this.#readLease(sessionId)
+      const { row } = await this.leases.read(sessionId)
       const now = Date.now()
       if (row && !row.released && row.expiresAt > now && row.owner !== options.owner) {
         throw new ChainlogError(ErrorCodes.LEASE_HELD, `session ${sessionId} is leased to ${row.owner}`, { sessionId, owner: row.owner, expiresAt: row.expiresAt })
@@ -838,9 +681,8 @@ export class SessionStore {
       throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'renewLease needs { ttlMs: positive integer }', {})
     }
     return this.locks.run(lease.sessionId, async () => {
-      await this.#checkLease(lease.sessionId, lease)
-      const row = (await this.#readLease(lease.sessionId))!
-      const next: LeaseRow = { ...row, expiresAt: Date.now() + options.ttlMs }
+      const { row } = await this.leases.check(lease.sessionId, lease)
+      const next: LeaseRow = { ...row!, expiresAt: Date.now() + options.ttlMs }
       await this.#writeLease(lease.sessionId, next)
       return { ...lease, expiresAt: next.expiresAt }
     })
@@ -850,10 +692,25 @@ export class SessionStore {
   releaseLease(lease: Lease): Promise<void> {
     this.checkOpen()
     return this.locks.run(lease.sessionId, async () => {
-      await this.#checkLease(lease.sessionId, lease)
-      const row = (await this.#readLease(lease.sessionId))!
-      await this.#writeLease(lease.sessionId, { ...row, released: true, expiresAt: Date.now() })
+      const { row } = await this.leases.check(lease.sessionId, lease)
+      await this.#writeLease(lease.sessionId, { ...row!, released: true, expiresAt: Date.now() })
     })
+  }
+
+  /** Write a lease row if the row is still what was read (caller holds the session's lock). */
+  async #writeLease(sessionId: string, row: LeaseRow): Promise<void> {
+    const { raw } = await this.leases.read(sessionId)
+    const value = encodeLease(row)
+    this.leases.forget(sessionId)
+    try {
+      await this.commit([{ type: 'put', key: K.leaseKey(sessionId), value }], [{ key: K.leaseKey(sessionId), value: raw }])
+    } catch (err) {
+      if (err instanceof PreconditionFailed) {
+        throw new ChainlogError(ErrorCodes.LEASE_INVALID, `the lease on ${sessionId} changed under this call (another writer); read it again`, { sessionId, reason: 'stale' })
+      }
+      throw err
+    }
+    this.leases.remember(sessionId, row, value)
   }
 
   /** Token usage by model for one session's own llm_usage entries, or store-wide. Read from the ledger. */
@@ -943,7 +800,7 @@ export class SessionStore {
 
   /**
    * Stream a session's entries in seq order (or reverse), between `from` and `to` inclusive.
-   * With `verify` (default true) each record's hash and prev link are checked as it is read.
+   * With `verify` (default true) each record's hash and link are checked as it is read.
    */
   async *entries(
     sessionId: string,
@@ -951,106 +808,7 @@ export class SessionStore {
   ): AsyncGenerator<StoredEntry> {
     this.checkOpen()
     const head = await this.requireHead(sessionId)
-    const from = Math.max(0, options.from ?? 0)
-    const to = Math.min(head.seq, options.to ?? head.seq)
-    if (from > to) return
-    const verify = options.verify ?? true
-    const reverse = options.reverse ?? false
-    const resolve = options.resolveBlobs ?? true
-    const it = this.db.iterator({ ...K.seqRange(sessionId, from, to), ...K.BIN, reverse })
-    let expectedSeq = reverse ? to : from
-    let prevHash: string | undefined // forward: the hash the next record must link to
-    let nextPrev: string | undefined // reverse: the prev the last-read record declared
-    // Two chunks are read ahead while the caller works on the current one, so I/O overlaps with
-    // hashing, decoding and reducing (read-ahead.ts). A chunk's records are decoded as soon as
-    // they arrive, so that the blobs they reference are fetched in one read too (not one
-    // awaited read each).
-    type Opened = ReturnType<typeof decodeRecord>
-    // Forward reads, and reverse reads given a `from`, mostly run to the end of their range:
-    // chunks of up to 256 rows from the start (a tail read of 100 is one chunk). A reverse read
-    // without a `from` scans back an unknown distance and usually stops after a few entries (the
-    // turn count behind an appendTurn with turnEnd): its chunks start at 8 rows and double, where
-    // two full chunks read ahead would have fetched and decoded 768 records for each call.
-    let chunk = reverse && options.from === undefined ? FIRST_CHUNK : Math.min(to - from + 1, MAX_CHUNK)
-    const ahead = new ReadAhead(
-      async () => {
-        const batch = (await it.nextv(chunk)) as [Uint8Array, Uint8Array][]
-        chunk = Math.min(chunk * 2, MAX_CHUNK)
-        return batch.length === 0 ? undefined : batch
-      },
-      async (batch) => {
-        const records = (await this.db.getMany(
-          batch.map(([, h]) => K.entryKey(h)),
-          K.BIN,
-        )) as (Uint8Array | undefined)[]
-        const opened: (Opened | Error | undefined)[] = new Array(records.length)
-        /** Records whose entry holds blob references (a byte search, done once per record). */
-        const withRefs = new Uint8Array(records.length)
-        const refs: string[] = []
-        for (let i = 0; i < records.length; i++) {
-          const record = records[i]
-          if (!record) continue
-          try {
-            const o = decodeRecord(record)
-            opened[i] = o
-            if (resolve && mayHaveRefs(o.entryBytes)) {
-              withRefs[i] = 1
-              for (const r of collectRefs(o.entry)) refs.push(refHash(r))
-            }
-          } catch (err) {
-            opened[i] = err as Error
-          }
-        }
-        return { batch, records, opened, withRefs, blobs: await this.readBlobsRaw(refs) }
-      },
-    )
-    try {
-      for (;;) {
-        const chunk = await ahead.next()
-        if (!chunk) break
-        const { batch, records, blobs } = chunk
-        const load = (h: string) => checkedBlob(h, blobs.get(h))
-        for (let i = 0; i < batch.length; i++) {
-          const [key, hashBytes] = batch[i]!
-          const { seq } = K.parseSeqKey(key)
-          const hash = toHex(hashBytes)
-          const record = records[i]
-          const where = { sessionId, seq, hash }
-          if (seq !== expectedSeq) throw corrupt(`seq ${expectedSeq} is missing from session ${sessionId}`, where)
-          if (!record) throw corrupt(`entry ${hash} (session ${sessionId} seq ${seq}) is missing`, where)
-          if (verify && toHex(hashRecord(record)) !== hash) throw corrupt(`entry ${hash} does not hash to its key`, where)
-          const opened = chunk.opened[i]!
-          if (opened instanceof Error) {
-            throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `stored entry cannot be read: ${opened.message}; run verify`, where, { cause: opened })
-          }
-          const prev = toHex(opened.prev)
-          if (verify) {
-            if (!reverse) {
-              const want = seq === 0 ? toHex(ZERO_HASH) : prevHash
-              if (want !== undefined && prev !== want) throw corrupt(`entry ${hash} does not link to the entry before it`, where)
-            } else if (nextPrev !== undefined && nextPrev !== hash) {
-              throw corrupt(`entry after ${hash} does not link to it`, where)
-            }
-            if (seq === 0 && prev !== toHex(ZERO_HASH)) throw corrupt(`genesis ${hash} has a non-zero prev`, where)
-            if ((seq === 0) !== (opened.entry.kind === 'session_start')) throw corrupt(`entry ${hash} is out of place`, where)
-            if (opened.entry.kind === 'session_start' && opened.entry.sessionId !== sessionId) {
-              throw corrupt(`genesis ${hash} names session ${opened.entry.sessionId}`, where)
-            }
-          }
-          prevHash = hash
-          nextPrev = prev
-          expectedSeq += reverse ? -1 : 1
-          let entry = opened.entry
-          if (chunk.withRefs[i]) entry = resolveRefs(entry, load) as Entry
-          yield { sessionId, seq, hash, prev, entry, format: opened.format }
-        }
-      }
-    } finally {
-      await ahead.settle()
-      await it.close()
-    }
-    const done = reverse ? expectedSeq === from - 1 : expectedSeq === to + 1
-    if (!done) throw corrupt(`session ${sessionId} ends at seq ${expectedSeq} before ${reverse ? from : to}`, { sessionId })
+    yield* readEntries(this, sessionId, head, options)
   }
 
   /**
@@ -1088,52 +846,9 @@ export class SessionStore {
    * Reads the metadata and head tables with one range scan each, whatever the number of
    * sessions (no read per session).
    */
-  async listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
+  listSessions(options: ListOptions = {}): Promise<SessionInfo[]> {
     this.checkOpen()
-    const { order = 'id', limit } = options
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
-      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `limit must be a non-negative integer, not ${String(limit)}`, { limit })
-    }
-    if (!['id', 'newest', 'oldest'].includes(order)) {
-      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `order is "id", "newest" or "oldest", not ${String(order)}`, { order })
-    }
-    // `M ‖ id` and `P ‖ id` sort alike, so the two scans are merged by id. A metadata row without
-    // a head (a session being created or deleted) is left out, as before.
-    const heads = this.db.iterator({ ...K.tableRange(K.TAG.head), ...K.BIN })
-    const metas = this.db.iterator({ ...K.tableRange(K.TAG.meta), ...K.BIN })
-    const out: SessionInfo[] = []
-    try {
-      let headRows: [Uint8Array, Uint8Array][] = []
-      let h = 0
-      const nextHead = async (): Promise<[Uint8Array, Uint8Array] | undefined> => {
-        if (h >= headRows.length) {
-          headRows = (await heads.nextv(1024)) as [Uint8Array, Uint8Array][]
-          h = 0
-          if (headRows.length === 0) return undefined
-        }
-        return headRows[h++]
-      }
-      let head = await nextHead()
-      for (;;) {
-        const rows = (await metas.nextv(1024)) as [Uint8Array, Uint8Array][]
-        if (rows.length === 0) break
-        for (const [key, value] of rows) {
-          const sessionId = K.sessionIdFromKey(key)
-          while (head && K.sessionIdFromKey(head[0]) < sessionId) head = await nextHead()
-          if (!head || K.sessionIdFromKey(head[0]) !== sessionId) continue
-          const { hash, seq } = K.parseHeadValue(head[1])
-          const meta = decodeCbor(value) as SessionMeta
-          out.push({ sessionId, head: toHex(hash), length: seq + 1, ...meta })
-        }
-      }
-    } finally {
-      await Promise.all([heads.close(), metas.close()])
-    }
-    if (order !== 'id') {
-      const sign = order === 'newest' ? -1 : 1
-      out.sort((a, b) => sign * (a.updatedAt - b.updatedAt) || (a.sessionId < b.sessionId ? -1 : 1))
-    }
-    return limit === undefined ? out : out.slice(0, limit)
+    return listSessions(this.engine, options)
   }
 
   /** Token totals of every session that has any, by one scan of the ledger. */
@@ -1148,18 +863,6 @@ export class SessionStore {
     return toHex((await this.requireHead(sessionId)).hash)
   }
 }
-
-function corrupt(message: string, data: Record<string, unknown>): ChainlogError {
-  return new ChainlogError(ErrorCodes.CORRUPT_STORE, `${message}; run verify`, data)
-}
-
-/**
- * LevelDB's write buffer (memtable) for stores opened by path: 32 MiB instead of LevelDB's 4 MiB.
- * Fewer, larger level-0 flushes mean fewer compactions and write stalls under a stream of
- * ~20 KB turns (+20% relaxed appends in bench case 1). The cost is at open: LevelDB replays
- * its log into a memtable and writes it out, so a clean close flushes first (flushOnClose).
- */
-export const WRITE_BUFFER_BYTES = 32 * 1024 * 1024
 
 /** Below this many bytes written since open, close leaves the log for the next open to replay. */
 export const FLUSH_ON_CLOSE_BYTES = 1024 * 1024
@@ -1182,14 +885,5 @@ async function flushOnClose(db: AnyLevel, written: number): Promise<void> {
   } catch {
     // the log still holds everything; the next open replays it
   }
-}
-
-/** A stored blob's content, unpacked and checked against its hash; CORRUPT_STORE otherwise. */
-function checkedBlob(hex: string, raw: Uint8Array | undefined): Uint8Array {
-  const b = openStoredBlob(hex, raw)
-  if ('bytes' in b) return b.bytes
-  if (b.problem === 'missing') throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} is missing; run verify`, { blob: hex })
-  if (b.problem === 'unreadable') throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} cannot be read; run verify`, { blob: hex }, { cause: b.error })
-  throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `blob ${hex} does not hash to its key; run verify`, { blob: hex })
 }
 

@@ -1,7 +1,7 @@
-// Store verification for auditors: walks the sequence index session by session in chunks
-// (memory stays bounded by the chunk size, not the store size), recomputes every hash from the
-// stored bytes, checks links, indexes, heads, genesis binding and provenance, then merges the
-// entry table against the hash index to find entries no session reaches.
+// Store verification for auditors: walks each session's records in chunks (memory stays
+// bounded by the chunk size, not the store size), recomputes every hash from the stored bytes,
+// checks links, the hash index, heads, genesis binding and provenance, then counts the hash
+// index against the records it confirmed to find rows that name no entry.
 import { bytesEqual, decodeCbor } from '../encoding/cbor.js'
 import { openRecord } from '../encoding/entry-codec.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
@@ -74,31 +74,32 @@ interface Ctx {
   origins: { childId: string; genesisHash: string; origin: Origin; relation: 'fork' | 'compaction'; selfContained: boolean }[]
 }
 
-/** Verify one session's chain from its sequence index rows. */
+/**
+ * Verify one session's chain from its records. A record does not carry its own hash: the chain
+ * does (the next record's prev, or the head for the last). Each record is hashed once, and its
+ * hash compared with the one the chain gives it; where they differ, the hash index tells which
+ * side was changed: if it still puts the chain's hash at this seq, this record was rewritten
+ * (hash_mismatch), else the next record's link was (prev_mismatch).
+ */
 async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
   const { store, findings } = ctx
   ctx.checked.sessions++
-  const it = store.db.iterator({ ...K.seqRange(sessionId), ...K.BIN })
+  const rowsIt = store.engine.scan(K.recordRange(sessionId), CHUNK)[Symbol.asyncIterator]()
   let expectedSeq = 0
-  let prevHash = ZERO_HEX
-  let lastHash: string | undefined
-  let lastSeq = -1
   // Chunks are read ahead (two in flight, read-ahead.ts) while this one is checked, so I/O
-  // overlaps with hashing. Each record is opened (decoded, schema- and canonical-checked) once,
-  // as its chunk arrives, so that the blob check can fetch the chunk's blobs in one read.
+  // overlaps with the checks. Each record is hashed and opened (decoded, schema- and
+  // canonical-checked) once, as its chunk arrives, and the chunk's hash-index rows and blobs are
+  // fetched in one read each.
   const ahead = new ReadAhead(
     async () => {
-      const rows = (await it.nextv(CHUNK)) as [Uint8Array, Uint8Array][]
-      return rows.length === 0 ? undefined : rows
+      const r = await rowsIt.next()
+      return r.done ? undefined : r.value
     },
     async (rows) => {
-      const hashes = rows.map(([, v]) => v)
-      const [records, hashRows] = await Promise.all([
-        store.db.getMany(hashes.map((h) => K.entryKey(h)), K.BIN) as Promise<(Uint8Array | undefined)[]>,
-        store.db.getMany(hashes.map((h) => K.hashKey(h)), K.BIN) as Promise<(Uint8Array | undefined)[]>,
-      ])
+      const records = rows.map(([, v]) => v)
+      const hashes = records.map((r) => hashRecord(r))
+      const hashRows = await store.engine.getMany(hashes.map((h) => K.hashKey(h)))
       const opened: (Entry | Error | undefined)[] = records.map((r) => {
-        if (!r) return undefined
         try {
           return openRecord(r).entry
         } catch (err) {
@@ -106,115 +107,142 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
         }
       })
       const install = await ctx.extraCheck?.prefetch?.(opened, records)
-      return { rows, records, hashRows, opened, install }
+      return { rows, records, hashes, hashRows, opened, install }
     },
   )
+  /** The record read last, checked once the chain's hash for it is known. */
+  let held: { seq: number; record: Uint8Array; hash: Uint8Array; hashRow: Uint8Array | undefined; entry: Entry | Error | undefined } | undefined
+  let lastSeq = -1
+  let lastHash: string | undefined
+  /** Check a record once the chain's hash for it is known (`next`: the record after it, when adjacent). */
+  const settle = async (h: NonNullable<typeof held>, claimed: Uint8Array | undefined, next: Uint8Array | undefined): Promise<void> => {
+    const hash = toHex(h.hash)
+    let at = { sessionId, seq: h.seq, hash }
+    let rewritten = false
+    if (claimed !== undefined && !bytesEqual(claimed, h.hash)) {
+      const claimedHex = toHex(claimed)
+      const loc = await locate(store, claimedHex)
+      if (loc && loc.sessionId === sessionId && loc.seq === h.seq) {
+        rewritten = true
+        findings.add({ code: 'hash_mismatch', message: `entry ${claimedHex} at ${sessionId}#${h.seq} now hashes to ${hash}`, ...at, hash: claimedHex, expected: claimedHex, actual: hash })
+        // Later findings about this record name it by the hash the chain knows it by.
+        at = { ...at, hash: claimedHex }
+      } else if (next !== undefined) {
+        findings.add({ code: 'prev_mismatch', message: `entry at ${sessionId}#${h.seq + 1} links to ${claimedHex}, not to ${hash}`, sessionId, seq: h.seq + 1, hash: toHex(next), expected: hash, actual: claimedHex })
+      }
+    }
+    // A rewritten record's new hash has no index row (hash_mismatch says it all); one that has a
+    // row elsewhere is a known entry moved here (a splice or a swap), and that row is reported.
+    if (!rewritten || h.hashRow) {
+      if (!h.hashRow) {
+        findings.add({ code: 'index_mismatch', message: `hash index has no row for ${hash}`, sessionId, seq: h.seq, hash, expected: { sessionId, seq: h.seq }, actual: null })
+      } else {
+        const loc = parseLoc(h.hashRow)
+        if (!loc) {
+          findings.add({ code: 'index_mismatch', message: `hash index row for ${hash} cannot be read`, sessionId, seq: h.seq, hash, expected: { sessionId, seq: h.seq }, actual: toHex(h.hashRow) })
+        } else if (loc.sessionId !== sessionId || loc.seq !== h.seq) {
+          findings.add({ code: 'index_mismatch', message: `hash index puts ${hash} at ${loc.sessionId}#${loc.seq}`, sessionId, seq: h.seq, hash, expected: { sessionId, seq: h.seq }, actual: loc })
+        } else {
+          ctx.confirmed++
+        }
+      }
+    }
+    const entry = h.entry
+    if (entry === undefined) return
+    if (entry instanceof Error) {
+      const code = entry instanceof ChainlogError && entry.code === ErrorCodes.INVALID_ENTRY ? 'schema_invalid' : 'non_canonical'
+      findings.add({ code, message: entry.message, ...at })
+      return
+    }
+    if (h.seq === 0) {
+      if (entry.kind !== 'session_start') {
+        findings.add({ code: 'genesis_invalid', message: `seq 0 of ${sessionId} is a ${entry.kind}`, ...at, expected: 'session_start', actual: entry.kind })
+      } else {
+        if (entry.sessionId !== sessionId) {
+          findings.add({ code: 'genesis_invalid', message: `genesis of ${sessionId} names session ${entry.sessionId}`, ...at, expected: sessionId, actual: entry.sessionId })
+        }
+        const origin = entry.forkedFrom ?? entry.compactedFrom
+        if (origin) {
+          ctx.origins.push({
+            childId: sessionId,
+            genesisHash: hash,
+            origin,
+            relation: entry.forkedFrom ? 'fork' : 'compaction',
+            selfContained: entry.compactedFrom !== undefined || entry.snapshot !== undefined,
+          })
+        }
+        await checkMeta(ctx, sessionId, entry.forkedFrom, entry.compactedFrom)
+      }
+    } else if (entry.kind === 'session_start') {
+      findings.add({ code: 'genesis_invalid', message: `session_start at seq ${h.seq} of ${sessionId}`, ...at })
+    }
+    if (ctx.extraCheck) await ctx.extraCheck({ sessionId, seq: h.seq, hash, entry, record: h.record, findings })
+  }
   try {
     for (;;) {
       const chunk = await ahead.next()
       if (!chunk) break
-      const { rows, records, hashRows, opened, install } = chunk
+      const { rows, records, hashes, hashRows, opened, install } = chunk
       install?.()
       for (let i = 0; i < rows.length; i++) {
-        const { seq } = K.parseSeqKey(rows[i]![0])
-        const hashBytes = rows[i]![1]
-        const hash = hashBytes.length === HASH_BYTES ? toHex(hashBytes) : `(bad index value ${toHex(hashBytes)})`
-        const at = { sessionId, seq, hash }
+        const { seq } = K.parseRecordKey(rows[i]![0])
+        const record = records[i]!
         if (seq !== expectedSeq) {
-          findings.add({ code: 'seq_gap', message: `session ${sessionId} jumps from seq ${expectedSeq - 1} to ${seq}`, ...at, expected: expectedSeq, actual: seq })
-        }
-        expectedSeq = seq + 1
-        lastSeq = seq
-        lastHash = hash
-        const hrow = hashRows[i]
-        if (!hrow) {
-          findings.add({ code: 'index_mismatch', message: `hash index has no row for ${hash}`, ...at, expected: { sessionId, seq }, actual: null })
-        } else {
-          const loc = parseLoc(hrow)
-          if (!loc) {
-            findings.add({ code: 'index_mismatch', message: `hash index row for ${hash} cannot be read`, ...at, expected: { sessionId, seq }, actual: toHex(hrow) })
-          } else if (loc.sessionId !== sessionId || loc.seq !== seq) {
-            findings.add({ code: 'index_mismatch', message: `hash index puts ${hash} at ${loc.sessionId}#${loc.seq}`, ...at, expected: { sessionId, seq }, actual: loc })
-          } else if (records[i]) {
-            ctx.confirmed++
-          }
-        }
-        const record = records[i]
-        if (!record) {
-          findings.add({ code: 'entry_missing', message: `entry ${hash} is missing`, ...at })
-          prevHash = hash
-          continue
+          findings.add({ code: 'seq_gap', message: `session ${sessionId} jumps from seq ${expectedSeq - 1} to ${seq}`, sessionId, seq, expected: expectedSeq, actual: seq })
         }
         ctx.checked.entries++
         ctx.checked.bytes += record.length
-        const actualHash = toHex(hashRecord(record))
-        if (actualHash !== hash) {
-          findings.add({ code: 'hash_mismatch', message: `entry stored under ${hash} hashes to ${actualHash}`, ...at, expected: hash, actual: actualHash })
+        const prev = record.length >= HASH_BYTES ? record.subarray(0, HASH_BYTES) : undefined
+        // The previous record is settled against the link this one declares (when they are adjacent).
+        if (held) {
+          const adjacent = held.seq === seq - 1
+          await settle(held, adjacent ? prev : undefined, adjacent ? hashes[i] : undefined)
         }
-        const prev = record.length >= HASH_BYTES ? toHex(record.subarray(0, HASH_BYTES)) : ''
-        const wantPrev = seq === 0 ? ZERO_HEX : prevHash
-        if (prev !== wantPrev) {
-          findings.add({ code: 'prev_mismatch', message: `entry ${hash} links to ${prev || '(nothing)'}`, ...at, expected: wantPrev, actual: prev })
+        if (seq === 0 && (!prev || !bytesEqual(prev, ZERO_HASH))) {
+          findings.add({ code: 'prev_mismatch', message: `genesis of ${sessionId} links to ${prev ? toHex(prev) : '(nothing)'}`, sessionId, seq, hash: toHex(hashes[i]!), expected: ZERO_HEX, actual: prev ? toHex(prev) : '' })
         }
-        prevHash = hash
-        const entry = opened[i]!
-        if (entry instanceof Error) {
-          const code = entry instanceof ChainlogError && entry.code === ErrorCodes.INVALID_ENTRY ? 'schema_invalid' : 'non_canonical'
-          findings.add({ code, message: entry.message, ...at })
-          continue
-        }
-        if (seq === 0) {
-          if (entry.kind !== 'session_start') {
-            findings.add({ code: 'genesis_invalid', message: `seq 0 of ${sessionId} is a ${entry.kind}`, ...at, expected: 'session_start', actual: entry.kind })
-          } else {
-            if (entry.sessionId !== sessionId) {
-              findings.add({ code: 'genesis_invalid', message: `genesis of ${sessionId} names session ${entry.sessionId}`, ...at, expected: sessionId, actual: entry.sessionId })
-            }
-            const origin = entry.forkedFrom ?? entry.compactedFrom
-            if (origin) {
-              ctx.origins.push({
-                childId: sessionId,
-                genesisHash: hash,
-                origin,
-                relation: entry.forkedFrom ? 'fork' : 'compaction',
-                selfContained: entry.compactedFrom !== undefined || entry.snapshot !== undefined,
-              })
-            }
-            await checkMeta(ctx, sessionId, entry.forkedFrom, entry.compactedFrom)
-          }
-        } else if (entry.kind === 'session_start') {
-          findings.add({ code: 'genesis_invalid', message: `session_start at seq ${seq} of ${sessionId}`, ...at })
-        }
-        if (ctx.extraCheck) await ctx.extraCheck({ sessionId, seq, hash, entry, record, findings })
+        held = { seq, record, hash: hashes[i]!, hashRow: hashRows[i], entry: opened[i] }
+        expectedSeq = seq + 1
+        lastSeq = seq
       }
       ctx.onProgress?.({ entries: ctx.checked.entries, bytes: ctx.checked.bytes })
     }
   } finally {
     await ahead.settle()
-    await it.close()
+    await rowsIt.return?.()
   }
   const headRaw = await store.getRaw(K.headKey(sessionId))
+  const head = headRaw ? parseHead(headRaw) : undefined
+  if (held) {
+    await settle(held, head && head.seq === held.seq ? head.hash : undefined, undefined)
+    lastHash = toHex(held.hash)
+  }
   if (!headRaw) {
     findings.add({ code: 'head_mismatch', message: `session ${sessionId} has entries but no head`, sessionId, expected: lastHash, actual: null })
-  } else {
-    const head = parseHead(headRaw)
-    if (!head) {
-      findings.add({ code: 'head_mismatch', message: `head row of ${sessionId} cannot be read`, sessionId, expected: { hash: lastHash, seq: lastSeq }, actual: toHex(headRaw) })
-      return
-    }
-    const headHex = toHex(head.hash)
-    if (headHex !== lastHash || head.seq !== lastSeq) {
-      findings.add({
-        code: 'head_mismatch',
-        message: `head of ${sessionId} is ${headHex}#${head.seq}, last entry is ${lastHash}#${lastSeq}`,
-        sessionId,
-        seq: head.seq,
-        hash: headHex,
-        expected: { hash: lastHash, seq: lastSeq },
-        actual: { hash: headHex, seq: head.seq },
-      })
-    }
+    return
   }
+  if (!head) {
+    findings.add({ code: 'head_mismatch', message: `head row of ${sessionId} cannot be read`, sessionId, expected: { hash: lastHash, seq: lastSeq }, actual: toHex(headRaw) })
+    return
+  }
+  const headHex = toHex(head.hash)
+  if (head.seq !== lastSeq || (headHex !== lastHash && !(await rewrittenAt(store, headHex, sessionId, lastSeq)))) {
+    findings.add({
+      code: 'head_mismatch',
+      message: `head of ${sessionId} is ${headHex}#${head.seq}, last entry is ${lastHash}#${lastSeq}`,
+      sessionId,
+      seq: head.seq,
+      hash: headHex,
+      expected: { hash: lastHash, seq: lastSeq },
+      actual: { hash: headHex, seq: head.seq },
+    })
+  }
+}
+
+/** Whether the hash index puts `hex` at sessionId#seq (then a mismatch there is a rewritten record, already reported). */
+async function rewrittenAt(store: SessionStore, hex: string, sessionId: string, seq: number): Promise<boolean> {
+  const loc = await locate(store, hex)
+  return loc !== undefined && loc !== null && loc.sessionId === sessionId && loc.seq === seq
 }
 
 async function checkMeta(ctx: Ctx, sessionId: string, forkedFrom: Origin | undefined, compactedFrom: Origin | undefined): Promise<void> {
@@ -275,105 +303,61 @@ async function checkOrigins(ctx: Ctx): Promise<void> {
   }
 }
 
-/** Merge-join the entry table against the hash index: entries no session reaches, index rows without entries. */
+/** Hash-index rows that no record confirmed: pointing at no record, or at one with another hash. */
 async function checkOrphans(ctx: Ctx): Promise<void> {
-  // Every sequence row whose hash row points back at it was confirmed in the walk. If as many
-  // live hash rows exist as were confirmed, they are exactly those rows; only otherwise is each
-  // row looked up in the sequence index (a second pass, point reads).
-  const live = await mergeEntriesAndHashRows(ctx, false)
-  if (live !== ctx.confirmed) await mergeEntriesAndHashRows(ctx, true)
+  // Every record whose hash row points back at it was confirmed in the walk. If the hash index
+  // has exactly as many rows as were confirmed, they are those rows; only otherwise is each row
+  // checked against the record it names (a second pass, point reads and hashing).
+  const { store, findings } = ctx
+  let rows = 0
+  for await (const chunk of store.engine.scan(K.tableRange(K.TAG.hash), 4096)) rows += chunk.length
+  if (rows === ctx.confirmed) return
+  for await (const chunk of store.engine.scan(K.tableRange(K.TAG.hash), CHUNK)) {
+    const locs = chunk.map(([, v]) => parseLoc(v))
+    const present = locs.map((l, i) => (l ? i : -1)).filter((i) => i >= 0)
+    const records = await store.engine.getMany(present.map((i) => K.recordKey(locs[i]!.sessionId, locs[i]!.seq)))
+    const recordOf = new Map(present.map((i, j) => [i, records[j]]))
+    for (let i = 0; i < chunk.length; i++) {
+      const [key, value] = chunk[i]!
+      const hex = toHex(key.subarray(1))
+      const loc = locs[i]
+      if (!loc) {
+        findings.add({ code: 'index_mismatch', message: `hash index row for ${hex} cannot be read`, hash: hex, actual: toHex(value) })
+        continue
+      }
+      const record = recordOf.get(i)
+      if (!record) {
+        findings.add({ code: 'index_mismatch', message: `hash index row for ${hex} names ${loc.sessionId}#${loc.seq}, which has no entry`, hash: hex, sessionId: loc.sessionId, seq: loc.seq })
+      } else if (toHex(hashRecord(record)) !== hex) {
+        // A rewritten record is reported at its place in the walk (hash_mismatch); a row that names a record with another hash is only stale here when nothing there claims it.
+        if (!(await claimedAt(store, hex, loc.sessionId, loc.seq))) {
+          findings.add({ code: 'index_mismatch', message: `hash index puts ${hex} at ${loc.sessionId}#${loc.seq}, whose entry has another hash`, hash: hex, sessionId: loc.sessionId, seq: loc.seq })
+        }
+      }
+    }
+  }
 }
 
-/** Returns the number of hash rows with an entry that name a live session. */
-async function mergeEntriesAndHashRows(ctx: Ctx, seqOnly: boolean): Promise<number> {
-  const { store, findings } = ctx
-  const eIt = store.db.keys({ ...K.tableRange(K.TAG.entry), ...K.BIN })
-  const hIt = store.db.iterator({ ...K.tableRange(K.TAG.hash), ...K.BIN })
-  const sessionExists = new Map<string, boolean>()
-  let live = 0
-  try {
-    let eBuf: Uint8Array[] = []
-    let hBuf: [Uint8Array, Uint8Array][] = []
-    let ei = 0
-    let hi = 0
-    let eDone = false
-    let hDone = false
-    const nextE = async (): Promise<Uint8Array | undefined> => {
-      if (ei >= eBuf.length && !eDone) {
-        eBuf = (await eIt.nextv(CHUNK)) as Uint8Array[]
-        ei = 0
-        if (eBuf.length === 0) eDone = true
-      }
-      return ei < eBuf.length ? eBuf[ei] : undefined
-    }
-    const nextH = async (): Promise<[Uint8Array, Uint8Array] | undefined> => {
-      if (hi >= hBuf.length && !hDone) {
-        hBuf = (await hIt.nextv(CHUNK)) as [Uint8Array, Uint8Array][]
-        hi = 0
-        if (hBuf.length === 0) hDone = true
-      }
-      return hi < hBuf.length ? hBuf[hi] : undefined
-    }
-    for (;;) {
-      const e = await nextE()
-      const h = await nextH()
-      if (!e && !h) break
-      const eh = e ? toHex(e.subarray(1)) : undefined
-      const hh = h ? toHex(h[0].subarray(1)) : undefined
-      if (eh !== undefined && (hh === undefined || eh < hh)) {
-        if (!seqOnly) findings.add({ code: 'orphan_entry', message: `entry ${eh} is in no session`, hash: eh })
-        ei++
-      } else if (hh !== undefined && (eh === undefined || hh < eh)) {
-        const loc = parseLoc(h![1])
-        if (!seqOnly) findings.add({ code: 'index_mismatch', message: `hash index row for ${hh} has no entry`, hash: hh, sessionId: loc?.sessionId, seq: loc?.seq })
-        hi++
-      } else {
-        // Both present: the row must point at a session that exists (its rows were checked in the walk).
-        const loc = parseLoc(h![1])
-        if (!loc) {
-          if (!seqOnly) findings.add({ code: 'index_mismatch', message: `hash index row for ${eh} cannot be read`, hash: eh, actual: toHex(h![1]) })
-          ei++
-          hi++
-          continue
-        }
-        let exists = sessionExists.get(loc.sessionId)
-        if (exists === undefined) {
-          exists = (await store.getRaw(K.headKey(loc.sessionId))) !== undefined
-          if (sessionExists.size < 100_000) sessionExists.set(loc.sessionId, exists)
-        }
-        if (!exists) {
-          if (!seqOnly) findings.add({ code: 'orphan_entry', message: `entry ${eh} belongs to session ${loc.sessionId}, which does not exist`, hash: eh, sessionId: loc.sessionId, seq: loc.seq })
-        } else if (!seqOnly) {
-          live++
-        } else {
-          const s = await store.getRaw(K.seqKey(loc.sessionId, loc.seq))
-          if (!s || toHex(s) !== eh) {
-            findings.add({ code: 'orphan_entry', message: `entry ${eh} is not at ${loc.sessionId}#${loc.seq} where the hash index puts it`, hash: eh, sessionId: loc.sessionId, seq: loc.seq, expected: eh, actual: s ? toHex(s) : null })
-          }
-        }
-        ei++
-        hi++
-      }
-    }
-  } finally {
-    await eIt.close()
-    await hIt.close()
-  }
-  return live
+/** Whether the chain claims `hex` for sessionId#seq: the next record links to it, or the head is it. */
+async function claimedAt(store: SessionStore, hex: string, sessionId: string, seq: number): Promise<boolean> {
+  const next = await store.getRaw(K.recordKey(sessionId, seq + 1))
+  if (next) return next.length >= HASH_BYTES && toHex(next.subarray(0, HASH_BYTES)) === hex
+  const headRaw = await store.getRaw(K.headKey(sessionId))
+  const head = headRaw ? parseHead(headRaw) : undefined
+  return head !== undefined && head.seq === seq && toHex(head.hash) === hex
 }
 
 async function checkTrustedHead(ctx: Ctx, trusted: string, sessionId: string | undefined): Promise<TrustedHeadResult> {
   const { store, findings } = ctx
   const loc = await locate(store, trusted)
-  const record = await store.getRaw(K.entryKey(fromHex(trusted)))
+  const record = loc ? await store.getRaw(K.recordKey(loc.sessionId, loc.seq)) : undefined
   if (!loc || !record || (sessionId !== undefined && loc.sessionId !== sessionId)) {
     findings.add({ code: 'trusted_head_missing', message: `trusted head ${trusted} is not in ${sessionId ?? 'any session'}: history was rewritten or truncated`, hash: trusted, sessionId })
     return { hash: trusted, status: 'absent' }
   }
-  const s = await store.getRaw(K.seqKey(loc.sessionId, loc.seq))
   const headRaw = await store.getRaw(K.headKey(loc.sessionId))
   const head = headRaw ? parseHead(headRaw) : undefined
-  if (!s || toHex(s) !== trusted) {
+  if (toHex(hashRecord(record)) !== trusted) {
     findings.add({ code: 'trusted_head_missing', message: `trusted head ${trusted} is no longer at ${loc.sessionId}#${loc.seq}`, hash: trusted, sessionId: loc.sessionId, seq: loc.seq })
     return { hash: trusted, status: 'absent', sessionId: loc.sessionId, seq: loc.seq }
   }
@@ -393,50 +377,52 @@ async function checkTrustedHead(ctx: Ctx, trusted: string, sessionId: string | u
   return { hash: trusted, status: 'contained', sessionId: loc.sessionId, seq: loc.seq }
 }
 
-/** All session ids in the sequence index, heads and metadata, streamed in order without duplicates. */
+/** All session ids in the records, heads and metadata, streamed in order without duplicates. */
 async function* sessionIds(store: SessionStore, findings: FindingList): AsyncGenerator<string> {
-  // The sequence index is walked by jumping from one session's range to the next.
-  let gte: Uint8Array = new Uint8Array([K.TAG.seq])
-  const lt = new Uint8Array([K.TAG.seq + 1])
+  // The records are walked by jumping from one session's range to the next.
+  let gte: Uint8Array = new Uint8Array([K.TAG.record])
+  const lt = new Uint8Array([K.TAG.record + 1])
   for (;;) {
     let key: Uint8Array | undefined
-    for await (const k of store.db.keys({ gte, lt, limit: 1, ...K.BIN })) key = k as Uint8Array
+    for await (const rows of store.engine.scan({ gte, lt, limit: 1 }, 1)) key = rows[0]?.[0]
     if (key === undefined) break
     const next = seqKeySession(key)
     if (next === undefined) {
-      // Not `S ‖ sessionId ‖ 0x00 ‖ u64`: its session's range would not contain it, so jumping
+      // Not `R ‖ sessionId ‖ 0x00 ‖ u64`: its session's range would not contain it, so jumping
       // past that range would find it again. Report it and step over this one key.
-      findings.add({ code: 'index_mismatch', message: `sequence index key ${toHex(key)} cannot be read`, actual: toHex(key) })
+      findings.add({ code: 'index_mismatch', message: `record key ${toHex(key)} cannot be read`, actual: toHex(key) })
       const after = new Uint8Array(key.length + 1)
       after.set(key)
       gte = after
       continue
     }
     yield next
-    gte = K.seqRange(next).lt!
+    gte = K.recordRange(next).lt
   }
   // Sessions with a head or metadata but no entries at all.
   const empty = new Set<string>()
   for (const tag of [K.TAG.head, K.TAG.meta]) {
-    for await (const key of store.db.keys({ ...K.tableRange(tag), ...K.BIN })) {
-      const id = K.sessionIdFromKey(key as Uint8Array)
-      if (!empty.has(id) && !(await anySeq(store, id))) {
-        empty.add(id)
-        yield `\u0000empty:${id}`
+    for await (const rows of store.engine.scan(K.tableRange(tag), 1024)) {
+      for (const [key] of rows) {
+        const id = K.sessionIdFromKey(key)
+        if (!empty.has(id) && !(await anySeq(store, id))) {
+          empty.add(id)
+          yield `\u0000empty:${id}`
+        }
       }
     }
   }
 }
 
-/** The session id of a well-formed sequence key, or undefined. */
+/** The session id of a well-formed record key, or undefined. */
 function seqKeySession(key: Uint8Array): string | undefined {
   if (key.length < 10 || key[key.length - 9] !== 0) return undefined
-  const { sessionId } = K.parseSeqKey(key)
+  const { sessionId } = K.parseRecordKey(key)
   return bytesEqual(Buffer.from(sessionId, 'utf8'), key.subarray(1, key.length - 9)) ? sessionId : undefined
 }
 
 async function anySeq(store: SessionStore, id: string): Promise<boolean> {
-  for await (const _ of store.db.keys({ ...K.seqRange(id), limit: 1, ...K.BIN })) return true
+  for await (const rows of store.engine.scan({ ...K.recordRange(id), limit: 1 }, 1)) if (rows.length > 0) return true
   return false
 }
 

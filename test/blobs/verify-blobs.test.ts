@@ -231,9 +231,7 @@ async function appendPastApi(store: Store, sessionId: string, entry: Record<stri
   const seq = head.seq + 1
   await store.db.batch(
     [
-      { type: 'put', key: K.entryKey(hash), value: record },
-      { type: 'put', key: K.seqKey(sessionId, seq), value: hash },
-      { type: 'put', key: K.hashKey(hash), value: K.hashIndexValue(sessionId, seq) },
+      ...K.entryRows(sessionId, seq, hash, record),
       { type: 'put', key: K.headKey(sessionId), value: K.headValue(hash, seq) },
     ] as never,
     BIN as never,

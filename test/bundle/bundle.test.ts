@@ -227,7 +227,7 @@ describe('the bundle layout', () => {
       for (let seq = 0; seq < s.length; seq++, i++) {
         const rec = parts[i]!
         expect(toHex(hashRecord(rec))).toBe(stored[seq]!.hash)
-        const key = new Uint8Array([0x45, ...fromHex(stored[seq]!.hash)])
+        const key = new Uint8Array([0x52, ...Buffer.from(s.sessionId), 0, ...Buffer.from(seq.toString(16).padStart(16, '0'), 'hex')])
         expect(toHex(rec)).toBe(toHex((await src.db.get(key, BIN)) as Uint8Array))
       }
     }

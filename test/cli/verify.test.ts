@@ -9,12 +9,17 @@ import { chainlog, chainlogJson, removeTempDirs, seeded, tempDir, withDir } from
 
 afterAll(removeTempDirs)
 
-/** Flip one byte of a stored entry record, straight in LevelDB (key: 'E' ‖ hash). */
+/**
+ * Flip one byte of a stored entry record, straight in LevelDB: the hash index (`H` ‖ hash ->
+ * u64 seq ‖ sessionId) says where the record is (`R` ‖ sessionId ‖ 0x00 ‖ u64 seq).
+ */
 async function flipByte(dir: string, hash: string): Promise<void> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
   await db.open()
   try {
-    const key = new Uint8Array([0x45, ...Buffer.from(hash, 'hex')])
+    const loc = await db.get(new Uint8Array([0x48, ...Buffer.from(hash, 'hex')]))
+    if (!loc) throw new Error(`no index row for ${hash}`)
+    const key = new Uint8Array([0x52, ...loc.subarray(8), 0, ...loc.subarray(0, 8)])
     const record = await db.get(key)
     if (!record) throw new Error(`no record for ${hash}`)
     const changed = new Uint8Array(record)

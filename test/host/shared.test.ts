@@ -425,14 +425,9 @@ async function breakLinkAt(store: Store, sessionId: string, from: number): Promi
   let prev = fromHex('ab'.repeat(32))
   let last = prev
   for (let seq = from; seq <= head.seq; seq++) {
-    const oldHash = (await store.db.get(K.seqKey(sessionId, seq), BIN)) as Uint8Array
-    const { entry } = openRecord((await store.db.get(K.entryKey(oldHash), BIN)) as Uint8Array)
+    const { entry } = openRecord((await store.db.get(K.recordKey(sessionId, seq), BIN)) as Uint8Array)
     const sealed = sealEntry(prev, entry)
-    ops.push(
-      { type: 'put', key: K.entryKey(sealed.hash), value: sealed.record },
-      { type: 'put', key: K.seqKey(sessionId, seq), value: sealed.hash },
-      { type: 'put', key: K.hashKey(sealed.hash), value: K.hashIndexValue(sessionId, seq) },
-    )
+    ops.push(...K.entryRows(sessionId, seq, sealed.hash, sealed.record))
     prev = sealed.hash
     last = sealed.hash
   }

@@ -23,8 +23,8 @@ async function rowsOf(store: Store, sessionId: string): Promise<Map<string, stri
   for (const [k, v] of db) {
     const tag = k.slice(0, 2)
     const rest = k.slice(2)
-    if ((tag === '45' || tag === '48') && hashes.has(rest)) mine.set(k, v) // E, H
-    else if (tag === '53' && rest.startsWith(idHex(sessionId) + '00')) mine.set(k, v) // S
+    if (tag === '48' && hashes.has(rest)) mine.set(k, v) // H
+    else if (tag === '52' && rest.startsWith(idHex(sessionId) + '00')) mine.set(k, v) // R
     else if ((tag === '50' || tag === '4d') && rest === idHex(sessionId)) mine.set(k, v) // P, M
   }
   return mine
@@ -76,7 +76,7 @@ describe('compaction leaves the source untouched', () => {
     const cmpRows = await rowsOf(store, 'cmp')
     const dependantRow = '44' + idHex('src') + '00' + idHex('cmp')
     expect(added).toStrictEqual([...cmpRows.keys(), dependantRow].sort())
-    expect(cmpRows.size).toBe(5) // genesis entry, seq index, hash index, head, meta
+    expect(cmpRows.size).toBe(4) // genesis record, hash index, head, meta
     expect(c).toStrictEqual({ sessionId: 'cmp', head: await store.head('cmp') })
   })
 

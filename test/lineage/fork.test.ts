@@ -331,7 +331,7 @@ describe('forkAt addresses entries by hash or unique prefix', () => {
     for (let i = 0; sorted.some((h) => h.startsWith(unknownPrefix)); i++) unknownPrefix = i.toString(16).padStart(6, '0')
 
     const before = await dump(store)
-    const batches = store.writer.batches
+    const batches = store.engine.stats.batches
     await expect(store.forkAt(unknownFull, { sessionId: 'x1' })).rejects.toMatchObject({ code: ErrorCodes.ENTRY_NOT_FOUND })
     await expect(store.forkAt(unknownPrefix, { sessionId: 'x2' })).rejects.toMatchObject({ code: ErrorCodes.ENTRY_NOT_FOUND })
     await expect(store.forkAt(unknownFull, { sessionId: 'x3', materialize: true })).rejects.toMatchObject({ code: ErrorCodes.ENTRY_NOT_FOUND })
@@ -343,7 +343,7 @@ describe('forkAt addresses entries by hash or unique prefix', () => {
     // Not a hash at all, and an id that is taken: also rejected before anything is written.
     await expect(store.forkAt('xyz!', { sessionId: 'x6' })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT })
     expect(await dump(store)).toStrictEqual(before)
-    expect(store.writer.batches).toBe(batches)
+    expect(store.engine.stats.batches).toBe(batches)
     // An id that is taken: refused before anything is written.
     await store.createSession({ sessionId: 'other', ts: TS })
     const before2 = await dump(store)
@@ -458,8 +458,8 @@ describe('fork cost does not depend on the source length', () => {
     const at = forkAtFirst ? (await entriesOf(store, 'source'))[1]!.hash : await store.head('source')
 
     const keysBefore = new Map(await dump(store))
-    const bytesBefore = store.writer.bytesWritten
-    const batchesBefore = store.writer.batches
+    const bytesBefore = store.engine.stats.bytesWritten
+    const batchesBefore = store.engine.stats.batches
     const spy = vi.spyOn(store.db, 'batch')
     await store.forkAt(at, { sessionId: 'fork', ts: TS })
     const ops = spy.mock.calls.map((c) => (c as unknown[])[0] as { type: string; key: Uint8Array; value?: Uint8Array }[]).flat()
@@ -468,8 +468,8 @@ describe('fork cost does not depend on the source length', () => {
     const added = [...keysAfter.keys()].filter((k) => !keysBefore.has(k))
     const changed = [...keysBefore.keys()].filter((k) => keysAfter.get(k) !== keysBefore.get(k))
     return {
-      bytes: store.writer.bytesWritten - bytesBefore,
-      batches: store.writer.batches - batchesBefore,
+      bytes: store.engine.stats.bytesWritten - bytesBefore,
+      batches: store.engine.stats.batches - batchesBefore,
       ops: ops.length,
       opTypes: ops.map((o) => o.type),
       opSizes: ops.map((o) => o.key.length + (o.value?.length ?? 0)),
@@ -484,10 +484,10 @@ describe('fork cost does not depend on the source length', () => {
     const big = await measure(10_000, false)
     const bigEarly = await measure(10_000, true)
     expect(small.batches).toBe(1)
-    // New keys only: entry, seq index, hash index, head, meta, dependant row (and the clearing of
-    // any tombstone left by an earlier session of the same id). Nothing of the source is rewritten.
-    expect(small.opTypes.filter((t) => t === 'put')).toHaveLength(6)
-    expect(small.added).toBe(6)
+    // New keys only: record, hash index, head, meta, dependant row (and the clearing of any
+    // tombstone left by an earlier session of the same id). Nothing of the source is rewritten.
+    expect(small.opTypes.filter((t) => t === 'put')).toHaveLength(5)
+    expect(small.added).toBe(5)
     expect(small.changed).toBe(0)
     expect(small.bytes).toBeGreaterThanOrEqual(small.addedBytes)
     expect(small.bytes).toBeLessThan(1024)

@@ -494,11 +494,11 @@ describe('deleteSession interrupted part-way', () => {
     await turn(store, 'aa', 'aa1')
     const before = await restoreAll(store)
     // The process dies after the first batch of the delete (a's re-root) is on disk.
-    const write = store.writer.write.bind(store.writer)
+    const commit = store.engine.commit.bind(store.engine)
     let calls = 0
-    store.writer.write = (ops) => (++calls === 1 ? write(ops) : Promise.reject(new Error('simulated crash')))
+    store.engine.commit = (c) => (++calls === 1 ? commit(c) : Promise.reject(new Error('simulated crash')))
     await expect(store.deleteSession('r', { dependants: 'materialize' })).rejects.toThrow('simulated crash')
-    store.writer.write = write
+    store.engine.commit = commit
     expect(calls).toBeGreaterThan(1)
     // A fresh process opens the same database.
     const again = await openStore({ db, durability: 'relaxed' })

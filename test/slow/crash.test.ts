@@ -124,8 +124,8 @@ describe('crash safety under SIGKILL', () => {
           for await (const e of store.entries(s.sessionId, { verify: true })) {
             expect(e.seq).toBe(hashes.length)
             expect(e.prev).toBe(prev)
-            // Independently of the store's own check: the stored bytes hash to the key.
-            const record = await store.getRaw(K.entryKey(Buffer.from(e.hash, 'hex')))
+            // Independently of the store's own check: the stored bytes hash to the chain's hash.
+            const record = await store.getRaw(K.recordKey(s.sessionId, e.seq))
             expect(recordHash(record!)).toBe(e.hash)
             hashes.push(e.hash)
             prev = e.hash

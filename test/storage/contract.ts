@@ -191,8 +191,8 @@ async function expectIntact(store: Store, sessionId: string): Promise<string[]> 
   for (const [i, e] of es.entries()) {
     expect(e.seq).toBe(i)
     expect(e.prev).toBe(prev)
-    // The stored record is prev ‖ entry bytes, and hashes to its key.
-    const record = (await store.getRaw(K.entryKey(Buffer.from(e.hash, 'hex'))))!
+    // The stored record is prev ‖ entry bytes, under its session and seq, and hashes to the hash the chain gives it.
+    const record = (await store.getRaw(K.recordKey(sessionId, i)))!
     expect(hex(record.subarray(0, 32))).toBe(prev)
     expect(recordHash(record)).toBe(e.hash)
     prev = e.hash
@@ -236,10 +236,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     describe('createSession', () => {
       it('writes a genesis that binds the session id, in one batch, and restores to an empty state', async () => {
-        const b0 = store.writer.batches
+        const b0 = store.engine.stats.batches
         const input = { sessionId: 'sess-1', systemPrompt: 'be brief', config: { model: 'm1', tools: ['ls'] }, history: [userMsg('hi')], ts: T0 }
         const r = await store.createSession(input)
-        expect(store.writer.batches - b0).toBe(1)
+        expect(store.engine.stats.batches - b0).toBe(1)
         expect(r.sessionId).toBe('sess-1')
         const chain = new Chain()
         expect(r.head).toBe(chain.push(genesisOf('sess-1', T0, input)))
@@ -268,7 +268,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('refuses an existing or invalid session id and writes nothing', async () => {
         await store.createSession({ sessionId: 'dup', ts: T0 })
         const before = await dump(store)
-        const b0 = store.writer.batches
+        const b0 = store.engine.stats.batches
         const e = await expectCode(() => store.createSession({ sessionId: 'dup', ts: T0 + 1 }), ErrorCodes.SESSION_EXISTS)
         expect(e.data.sessionId).toBe('dup')
         await expectCode(() => store.createSession({ sessionId: 'has space' }), ErrorCodes.INVALID_ENTRY)
@@ -276,7 +276,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         await expectCode(() => store.createSession({ sessionId: 'x', history: [undefined] }), ErrorCodes.INVALID_ENTRY)
         await expectCode(() => store.createSession({ sessionId: 'y', config: { bad: NaN } }), ErrorCodes.UNENCODABLE_VALUE)
         expect(await dump(store)).toEqual(before)
-        expect(store.writer.batches).toBe(b0)
+        expect(store.engine.stats.batches).toBe(b0)
       })
 
       it('concurrent creates of one id: exactly one wins', async () => {
@@ -300,9 +300,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
           { kind: 'turn_end', ts: T0 + 5, turn: 1 },
         ]
         for (const [i, body] of bodies.entries()) {
-          const b0 = store.writer.batches
+          const b0 = store.engine.stats.batches
           const r = await store.append('s', body as never)
-          expect(store.writer.batches - b0).toBe(1)
+          expect(store.engine.stats.batches - b0).toBe(1)
           expect(r).toEqual({ seq: i + 1, hash: chain.push(body) })
           expect(await store.head('s')).toBe(r.hash)
         }
@@ -356,22 +356,21 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(state.usageTotals.m1).toEqual({ calls: 2, inputTokens: 500, cacheReadTokens: 50, cacheWriteTokens: 25, outputTokens: 100, reasoningTokens: 5 })
       })
 
-      it('one append writes exactly entry, seq index, hash index, head and meta', async () => {
+      it('one append writes exactly its record, hash index row, head and meta', async () => {
         await store.createSession({ sessionId: 'k', ts: T0 })
         const before = new Map(await dump(store))
         const r = await store.append('k', { kind: 'turn_end', ts: T0 + 1, turn: 1 })
         const after = new Map(await dump(store))
         const changed = [...after].filter(([k, v]) => before.get(k) !== v).map(([k]) => k)
         const hashBytes = Buffer.from(r.hash, 'hex')
-        const expected = [K.entryKey(hashBytes), K.seqKey('k', 1), K.hashKey(hashBytes), K.headKey('k'), K.metaKey('k')].map(hex)
+        const expected = [K.recordKey('k', 1), K.hashKey(hashBytes), K.headKey('k'), K.metaKey('k')].map(hex)
         expect(changed.sort()).toEqual(expected.sort())
         expect([...before.keys()].filter((k) => !after.has(k))).toEqual([])
         // The values, byte for byte.
         const genesis = (await store.getEntry(r.hash)).prev
-        expect(after.get(hex(K.seqKey('k', 1)))).toBe(r.hash)
         expect(after.get(hex(K.hashKey(hashBytes)))).toBe('0000000000000001' + Buffer.from('k').toString('hex'))
         expect(after.get(hex(K.headKey('k')))).toBe(r.hash + '0000000000000001')
-        const record = after.get(hex(K.entryKey(hashBytes)))!
+        const record = after.get(hex(K.recordKey('k', 1)))!
         expect(record).toBe(genesis + hex(entryBytesV2({ kind: 'turn_end', ts: T0 + 1, turn: 1 })))
         expect(recordHash(Buffer.from(record, 'hex'))).toBe(r.hash)
         // The format row was written when the store was created.
@@ -462,9 +461,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
         // Byte strings come back as Buffers (a Uint8Array subclass), so give one.
         const items = [userMsg(huge), fnCall('c1'), { type: 'function_call_output', call_id: 'c1', output: huge, raw: Buffer.from(bytes) }, asstMsg('small')]
         const opts = { ts: T0 + 1, expectedHead: h0 }
-        const b0 = store.writer.batches
+        const b0 = store.engine.stats.batches
         const r = await store.appendTurn('big', items, opts)
-        expect(store.writer.batches - b0).toBe(1)
+        expect(store.engine.stats.batches - b0).toBe(1)
         expect((await store.restore('big')).history).toEqual(items)
         expect((await all(store, 'big')).slice(1).map((e) => e.entry)).toEqual([
           { kind: 'user_input', ts: T0 + 1, item: items[0] },
@@ -516,9 +515,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
           { kind: 'llm_usage', ts, ...usage('m2', 2) },
           { kind: 'turn_end', ts, turn: 1 },
         ]
-        const b0 = store.writer.batches
+        const b0 = store.engine.stats.batches
         const r = await store.appendTurn('t', items, { ts, usage: [usage('m1', 1), usage('m2', 2)], turnEnd: true })
-        expect(store.writer.batches - b0).toBe(1)
+        expect(store.engine.stats.batches - b0).toBe(1)
         expect(r.entries).toEqual(expected.map((e, i) => ({ seq: i + 1, hash: chain.push(e) })))
         expect(r.head).toBe(chain.head)
         expect((await all(store, 't')).map((e) => e.entry)).toEqual(chain.entries.map((e) => e.entry))
@@ -636,13 +635,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
           { kind: 'custom', ts: T0 + 3, namespace: 'test', type: 'x', data: 'cccccccc' },
         ])
         const other = await store.createSession({ sessionId: 'w', ts: T0 })
-        const h2 = Buffer.from(rs.entries[1]!.hash, 'hex')
-        const good = (await store.getRaw(K.entryKey(h2)))!
+        const r2 = K.recordKey('v', 2)
+        const good = (await store.getRaw(r2))!
 
         // 1. Record bytes changed (still valid CBOR, still the same kind): hash mismatch.
         const bad = Buffer.from(good)
         bad.set(Buffer.from('bbbbbbbz'), bad.indexOf('bbbbbbbb'))
-        await store.db.put(K.entryKey(h2), bad, BIN)
+        await store.db.put(r2, bad, BIN)
         let e = await expectCode(() => all(store, 'v'), ErrorCodes.CORRUPT_STORE)
         expect(e.data).toMatchObject({ sessionId: 'v', seq: 2 })
         await expectCode(() => store.restore('v'), ErrorCodes.CORRUPT_STORE)
@@ -651,28 +650,25 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect((await all(store, 'v', { verify: false }))[2]!.entry).toMatchObject({ data: 'bbbbbbbz' })
         // A prefix that stops before the bad record restores.
         expect((await store.restore('v', { at: rs.entries[0]!.hash })).length).toBe(2)
-        await store.db.put(K.entryKey(h2), good, BIN)
+        await store.db.put(r2, good, BIN)
         await expectIntact(store, 'v')
 
-        // 2. The seq index points at a valid record of another chain: broken prev link.
-        await store.db.put(K.seqKey('v', 2), Buffer.from(other.head, 'hex'), BIN)
+        // 2. A valid record of another chain put in its place: broken link.
+        await store.db.put(r2, (await store.getRaw(K.recordKey('w', 0)))!, BIN)
         e = await expectCode(() => all(store, 'v'), ErrorCodes.CORRUPT_STORE)
         expect(e.data.seq).toBe(2)
         await expectCode(() => store.restore('v'), ErrorCodes.CORRUPT_STORE)
-        await store.db.put(K.seqKey('v', 2), h2, BIN)
+        await store.db.put(r2, good, BIN)
         await expectIntact(store, 'v')
+        expect(other.sessionId).toBe('w')
 
-        // 3. A hole in the sequence.
-        await store.db.del(K.seqKey('v', 2), BIN)
+        // 3. A hole in the sequence (a missing record), with or without verify.
+        await store.db.del(r2, BIN)
         await expectCode(() => all(store, 'v'), ErrorCodes.CORRUPT_STORE)
         await expectCode(() => all(store, 'v', { verify: false }), ErrorCodes.CORRUPT_STORE)
+        await expectCode(() => all(store, 'v', { reverse: true }), ErrorCodes.CORRUPT_STORE)
         await expectCode(() => store.restore('v'), ErrorCodes.CORRUPT_STORE)
-        await store.db.put(K.seqKey('v', 2), h2, BIN)
-
-        // 4. A missing record.
-        await store.db.del(K.entryKey(h2), BIN)
-        await expectCode(() => all(store, 'v', { verify: false }), ErrorCodes.CORRUPT_STORE)
-        await store.db.put(K.entryKey(h2), good, BIN)
+        await store.db.put(r2, good, BIN)
         await expectIntact(store, 'v')
       })
     })
@@ -680,7 +676,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     describe('concurrency', () => {
       it('100 concurrent turns with the same expectedHead: one lands, 99 conflict', async () => {
         const { head: h0 } = await store.createSession({ sessionId: 'c', ts: T0 })
-        const before = store.writer.batches
+        const before = store.engine.stats.batches
         const rs = await Promise.allSettled(
           Array.from({ length: 100 }, (_, i) =>
             store.appendTurn('c', [userMsg(`attempt ${i}`), asstMsg(`answer ${i}`)], { expectedHead: h0, ts: T0 + 1, turnEnd: 1 }),
@@ -696,7 +692,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
           expect((err as ChainlogError).code).toBe(ErrorCodes.HEAD_CONFLICT)
           expect((err as ChainlogError).data).toMatchObject({ sessionId: 'c', expected: h0, actual: winner.head })
         }
-        expect(store.writer.batches - before).toBe(1)
+        expect(store.engine.stats.batches - before).toBe(1)
         const hashes = await expectIntact(store, 'c')
         expect(hashes).toEqual([h0, ...winner.entries.map((e) => e.hash)])
         expect(hashes).toHaveLength(4)
@@ -732,7 +728,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('group commit: 16 sessions appending at once take fewer batches than appends', async () => {
         const ids = Array.from({ length: 16 }, (_, i) => `g${String(i).padStart(2, '0')}`)
         for (const sid of ids) await store.createSession({ sessionId: sid, ts: T0 })
-        const b0 = store.writer.batches
+        const b0 = store.engine.stats.batches
         const perSession = 8
         const results = await Promise.all(
           ids.map(async (sid) => {
@@ -741,7 +737,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
             return out
           }),
         )
-        const batches = store.writer.batches - b0
+        const batches = store.engine.stats.batches - b0
         expect(batches).toBeGreaterThan(0)
         expect(batches).toBeLessThan(ids.length * perSession)
         for (const [i, sid] of ids.entries()) {
@@ -758,10 +754,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const opts = { expectedHead: h0, ts: T0 + 5, usage: usage('m1', 1), turnEnd: 1 }
         const first = await store.appendTurn('i', items, opts)
         const before = await dump(store)
-        const b0 = store.writer.batches
+        const b0 = store.engine.stats.batches
         const again = await store.appendTurn('i', items, opts)
         expect({ head: again.head, entries: again.entries }).toEqual({ head: first.head, entries: first.entries })
-        expect(store.writer.batches).toBe(b0)
+        expect(store.engine.stats.batches).toBe(b0)
         expect(await dump(store)).toEqual(before)
         expect(await expectIntact(store, 'i')).toHaveLength(1 + first.entries.length)
 
@@ -782,10 +778,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const { head: h0 } = await store.createSession({ sessionId: 'i', ts: T0 })
         const body = { kind: 'cache_locked', ts: T0 + 1, prefixLength: 2 } as const
         const a = await store.append('i', body, { expectedHead: h0 })
-        const b0 = store.writer.batches
+        const b0 = store.engine.stats.batches
         const b = await store.append('i', body, { expectedHead: h0 })
         expect(b).toEqual(a)
-        expect(store.writer.batches).toBe(b0)
+        expect(store.engine.stats.batches).toBe(b0)
         // A retry without expectedHead is a new append (nothing to compare against).
         const c = await store.append('i', body)
         expect(c.seq).toBe(2)
@@ -794,9 +790,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
       it('concurrent identical retries all get the same answer and write once', async () => {
         const { head: h0 } = await store.createSession({ sessionId: 'i', ts: T0 })
-        const b0 = store.writer.batches
+        const b0 = store.engine.stats.batches
         const rs = await Promise.all(Array.from({ length: 20 }, () => store.appendTurn('i', [userMsg('same')], { expectedHead: h0, ts: T0 + 1 })))
-        expect(store.writer.batches - b0).toBe(1)
+        expect(store.engine.stats.batches - b0).toBe(1)
         for (const r of rs) expect(r.entries).toEqual(rs[0]!.entries)
         expect(await expectIntact(store, 'i')).toHaveLength(2)
       })
@@ -813,10 +809,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('a reader that stops after a few entries reads a few chunks, not 768 records', async () => {
         await store.createSession({ sessionId: 'tail', ts: T0 })
         for (let i = 0; i < 1000; i++) await store.append('tail', { kind: 'custom', ts: T0 + i, namespace: 'test', type: 'pad' })
+        // Records read: rows the engine's range scans hand over.
         let records = 0
-        const db = store.db as unknown as { getMany: (keys: unknown[], ...a: unknown[]) => unknown }
-        const getMany = db.getMany.bind(db)
-        db.getMany = (keys, ...a) => ((records += keys.length), getMany(keys, ...a))
+        const scan = store.engine.scan.bind(store.engine)
+        store.engine.scan = async function* (...a: Parameters<typeof scan>) {
+          for await (const rows of scan(...a)) {
+            records += rows.length
+            yield rows
+          }
+        }
         let seen = 0
         for await (const _ of store.entries('tail', { reverse: true })) if (++seen === 5) break
         // Scanning back, chunks grow 8, 16, 32, ...: the first and the two read ahead of it.
@@ -826,7 +827,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         let tail = 0
         for await (const _ of store.entries('tail', { from: 901 })) tail++
         expect(tail).toBe(100)
-        expect(records).toBe(100)
+        expect(records).toBe(100) // the last of them is the head: no row past it is read
         records = 0
         expect(await all(store, 'tail')).toHaveLength(1001)
         expect(records).toBe(1001)
@@ -898,10 +899,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
           await store.appendTurn('x', [userMsg('q'), asstMsg('a')], { ts: T0 + 1, turnEnd: 1 })
           const h = await store.head('x')
           const before = await dump(store)
-          const b0 = store.writer.batches
+          const b0 = store.engine.stats.batches
           await expectCode(() => call(store, h), code)
           expect(await dump(store)).toEqual(before)
-          expect(store.writer.batches).toBe(b0)
+          expect(store.engine.stats.batches).toBe(b0)
           expect(await store.head('x')).toBe(h)
           expect(head).not.toBe(h)
           // The store is still usable and the chain intact.
@@ -1183,9 +1184,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await all(store, 'p')).toEqual(entriesBefore)
         expect(await store.head('p')).toBe(t1.head)
         // Retry after reopen: idempotent.
-        const b0 = store.writer.batches
+        const b0 = store.engine.stats.batches
         expect((await store.appendTurn('p', [userMsg('q'), asstMsg('a')], turnOpts)).entries).toEqual(t1.entries)
-        expect(store.writer.batches).toBe(b0)
+        expect(store.engine.stats.batches).toBe(b0)
         // Stale head after reopen: conflict.
         await expectCode(() => store.append('p', { kind: 'cache_unlocked', ts: T0 + 2 }, { expectedHead: h0 }), ErrorCodes.HEAD_CONFLICT)
         // And appends continue the chain.

@@ -1,16 +1,22 @@
-// Stores and bundles written by earlier releases, kept in fixtures/stores/ (see generate-v1.mjs
-// there): this code must open them, read them back exactly, verify them, and carry on writing.
-// A format change that breaks data already on disk fails here.
+// Stores and bundles written by earlier releases, kept in fixtures/stores/ (see generate.mjs
+// there): this code must open them (migrating a format-1 store to format 2), read them back
+// exactly, verify them, and carry on writing. A format change that breaks data already on disk
+// fails here.
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyBundle } from '../../src/bundle/bundle.js'
+import { decodeCbor } from '../../src/encoding/cbor.js'
+import { LevelEngine } from '../../src/storage/level-engine.js'
+import { migrateToV2, type MigrationProgress } from '../../src/storage/migrate.js'
 import { type Store } from '../../src/store.js'
 import { openStore } from '../../src/open.js'
 
 const FIXTURES = new URL('../../fixtures/stores/', import.meta.url)
+const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 interface Expected {
   storeFormatVersion: number
   sessions: Record<string, { head: string; length: number; hashes: string[] }>
@@ -23,87 +29,208 @@ interface Expected {
   usageMain: unknown
   mainHistoryJson: string
 }
-const expected = JSON.parse(await readFile(new URL('v1.json', FIXTURES), 'utf8')) as Expected
+const load = async (label: string) => JSON.parse(await readFile(new URL(`${label}.json`, FIXTURES), 'utf8')) as Expected
 
 /**
- * The JSON spelling of the generator: bigints as "<n>n", and byte strings as 0.1.0 returned
- * them, Node Buffers (whose toJSON gives {type, data}); reads now return plain Uint8Arrays.
+ * The JSON spelling of each generator: bigints as "<n>n"; byte strings as 0.1.0 returned them
+ * (Node Buffers, whose toJSON gives {type, data}) in v1, and as hex (plain Uint8Arrays) since.
  */
-const asWritten = (v: unknown) =>
-  JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? { type: 'Buffer', data: [...x] } : x))
+const asWritten: Record<string, (v: unknown) => string> = {
+  v1: (v) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? { type: 'Buffer', data: [...x] } : x)),
+  v2: (v) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x)),
+}
 
-describe('a store written by chainlog 0.1.0 (store format 1, entry format v1)', () => {
-  let dir: string
-  let store: Store | undefined
-  beforeEach(async () => {
-    // A copy: opening a LevelDB directory writes to it.
-    dir = await mkdtemp(join(tmpdir(), 'chainlog-fixture-'))
-    await cp(new URL('v1/', FIXTURES), dir, { recursive: true })
-    store = await openStore({ path: dir, exclusive: true })
-  })
-  afterEach(async () => {
-    await store?.close()
-    await rm(dir, { recursive: true, force: true })
-  })
-
-  it('opens and verifies, with every session, entry hash and head as written', async () => {
-    const s = store!
-    const report = await s.verify()
-    expect(report.findings.filter((f) => f.severity === 'error')).toEqual([])
-    expect(report.ok).toBe(true)
-    const ids = (await s.listSessions()).map((x) => x.sessionId).sort()
-    expect(ids).toEqual(Object.keys(expected.sessions).sort())
-    for (const [id, want] of Object.entries(expected.sessions)) {
-      const hashes: string[] = []
-      for await (const e of s.entries(id)) {
-        hashes.push(e.hash)
-        expect(e.format).toBe(1)
-      }
-      expect(hashes, id).toEqual(want.hashes)
-      expect(await s.head(id)).toBe(want.head)
+/** Every key of a closed LevelDB directory, by table tag (a letter), and its format row. */
+async function rawTables(dir: string): Promise<{ tags: Record<string, number>; format: unknown }> {
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+  await db.open()
+  try {
+    const tags: Record<string, number> = {}
+    for await (const key of db.keys()) {
+      const t = String.fromCharCode(key[0]!)
+      tags[t] = (tags[t] ?? 0) + 1
     }
+    return { tags, format: decodeCbor((await db.get(Uint8Array.of(0x46)))!) }
+  } finally {
+    await db.close()
+  }
+}
+
+async function copyOf(label: string): Promise<string> {
+  // A copy: opening a LevelDB directory writes to it.
+  const dir = await mkdtemp(join(tmpdir(), `chainlog-fixture-${label}-`))
+  await cp(new URL(`${label}/`, FIXTURES), dir, { recursive: true })
+  return dir
+}
+
+/** Every session, entry hash and head as the fixture's record says, and a clean verify. */
+async function expectAsWritten(s: Store, expected: Expected, entryFormat: 1 | 2): Promise<void> {
+  const report = await s.verify()
+  expect(report.findings.filter((f) => f.severity === 'error')).toEqual([])
+  expect(report.ok).toBe(true)
+  const ids = (await s.listSessions()).map((x) => x.sessionId).sort()
+  expect(ids).toEqual(Object.keys(expected.sessions).sort())
+  for (const [id, want] of Object.entries(expected.sessions)) {
+    const hashes: string[] = []
+    for await (const e of s.entries(id)) {
+      hashes.push(e.hash)
+      expect(e.format).toBe(entryFormat)
+    }
+    expect(hashes, id).toEqual(want.hashes)
+    expect(await s.head(id)).toBe(want.head)
+  }
+}
+
+for (const [label, entryFormat] of [
+  ['v1', 1],
+  ['v2', 2],
+] as const) {
+  describe(`a store written in store format ${label.slice(1)} (entry format ${entryFormat})`, async () => {
+    const expected = await load(label)
+    let dir: string
+    let store: Store | undefined
+    beforeEach(async () => {
+      dir = await copyOf(label)
+      store = await openStore({ path: dir, exclusive: true })
+    })
+    afterEach(async () => {
+      await store?.close()
+      await rm(dir, { recursive: true, force: true })
+    })
+
+    it('opens and verifies, with every session, entry hash and head as written', async () => {
+      expect(expected.storeFormatVersion).toBe(Number(label.slice(1)))
+      await expectAsWritten(store!, expected, entryFormat)
+    })
+
+    it('reads back the same history, usage ledger, lineage, tombstone and lease', async () => {
+      const s = store!
+      expect(asWritten[label]!((await s.restore('fixture-main')).history)).toBe(expected.mainHistoryJson)
+      expect(await s.usage()).toEqual(expected.usage)
+      expect(await s.usage('fixture-main')).toEqual(expected.usageMain)
+      const lin = await s.lineage('fixture-main')
+      expect(lin.descendants.map((d) => d.sessionId).sort()).toEqual([expected.lineage.compacted, expected.lineage.fork, expected.lineage.materialized].sort())
+      await expect(s.restore(expected.deleted)).rejects.toMatchObject({ code: 'CHAINLOG_SESSION_NOT_FOUND' })
+      await expect(s.claimSession(expected.leased, { owner: 'someone-else', ttlMs: 1000 })).resolves.toMatchObject({ owner: 'someone-else' })
+    })
+
+    it('takes new (format 2) entries after old ones and still verifies the chain and its forks', async () => {
+      const s = store!
+      const item = { z: 'last', a: 'first', '2': 'index keys first' }
+      const r = await s.append('fixture-main', { kind: 'user_input', item })
+      const last = await s.getEntry(r.hash)
+      expect(last.format).toBe(2)
+      expect(last.prev).toBe(expected.mainHead)
+      expect(JSON.stringify(last.entry.kind === 'user_input' && last.entry.item)).toBe(JSON.stringify(item))
+      const fork = await s.forkAt(expected.forkPoint)
+      await s.append(fork.sessionId, { kind: 'turn_end', turn: 9 })
+      const report = await s.verify()
+      expect(report.ok).toBe(true)
+      expect(report.checked.entries).toBe(Object.values(expected.sessions).reduce((n, x) => n + x.length, 0) + 3)
+    })
+
+    it('is laid out in store format 2 once open: records by session and seq, no format-1 tables', async () => {
+      await store!.close()
+      store = undefined
+      const { tags, format } = await rawTables(dir)
+      expect(format).toEqual({ version: 2 })
+      expect(tags.E).toBeUndefined() // format 1's records by hash
+      expect(tags.S).toBeUndefined() // format 1's sequence index
+      const entries = Object.values(expected.sessions).reduce((n, x) => n + x.length, 0)
+      expect(tags.R).toBe(entries)
+      expect(tags.H).toBe(entries)
+    })
+  })
+}
+
+describe('migrating the store format 1 fixture', async () => {
+  const expected = await load('v1')
+  const entries = Object.values(expected.sessions).reduce((n, x) => n + x.length, 0)
+  const dirs: string[] = []
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
   })
 
-  it('reads back the same history, usage ledger, lineage, tombstone and lease', async () => {
-    const s = store!
-    expect(asWritten((await s.restore('fixture-main')).history)).toBe(expected.mainHistoryJson)
-    expect(await s.usage()).toEqual(expected.usage)
-    expect(await s.usage('fixture-main')).toEqual(expected.usageMain)
-    const lin = await s.lineage('fixture-main')
-    expect(lin.descendants.map((d) => d.sessionId).sort()).toEqual([expected.lineage.compacted, expected.lineage.fork, expected.lineage.materialized].sort())
-    await expect(s.restore(expected.deleted)).rejects.toMatchObject({ code: 'CHAINLOG_SESSION_NOT_FOUND' })
-    await expect(s.claimSession(expected.leased, { owner: 'someone-else', ttlMs: 1000 })).resolves.toMatchObject({ owner: 'someone-else' })
+  it('reports progress up to every record, and a second open does nothing more', async () => {
+    const dir = await copyOf('v1')
+    dirs.push(dir)
+    const seen: MigrationProgress[] = []
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    await store.close()
+    expect(seen.length).toBeGreaterThanOrEqual(2)
+    expect(seen[0]).toMatchObject({ done: 0, total: entries })
+    expect(seen[seen.length - 1]).toMatchObject({ done: entries, total: entries })
+    const again: MigrationProgress[] = []
+    const reopened = await openStore({ path: dir, exclusive: true, onMigrate: (p) => again.push(p) })
+    await reopened.close()
+    expect(again).toEqual([])
   })
 
-  it('takes new (format 2) entries after old ones and still verifies the mixed chain and its forks', async () => {
-    const s = store!
-    const item = { z: 'last', a: 'first', '2': 'index keys first' }
-    const r = await s.append('fixture-main', { kind: 'user_input', item })
-    const last = await s.getEntry(r.hash)
-    expect(last.format).toBe(2)
-    expect(last.prev).toBe(expected.mainHead)
-    expect(JSON.stringify(last.entry.kind === 'user_input' && last.entry.item)).toBe(JSON.stringify(item))
-    const fork = await s.forkAt(expected.forkPoint)
-    await s.append(fork.sessionId, { kind: 'turn_end', turn: 9 })
-    const report = await s.verify()
-    expect(report.ok).toBe(true)
-    expect(report.checked.entries).toBe(Object.values(expected.sessions).reduce((n, x) => n + x.length, 0) + 3)
+  it('with migrate: false, a format-1 store is refused and left as it was', async () => {
+    const dir = await copyOf('v1')
+    dirs.push(dir)
+    const before = await rawTables(dir)
+    await expect(openStore({ path: dir, exclusive: true, migrate: false })).rejects.toMatchObject({
+      code: 'CHAINLOG_UNSUPPORTED_VERSION',
+      data: { found: 1, supported: 2, migrate: true },
+    })
+    expect(await rawTables(dir)).toEqual(before)
+    expect(before.format).toEqual({ version: 1 })
+  })
+
+  it('a migration that stops part way (a crash) leaves a store that resumes on the next open and verifies', async () => {
+    // The marker, then 4 chunks of records (24 in all), then the last commit: stop after each kind.
+    expect(entries).toBe(24)
+    for (const stopAfter of [1, 2, 4, 5]) {
+      const dir = await copyOf('v1')
+      dirs.push(dir)
+      const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+      await db.open()
+      const engine = new LevelEngine(db as never)
+      const commit = engine.commit.bind(engine)
+      let commits = 0
+      engine.commit = (c) => (++commits > stopAfter ? Promise.reject(new Error('simulated crash')) : commit(c))
+      // Chunks of 7 records: the fixture's records take several commits.
+      await expect(migrateToV2(engine, undefined, 7)).rejects.toThrow('simulated crash')
+      await db.close()
+      const mid = await rawTables(dir)
+      expect(mid.format, `stopped after ${stopAfter} commits`).toEqual({ version: 2, migrating: 1 })
+      // Every record is in exactly one layout: moved ones in R, the rest still in E (with S).
+      expect((mid.tags.R ?? 0) + (mid.tags.S ?? 0)).toBe(entries)
+      const store = await openStore({ path: dir, exclusive: true })
+      try {
+        await expectAsWritten(store, expected, 1)
+        expect(await store.usage()).toEqual(expected.usage)
+      } finally {
+        await store.close()
+      }
+      const after = await rawTables(dir)
+      expect(after.format).toEqual({ version: 2 })
+      expect(after.tags.S).toBeUndefined()
+      expect(after.tags.E).toBeUndefined()
+    }
   })
 })
 
-describe('a bundle written by chainlog 0.1.0 (bundle format 1)', () => {
-  it('verifies, and imports into a new store whose sessions verify and restore as the source', async () => {
-    const bytes = new Uint8Array(await readFile(new URL('v1-fork.bundle', FIXTURES)))
-    const report = await verifyBundle(bytes)
-    expect(report.findings).toEqual([])
-    expect(report.header?.version).toBe(1)
-    const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
-    try {
-      await store.importBundle(bytes)
-      expect(await store.head(expected.lineage.fork)).toBe(expected.sessions[expected.lineage.fork]!.head)
-      expect((await store.verify()).ok).toBe(true)
-    } finally {
-      await store.close()
-    }
-  })
+describe('bundles written by earlier releases', () => {
+  for (const [label, version] of [
+    ['v1', 1],
+    ['v2', 2],
+  ] as const) {
+    it(`bundle format ${version}: verifies, and imports into a new store whose sessions verify`, async () => {
+      const expected = await load(label)
+      const bytes = new Uint8Array(await readFile(new URL(`${label}-fork.bundle`, FIXTURES)))
+      const report = await verifyBundle(bytes)
+      expect(report.findings).toEqual([])
+      expect(report.header?.version).toBe(version)
+      const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
+      try {
+        await store.importBundle(bytes)
+        expect(await store.head(expected.lineage.fork)).toBe(expected.sessions[expected.lineage.fork]!.head)
+        expect((await store.verify()).ok).toBe(true)
+      } finally {
+        await store.close()
+      }
+    })
+  }
 })

@@ -43,10 +43,10 @@ describe('docs/storage.md: how much `relaxed` can lose', () => {
     const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
     const { sessionId } = await store.createSession({ ts: 1 })
     const rand = prng(18)
-    const before = store.writer.bytesWritten
+    const before = store.engine.stats.bytesWritten
     const N = 40
     for (let i = 0; i < N; i++) await store.appendTurn(sessionId, turnOf(i, rand), { ts: 2 + i })
-    const perTurn = (store.writer.bytesWritten - before) / N
+    const perTurn = (store.engine.stats.bytesWritten - before) / N
     await store.close()
 
     const m = /about ([\d.]+) KB of keys and values per turn.*?about ([\d,]+) turns.*?one turn every (\d+) s.*?about ([\d.]+) hours/s.exec(paragraph)

@@ -11,7 +11,7 @@ import { encodeCanonical } from '../../src/encoding/cbor.js'
 import { sealEntry } from '../../src/encoding/entry-codec.js'
 import { ZERO_HASH, fromHex, hashRecord, toHex } from '../../src/encoding/hash.js'
 import type { Entry, SessionStart } from '../../src/schema/entry.js'
-import type { BatchOp } from '../../src/storage/group-writer.js'
+import type { BatchOp } from '../../src/storage/engine.js'
 import * as K from '../../src/storage/keys.js'
 import type { SessionMeta, StoredEntry } from '../../src/storage/session-store.js'
 import { Store } from '../../src/store.js'
@@ -143,21 +143,20 @@ function findingAt(r: VerifyReport, code: FindingCode, at: { sessionId?: string;
 
 /**
  * Re-seal a session's whole chain from `entries` (seq 0 first) and replace its rows
- * consistently: old entry and hash-index rows deleted, new entry, sequence, hash-index rows
- * and head written. Optionally rewrites its metadata origin to match the new genesis.
+ * consistently: old record and hash-index rows deleted, new record and hash-index rows and head
+ * written. Optionally rewrites its metadata origin to match the new genesis.
  */
 async function rewriteChain(store: Store, sessionId: string, old: StoredEntry[], entries: Entry[], opts: { meta?: boolean } = {}): Promise<string[]> {
   const ops: BatchOp[] = []
   for (const e of old) {
-    ops.push({ type: 'del', key: K.entryKey(fromHex(e.hash)) }, { type: 'del', key: K.hashKey(fromHex(e.hash)) }, { type: 'del', key: K.seqKey(sessionId, e.seq) })
+    ops.push({ type: 'del', key: K.recordKey(sessionId, e.seq) }, { type: 'del', key: K.hashKey(fromHex(e.hash)) })
   }
   const hashes: string[] = []
   let prev: Uint8Array = ZERO_HASH
   entries.forEach((entry, seq) => {
     const s = sealEntry(prev, entry)
     ops.push(
-      { type: 'put', key: K.entryKey(s.hash), value: s.record },
-      { type: 'put', key: K.seqKey(sessionId, seq), value: s.hash },
+      { type: 'put', key: K.recordKey(sessionId, seq), value: s.record },
       { type: 'put', key: K.hashKey(s.hash), value: K.hashIndexValue(sessionId, seq) },
     )
     hashes.push(toHex(s.hash))
@@ -182,10 +181,8 @@ async function replaceLast(store: Store, sessionId: string, old: StoredEntry[], 
   const last = old[old.length - 1]!
   const hash = hashRecord(record)
   await batch(store, [
-    { type: 'del', key: K.entryKey(fromHex(last.hash)) },
     { type: 'del', key: K.hashKey(fromHex(last.hash)) },
-    { type: 'put', key: K.entryKey(hash), value: record },
-    { type: 'put', key: K.seqKey(sessionId, last.seq), value: hash },
+    { type: 'put', key: K.recordKey(sessionId, last.seq), value: record },
     { type: 'put', key: K.hashKey(hash), value: K.hashIndexValue(sessionId, last.seq) },
     { type: 'put', key: K.headKey(sessionId), value: K.headValue(hash, last.seq) },
   ])
@@ -215,7 +212,7 @@ describe('a clean store', () => {
     expect(report.truncated).toBeUndefined()
     let entries = 0
     let bytes = 0
-    for await (const [, v] of store.db.iterator({ ...K.tableRange(K.TAG.entry), ...BIN })) {
+    for await (const [, v] of store.db.iterator({ ...K.tableRange(K.TAG.record), ...BIN })) {
       entries++
       bytes += (v as Uint8Array).length
     }
@@ -278,7 +275,7 @@ describe('scope', () => {
 
     // Damage A: FF alone still verifies, FF with its lineage does not, and the finding is in A.
     const victim = w.sessions[A]![2]!
-    const key = K.entryKey(fromHex(victim.hash))
+    const key = K.recordKey(A, 2)
     const rec = (await get(store, key))!
     rec[rec.length - 1]! ^= 0x01
     await put(store, key, rec)
@@ -289,11 +286,12 @@ describe('scope', () => {
     findingAt(r, 'hash_mismatch', { sessionId: A, seq: 2, hash: victim.hash })
     // Damage elsewhere (B) is outside FF's lineage.
     const other = w.sessions[B]![1]!
-    await del(store, K.entryKey(fromHex(other.hash)))
+    await del(store, K.recordKey(B, 1))
     const r2 = await store.verify({ sessionId: FF, lineage: true })
     expect(r2.findings.some((f) => f.sessionId === B)).toBe(false)
     const all = await store.verify()
-    findingAt(all, 'entry_missing', { sessionId: B, seq: 1, hash: other.hash })
+    findingAt(all, 'seq_gap', { sessionId: B, seq: 2 })
+    findingAt(all, 'index_mismatch', { sessionId: B, seq: 1, hash: other.hash })
     findingAt(all, 'hash_mismatch', { sessionId: A, seq: 2, hash: victim.hash })
   })
 
@@ -328,7 +326,7 @@ describe('tampering is found, located and typed', () => {
   it('a flipped byte in an entry record: hash_mismatch at that entry', async () => {
     await fresh()
     const e = w.sessions[A]![5]!
-    const key = K.entryKey(fromHex(e.hash))
+    const key = K.recordKey(A, 5)
     const rec = (await get(store, key))!
     rec[40]! ^= 0x20
     await put(store, key, rec)
@@ -338,55 +336,43 @@ describe('tampering is found, located and typed', () => {
     expect(f.expected).toBe(e.hash)
     expect(f.actual).toBe(toHex(hashRecord(rec)))
     // Only that entry is blamed.
-    expect(errors(r).every((x) => x.hash === e.hash)).toBe(true)
-    // A flip inside the prev link is a hash_mismatch and a prev_mismatch at the same place.
+    expect(errors(r).filter((x) => x.hash !== e.hash)).toEqual([])
+    // A flip inside the prev link is a hash_mismatch there, and a broken link to the entry before it.
     const e2 = w.sessions[B]![3]!
-    const key2 = K.entryKey(fromHex(e2.hash))
+    const key2 = K.recordKey(B, 3)
     const rec2 = (await get(store, key2))!
     rec2[0]! ^= 0x80
     await put(store, key2, rec2)
     const r2 = await store.verify()
     findingAt(r2, 'hash_mismatch', { sessionId: B, seq: 3, hash: e2.hash })
-    const p = findingAt(r2, 'prev_mismatch', { sessionId: B, seq: 3, hash: e2.hash })
+    const p = findingAt(r2, 'prev_mismatch', { sessionId: B, seq: 3 })
     expect(p.expected).toBe(w.sessions[B]![2]!.hash)
+    expect(p.actual).toBe(toHex(rec2.subarray(0, 32)))
   })
 
-  it('an entry record deleted from the middle: entry_missing at that entry', async () => {
+  it('a record deleted from the middle: seq_gap at the next seq, and its index row names nothing', async () => {
     await fresh()
     const e = w.sessions[B]![4]!
-    await del(store, K.entryKey(fromHex(e.hash)))
+    await del(store, K.recordKey(B, 4))
     const r = await store.verify()
     expect(r.ok).toBe(false)
-    findingAt(r, 'entry_missing', { sessionId: B, seq: 4, hash: e.hash })
+    const gap = findingAt(r, 'seq_gap', { sessionId: B, seq: 5 })
+    expect(gap.expected).toBe(4)
+    expect(gap.actual).toBe(5)
     // Its hash-index row now names nothing.
     findingAt(r, 'index_mismatch', { sessionId: B, seq: 4, hash: e.hash })
     const total = ALL.reduce((n, id) => n + w.sessions[id]!.length, 0)
     expect(r.checked.entries).toBe(total - 1)
   })
 
-  it('a sequence row deleted from the middle: seq_gap at the next seq', async () => {
-    await fresh()
-    const e = w.sessions[A]![9]!
-    const next = w.sessions[A]![10]!
-    await del(store, K.seqKey(A, 9))
-    const r = await store.verify()
-    expect(r.ok).toBe(false)
-    const gap = findingAt(r, 'seq_gap', { sessionId: A, seq: 10, hash: next.hash })
-    expect(gap.expected).toBe(9)
-    expect(gap.actual).toBe(10)
-    // The next entry links to the missing one, not to seq 8.
-    findingAt(r, 'prev_mismatch', { sessionId: A, seq: 10, hash: next.hash })
-    // The entry itself is still stored but no session reaches it at its place.
-    findingAt(r, 'orphan_entry', { hash: e.hash })
-  })
-
-  it('two entries swapped (their sequence rows): prev_mismatch and index_mismatch at both seqs', async () => {
+  it('two records swapped: prev_mismatch and index_mismatch at both seqs, hash_mismatch where the chain expects the other', async () => {
     await fresh()
     const s = w.sessions[D]!
     const [x, y] = [s[3]!, s[4]!]
+    const [rx, ry] = [(await get(store, K.recordKey(D, 3)))!, (await get(store, K.recordKey(D, 4)))!]
     await batch(store, [
-      { type: 'put', key: K.seqKey(D, 3), value: fromHex(y.hash) },
-      { type: 'put', key: K.seqKey(D, 4), value: fromHex(x.hash) },
+      { type: 'put', key: K.recordKey(D, 3), value: ry },
+      { type: 'put', key: K.recordKey(D, 4), value: rx },
     ])
     const r = await store.verify()
     expect(r.ok).toBe(false)
@@ -397,8 +383,8 @@ describe('tampering is found, located and typed', () => {
     expect(p4).toMatchObject({ expected: y.hash, actual: s[2]!.hash })
     const i4 = findingAt(r, 'index_mismatch', { sessionId: D, seq: 4, hash: x.hash })
     expect(i4).toMatchObject({ expected: { sessionId: D, seq: 4 }, actual: { sessionId: D, seq: 3 } })
-    // And the entry after them links to y, which is no longer at seq 4.
-    findingAt(r, 'prev_mismatch', { sessionId: D, seq: 5, hash: s[5]!.hash })
+    // And the entry after them links to y, which the index still puts at seq 4: the record there is not y.
+    findingAt(r, 'hash_mismatch', { sessionId: D, seq: 4, hash: y.hash })
     // No finding outside D.
     expect(errors(r).every((f) => f.sessionId === D)).toBe(true)
   })
@@ -428,9 +414,7 @@ describe('tampering is found, located and typed', () => {
     const realHead = s[s.length - 1]!
     const keep = s.length - 5
     const ops: BatchOp[] = []
-    for (const e of s.slice(keep)) {
-      ops.push({ type: 'del', key: K.entryKey(fromHex(e.hash)) }, { type: 'del', key: K.hashKey(fromHex(e.hash)) }, { type: 'del', key: K.seqKey(D, e.seq) })
-    }
+    for (const e of s.slice(keep)) ops.push({ type: 'del', key: K.recordKey(D, e.seq) }, { type: 'del', key: K.hashKey(fromHex(e.hash)) })
     const newLast = s[keep - 1]!
     ops.push({ type: 'put', key: K.headKey(D), value: K.headValue(fromHex(newLast.hash), newLast.seq) })
     await batch(store, ops)
@@ -452,14 +436,14 @@ describe('tampering is found, located and typed', () => {
     const s = w.sessions[D]!
     const alien = w.sessions[B]![5]!
     const replaced = s[6]!
-    await put(store, K.seqKey(D, 6), fromHex(alien.hash))
+    await put(store, K.recordKey(D, 6), (await get(store, K.recordKey(B, 5)))!)
     const r = await store.verify()
     expect(r.ok).toBe(false)
     findingAt(r, 'prev_mismatch', { sessionId: D, seq: 6, hash: alien.hash })
     const i = findingAt(r, 'index_mismatch', { sessionId: D, seq: 6, hash: alien.hash })
     expect(i.actual).toEqual({ sessionId: B, seq: 5 })
-    findingAt(r, 'prev_mismatch', { sessionId: D, seq: 7, hash: s[7]!.hash })
-    findingAt(r, 'orphan_entry', { hash: replaced.hash })
+    // The entry after it links to the replaced entry, which the index still puts at seq 6.
+    findingAt(r, 'hash_mismatch', { sessionId: D, seq: 6, hash: replaced.hash })
     // B itself is untouched.
     expect(r.findings.some((f) => f.sessionId === B)).toBe(false)
   })
@@ -572,21 +556,23 @@ describe('tampering is found, located and typed', () => {
     expect(f3.actual).toBeNull()
   })
 
-  it('an orphan entry (a record no session reaches): orphan_entry at its hash', async () => {
+  it('records of a session that has no head: head_mismatch; an index row naming no record: index_mismatch', async () => {
     await fresh()
     const ghost = sealEntry(ZERO_HASH, { kind: 'session_start', ts: TS, sessionId: 'ghost', config: {}, history: [] })
-    await put(store, K.entryKey(ghost.hash), ghost.record)
+    await put(store, K.recordKey('ghost', 0), ghost.record)
     const r = await store.verify()
     expect(r.ok).toBe(false)
-    const f = findingAt(r, 'orphan_entry', { hash: toHex(ghost.hash) })
-    expect(f.sessionId).toBeUndefined()
-    expect(errors(r)).toHaveLength(1)
-    // With a hash-index row naming a session that does not exist.
+    findingAt(r, 'head_mismatch', { sessionId: 'ghost' })
+    // Its hash has no index row, and it has no metadata row (nothing ever wrote them).
+    findingAt(r, 'index_mismatch', { sessionId: 'ghost', seq: 0, hash: toHex(ghost.hash) })
+    expect(errors(r).map((f) => f.code).sort()).toEqual(['head_mismatch', 'index_mismatch', 'index_mismatch'])
+    await del(store, K.recordKey('ghost', 0))
+    // A hash-index row naming a session that does not exist.
     await put(store, K.hashKey(ghost.hash), K.hashIndexValue('ghost', 0))
     const r2 = await store.verify()
-    findingAt(r2, 'orphan_entry', { sessionId: 'ghost', seq: 0, hash: toHex(ghost.hash) })
+    findingAt(r2, 'index_mismatch', { sessionId: 'ghost', seq: 0, hash: toHex(ghost.hash) })
     expect(errors(r2)).toHaveLength(1)
-    // A verify scoped to one session does not scan for orphans.
+    // A verify scoped to one session does not scan the whole index.
     expect((await store.verify({ sessionId: A })).ok).toBe(true)
   })
 
@@ -713,12 +699,12 @@ describe('tampering is found, located and typed', () => {
     findingAt(r3, 'index_mismatch', { sessionId: C, seq: 0, hash: w.sessions[C]![0]!.hash })
   })
 
-  it('malformed sequence-index keys are reported and stepped over (no crash, no endless loop)', async () => {
+  it('malformed record keys are reported and stepped over (no crash, no endless loop)', async () => {
     await fresh()
-    const short = Uint8Array.of(K.TAG.seq, 0x61) // `S` ‖ "a": no separator, no seq
-    const badUtf8 = Uint8Array.of(K.TAG.seq, 0xff, 0x00, ...K.u64(0)) // the id is not UTF-8
-    await put(store, short, fromHex(w.sessions[A]![1]!.hash))
-    await put(store, badUtf8, fromHex(w.sessions[A]![2]!.hash))
+    const short = Uint8Array.of(K.TAG.record, 0x61) // `R` ‖ "a": no separator, no seq
+    const badUtf8 = Uint8Array.of(K.TAG.record, 0xff, 0x00, ...K.u64(0)) // the id is not UTF-8
+    await put(store, short, (await get(store, K.recordKey(A, 1)))!)
+    await put(store, badUtf8, (await get(store, K.recordKey(A, 2)))!)
     const r = await store.verify()
     expect(r.ok).toBe(false)
     const bad = r.findings.filter((f) => f.code === 'index_mismatch' && f.sessionId === undefined && f.hash === undefined)
@@ -751,9 +737,7 @@ describe('tampering is found, located and typed', () => {
   it('a session with a head but no entries: seq_gap', async () => {
     await fresh()
     const ops: BatchOp[] = []
-    for (const e of w.sessions[D]!) {
-      ops.push({ type: 'del', key: K.entryKey(fromHex(e.hash)) }, { type: 'del', key: K.hashKey(fromHex(e.hash)) }, { type: 'del', key: K.seqKey(D, e.seq) })
-    }
+    for (const e of w.sessions[D]!) ops.push({ type: 'del', key: K.recordKey(D, e.seq) }, { type: 'del', key: K.hashKey(fromHex(e.hash)) })
     await batch(store, ops)
     const r = await store.verify()
     expect(r.ok).toBe(false)
@@ -794,12 +778,11 @@ describe('tampering is found, located and typed', () => {
 
 describe('every single-bit flip of any stored entry record is found', () => {
   let store: Store
-  let keys: Uint8Array[]
+  let records: { key: Uint8Array; hash: string }[]
   beforeAll(async () => {
     store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
-    await buildWorld(store)
-    keys = []
-    for await (const k of store.db.keys({ ...K.tableRange(K.TAG.entry), ...BIN })) keys.push(new Uint8Array(k as Uint8Array))
+    const w = await buildWorld(store)
+    records = ALL.flatMap((id) => w.sessions[id]!.map((e) => ({ key: K.recordKey(id, e.seq), hash: e.hash })))
   })
   afterAll(async () => {
     await store.close()
@@ -809,8 +792,7 @@ describe('every single-bit flip of any stored entry record is found', () => {
     const before = await dump(store)
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 7 }), async (ki, bi, bit) => {
-        const key = keys[ki % keys.length]!
-        const hash = toHex(key.subarray(1))
+        const { key, hash } = records[ki % records.length]!
         const rec = (await get(store, key))!
         const pos = bi % rec.length
         rec[pos]! ^= 1 << bit
@@ -841,7 +823,7 @@ describe('classic-level', () => {
       const w = await buildWorld(store)
       expect((await store.verify()).ok).toBe(true)
       const e = w.sessions[F]![3]!
-      const key = K.entryKey(fromHex(e.hash))
+      const key = K.recordKey(F, 3)
       const rec = (await get(store, key))!
       rec[rec.length - 2]! ^= 0x04
       await store.db.put(key, rec, BIN)

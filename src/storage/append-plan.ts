@@ -1,0 +1,88 @@
+// The rows an append writes, as a pure plan: given the session's head, its metadata and usage
+// totals as read, and the entries already sealed (validated, encoded, hashed), build every op of
+// the one commit and the precondition that makes it compare-and-set: the head row must still
+// hold the head the plan was built on. No reads, no I/O: the store reads, plans, commits.
+import type { ItemClassifier } from '../schema/classify.js'
+import type { Entry, SessionStart } from '../schema/entry.js'
+import { toHex } from '../encoding/hash.js'
+import { encodeCanonical } from '../encoding/cbor.js'
+import { usageOf } from '../state/reducer.js'
+import type { BatchOp, Precondition } from './engine.js'
+import * as K from './keys.js'
+import { countItems, emptyCounts, itemsOf, type SessionMeta } from './session-meta.js'
+import type { UsageByModel, UsageLedger } from './usage-ledger.js'
+
+export interface Sealed {
+  record: Uint8Array
+  hash: Uint8Array
+}
+
+export interface Plan {
+  ops: BatchOp[]
+  expect: Precondition[]
+  /** The session's head and metadata once the commit has landed. */
+  head: { hash: Uint8Array; seq: number }
+  meta: SessionMeta
+  results: { hash: string; seq: number }[]
+}
+
+export function planAppend(input: {
+  sessionId: string
+  head: { hash: Uint8Array; seq: number }
+  sealed: readonly Sealed[]
+  /** The entries as given (blobs not yet moved out), for counting items. */
+  entries: readonly Entry[]
+  meta: SessionMeta
+  /** The session's usage totals as read, when the entries carry usage (updated in place). */
+  usageTotals: UsageByModel | undefined
+  ledger: UsageLedger
+  classify: ItemClassifier
+}): Plan {
+  const { sessionId, head, sealed, entries } = input
+  const meta: SessionMeta = { ...input.meta, counts: { ...(input.meta.counts ?? emptyCounts()) } }
+  const ops: BatchOp[] = []
+  const results: { hash: string; seq: number }[] = []
+  let seq = head.seq
+  for (let i = 0; i < sealed.length; i++) {
+    const s = sealed[i]!
+    seq += 1
+    ops.push(...K.entryRows(sessionId, seq, s.hash, s.record))
+    results.push({ hash: toHex(s.hash), seq })
+    countItems(meta, itemsOf(entries[i]!), input.classify)
+    meta.updatedAt = entries[i]!.ts
+  }
+  const last = sealed[sealed.length - 1]!
+  ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(last.hash, seq) }, { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) })
+  if (input.usageTotals) {
+    const usages = entries.filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e.kind === 'llm_usage').map(usageOf)
+    input.ledger.addOps(sessionId, input.usageTotals, usages, ops)
+  }
+  return {
+    ops,
+    expect: [{ key: K.headKey(sessionId), value: K.headValue(head.hash, head.seq) }],
+    head: { hash: last.hash, seq },
+    meta,
+    results,
+  }
+}
+
+/** The rows of a new session: its genesis record, head and metadata; refused if a head exists. */
+export function planGenesis(sessionId: string, sealed: Sealed, genesis: SessionStart, extraMeta: Partial<SessionMeta>, classify: ItemClassifier): Plan {
+  const meta: SessionMeta = { createdAt: genesis.ts, updatedAt: genesis.ts, counts: emptyCounts(), ...extraMeta }
+  if (genesis.forkedFrom) meta.forkedFrom = genesis.forkedFrom
+  if (genesis.compactedFrom) meta.compactedFrom = genesis.compactedFrom
+  countItems(meta, genesis.history, classify)
+  const ops: BatchOp[] = [
+    ...K.entryRows(sessionId, 0, sealed.hash, sealed.record),
+    { type: 'put', key: K.headKey(sessionId), value: K.headValue(sealed.hash, 0) },
+    { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
+    { type: 'del', key: K.tombstoneKey(sessionId) },
+  ]
+  return {
+    ops,
+    expect: [{ key: K.headKey(sessionId), value: undefined }],
+    head: { hash: sealed.hash, seq: 0 },
+    meta,
+    results: [{ hash: toHex(sealed.hash), seq: 0 }],
+  }
+}

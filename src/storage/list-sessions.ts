@@ -1,0 +1,67 @@
+// Listing sessions: the metadata (`M`) and head (`P`) tables are both keyed by session id, so
+// one range scan of each, merged by id, lists every session without a read per session.
+import { decodeCbor } from '../encoding/cbor.js'
+import { toHex } from '../encoding/hash.js'
+import { ChainlogError, ErrorCodes } from '../errors.js'
+import type { Row, StorageEngine } from './engine.js'
+import * as K from './keys.js'
+import type { SessionMeta } from './session-meta.js'
+
+export interface SessionInfo extends SessionMeta {
+  sessionId: string
+  head: string
+  length: number
+}
+
+/** How `listSessions` orders and limits what it returns. */
+export interface ListOptions {
+  /** `id` (default): by session id; `newest` / `oldest`: by the time of the last entry. */
+  order?: 'id' | 'newest' | 'oldest'
+  /** At most this many sessions. */
+  limit?: number
+}
+
+export async function listSessions(engine: StorageEngine, options: ListOptions = {}): Promise<SessionInfo[]> {
+  const { order = 'id', limit } = options
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `limit must be a non-negative integer, not ${String(limit)}`, { limit })
+  }
+  if (!['id', 'newest', 'oldest'].includes(order)) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `order is "id", "newest" or "oldest", not ${String(order)}`, { order })
+  }
+  // `M ‖ id` and `P ‖ id` sort alike, so the two scans are merged by id. A metadata row without
+  // a head (a session being created or deleted) is left out.
+  const heads = engine.scan(K.tableRange(K.TAG.head), 1024)[Symbol.asyncIterator]()
+  const out: SessionInfo[] = []
+  try {
+    let headRows: Row[] = []
+    let h = 0
+    const nextHead = async (): Promise<Row | undefined> => {
+      if (h >= headRows.length) {
+        const r = await heads.next()
+        if (r.done) return undefined
+        headRows = r.value
+        h = 0
+      }
+      return headRows[h++]
+    }
+    let head = await nextHead()
+    for await (const rows of engine.scan(K.tableRange(K.TAG.meta), 1024)) {
+      for (const [key, value] of rows) {
+        const sessionId = K.sessionIdFromKey(key)
+        while (head && K.sessionIdFromKey(head[0]) < sessionId) head = await nextHead()
+        if (!head || K.sessionIdFromKey(head[0]) !== sessionId) continue
+        const { hash, seq } = K.parseHeadValue(head[1])
+        const meta = decodeCbor(value) as SessionMeta
+        out.push({ sessionId, head: toHex(hash), length: seq + 1, ...meta })
+      }
+    }
+  } finally {
+    await heads.return?.()
+  }
+  if (order !== 'id') {
+    const sign = order === 'newest' ? -1 : 1
+    out.sort((a, b) => sign * (a.updatedAt - b.updatedAt) || (a.sessionId < b.sessionId ? -1 : 1))
+  }
+  return limit === undefined ? out : out.slice(0, limit)
+}
