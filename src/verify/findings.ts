@@ -9,7 +9,7 @@ export const FindingCodes = [
   'prev_mismatch',
   /** The sequence index skips a number. */
   'seq_gap',
-  /** The sequence index names an entry whose record is missing. */
+  /** Store format 1 only: the sequence index named an entry whose record was missing (format 2 reports a seq_gap). */
   'entry_missing',
   /** The head pointer does not name the session's last entry (or is missing). */
   'head_mismatch',
@@ -25,7 +25,7 @@ export const FindingCodes = [
   'origin_deleted',
   /** The hash index, sequence index, dependants index or metadata disagree with the entries. */
   'index_mismatch',
-  /** A stored entry that no session reaches. */
+  /** Store format 1 only: a stored entry that no session reached (format 2 files every record under its session). */
   'orphan_entry',
   /** The trusted head is no longer in the session's chain: history was rewritten or rolled back. */
   'trusted_head_missing',
