@@ -65,6 +65,35 @@ export function engineContract(name: string, open: () => Promise<EngineHandle>):
       expect(await all(e.scan({ gte: k('u'), lt: k('v') }))).toEqual([])
     })
 
+    it('applies the ops of one commit in order: a put after a delete of the same key wins, and the reverse', async () => {
+      await e.commit({ ops: [{ type: 'put', key: k('x'), value: v('old') }, { type: 'put', key: k('y'), value: v('old') }] })
+      // A re-root deletes a session's rows and puts new ones under some of the same keys in one commit.
+      await e.commit({
+        ops: [
+          { type: 'del', key: k('x') },
+          { type: 'put', key: k('x'), value: v('new') },
+          { type: 'put', key: k('y'), value: v('new') },
+          { type: 'del', key: k('y') },
+        ],
+      })
+      expect(str(await e.get(k('x')))).toBe('new')
+      expect(await e.get(k('y'))).toBeUndefined()
+    })
+
+    it('scans with growing chunks: the first of at most `chunk` rows, later ones up to `maxChunk`', async () => {
+      const keys = Array.from({ length: 40 }, (_, i) => `g/${String(i).padStart(2, '0')}`)
+      await e.commit({ ops: keys.map((x) => ({ type: 'put' as const, key: k(x), value: v(x) })) })
+      const sizes: number[] = []
+      const seen: string[] = []
+      for await (const rows of e.scan({ gte: k('g/'), lt: k('g0') }, 4, 16)) {
+        sizes.push(rows.length)
+        for (const [key] of rows) seen.push(str(key)!)
+      }
+      expect(seen).toEqual(keys)
+      expect(sizes[0]).toBeLessThanOrEqual(4)
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(16)
+    })
+
     it('a commit whose precondition fails writes nothing and says which row held what', async () => {
       await e.commit({ ops: [{ type: 'put', key: k('head'), value: v('h1') }] })
       const err = await refusal(
