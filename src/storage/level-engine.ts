@@ -1,6 +1,9 @@
 // The storage-engine contract (engine.ts) on an abstract-level database: classic-level on disk,
 // memory-level in tests. LevelDB has no conditional write, and one process holds a LevelDB
 // directory, so this engine is the only writer: commits queue here and are applied in order.
+// Being the only writer, it also knows what the rows it checks preconditions on hold after its
+// own writes: those values are kept (bounded), so a stream of appends to a session checks its
+// head without a read per commit. Whoever writes the database behind the engine calls forget().
 // Whatever arrives while a batch is being written is checked and merged into the next single
 // LevelDB batch (group commit: N durable commits cost one fsync). Each commit's preconditions
 // are checked against the rows as the commits before it in the same group leave them; a commit
@@ -20,11 +23,16 @@ interface Pending {
   reject: (err: unknown) => void
 }
 
+/** At most this many precondition rows are remembered (about a session head and lease each). */
+const KNOWN_ROWS = 100_000
+
 const id = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
 
 export class LevelEngine implements StorageEngine {
   #pending: Pending[] = []
   #writing = false
+  /** Values of precondition rows as this engine last read or wrote them (undefined: absent). */
+  #known = new Map<string, Uint8Array | undefined>()
   /** LevelDB batches written, how many of them fsynced, and the bytes of keys and values. */
   readonly stats: EngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, refused: 0 }
 
@@ -76,15 +84,26 @@ export class LevelEngine implements StorageEngine {
       for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
       try {
         await this.db.batch(ops as never, { ...BIN, sync } as never)
+        for (const op of ops) {
+          const k = id(op.key)
+          if (this.#known.has(k)) this.#known.set(k, op.type === 'put' ? op.value : undefined)
+        }
         this.stats.batches++
         if (sync) this.stats.syncedBatches++
         this.stats.bytesWritten += bytes
         for (const p of accepted) p.resolve()
       } catch (err) {
+        // What the failed batch did is unknown: read the rows again next time.
+        this.#known.clear()
         for (const p of accepted) p.reject(err)
       }
     }
     this.#writing = false
+  }
+
+  /** Forget what the rows hold (after writes made behind the engine, straight to the database). */
+  forget(): void {
+    this.#known.clear()
   }
 
   /** Check each commit's preconditions in order, seeing the writes of those accepted before it. */
@@ -92,11 +111,21 @@ export class LevelEngine implements StorageEngine {
     const wanted = new Map<string, Uint8Array>()
     for (const p of group) for (const e of p.commit.expect ?? []) wanted.set(id(e.key), e.key)
     if (wanted.size === 0) return group
-    const keys = [...wanted.values()]
-    const values = await this.getMany(keys)
     // The rows as the accepted commits so far leave them (undefined: absent).
     const rows = new Map<string, Uint8Array | undefined>()
-    keys.forEach((k, i) => rows.set(id(k), values[i]))
+    const unknown: Uint8Array[] = []
+    for (const [k, key] of wanted) {
+      if (this.#known.has(k)) rows.set(k, this.#known.get(k))
+      else unknown.push(key)
+    }
+    if (unknown.length > 0) {
+      const values = await this.getMany(unknown)
+      if (this.#known.size + unknown.length > KNOWN_ROWS) this.#known.clear()
+      unknown.forEach((key, i) => {
+        rows.set(id(key), values[i])
+        this.#known.set(id(key), values[i])
+      })
+    }
     const accepted: Pending[] = []
     for (const p of group) {
       const expect = p.commit.expect ?? []

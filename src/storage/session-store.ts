@@ -274,6 +274,7 @@ export class SessionStore {
 
   /** Drop cached heads and metadata (after writes that bypass append, e.g. delete or import). */
   invalidate(sessionId?: string): void {
+    this.engine.forget()
     if (sessionId === undefined) {
       this.#heads.clear()
       this.#metas.clear()

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { describe, expect, it } from 'vitest'
+import { PreconditionFailed } from '../../src/storage/engine.js'
 import { LevelEngine } from '../../src/storage/level-engine.js'
 import { engineContract } from './engine-contract.js'
 
@@ -34,6 +35,28 @@ engineContract('classic-level', async () => {
 })
 
 describe('LevelEngine', () => {
+  it('reads a precondition row once, then knows it from its own writes, until forget()', async () => {
+    const db = new MemoryLevel(BIN)
+    await db.open() // a deferred open would replay the first read through the counter
+    const engine = new LevelEngine(db)
+    let reads = 0
+    const getMany = db.getMany.bind(db)
+    db.getMany = ((keys: Uint8Array[], o: unknown) => ((reads += keys.length), getMany(keys, o as never))) as typeof db.getMany
+    let head: Uint8Array | undefined
+    for (let i = 0; i < 20; i++) {
+      const next = k(`h${i}`)
+      await engine.commit({ ops: [{ type: 'put', key: k('head'), value: next }], expect: [{ key: k('head'), value: head }] })
+      head = next
+    }
+    expect(reads).toBe(1)
+    // A write behind the engine's back, then forget(): the next check reads the row again and sees it.
+    await db.put(k('head'), k('moved'))
+    engine.forget()
+    await expect(engine.commit({ ops: [], expect: [{ key: k('head'), value: head }] })).rejects.toBeInstanceOf(PreconditionFailed)
+    expect(reads).toBe(2)
+    await engine.close()
+  })
+
   it('fsyncs a batch when any commit it carries asks for sync, and only then', async () => {
     const db = new MemoryLevel(BIN)
     const seen: boolean[] = []
