@@ -2,7 +2,7 @@
 // its key, and has the size the reference records. The stored content of each blob is checked
 // once per run; the size is checked for every reference, since references to one blob may
 // disagree about it.
-import { collectRefs, mayHaveRefs, openStoredBlob, refHash } from '../blobs/blobs.js'
+import { openStoredBlob } from '../blobs/blobs.js'
 import { fromHex } from '../encoding/hash.js'
 import * as K from '../storage/keys.js'
 import type { SessionStore } from '../storage/session-store.js'
@@ -15,10 +15,9 @@ export function checkBlobs(store: SessionStore): EntryCheck {
   const bad = new Map<string, string>()
   /** Stored forms read ahead for the chunk being checked (undefined: not stored). */
   let fetched = new Map<string, Uint8Array | undefined>()
-  const check: EntryCheck = async ({ sessionId, seq, hash, entry, record, findings }) => {
-    if (!mayHaveRefs(record.subarray(32))) return
-    for (const ref of collectRefs(entry)) {
-      const hex = refHash(ref)
+  const check: EntryCheck = async ({ sessionId, seq, hash, refs, findings }) => {
+    for (const ref of refs) {
+      const hex = ref.hex
       let size = good.get(hex)
       let problem = size === undefined ? bad.get(hex) : undefined
       if (size === undefined && problem === undefined) {
@@ -39,16 +38,11 @@ export function checkBlobs(store: SessionStore): EntryCheck {
   }
   // Read the blobs a chunk of records references in one getMany, during the chunk read-ahead,
   // instead of one awaited read per reference.
-  check.prefetch = async (entries, records) => {
+  check.prefetch = async (refsOfRecords) => {
     const want = new Set<string>()
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]
-      // Missing or unreadable records are reported by the walk itself.
-      if (e === undefined || e instanceof Error || !mayHaveRefs(records[i]!.subarray(32))) continue
-      for (const ref of collectRefs(e)) {
-        const hex = refHash(ref)
-        if (!good.has(hex) && !bad.has(hex)) want.add(hex)
-      }
+    for (const refs of refsOfRecords) {
+      // Unreadable records have none: the walk reports them itself.
+      for (const { hex } of refs ?? []) if (!good.has(hex) && !bad.has(hex)) want.add(hex)
     }
     const raws = await store.readBlobsRaw(want)
     return () => {

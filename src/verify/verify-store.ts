@@ -1,15 +1,17 @@
 // Store verification for auditors: walks each session's records in chunks (memory stays
-// bounded by the chunk size, not the store size), recomputes every hash from the stored bytes,
+// bounded by the chunk size, not the store size), recomputes every hash from the stored bytes
+// (on worker threads for a whole store: verify-threads.ts),
 // checks links, the hash index, heads, genesis binding and provenance, then counts the hash
 // index against the records it confirmed to find rows that name no entry.
 import { bytesEqual, decodeCbor } from '../encoding/cbor.js'
-import { openRecord } from '../encoding/entry-codec.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import type { Entry, Origin } from '../schema/entry.js'
+import type { Origin } from '../schema/entry.js'
 import * as K from '../storage/keys.js'
 import type { SessionMeta, SessionStore } from '../storage/session-store.js'
 import { ReadAhead } from '../storage/read-ahead.js'
+import type { RecordCheck } from './record-check.js'
+import { defaultThreads, recordChecker, type RecordChecker } from './verify-threads.js'
 import { FindingList, type TrustedHeadResult, type VerifyReport } from './findings.js'
 
 const CHUNK = 512
@@ -43,6 +45,12 @@ function decodeRow(raw: Uint8Array): Record<string, unknown> | undefined {
 }
 
 export interface VerifyOptions {
+  /**
+   * Worker threads for the per-record work (hash, decode, canonical form, schema). Default: one
+   * per core beyond the main thread's (1 to 4) for a whole-store verify, none for one session;
+   * 0 checks in the main thread.
+   */
+  threads?: number
   /** Verify one session (default: the whole store). */
   sessionId?: string
   /** With sessionId: also verify every source session the lineage reaches. */
@@ -54,12 +62,12 @@ export interface VerifyOptions {
 }
 
 /** A hook for extra per-entry checks (blobs). Returns nothing; adds findings. */
-export type EntryCheck = ((ctx: { sessionId: string; seq: number; hash: string; entry: Entry; record: Uint8Array; findings: FindingList }) => Promise<void>) & {
+export type EntryCheck = ((ctx: { sessionId: string; seq: number; hash: string; refs: readonly { hex: string; size: number }[]; findings: FindingList }) => Promise<void>) & {
   /**
-   * Optional read-ahead for a chunk: its entries (undefined or an Error where a record is missing
-   * or cannot be opened) and their records; the returned function installs what was read.
+   * Optional read-ahead for a chunk: the blob references of its records (checked records
+   * only); the returned function installs what was read.
    */
-  prefetch?: (entries: readonly (Entry | Error | undefined)[], records: readonly (Uint8Array | undefined)[]) => Promise<() => void>
+  prefetch?: (refs: readonly (readonly { hex: string; size: number }[] | undefined)[]) => Promise<() => void>
 }
 
 interface Ctx {
@@ -70,6 +78,7 @@ interface Ctx {
   confirmed: number
   onProgress: VerifyOptions['onProgress']
   extraCheck: EntryCheck | undefined
+  checker: RecordChecker
   /** Origins to check after the walk (few: one per fork or compaction). */
   origins: { childId: string; genesisHash: string; origin: Origin; relation: 'fork' | 'compaction'; selfContained: boolean }[]
 }
@@ -97,21 +106,14 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
     },
     async (rows) => {
       const records = rows.map(([, v]) => v)
-      const hashes = records.map((r) => hashRecord(r))
-      const hashRows = await store.engine.getMany(hashes.map((h) => K.hashKey(h)))
-      const opened: (Entry | Error | undefined)[] = records.map((r) => {
-        try {
-          return openRecord(r).entry
-        } catch (err) {
-          return err as Error
-        }
-      })
-      const install = await ctx.extraCheck?.prefetch?.(opened, records)
-      return { rows, records, hashes, hashRows, opened, install }
+      const checks = await ctx.checker.check(records)
+      const hashes = checks.map((c) => c.hash)
+      const [hashRows, install] = await Promise.all([store.engine.getMany(hashes.map((h) => K.hashKey(h))), ctx.extraCheck?.prefetch?.(checks.map((c) => c.refs))])
+      return { rows, records, hashes, hashRows, checks, install }
     },
   )
   /** The record read last, checked once the chain's hash for it is known. */
-  let held: { seq: number; record: Uint8Array; hash: Uint8Array; hashRow: Uint8Array | undefined; entry: Entry | Error | undefined } | undefined
+  let held: { seq: number; hash: Uint8Array; hashRow: Uint8Array | undefined; check: RecordCheck } | undefined
   let lastSeq = -1
   let lastHash: string | undefined
   /** Check a record once the chain's hash for it is known (`next`: the record after it, when adjacent). */
@@ -147,42 +149,35 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
         }
       }
     }
-    const entry = h.entry
-    if (entry === undefined) return
-    if (entry instanceof Error) {
-      const code = entry instanceof ChainlogError && entry.code === ErrorCodes.INVALID_ENTRY ? 'schema_invalid' : 'non_canonical'
-      findings.add({ code, message: entry.message, ...at })
+    const c = h.check
+    if (c.error) {
+      findings.add({ code: c.error.code, message: c.error.message, ...at })
       return
     }
     if (h.seq === 0) {
-      if (entry.kind !== 'session_start') {
-        findings.add({ code: 'genesis_invalid', message: `seq 0 of ${sessionId} is a ${entry.kind}`, ...at, expected: 'session_start', actual: entry.kind })
+      const g = c.genesis
+      if (!g) {
+        findings.add({ code: 'genesis_invalid', message: `seq 0 of ${sessionId} is a ${c.kind}`, ...at, expected: 'session_start', actual: c.kind })
       } else {
-        if (entry.sessionId !== sessionId) {
-          findings.add({ code: 'genesis_invalid', message: `genesis of ${sessionId} names session ${entry.sessionId}`, ...at, expected: sessionId, actual: entry.sessionId })
+        if (g.sessionId !== sessionId) {
+          findings.add({ code: 'genesis_invalid', message: `genesis of ${sessionId} names session ${g.sessionId}`, ...at, expected: sessionId, actual: g.sessionId })
         }
-        const origin = entry.forkedFrom ?? entry.compactedFrom
+        const origin = g.forkedFrom ?? g.compactedFrom
         if (origin) {
-          ctx.origins.push({
-            childId: sessionId,
-            genesisHash: hash,
-            origin,
-            relation: entry.forkedFrom ? 'fork' : 'compaction',
-            selfContained: entry.compactedFrom !== undefined || entry.snapshot !== undefined,
-          })
+          ctx.origins.push({ childId: sessionId, genesisHash: hash, origin, relation: g.forkedFrom ? 'fork' : 'compaction', selfContained: g.selfContained })
         }
-        await checkMeta(ctx, sessionId, entry.forkedFrom, entry.compactedFrom)
+        await checkMeta(ctx, sessionId, g.forkedFrom, g.compactedFrom)
       }
-    } else if (entry.kind === 'session_start') {
+    } else if (c.genesis) {
       findings.add({ code: 'genesis_invalid', message: `session_start at seq ${h.seq} of ${sessionId}`, ...at })
     }
-    if (ctx.extraCheck) await ctx.extraCheck({ sessionId, seq: h.seq, hash, entry, record: h.record, findings })
+    if (ctx.extraCheck && c.refs) await ctx.extraCheck({ sessionId, seq: h.seq, hash: at.hash, refs: c.refs, findings })
   }
   try {
     for (;;) {
       const chunk = await ahead.next()
       if (!chunk) break
-      const { rows, records, hashes, hashRows, opened, install } = chunk
+      const { rows, records, hashes, hashRows, checks, install } = chunk
       install?.()
       for (let i = 0; i < rows.length; i++) {
         const { seq } = K.parseRecordKey(rows[i]![0])
@@ -201,7 +196,7 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
         if (seq === 0 && (!prev || !bytesEqual(prev, ZERO_HASH))) {
           findings.add({ code: 'prev_mismatch', message: `genesis of ${sessionId} links to ${prev ? toHex(prev) : '(nothing)'}`, sessionId, seq, hash: toHex(hashes[i]!), expected: ZERO_HEX, actual: prev ? toHex(prev) : '' })
         }
-        held = { seq, record, hash: hashes[i]!, hashRow: hashRows[i], entry: opened[i] }
+        held = { seq, hash: hashes[i]!, hashRow: hashRows[i], check: checks[i]! }
         expectedSeq = seq + 1
         lastSeq = seq
       }
@@ -431,17 +426,31 @@ async function anySeq(store: SessionStore, id: string): Promise<boolean> {
  * @example const report = await verifyStore(store); if (!report.ok) console.log(report.findings)
  */
 export async function verifyStore(store: SessionStore, options: VerifyOptions = {}, extraCheck?: EntryCheck): Promise<VerifyReport> {
+  if (options.trustedHead !== undefined && !isHexHash(options.trustedHead)) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'trustedHead must be a full 64-digit lowercase hex hash', { trustedHead: options.trustedHead })
+  }
+  const { threads } = options
+  if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 0 && threads <= 64)) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `threads must be an integer from 0 to 64, not ${String(threads)}`, { threads })
+  }
+  const checker = recordChecker(threads ?? (options.sessionId === undefined ? defaultThreads() : 0))
+  try {
+    return await verifyWith(store, options, extraCheck, checker)
+  } finally {
+    await checker.close()
+  }
+}
+
+async function verifyWith(store: SessionStore, options: VerifyOptions, extraCheck: EntryCheck | undefined, checker: RecordChecker): Promise<VerifyReport> {
   const ctx: Ctx = {
     store,
     findings: new FindingList(),
     checked: { sessions: 0, entries: 0, bytes: 0 },
     onProgress: options.onProgress,
     extraCheck,
+    checker,
     origins: [],
     confirmed: 0,
-  }
-  if (options.trustedHead !== undefined && !isHexHash(options.trustedHead)) {
-    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'trustedHead must be a full 64-digit lowercase hex hash', { trustedHead: options.trustedHead })
   }
   if (options.sessionId !== undefined) {
     if (!(await store.getRaw(K.headKey(options.sessionId))) && !(await anySeq(store, options.sessionId))) {

@@ -50,7 +50,7 @@ describe('LevelEngine', () => {
     }
     expect(reads).toBe(1)
     // A write behind the engine's back, then forget(): the next check reads the row again and sees it.
-    await db.put(k('head'), k('moved'))
+    await db.put(k("head") as never, k("moved") as never)
     engine.forget()
     await expect(engine.commit({ ops: [], expect: [{ key: k('head'), value: head }] })).rejects.toBeInstanceOf(PreconditionFailed)
     expect(reads).toBe(2)
