@@ -303,7 +303,13 @@ export class PgEngine implements StorageEngine {
   #sql: { get: string; getMany: string; fwd: string; fwdAfter: string; rev: string; expect: string }
 
   /** Use openPgEngine. */
-  constructor(pool: Pool, schema: string, group: boolean, maxLocks: number) {
+  constructor(
+    pool: Pool,
+    /** The schema holding the engine's tables. */
+    readonly schema: string,
+    group: boolean,
+    maxLocks: number,
+  ) {
     this.#pool = pool
     this.#s = quote(schema)
     this.#group = group
