@@ -166,6 +166,7 @@ function unavailable(err: unknown, op: PgOp, extra: Record<string, unknown> = {}
 /** Any error of a PostgreSQL call as a ChainlogError: STORE_UNAVAILABLE when the server cannot be reached, IO otherwise. */
 export function pgError(err: unknown, op: PgOp, extra: Record<string, unknown> = {}): ChainlogError {
   if (err instanceof ChainlogError) return err
+  if (err instanceof ConnectFailed) return pgError(err.cause, op, extra)
   if (unavailableReason(err)) return unavailable(err, op, extra)
   const state = typeof (err as Causal)?.code === 'string' ? ((err as Causal).code as string) : undefined
   const reason = state === '42501' ? 'permission' : state === '53100' ? 'no-space' : state === '25006' ? 'read-only' : 'io'
@@ -278,7 +279,7 @@ export async function openPgEngine(options: PgEngineOptions): Promise<PgEngine> 
     ...options.pool,
     connectionString: options.connectionString,
   })
-  const engine = new PgEngine(pool, schema, options.group ?? true, maxLocks)
+  const engine = new PgEngine(pool, schema, options.group ?? true, maxLocks, pool.options.max ?? 10)
   try {
     await engine.withClient('open', (client) => migrate(client, schema))
   } catch (err) {
@@ -296,6 +297,8 @@ export class PgEngine implements StorageEngine {
   readonly #s: string
   readonly #group: boolean
   readonly #maxLocks: number
+  /** Tries of a read or a transaction whose connection broke: enough to get past every pooled connection. */
+  readonly #attempts: number
   readonly #locks: ReturnType<typeof pgLockIds>
   #pending: Pending[] = []
   #writing = false
@@ -309,8 +312,10 @@ export class PgEngine implements StorageEngine {
     readonly schema: string,
     group: boolean,
     maxLocks: number,
+    poolMax: number,
   ) {
     this.#pool = pool
+    this.#attempts = poolMax + 1
     this.#s = quote(schema)
     this.#group = group
     this.#maxLocks = maxLocks
@@ -338,7 +343,7 @@ export class PgEngine implements StorageEngine {
     try {
       client = await this.#pool.connect()
     } catch (err) {
-      throw pgError(err, op, op === 'commit' ? { outcome: 'not-applied' } : {})
+      throw new ConnectFailed(err)
     }
     // A checked-out connection has no pool listener: one that breaks must not crash the process.
     client.on('error', noop)
@@ -354,18 +359,15 @@ export class PgEngine implements StorageEngine {
     }
   }
 
-  /** A read, retried once on a fresh connection when the first one was broken (a pooled connection that outlived a server restart). */
+  /** A read, retried on another connection when the one it got was broken (see #apply), not when none can be made. */
   async #read<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     this.#open()
-    try {
-      return await this.withClient('read', fn)
-    } catch (err) {
-      if (!unavailableReason(err)) throw pgError(err, 'read')
-      this.stats.retries++
+    for (let attempt = 1; ; attempt++) {
       try {
         return await this.withClient('read', fn)
-      } catch (err2) {
-        throw pgError(err2, 'read')
+      } catch (err) {
+        if (err instanceof ConnectFailed || !unavailableReason(err) || attempt >= this.#attempts) throw pgError(err, 'read')
+        this.stats.retries++
       }
     }
   }
@@ -465,20 +467,18 @@ export class PgEngine implements StorageEngine {
       return
     }
     let outcome: [Pending, PreconditionFailed | undefined][]
-    try {
-      outcome = await this.#transaction(group, locks)
-    } catch (err) {
-      // Broken before COMMIT was sent (a pooled connection that outlived a restart): nothing was
-      // written, and trying once more on a fresh connection is safe.
-      if (err instanceof TransactionFailed && err.outcome === 'not-applied' && unavailableReason(err.cause)) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        outcome = await this.#transaction(group, locks)
+        break
+      } catch (err) {
+        // Broken before COMMIT was sent (a pooled connection that outlived a server restart, or
+        // one killed): nothing was written, so trying again is safe. Each broken connection
+        // leaves the pool, so after at most `max` of them comes a fresh one. A connection that
+        // cannot be made at all is not retried: the server is down, say so now.
+        const retry = err instanceof TransactionFailed && err.outcome === 'not-applied' && !err.connecting && unavailableReason(err.cause) && attempt < this.#attempts
+        if (!retry) return this.#fail(group, err)
         this.stats.retries++
-        try {
-          outcome = await this.#transaction(group, locks)
-        } catch (err2) {
-          return this.#fail(group, err2)
-        }
-      } else {
-        return this.#fail(group, err)
       }
     }
     for (const [p, refusal] of outcome) {
@@ -505,7 +505,7 @@ export class PgEngine implements StorageEngine {
     try {
       client = await this.#pool.connect()
     } catch (err) {
-      throw new TransactionFailed('not-applied', err)
+      throw new TransactionFailed('not-applied', err, true)
     }
     client.on('error', noop)
     let broke: unknown
@@ -641,7 +641,16 @@ class TransactionFailed extends Error {
   constructor(
     readonly outcome: 'not-applied' | 'unknown',
     override readonly cause: unknown,
+    /** No connection could be made. */
+    readonly connecting = false,
   ) {
     super('transaction failed')
+  }
+}
+
+/** No connection to the server could be made (pool.connect failed). */
+class ConnectFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('could not connect')
   }
 }

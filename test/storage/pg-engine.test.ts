@@ -3,6 +3,7 @@
 // several engines (separate pools, so separate connections, as separate processes would have)
 // racing compare-and-set on one key, the schema's version, concurrent first opens, a connection
 // killed mid-commit, a server that is down, and a server restart.
+import net from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
@@ -249,5 +250,320 @@ describe('PgEngine: several engines on one database (separate pools: separate co
       }
     }
     await Promise.all([a!.close(), b!.close()])
+  })
+})
+
+describe('PgEngine: schema', () => {
+  it('creates its schema at the current version, recorded in chainlog_migrations', async () => {
+    const schema = newSchema()
+    const e = await open(schema)
+    const r = await admin.query<{ version: number; description: string }>(`SELECT version, description FROM ${schema}.chainlog_migrations ORDER BY version`)
+    expect(r.rows.map((row) => row.version)).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1))
+    const cols = await admin.query<{ column_name: string; data_type: string; is_nullable: string }>(
+      "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'kv' ORDER BY ordinal_position",
+      [schema],
+    )
+    expect(cols.rows).toEqual([
+      { column_name: 'key', data_type: 'bytea', is_nullable: 'NO' },
+      { column_name: 'value', data_type: 'bytea', is_nullable: 'NO' },
+    ])
+    await e.close()
+    // Opening again finds it current and changes nothing.
+    const again = await open(schema)
+    expect((await admin.query(`SELECT 1 FROM ${schema}.chainlog_migrations`)).rowCount).toBe(PG_SCHEMA_VERSION)
+    await again.close()
+  })
+
+  it('refuses a schema newer than it knows with CHAINLOG_UNSUPPORTED_VERSION, touching nothing', async () => {
+    const schema = newSchema()
+    const e = await open(schema)
+    await e.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }] })
+    await e.close()
+    await admin.query(`INSERT INTO ${schema}.chainlog_migrations (version, description) VALUES ($1, 'from the future')`, [PG_SCHEMA_VERSION + 1])
+    const err = await rejection(open(schema))
+    expect(err).toBeInstanceOf(ChainlogError)
+    expect(err.code).toBe(ErrorCodes.UNSUPPORTED_VERSION)
+    expect(err.data).toEqual({ found: PG_SCHEMA_VERSION + 1, supported: PG_SCHEMA_VERSION })
+    expect((await admin.query(`SELECT key FROM ${schema}.kv`)).rowCount).toBe(1)
+    // The refused open closed its pool: no connection of it is left.
+    const left = await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'chainlog'")
+    expect(left.rowCount).toBe(0)
+  })
+
+  it('many first opens of a new schema at once: one creates it, all open it, none fails', async () => {
+    const schema = newSchema()
+    const engines = await Promise.all(Array.from({ length: 8 }, () => open(schema, { pool: { max: 2 } })))
+    expect((await admin.query(`SELECT version FROM ${schema}.chainlog_migrations`)).rowCount).toBe(PG_SCHEMA_VERSION)
+    await engines[0]!.commit({ ops: [{ type: 'put', key: k('seen'), value: k('yes') }] })
+    for (const e of engines) expect(str(await e.get(k('seen')))).toBe('yes')
+    await Promise.all(engines.map((e) => e.close()))
+  })
+
+  it('refuses a schema name that is not a plain lower-case identifier, before connecting', async () => {
+    for (const schema of ['Upper', 'a-b', 'x"; DROP TABLE y; --', '', '1abc']) {
+      const err = await rejection(openPgEngine({ connectionString: cluster.connectionString, schema }))
+      expect(err.code).toBe(ErrorCodes.INVALID_ARGUMENT)
+    }
+  })
+})
+
+describe('PgEngine: locks and groups', () => {
+  it('splits a group whose keys would need more than maxLocks locks; a single commit above it takes the schema-wide lock', async () => {
+    const e = await open(newSchema(), { maxLocks: 4 })
+    const before = e.stats.transactions
+    await Promise.all(Array.from({ length: 10 }, (_, i) => e.commit({ ops: [{ type: 'put', key: k(`p/${i}`), value: k('x') }], expect: [{ key: k(`q/${i}`), value: undefined }] })))
+    // 10 commits of 2 keys each, at most 4 locks a transaction: at least 5 transactions.
+    expect(e.stats.transactions - before).toBeGreaterThanOrEqual(5)
+    expect(e.stats.escalated).toBe(0)
+    await e.commit({ ops: Array.from({ length: 50 }, (_, i) => ({ type: 'put' as const, key: k(`big/${i}`), value: k('y') })) })
+    expect(e.stats.escalated).toBe(1)
+    let n = 0
+    for await (const rows of e.scan({ gte: k('big/'), lt: k('big0') })) n += rows.length
+    expect(n).toBe(50)
+    await e.close()
+  })
+
+  it('a commit waits for another connection holding the advisory lock of one of its keys, and is checked after it', async () => {
+    const schema = newSchema()
+    const e = await open(schema)
+    await e.commit({ ops: [{ type: 'put', key: k('head'), value: k('h0') }] })
+    const holder = await admin.connect()
+    try {
+      const { keyNamespace } = pgLockIds(schema)
+      await holder.query('BEGIN')
+      await holder.query('SELECT pg_advisory_xact_lock($1, $2)', [keyNamespace, fnv1a32(k('head'))])
+      // Another process's transaction changes the head while holding the lock, as a PgEngine would.
+      await holder.query(`UPDATE ${schema}.kv SET value = 'h1' WHERE key = 'head'`)
+      let settled = false
+      const p = rejection(e.commit({ ops: [{ type: 'put', key: k('head'), value: k('mine') }], expect: [{ key: k('head'), value: k('h0') }] }).finally(() => (settled = true)))
+      await waitingBackend('chainlog', 'advisory')
+      expect(settled).toBe(false)
+      await holder.query('COMMIT')
+      const err = await p
+      expect(err).toBeInstanceOf(PreconditionFailed)
+      expect(str((err as unknown as PreconditionFailed).actual)).toBe('h1')
+    } finally {
+      holder.release()
+    }
+    await e.close()
+  })
+})
+
+describe('PgEngine: faults', () => {
+  const APP = 'chainlog-victim'
+  const victim = (schema: string) => open(schema, { pool: { max: 4, application_name: APP } })
+
+  /** Hold the advisory lock of `key` on a connection of its own until release(). */
+  async function holdLock(schema: string, key: Uint8Array): Promise<{ release: () => Promise<void> }> {
+    const holder = await admin.connect()
+    await holder.query('BEGIN')
+    await holder.query('SELECT pg_advisory_xact_lock($1, $2)', [pgLockIds(schema).keyNamespace, fnv1a32(key)])
+    return {
+      release: async () => {
+        await holder.query('ROLLBACK')
+        holder.release()
+      },
+    }
+  }
+
+  const terminate = (pid: number) => admin.query('SELECT pg_terminate_backend($1)', [pid])
+
+  it('a connection killed while its commit waits for a lock: retried on another connection, the commit lands once', async () => {
+    const schema = newSchema()
+    const e = await victim(schema)
+    const lock = await holdLock(schema, k('a'))
+    const p = e.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }, { type: 'put', key: k('b'), value: k('1') }], expect: [{ key: k('a'), value: undefined }] })
+    const pid = await waitingBackend(APP, 'advisory')
+    await terminate(pid)
+    // The retry waits on the same lock, on another connection.
+    await until('the retry', async () => {
+      const r = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'advisory' AND pid <> $2", [APP, pid])
+      return r.rows[0]?.pid
+    })
+    await lock.release()
+    await p
+    expect(e.stats.retries).toBeGreaterThanOrEqual(1)
+    expect(str(await e.get(k('a')))).toBe('1')
+    expect(str(await e.get(k('b')))).toBe('1')
+    await e.close()
+  })
+
+  it('killed on every retry: CHAINLOG_STORE_UNAVAILABLE, retryable, outcome not-applied, nothing written; the engine carries on', async () => {
+    const schema = newSchema()
+    const e = await victim(schema)
+    const lock = await holdLock(schema, k('a'))
+    let settled = false
+    const p = rejection(e.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }, { type: 'put', key: k('b'), value: k('1') }] }).finally(() => (settled = true)))
+    // Each retry takes another connection (at most pool.max + 1 tries); kill every one that waits.
+    const killed: number[] = []
+    while (!settled) {
+      const r = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'advisory' AND NOT pid = ANY($2::int[])", [APP, killed])
+      for (const { pid } of r.rows) {
+        killed.push(pid)
+        await terminate(pid)
+      }
+      await sleep(10)
+    }
+    const err = await p
+    expect(killed.length).toBeGreaterThan(1)
+    expect(killed.length).toBeLessThanOrEqual(5)
+    expect(e.stats.retries).toBe(killed.length - 1)
+    await lock.release()
+    expect(err).toBeInstanceOf(ChainlogError)
+    expect(err.code).toBe(ErrorCodes.STORE_UNAVAILABLE)
+    expect(err.data).toMatchObject({ retryable: true, op: 'commit', outcome: 'not-applied', reason: 'shutdown', code: '57P01' })
+    expect((await admin.query(`SELECT 1 FROM ${schema}.kv`)).rowCount).toBe(0)
+    await e.commit({ ops: [{ type: 'put', key: k('a'), value: k('2') }] })
+    expect(str(await e.get(k('a')))).toBe('2')
+    await e.close()
+  })
+
+  it('sync: true waits for synchronous_commit (here: a synchronous standby that never answers); sync: false does not', async () => {
+    const e = await victim(newSchema())
+    await setSystem('synchronous_standby_names', 'chainlog_absent_standby')
+    try {
+      // synchronous_commit = off for this transaction: no wait for the standby (nor the local flush).
+      await e.commit({ ops: [{ type: 'put', key: k('relaxed'), value: k('1') }], sync: false })
+      let settled = false
+      const p = e.commit({ ops: [{ type: 'put', key: k('durable'), value: k('1') }], sync: true }).finally(() => (settled = true))
+      await waitingBackend(APP, 'SyncRep')
+      expect(settled).toBe(false)
+      await setSystem('synchronous_standby_names', undefined)
+      await p
+      expect(e.stats.syncedTransactions).toBe(1)
+    } finally {
+      await setSystem('synchronous_standby_names', undefined)
+    }
+    expect(str(await e.get(k('durable')))).toBe('1')
+    await e.close()
+  })
+
+  it('a connection killed during COMMIT: the engine asks the server (txid_status) and reports the commit as landed, whole', async () => {
+    const schema = newSchema()
+    const e = await victim(schema)
+    await setSystem('synchronous_standby_names', 'chainlog_absent_standby')
+    try {
+      // COMMIT has flushed locally and waits for the standby when the connection is killed:
+      // committed, but the client never hears so.
+      const p = e.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }, { type: 'put', key: k('b'), value: k('1') }], sync: true })
+      await terminate(await waitingBackend(APP, 'SyncRep'))
+      await p
+      expect(e.stats.resolved).toBe(1)
+    } finally {
+      await setSystem('synchronous_standby_names', undefined)
+    }
+    const rows = await admin.query<{ key: Buffer }>(`SELECT key FROM ${schema}.kv ORDER BY key`)
+    expect(rows.rows.map((r) => r.key.toString())).toEqual(['a', 'b'])
+    await e.close()
+  })
+
+  it('idle connections the server drops do not crash the process; the pool replaces them', async () => {
+    const e = await victim(newSchema())
+    // Four reads at once leave four idle connections in the pool.
+    await Promise.all(Array.from({ length: 4 }, () => e.get(k('x'))))
+    const idle = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [APP])
+    expect(idle.rowCount).toBeGreaterThan(0)
+    for (const { pid } of idle.rows) await terminate(pid)
+    await until('the idle errors', async () => (e.stats.idleErrors >= idle.rowCount! ? true : undefined))
+    await e.commit({ ops: [{ type: 'put', key: k('x'), value: k('1') }] })
+    expect(str(await e.get(k('x')))).toBe('1')
+    await e.close()
+  })
+
+  it('a server that is down: reads, commits and opens fail at once with CHAINLOG_STORE_UNAVAILABLE; after it starts again the engine works', async () => {
+    const schema = newSchema()
+    const e = await victim(schema)
+    await e.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }] })
+    cluster.stop()
+    try {
+      const started = Date.now()
+      const read = await rejection(e.get(k('a')))
+      expect(read.code).toBe(ErrorCodes.STORE_UNAVAILABLE)
+      expect(read.data).toMatchObject({ retryable: true, op: 'read' })
+      const write = await rejection(e.commit({ ops: [{ type: 'put', key: k('b'), value: k('1') }] }))
+      expect(write.code).toBe(ErrorCodes.STORE_UNAVAILABLE)
+      expect(write.data).toMatchObject({ retryable: true, op: 'commit', outcome: 'not-applied' })
+      const opened = await rejection(open(schema))
+      expect(opened.code).toBe(ErrorCodes.STORE_UNAVAILABLE)
+      expect(opened.data).toMatchObject({ op: 'open', reason: 'connect' })
+      // Not a hang: a socket that is gone is refused at once (no connectionTimeoutMillis wait).
+      expect(Date.now() - started).toBeLessThan(4000)
+    } finally {
+      cluster.start()
+    }
+    expect(str(await e.get(k('a')))).toBe('1')
+    await e.commit({ ops: [{ type: 'put', key: k('b'), value: k('1') }] })
+    expect(await e.get(k('b'))).toBeDefined()
+    await e.close()
+  })
+
+  it('a server that accepts the connection but never answers: open fails with CHAINLOG_STORE_UNAVAILABLE after connectionTimeoutMillis', async () => {
+    const sockets: import('node:net').Socket[] = []
+    const silent = net.createServer((s) => sockets.push(s))
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as import('node:net').AddressInfo).port
+    try {
+      const started = Date.now()
+      const err = await rejection(openPgEngine({ connectionString: `postgresql://nobody@127.0.0.1:${port}/db`, pool: { connectionTimeoutMillis: 300 } }))
+      expect(err.code).toBe(ErrorCodes.STORE_UNAVAILABLE)
+      expect(err.data).toMatchObject({ retryable: true, op: 'open', reason: 'timeout' })
+      expect(Date.now() - started).toBeLessThan(3000)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => silent.close(r))
+    }
+  })
+
+  it('a server restart between calls: the engine goes on without an error (stale pooled connections are replaced)', async () => {
+    const e = await victim(newSchema())
+    await Promise.all(Array.from({ length: 3 }, (_, i) => e.commit({ ops: [{ type: 'put', key: k(`r${i}`), value: k('1') }] })))
+    await Promise.all(Array.from({ length: 3 }, (_, i) => e.get(k(`r${i}`))))
+    cluster.restart()
+    expect(str(await e.get(k('r0')))).toBe('1')
+    await e.commit({ ops: [{ type: 'put', key: k('after'), value: k('1') }], expect: [{ key: k('r1'), value: k('1') }] })
+    expect(str(await e.get(k('after')))).toBe('1')
+    await e.close()
+  })
+
+  it('the server stops during COMMIT: CHAINLOG_STORE_UNAVAILABLE with outcome unknown; after a restart the commit is wholly there', async () => {
+    const schema = newSchema()
+    const e = await victim(schema)
+    await setSystem('synchronous_standby_names', 'chainlog_absent_standby')
+    let err: ChainlogError
+    try {
+      const p = rejection(e.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }, { type: 'put', key: k('b'), value: k('1') }], sync: true }))
+      await waitingBackend(APP, 'SyncRep')
+      cluster.stop('immediate')
+      err = await p
+    } finally {
+      if (!cluster.running()) cluster.start()
+      await setSystem('synchronous_standby_names', undefined)
+    }
+    expect(err.code).toBe(ErrorCodes.STORE_UNAVAILABLE)
+    expect(err.data).toMatchObject({ retryable: true, op: 'commit', outcome: 'unknown' })
+    // Its WAL was flushed before COMMIT waited for the standby, so crash recovery keeps it: whole.
+    const rows = await admin.query<{ key: Buffer }>(`SELECT key FROM ${schema}.kv ORDER BY key`)
+    expect(rows.rows.map((r) => r.key.toString())).toEqual(['a', 'b'])
+    await e.close()
+  })
+})
+
+describe('PgEngine: lifecycle', () => {
+  it('close lets queued commits land; calls after close fail with CHAINLOG_STORE_CLOSED', async () => {
+    const e = await open()
+    const pending = Array.from({ length: 10 }, (_, i) => e.commit({ ops: [{ type: 'put', key: k(`c${i}`), value: k('1') }] }))
+    await e.close()
+    expect((await Promise.allSettled(pending)).map((r) => r.status)).toEqual(Array(10).fill('fulfilled'))
+    expect((await rejection(e.commit({ ops: [] }))).code).toBe(ErrorCodes.STORE_CLOSED)
+    expect((await rejection(e.get(k('c1')))).code).toBe(ErrorCodes.STORE_CLOSED)
+    const r = await admin.query(`SELECT 1 FROM ${e.schema}.kv`)
+    expect(r.rowCount).toBe(10)
+  })
+
+  it('without the pg package installed: CHAINLOG_DEPENDENCY_MISSING naming it', async () => {
+    const missing = 'chainlog-no-such-package-' + 'pg'
+    const err = await rejection(openPgEngine({ connectionString: cluster.connectionString, loadPg: () => import(missing) }))
+    expect(err.code).toBe(ErrorCodes.DEPENDENCY_MISSING)
+    expect(err.data).toMatchObject({ package: 'pg' })
   })
 })
