@@ -259,6 +259,10 @@ async function migrate(client: PoolClient, schema: string): Promise<void> {
 
 /** Rows per INSERT statement (two parameters each; PostgreSQL allows 65535 parameters). */
 const PUT_ROWS_PER_STATEMENT = 8192
+/** Writes up to this many bytes of keys and values go inline (hex) with COMMIT in one round trip. */
+const INLINE_BYTES = 256 * 1024
+/** Bytes as a SQL expression (hex digits only: nothing to escape, whatever standard_conforming_strings says). */
+const literal = (u: Uint8Array) => `decode('${buf(u).toString('hex')}','hex')`
 const noop = () => undefined
 
 export async function openPgEngine(options: PgEngineOptions): Promise<PgEngine> {
@@ -303,7 +307,7 @@ export class PgEngine implements StorageEngine {
   #pending: Pending[] = []
   #writing = false
   #closed = false
-  #sql: { get: string; getMany: string; fwd: string; fwdAfter: string; rev: string; expect: string }
+  #sql: { get: string; getMany: string; fwd: string; fwdAfter: string; rev: string }
 
   /** Use openPgEngine. */
   constructor(
@@ -333,7 +337,6 @@ export class PgEngine implements StorageEngine {
       fwd: `SELECT key, value FROM ${t} WHERE key >= $1 AND key < $2 ORDER BY key LIMIT $3`,
       fwdAfter: `SELECT key, value FROM ${t} WHERE key > $1 AND key < $2 ORDER BY key LIMIT $3`,
       rev: `SELECT key, value FROM ${t} WHERE key >= $1 AND key < $2 ORDER BY key DESC LIMIT $3`,
-      expect: `SELECT key, value FROM ${t} WHERE key = ANY($1::bytea[])`,
     }
   }
 
@@ -499,7 +502,13 @@ export class PgEngine implements StorageEngine {
     for (const p of group) p.reject(e)
   }
 
-  /** One transaction for a group; returns each commit with its refusal (undefined: applied). */
+  /**
+   * One transaction for a group; returns each commit with its refusal (undefined: applied).
+   * Two round trips for a typical group: (1) BEGIN, the locks, the transaction id and the
+   * precondition rows, as one multi-statement query (in READ COMMITTED each statement takes a
+   * fresh snapshot, so the rows are read after the locks are held); (2) the writes and COMMIT.
+   * Writes too big to inline as hex go as binary parameters, then COMMIT on its own.
+   */
   async #transaction(group: Pending[], locks: number[] | 'global'): Promise<[Pending, PreconditionFailed | undefined][]> {
     let client: PoolClient
     try {
@@ -512,28 +521,27 @@ export class PgEngine implements StorageEngine {
     let committing = false
     let xid: string | undefined
     const out: [Pending, PreconditionFailed | undefined][] = []
+    const sync = group.some((p) => p.commit.sync === true)
     try {
-      const sync = group.some((p) => p.commit.sync === true)
       const L = this.#locks
-      const lockSql =
-        locks === 'global'
-          ? `SELECT pg_advisory_xact_lock(${L.global})`
-          : `SELECT pg_advisory_xact_lock_shared(${L.global}); SELECT pg_advisory_xact_lock(${L.keyNamespace}, l) FROM unnest('{${locks.join(',')}}'::int4[]) AS l`
-      // One round trip: begin, durability, locks (in sorted order: no deadlocks), and the
-      // transaction id, by which an unknown outcome is settled later.
-      const begun = (await client.query(`BEGIN; ${sync ? '' : 'SET LOCAL synchronous_commit = off; '}${lockSql}; SELECT txid_current() AS xid`)) as unknown as PgTypes.QueryResult[]
-      xid = String((begun.at(-1)!.rows[0] as { xid: string }).xid)
-      if (locks === 'global') this.stats.escalated++
-
-      // The rows the preconditions name, read under the locks: no other writer can change them now.
       const wanted = new Map<string, Uint8Array>()
       for (const p of group) for (const e of p.commit.expect ?? []) wanted.set(id(e.key), e.key)
+      const sql = ['BEGIN']
+      if (!sync) sql.push('SET LOCAL synchronous_commit = off')
+      // Locks in ascending order, all in one statement: two writers never deadlock.
+      if (locks === 'global') sql.push(`SELECT pg_advisory_xact_lock(${L.global})`)
+      else sql.push(`SELECT pg_advisory_xact_lock_shared(${L.global})`, `SELECT count(pg_advisory_xact_lock(${L.keyNamespace}, l)) FROM unnest('{${locks.join(',')}}'::int4[]) AS l`)
+      // The transaction id, by which an unknown outcome is settled later.
+      sql.push('SELECT txid_current() AS xid')
+      if (wanted.size > 0) sql.push(`SELECT key, value FROM ${this.#s}.kv WHERE key IN (${[...wanted.values()].map(literal).join(',')})`)
+      const results = (await client.query(sql.join('; '))) as unknown as PgTypes.QueryResult[]
+      if (locks === 'global') this.stats.escalated++
       const rows = new Map<string, Uint8Array | undefined>()
       if (wanted.size > 0) {
-        const r = await client.query<{ key: Buffer; value: Buffer }>({ name: `chainlog:${this.#s}:expect`, text: this.#sql.expect, values: [[...wanted.values()].map(buf)] })
         for (const k of wanted.keys()) rows.set(k, undefined)
-        for (const row of r.rows) rows.set(row.key.toString('latin1'), view(row.value))
+        for (const row of results.at(-1)!.rows as { key: Buffer; value: Buffer }[]) rows.set(row.key.toString('latin1'), view(row.value))
       }
+      xid = String((results.at(wanted.size > 0 ? -2 : -1)!.rows[0] as { xid: string }).xid)
 
       // Check each commit in order against the rows as the accepted ones before it leave them.
       const net = new Map<string, BatchOp>()
@@ -552,24 +560,40 @@ export class PgEngine implements StorageEngine {
           if (rows.has(k)) rows.set(k, op.type === 'put' ? op.value : undefined)
         }
       }
-      await this.#write(client, [...net.values()])
-      committing = true
-      await client.query('COMMIT')
+      if (net.size === 0) {
+        // Nothing to write (all refused, or checks only): no commit record, no WAL flush.
+        await client.query('ROLLBACK')
+        return out
+      }
+      const ops = [...net.values()]
+      let bytes = 0
+      for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
+      if (bytes <= INLINE_BYTES && ops.length <= PUT_ROWS_PER_STATEMENT) {
+        committing = true
+        await client.query(`${this.#inlineWrite(ops)}; COMMIT`)
+      } else {
+        await this.#write(client, ops)
+        committing = true
+        await client.query('COMMIT')
+      }
       this.stats.transactions++
       if (sync) this.stats.syncedTransactions++
       return out
     } catch (err) {
       if (unavailableReason(err)) broke = err
-      if (!committing) {
-        if (!broke) await client.query('ROLLBACK').catch((e2) => (broke = e2))
+      if (!broke) {
+        // The server refused a statement (not the connection): the transaction is aborted and
+        // COMMIT, if it was sent, did not run.
+        await client.query('ROLLBACK').catch((e2) => (broke = e2))
         throw new TransactionFailed('not-applied', err)
       }
-      // COMMIT failed: it may or may not have happened. Ask the server.
-      broke = err
+      if (!committing) throw new TransactionFailed('not-applied', err)
+      // The connection broke while COMMIT was on its way: it may or may not have happened. Ask the server.
       const status = await this.#settle(xid!)
       if (status === 'committed') {
         this.stats.resolved++
         this.stats.transactions++
+        if (sync) this.stats.syncedTransactions++
         return out
       }
       if (status === 'aborted') this.stats.resolved++
@@ -580,7 +604,18 @@ export class PgEngine implements StorageEngine {
     }
   }
 
-  /** Net puts and deletes of the accepted commits (one op per key: the last). */
+  /** The net writes as one statement with hex literals (for the simple-query round trip that also commits). */
+  #inlineWrite(ops: BatchOp[]): string {
+    const t = `${this.#s}.kv`
+    const dels = ops.filter((o) => o.type === 'del').map((o) => literal(o.key))
+    const puts = ops.filter((o): o is Extract<BatchOp, { type: 'put' }> => o.type === 'put').map((o) => `(${literal(o.key)},${literal(o.value)})`)
+    const del = dels.length > 0 ? `DELETE FROM ${t} WHERE key IN (${dels.join(',')})` : ''
+    if (puts.length === 0) return del
+    const put = `INSERT INTO ${t} (key, value) VALUES ${puts.join(',')} ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
+    return del === '' ? put : `WITH d AS (${del}) ${put}`
+  }
+
+  /** Net puts and deletes of the accepted commits (one op per key: the last), as binary parameters. */
   async #write(client: PoolClient, ops: BatchOp[]): Promise<void> {
     const t = `${this.#s}.kv`
     const dels = ops.filter((o) => o.type === 'del').map((o) => buf(o.key))
