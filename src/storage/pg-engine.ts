@@ -517,6 +517,13 @@ export class PgEngine implements StorageEngine {
       throw new TransactionFailed('not-applied', err, true)
     }
     client.on('error', noop)
+    let released = false
+    const release = (err: unknown) => {
+      if (released) return
+      released = true
+      client.removeListener('error', noop)
+      client.release(err as Error | undefined)
+    }
     let broke: unknown
     let committing = false
     let xid: string | undefined
@@ -588,7 +595,10 @@ export class PgEngine implements StorageEngine {
         throw new TransactionFailed('not-applied', err)
       }
       if (!committing) throw new TransactionFailed('not-applied', err)
-      // The connection broke while COMMIT was on its way: it may or may not have happened. Ask the server.
+      // The connection broke while COMMIT was on its way: it may or may not have happened. Ask
+      // the server, on another connection (this one goes back first: with pool.max 1 the
+      // question needs its slot).
+      release(broke)
       const status = await this.#settle(xid!)
       if (status === 'committed') {
         this.stats.resolved++
@@ -599,8 +609,7 @@ export class PgEngine implements StorageEngine {
       if (status === 'aborted') this.stats.resolved++
       throw new TransactionFailed(status === 'aborted' ? 'not-applied' : 'unknown', err)
     } finally {
-      client.removeListener('error', noop)
-      client.release(broke as Error | undefined)
+      release(broke)
     }
   }
 
