@@ -77,7 +77,9 @@ function serverUser(): { name: string; uid: number; gid: number } | undefined {
 export function startPgCluster(options: PgClusterOptions = {}): PgCluster {
   const { bin, version } = findPgBin()
   const user = serverUser()
-  const dir = mkdtempSync(join(tmpdir(), 'chainlog-pg-'))
+  // As root the server runs as another user, who must be able to reach the directory: /tmp,
+  // not a $TMPDIR that may sit under root's home.
+  const dir = mkdtempSync(join(user ? '/tmp' : tmpdir(), 'chainlog-pg-'))
   if (user) chownSync(dir, user.uid, user.gid)
   const data = join(dir, 'data')
   const logFile = join(dir, 'server.log')
