@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { PreconditionFailed } from '../../src/storage/engine.js'
 import { fnv1a32, openPgEngine, pgLockIds, PG_SCHEMA_VERSION, type PgEngine } from '../../src/storage/pg-engine.js'
-import { startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { findPgBin, startPgCluster, type PgCluster } from '../support/pg-cluster.js'
 import { engineContract } from './engine-contract.js'
 
 let cluster: PgCluster
@@ -540,6 +540,11 @@ describe('PgEngine: lifecycle', () => {
     expect((await rejection(e.get(k('c1')))).code).toBe(ErrorCodes.STORE_CLOSED)
     const r = await admin.query(`SELECT 1 FROM ${e.schema}.kv`)
     expect(r.rowCount).toBe(10)
+  })
+
+  it('the test cluster helper fails, saying what to install, when the server binaries are missing (the tests then fail, not skip)', () => {
+    expect(() => findPgBin('/nonexistent/postgresql')).toThrow(/not found.*apt-get install -y postgresql/s)
+    expect(findPgBin().version).toBe(cluster.version)
   })
 
   it('without the pg package installed: CHAINLOG_DEPENDENCY_MISSING naming it', async () => {

@@ -41,20 +41,20 @@ export interface PgCluster {
 const PG_ROOT = '/usr/lib/postgresql'
 
 /** The bin directory of the newest installed PostgreSQL server, or an Error saying what to install. */
-export function findPgBin(): { bin: string; version: number } {
-  const versions = existsSync(PG_ROOT)
-    ? readdirSync(PG_ROOT)
-        .filter((v) => /^\d+$/.test(v) && existsSync(join(PG_ROOT, v, 'bin', 'initdb')) && existsSync(join(PG_ROOT, v, 'bin', 'pg_ctl')))
+export function findPgBin(root = PG_ROOT): { bin: string; version: number } {
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, 'bin', 'initdb')) && existsSync(join(root, v, 'bin', 'pg_ctl')))
         .map(Number)
         .sort((a, b) => b - a)
     : []
   if (versions.length === 0) {
     throw new Error(
-      `PostgreSQL server binaries not found (${PG_ROOT}/<version>/bin/initdb and pg_ctl). ` +
+      `PostgreSQL server binaries not found (${root}/<version>/bin/initdb and pg_ctl). ` +
         'The PostgreSQL engine tests need a real server: install Debian\'s package with `apt-get install -y postgresql` (.ci/run does this when it is missing).',
     )
   }
-  return { bin: join(PG_ROOT, String(versions[0]), 'bin'), version: versions[0]! }
+  return { bin: join(root, String(versions[0]), 'bin'), version: versions[0]! }
 }
 
 /** The user the server runs as: ourselves, or (as root, which initdb refuses) an unprivileged one. */
