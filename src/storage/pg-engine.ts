@@ -179,7 +179,7 @@ async function defaultLoadPg(): Promise<unknown> {
 }
 
 /** The `pg` module, or CHAINLOG_DEPENDENCY_MISSING when it is not installed. */
-export async function loadPg(load: () => Promise<unknown> = defaultLoadPg): Promise<Pg> {
+async function loadPg(load: () => Promise<unknown> = defaultLoadPg): Promise<Pg> {
   let mod: unknown
   try {
     mod = await load()
@@ -265,32 +265,9 @@ const INLINE_BYTES = 256 * 1024
 const literal = (u: Uint8Array) => `decode('${buf(u).toString('hex')}','hex')`
 const noop = () => undefined
 
-export async function openPgEngine(options: PgEngineOptions): Promise<PgEngine> {
-  const schema = options.schema ?? 'chainlog'
-  if (!SCHEMA_NAME.test(schema)) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `schema must match ${SCHEMA_NAME}: ${JSON.stringify(schema)}`, { schema })
-  if (typeof options.connectionString !== 'string' || options.connectionString === '') {
-    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'a PostgreSQL store needs a connectionString', {})
-  }
-  const maxLocks = options.maxLocks ?? 128
-  if (!Number.isSafeInteger(maxLocks) || maxLocks < 1) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'maxLocks must be a positive integer', { maxLocks })
-  const pg = await loadPg(options.loadPg)
-  const pool = new pg.Pool({
-    max: 10,
-    connectionTimeoutMillis: 5000,
-    idleTimeoutMillis: 10_000,
-    keepAlive: true,
-    application_name: 'chainlog',
-    ...options.pool,
-    connectionString: options.connectionString,
-  })
-  const engine = new PgEngine(pool, schema, options.group ?? true, maxLocks, pool.options.max ?? 10)
-  try {
-    await engine.withClient('open', (client) => migrate(client, schema))
-  } catch (err) {
-    await pool.end().catch(noop)
-    throw pgError(err, 'open')
-  }
-  return engine
+/** Open (and create or upgrade the schema of) a PostgreSQL engine. */
+export function openPgEngine(options: PgEngineOptions): Promise<PgEngine> {
+  return PgEngine.open(options)
 }
 
 export class PgEngine implements StorageEngine {
@@ -309,8 +286,36 @@ export class PgEngine implements StorageEngine {
   #closed = false
   #sql: { get: string; getMany: string; fwd: string; fwdAfter: string; rev: string }
 
-  /** Use openPgEngine. */
-  constructor(
+  /** Open (and create or upgrade the schema of) a PostgreSQL engine; openPgEngine does the same. */
+  static async open(options: PgEngineOptions): Promise<PgEngine> {
+    const schema = options.schema ?? 'chainlog'
+    if (!SCHEMA_NAME.test(schema)) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `schema must match ${SCHEMA_NAME}: ${JSON.stringify(schema)}`, { schema })
+    if (typeof options.connectionString !== 'string' || options.connectionString === '') {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'a PostgreSQL store needs a connectionString', {})
+    }
+    const maxLocks = options.maxLocks ?? 128
+    if (!Number.isSafeInteger(maxLocks) || maxLocks < 1) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'maxLocks must be a positive integer', { maxLocks })
+    const pg = await loadPg(options.loadPg)
+    const pool = new pg.Pool({
+      max: 10,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 10_000,
+      keepAlive: true,
+      application_name: 'chainlog',
+      ...options.pool,
+      connectionString: options.connectionString,
+    })
+    const engine = new PgEngine(pool, schema, options.group ?? true, maxLocks, pool.options.max ?? 10)
+    try {
+      await engine.#withClient('open', (client) => migrate(client, schema))
+    } catch (err) {
+      await pool.end().catch(noop)
+      throw pgError(err, 'open')
+    }
+    return engine
+  }
+
+  private constructor(
     pool: Pool,
     /** The schema holding the engine's tables. */
     readonly schema: string,
@@ -341,7 +346,7 @@ export class PgEngine implements StorageEngine {
   }
 
   /** Run `fn` on a pooled connection; a connection that broke is dropped from the pool. */
-  async withClient<T>(op: PgOp, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  async #withClient<T>(op: PgOp, fn: (client: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient
     try {
       client = await this.#pool.connect()
@@ -367,7 +372,7 @@ export class PgEngine implements StorageEngine {
     this.#open()
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.withClient('read', fn)
+        return await this.#withClient('read', fn)
       } catch (err) {
         if (err instanceof ConnectFailed || !unavailableReason(err) || attempt >= this.#attempts) throw pgError(err, 'read')
         this.stats.retries++
@@ -656,7 +661,7 @@ export class PgEngine implements StorageEngine {
     const deadline = Date.now() + 2000
     while (Date.now() < deadline) {
       try {
-        const r = await this.withClient('read', (c) => c.query<{ status: string | null }>('SELECT txid_status($1) AS status', [xid]))
+        const r = await this.#withClient('read', (c) => c.query<{ status: string | null }>('SELECT txid_status($1) AS status', [xid]))
         const status = r.rows[0]?.status
         if (status === 'committed' || status === 'aborted') return status
       } catch {
