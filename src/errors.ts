@@ -40,6 +40,10 @@ export const ErrorCodes = {
   IO: 'CHAINLOG_IO',
   /** The process hosting the store went away mid-call; retry (appends with expectedHead are idempotent). */
   HOST_UNAVAILABLE: 'CHAINLOG_HOST_UNAVAILABLE',
+  /** The database server of the store (PostgreSQL) cannot be reached or went away mid-call; retryable (data.outcome says whether a commit may have landed). */
+  STORE_UNAVAILABLE: 'CHAINLOG_STORE_UNAVAILABLE',
+  /** An optional package that the feature asked for needs is not installed (data.package names it). */
+  DEPENDENCY_MISSING: 'CHAINLOG_DEPENDENCY_MISSING',
   /** A strict transcript import found damaged lines (data.damaged lists them); that file was not written. */
   IMPORT_DAMAGED: 'CHAINLOG_IMPORT_DAMAGED',
 } as const

@@ -59,6 +59,8 @@ const EXIT_BY_LIBRARY_CODE: Record<string, ExitCode> = {
   [ErrorCodes.UNSUPPORTED_VERSION]: ExitCode.OTHER,
   [ErrorCodes.STORE_CLOSED]: ExitCode.OTHER,
   [ErrorCodes.IO]: ExitCode.OTHER,
+  [ErrorCodes.STORE_UNAVAILABLE]: ExitCode.OTHER,
+  [ErrorCodes.DEPENDENCY_MISSING]: ExitCode.OTHER,
 }
 
 /** An error the CLI raises itself; `code` is one of CliCodes. */

@@ -46,6 +46,7 @@ const STATUS_BY_LIBRARY_CODE: Record<string, number> = {
   [ErrorCodes.INVALID_BUNDLE]: 422,
   [ErrorCodes.STORE_LOCKED]: 503,
   [ErrorCodes.HOST_UNAVAILABLE]: 503,
+  [ErrorCodes.STORE_UNAVAILABLE]: 503,
   [ErrorCodes.STORE_CLOSED]: 503,
 }
 

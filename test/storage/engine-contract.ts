@@ -1,6 +1,6 @@
 // The storage-engine contract suite (src/storage/engine.ts): one set of tests that every engine
-// must pass, run by engine.test.ts on memory-level and classic-level (and by a SQL engine when
-// one joins). An engine gives point reads, ordered range reads and atomic commits whose
+// must pass, run by engine.test.ts on memory-level and classic-level and by pg-engine.test.ts on
+// PostgreSQL. An engine gives point reads, ordered range reads and atomic commits whose
 // preconditions it checks in the same step as the write.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { PreconditionFailed, type Row, type StorageEngine } from '../../src/storage/engine.js'
@@ -92,6 +92,29 @@ export function engineContract(name: string, open: () => Promise<EngineHandle>):
       expect(seen).toEqual(keys)
       expect(sizes[0]).toBeLessThanOrEqual(4)
       expect(Math.max(...sizes)).toBeLessThanOrEqual(16)
+    })
+
+    it('keys are bytes in unsigned bytewise order (0x00 first, 0xff last, a prefix before its extensions); values come back exactly', async () => {
+      const bytes = [[0xff, 0xff], [0x00], [0x7f], [0x80], [0x00, 0x00], [0xff], [0x01], [0x00, 0xff], [0xff, 0x00], [0x61], [0x61, 0x00], [0x60, 0xff, 0xff]]
+      const keys = bytes.map((b) => Uint8Array.from(b))
+      const every = Uint8Array.from({ length: 256 }, (_, i) => i)
+      await e.commit({ ops: keys.map((key, i) => ({ type: 'put' as const, key, value: i === 0 ? every : i === 1 ? new Uint8Array(0) : Uint8Array.of(0, i, 0xff) })) })
+      const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+      const order = async (range: Parameters<StorageEngine['scan']>[0], chunk?: number) => {
+        const out: string[] = []
+        for await (const rows of e.scan(range, chunk)) for (const [key] of rows) out.push(hex(key))
+        return out
+      }
+      const all = { gte: Uint8Array.of(0x00), lt: Uint8Array.of(0xff, 0xff, 0xff) }
+      expect(await order(all, 3)).toEqual(['00', '0000', '00ff', '01', '60ffff', '61', '6100', '7f', '80', 'ff', 'ff00', 'ffff'])
+      expect(await order({ ...all, reverse: true, limit: 4 }, 3)).toEqual(['ffff', 'ff00', 'ff', '80'])
+      expect(await order({ gte: Uint8Array.of(0x00), lt: Uint8Array.of(0x01) })).toEqual(['00', '0000', '00ff'])
+      expect(await order({ gte: Uint8Array.of(0xff), lt: Uint8Array.of(0xff, 0x00) })).toEqual(['ff'])
+      expect(await order({ gte: Uint8Array.of(0x61), lt: Uint8Array.of(0x61) })).toEqual([])
+      expect(await order({ gte: Uint8Array.of(0x80), lt: Uint8Array.of(0x7f) })).toEqual([])
+      expect(hex((await e.get(Uint8Array.of(0xff, 0xff)))!)).toBe(hex(every))
+      expect((await e.get(Uint8Array.of(0x00)))!.length).toBe(0)
+      expect((await e.getMany([Uint8Array.of(0x00, 0xff), Uint8Array.of(0x00, 0x01)])).map((v) => (v === undefined ? v : hex(v)))).toEqual(['0007ff', undefined])
     })
 
     it('a commit whose precondition fails writes nothing and says which row held what', async () => {

@@ -1,0 +1,714 @@
+// The storage-engine contract (engine.ts) on PostgreSQL, through the `pg` client (an optional
+// peer dependency, loaded only when a PostgreSQL engine is opened). Rows live in one table,
+// <schema>.kv (key bytea primary key, value bytea not null); bytea compares bytewise, unsigned,
+// shorter-first, which is the key order the contract asks for. docs/scaling.md is the guide.
+//
+// Correct across processes and hosts without any lock held in memory: a commit runs in one
+// transaction that first takes a transaction-scoped advisory lock on every key it reads (its
+// preconditions) or writes, in one global order (sorted lock ids, so two writers never deadlock),
+// then reads the rows its preconditions name, checks them, writes, and commits. Any other writer
+// of those keys, in any process, waits on the same locks, so the check and the write are one
+// step (two-phase locking on the commit's keys; absent rows are locked as well as present ones,
+// which SELECT ... FOR UPDATE could not do). The lock id of a key is FNV-1a of its bytes in the
+// namespace of the schema: part of the schema's contract (schema version 1), like the table.
+// Each transaction also holds a shared lock on the schema's "global" lock; a commit whose keys
+// would need more than `maxLocks` locks takes that global lock exclusively instead, so a huge
+// commit (a gc sweep) never fills the server's lock table.
+//
+// Within one process commits are applied in the order they were made (the contract): one
+// transaction at a time, and everything queued while one runs goes into the next (group commit:
+// 64 concurrent appends cost one transaction and one WAL flush). Each commit's preconditions are
+// checked against the rows as the commits before it in the group leave them; a commit whose
+// precondition fails is refused alone, without failing the others.
+//
+// `sync: false` commits run with SET LOCAL synchronous_commit = off (visible at once, durable a
+// moment later: a server crash may lose the last few hundred milliseconds of them, never part of
+// one, and never one that a later durable commit built on); `sync: true` uses the server's
+// synchronous_commit (default `on`: the WAL is flushed before COMMIT returns). A group with any
+// sync commit is a sync transaction.
+//
+// Faults: a connection that breaks, a server that shuts down or restarts, or one that cannot be
+// reached within connectionTimeoutMillis gives CHAINLOG_STORE_UNAVAILABLE (retryable). When it
+// breaks during COMMIT the engine asks the server, on a new connection, whether the transaction
+// committed (txid_status); `data.outcome` is `not-applied` when it is known that nothing was
+// written and `unknown` when the server could not be asked. A transaction is all or nothing, so a
+// commit is never half applied.
+import { ChainlogError, ErrorCodes } from '../errors.js'
+import { PreconditionFailed, sameValue, type BatchOp, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
+import type * as PgTypes from 'pg'
+
+/** The schema version this code creates and reads (rows in <schema>.chainlog_migrations). */
+export const PG_SCHEMA_VERSION = 1
+
+/** Connection pool settings handed to pg.Pool (any other pg.Pool option passes through). */
+export interface PgPoolOptions {
+  /** Most connections this engine opens (default 10). Commits use one at a time; reads share the rest. */
+  max?: number
+  /** Give up connecting after this long with CHAINLOG_STORE_UNAVAILABLE (default 5000 ms). */
+  connectionTimeoutMillis?: number
+  /** Close connections idle this long (default 10000 ms). */
+  idleTimeoutMillis?: number
+  [option: string]: unknown
+}
+
+export interface PgEngineOptions {
+  /** libpq-style URL, e.g. postgres://user:pass@host:5432/db or postgresql://user@/db?host=/run/postgresql. */
+  connectionString: string
+  pool?: PgPoolOptions
+  /** The schema holding chainlog's tables (default `chainlog`); created when missing. */
+  schema?: string
+  /**
+   * Group commit (default true): commits queued while a transaction runs share the next one.
+   * False: one transaction per commit (still one at a time, in order).
+   */
+  group?: boolean
+  /** Most advisory locks one transaction takes before it takes the schema-wide lock instead (default 128). */
+  maxLocks?: number
+  /** For tests: how `pg` is loaded (default: import('pg')). */
+  loadPg?: () => Promise<unknown>
+}
+
+/** Counters for tests and measurements. */
+export interface PgEngineStats extends EngineStats {
+  /** Transactions that carried commits and committed. */
+  transactions: number
+  /** Of those, how many were durable (synchronous_commit not off). */
+  syncedTransactions: number
+  /** Commits applied, and refused on a precondition. */
+  commits: number
+  refused: number
+  /** Transactions that took the schema-wide lock because their keys needed more than maxLocks locks. */
+  escalated: number
+  /** Transactions or reads retried once on a fresh connection after the first one broke before anything was sent to commit. */
+  retries: number
+  /** Unknown outcomes settled by asking the server (txid_status). */
+  resolved: number
+  /** Errors of idle pooled connections (a server restart, a killed backend), absorbed. */
+  idleErrors: number
+}
+
+type Pg = typeof PgTypes
+type Pool = PgTypes.Pool
+type PoolClient = PgTypes.PoolClient
+
+interface Pending {
+  commit: Commit
+  /** Sorted, distinct advisory lock ids of the keys it reads or writes. */
+  locks: number[]
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+const id = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+const buf = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
+const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+
+/** FNV-1a, 32 bits, as a signed int4 (PostgreSQL's advisory lock ids are int4 pairs). */
+export function fnv1a32(bytes: Uint8Array, seed = 0x811c9dc5): number {
+  let h = seed
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!
+    h = Math.imul(h, 0x01000193)
+  }
+  return h | 0
+}
+
+const utf8 = (s: string) => new TextEncoder().encode(s)
+/** A signed int8 advisory lock id from two FNV-1a hashes of `label`. */
+function lock64(label: string): string {
+  const hi = fnv1a32(utf8(label)) >>> 0
+  const lo = fnv1a32(utf8(label), 0x050c5d1f) >>> 0
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)).toString()
+}
+
+/** The advisory lock ids of a schema: keys (int4 pair: namespace, FNV-1a of the key), global and migration (int8). */
+export function pgLockIds(schema: string): { keyNamespace: number; global: string; migrate: string } {
+  return { keyNamespace: fnv1a32(utf8(`chainlog/kv/${schema}`)), global: lock64(`chainlog/global/${schema}`), migrate: lock64(`chainlog/migrate/${schema}`) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND'])
+// SQLSTATE: class 08 (connection exception), admin/crash shutdown, cannot connect now, too many connections.
+const UNAVAILABLE_STATE = /^(08...|57P01|57P02|57P03|57P05|53300)$/
+const UNAVAILABLE_TEXT = /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error|not queryable|Connection ended|socket hang up/i
+
+interface Causal {
+  code?: unknown
+  message?: unknown
+  cause?: unknown
+  errno?: unknown
+}
+
+/** Why a PostgreSQL error makes the store unavailable, or undefined if it does not. */
+function unavailableReason(err: unknown): { reason: string; code?: string } | undefined {
+  for (let e = err as Causal | undefined, i = 0; e && typeof e === 'object' && i < 8; e = e.cause as Causal | undefined, i++) {
+    const code = typeof e.code === 'string' ? e.code : undefined
+    const message = typeof e.message === 'string' ? e.message : ''
+    if (code && UNAVAILABLE_ERRNO.has(code)) return { reason: code === 'ETIMEDOUT' ? 'timeout' : 'connect', code }
+    if (code && UNAVAILABLE_STATE.test(code)) return { reason: code.startsWith('57P') ? 'shutdown' : code === '53300' ? 'too-many-connections' : 'connection-lost', code }
+    if (UNAVAILABLE_TEXT.test(message)) return { reason: /timeout/i.test(message) ? 'timeout' : 'connection-lost' }
+  }
+  return undefined
+}
+
+export type PgOp = 'open' | 'read' | 'commit'
+
+function unavailable(err: unknown, op: PgOp, extra: Record<string, unknown> = {}): ChainlogError {
+  const why = unavailableReason(err) ?? { reason: 'connection-lost' }
+  const text = err instanceof Error ? err.message : String(err)
+  return new ChainlogError(ErrorCodes.STORE_UNAVAILABLE, `PostgreSQL is unavailable (${op}): ${text}`, { retryable: true, op, reason: why.reason, ...(why.code ? { code: why.code } : {}), ...extra }, { cause: err })
+}
+
+/** Any error of a PostgreSQL call as a ChainlogError: STORE_UNAVAILABLE when the server cannot be reached, IO otherwise. */
+export function pgError(err: unknown, op: PgOp, extra: Record<string, unknown> = {}): ChainlogError {
+  if (err instanceof ChainlogError) return err
+  if (err instanceof ConnectFailed) return pgError(err.cause, op, extra)
+  if (unavailableReason(err)) return unavailable(err, op, extra)
+  const state = typeof (err as Causal)?.code === 'string' ? ((err as Causal).code as string) : undefined
+  const reason = state === '42501' ? 'permission' : state === '53100' ? 'no-space' : state === '25006' ? 'read-only' : 'io'
+  const text = err instanceof Error ? err.message : String(err)
+  return new ChainlogError(ErrorCodes.IO, `PostgreSQL refused the ${op}: ${text}`, { op: op === 'commit' ? 'write' : op, reason, ...(state ? { sqlstate: state } : {}), ...extra }, { cause: err })
+}
+
+async function defaultLoadPg(): Promise<unknown> {
+  return import('pg')
+}
+
+/** The `pg` module, or CHAINLOG_DEPENDENCY_MISSING when it is not installed. */
+async function loadPg(load: () => Promise<unknown> = defaultLoadPg): Promise<Pg> {
+  let mod: unknown
+  try {
+    mod = await load()
+  } catch (err) {
+    const code = (err as Causal)?.code
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new ChainlogError(ErrorCodes.DEPENDENCY_MISSING, 'a PostgreSQL store needs the `pg` package: npm install pg', { package: 'pg', feature: 'postgresql' }, { cause: err })
+    }
+    throw err
+  }
+  const m = mod as { default?: Pg } & Pg
+  return m.default?.Pool ? m.default : m
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+interface Migration {
+  version: number
+  description: string
+  sql: (s: string) => string[]
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'kv: the rows of the storage engine (key bytea primary key, value bytea not null)',
+    // STORAGE EXTERNAL: values are entry bytes already compressed where it pays (or not at all);
+    // keep PostgreSQL from trying to compress them again.
+    sql: (s) => [`CREATE TABLE ${s}.kv (key bytea PRIMARY KEY, value bytea NOT NULL)`, `ALTER TABLE ${s}.kv ALTER COLUMN value SET STORAGE EXTERNAL`],
+  },
+]
+if (MIGRATIONS.at(-1)!.version !== PG_SCHEMA_VERSION) throw new Error('PG_SCHEMA_VERSION is not the last migration')
+
+const quote = (ident: string) => `"${ident}"`
+
+function tooNew(found: number): ChainlogError {
+  return new ChainlogError(ErrorCodes.UNSUPPORTED_VERSION, `the PostgreSQL schema is at version ${found}, newer than this chainlog knows (${PG_SCHEMA_VERSION})`, { found, supported: PG_SCHEMA_VERSION })
+}
+
+async function schemaVersion(client: PoolClient, schema: string): Promise<number | undefined> {
+  const r = await client.query<{ has: boolean }>('SELECT to_regclass($1) IS NOT NULL AS has', [`${quote(schema)}.chainlog_migrations`])
+  if (!r.rows[0]!.has) return undefined
+  const v = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${quote(schema)}.chainlog_migrations`)
+  return v.rows[0]!.v ?? 0
+}
+
+/** Bring the schema to PG_SCHEMA_VERSION; safe when several processes do it at once (an advisory lock serialises them). */
+async function migrate(client: PoolClient, schema: string): Promise<void> {
+  const found = await schemaVersion(client, schema)
+  if (found !== undefined && found > PG_SCHEMA_VERSION) throw tooNew(found)
+  if (found === PG_SCHEMA_VERSION) return
+  const s = quote(schema)
+  await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${pgLockIds(schema).migrate})`)
+  try {
+    // Only create what is missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database
+    // even when the schema exists, and a DBA may have made it for us.
+    const ns = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])
+    if (ns.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`)
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.chainlog_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+    const now = (await schemaVersion(client, schema)) ?? 0
+    if (now > PG_SCHEMA_VERSION) throw tooNew(now)
+    for (const m of MIGRATIONS) {
+      if (m.version <= now) continue
+      for (const sql of m.sql(s)) await client.query(sql)
+      await client.query(`INSERT INTO ${s}.chainlog_migrations (version, description) VALUES ($1, $2)`, [m.version, m.description])
+    }
+    await client.query('COMMIT')
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw err
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine
+
+/** Rows per INSERT statement (two parameters each; PostgreSQL allows 65535 parameters). */
+const PUT_ROWS_PER_STATEMENT = 8192
+/** Writes up to this many bytes of keys and values go inline (hex) with COMMIT in one round trip. */
+const INLINE_BYTES = 256 * 1024
+/** Bytes as a SQL expression (hex digits only: nothing to escape, whatever standard_conforming_strings says). */
+const literal = (u: Uint8Array) => `decode('${buf(u).toString('hex')}','hex')`
+const noop = () => undefined
+
+/** Open (and create or upgrade the schema of) a PostgreSQL engine. */
+export function openPgEngine(options: PgEngineOptions): Promise<PgEngine> {
+  return PgEngine.open(options)
+}
+
+export class PgEngine implements StorageEngine {
+  readonly stats: PgEngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, transactions: 0, syncedTransactions: 0, commits: 0, refused: 0, escalated: 0, retries: 0, resolved: 0, idleErrors: 0 }
+  /** The last error of an idle pooled connection (absorbed; the pool replaces the connection). */
+  lastIdleError: unknown
+  readonly #pool: Pool
+  readonly #s: string
+  readonly #group: boolean
+  readonly #maxLocks: number
+  /** Tries of a read or a transaction whose connection broke: enough to get past every pooled connection. */
+  readonly #attempts: number
+  readonly #locks: ReturnType<typeof pgLockIds>
+  #pending: Pending[] = []
+  #writing = false
+  #closed = false
+  #sql: { get: string; getMany: string; fwd: string; fwdAfter: string; rev: string }
+
+  /** Open (and create or upgrade the schema of) a PostgreSQL engine; openPgEngine does the same. */
+  static async open(options: PgEngineOptions): Promise<PgEngine> {
+    const schema = options.schema ?? 'chainlog'
+    if (!SCHEMA_NAME.test(schema)) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `schema must match ${SCHEMA_NAME}: ${JSON.stringify(schema)}`, { schema })
+    if (typeof options.connectionString !== 'string' || options.connectionString === '') {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'a PostgreSQL store needs a connectionString', {})
+    }
+    const maxLocks = options.maxLocks ?? 128
+    if (!Number.isSafeInteger(maxLocks) || maxLocks < 1) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'maxLocks must be a positive integer', { maxLocks })
+    const pg = await loadPg(options.loadPg)
+    const pool = new pg.Pool({
+      max: 10,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 10_000,
+      keepAlive: true,
+      application_name: 'chainlog',
+      ...options.pool,
+      connectionString: options.connectionString,
+    })
+    const engine = new PgEngine(pool, schema, options.group ?? true, maxLocks, pool.options.max ?? 10)
+    try {
+      await engine.#withClient('open', (client) => migrate(client, schema))
+    } catch (err) {
+      await pool.end().catch(noop)
+      throw pgError(err, 'open')
+    }
+    return engine
+  }
+
+  private constructor(
+    pool: Pool,
+    /** The schema holding the engine's tables. */
+    readonly schema: string,
+    group: boolean,
+    maxLocks: number,
+    poolMax: number,
+  ) {
+    this.#pool = pool
+    this.#attempts = poolMax + 1
+    this.#s = quote(schema)
+    this.#group = group
+    this.#maxLocks = maxLocks
+    this.#locks = pgLockIds(schema)
+    // An idle connection that the server closes (restart, pg_terminate_backend) emits 'error'
+    // on the pool; unhandled, that would end the process. The pool drops the connection.
+    pool.on('error', (err) => {
+      this.stats.idleErrors++
+      this.lastIdleError = err
+    })
+    const t = `${this.#s}.kv`
+    this.#sql = {
+      get: `SELECT value FROM ${t} WHERE key = $1`,
+      getMany: `SELECT key, value FROM ${t} WHERE key = ANY($1::bytea[])`,
+      fwd: `SELECT key, value FROM ${t} WHERE key >= $1 AND key < $2 ORDER BY key LIMIT $3`,
+      fwdAfter: `SELECT key, value FROM ${t} WHERE key > $1 AND key < $2 ORDER BY key LIMIT $3`,
+      rev: `SELECT key, value FROM ${t} WHERE key >= $1 AND key < $2 ORDER BY key DESC LIMIT $3`,
+    }
+  }
+
+  /** Run `fn` on a pooled connection; a connection that broke is dropped from the pool. */
+  async #withClient<T>(op: PgOp, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient
+    try {
+      client = await this.#pool.connect()
+    } catch (err) {
+      throw new ConnectFailed(err)
+    }
+    // A checked-out connection has no pool listener: one that breaks must not crash the process.
+    client.on('error', noop)
+    let broke: unknown
+    try {
+      return await fn(client)
+    } catch (err) {
+      if (unavailableReason(err)) broke = err
+      throw err
+    } finally {
+      client.removeListener('error', noop)
+      client.release(broke as Error | undefined)
+    }
+  }
+
+  /** A read, retried on another connection when the one it got was broken (see #apply), not when none can be made. */
+  async #read<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    this.#open()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#withClient('read', fn)
+      } catch (err) {
+        if (err instanceof ConnectFailed || !unavailableReason(err) || attempt >= this.#attempts) throw pgError(err, 'read')
+        this.stats.retries++
+      }
+    }
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ChainlogError(ErrorCodes.STORE_CLOSED, 'the PostgreSQL engine is closed')
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const r = await this.#read((c) => c.query<{ value: Buffer }>({ name: `chainlog:${this.#s}:get`, text: this.#sql.get, values: [buf(key)] }))
+    return r.rows.length === 0 ? undefined : view(r.rows[0]!.value)
+  }
+
+  async getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (keys.length === 0) return []
+    const r = await this.#read((c) => c.query<{ key: Buffer; value: Buffer }>({ name: `chainlog:${this.#s}:getMany`, text: this.#sql.getMany, values: [keys.map(buf)] }))
+    const found = new Map<string, Uint8Array>()
+    for (const row of r.rows) found.set(row.key.toString('latin1'), view(row.value))
+    return keys.map((k) => found.get(id(k)))
+  }
+
+  /**
+   * Keyset pagination: each chunk is one query that starts after the last key of the one before
+   * (no OFFSET, no cursor held open between chunks). Each chunk reads the committed rows as they
+   * are when it runs; chunks are not one snapshot.
+   */
+  async *scan(range: KeyRange, chunk = 256): AsyncIterable<Row[]> {
+    this.#open()
+    if (!Number.isSafeInteger(chunk) || chunk < 1) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'chunk must be a positive integer', { chunk })
+    let left = range.limit === undefined || range.limit < 0 ? Infinity : range.limit
+    const reverse = range.reverse ?? false
+    let last: Buffer | undefined
+    const gte = buf(range.gte)
+    const lt = buf(range.lt)
+    while (left > 0) {
+      const n = Math.min(chunk, left)
+      let text: string
+      let name: string
+      let values: unknown[]
+      if (!reverse) {
+        ;[name, text, values] = last === undefined ? ['fwd', this.#sql.fwd, [gte, lt, n]] : ['fwdAfter', this.#sql.fwdAfter, [last, lt, n]]
+      } else {
+        ;[name, text, values] = last === undefined ? ['rev', this.#sql.rev, [gte, lt, n]] : ['rev', this.#sql.rev, [gte, last, n]]
+      }
+      const r = await this.#read((c) => c.query<{ key: Buffer; value: Buffer }>({ name: `chainlog:${this.#s}:${name}`, text, values }))
+      if (r.rows.length === 0) return
+      const rows: Row[] = r.rows.map((row) => [view(row.key), view(row.value)])
+      left -= rows.length
+      last = r.rows.at(-1)!.key
+      yield rows
+      if (r.rows.length < n) return
+    }
+  }
+
+  commit(commit: Commit): Promise<void> {
+    if (this.#closed) return Promise.reject(new ChainlogError(ErrorCodes.STORE_CLOSED, 'the PostgreSQL engine is closed'))
+    const ids = new Set<number>()
+    for (const e of commit.expect ?? []) ids.add(fnv1a32(e.key))
+    for (const op of commit.ops) ids.add(fnv1a32(op.key))
+    const locks = [...ids].sort((a, b) => a - b)
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ commit, locks, resolve, reject })
+      if (!this.#writing) void this.#drain()
+    })
+  }
+
+  async #drain(): Promise<void> {
+    this.#writing = true
+    while (this.#pending.length > 0) {
+      const group = this.#take()
+      await this.#apply(group)
+    }
+    this.#writing = false
+  }
+
+  /** The next group: queued commits in order, while their locks fit in maxLocks (always at least one). */
+  #take(): { group: Pending[]; locks: number[] | 'global' } {
+    const first = this.#pending[0]!
+    if (first.locks.length > this.#maxLocks) return { group: this.#pending.splice(0, 1), locks: 'global' }
+    const ids = new Set(first.locks)
+    let n = 1
+    if (this.#group) {
+      for (; n < this.#pending.length; n++) {
+        const next = this.#pending[n]!.locks
+        let added = 0
+        for (const l of next) if (!ids.has(l)) added++
+        if (ids.size + added > this.#maxLocks) break
+        for (const l of next) ids.add(l)
+      }
+    }
+    return { group: this.#pending.splice(0, n), locks: [...ids].sort((a, b) => a - b) }
+  }
+
+  async #apply({ group, locks }: { group: Pending[]; locks: number[] | 'global' }): Promise<void> {
+    if (group.every((p) => p.commit.ops.length === 0 && (p.commit.expect ?? []).length === 0)) {
+      for (const p of group) p.resolve()
+      return
+    }
+    let outcome: [Pending, PreconditionFailed | undefined][]
+    for (let attempt = 1; ; attempt++) {
+      try {
+        outcome = await this.#transaction(group, locks)
+        break
+      } catch (err) {
+        // Broken before COMMIT was sent (a pooled connection that outlived a server restart, or
+        // one killed): nothing was written, so trying again is safe. Each broken connection
+        // leaves the pool, so after at most `max` of them comes a fresh one. A connection that
+        // cannot be made at all is not retried: the server is down, say so now.
+        const retry = err instanceof TransactionFailed && err.outcome === 'not-applied' && !err.connecting && unavailableReason(err.cause) && attempt < this.#attempts
+        if (!retry) return this.#fail(group, err)
+        this.stats.retries++
+      }
+    }
+    for (const [p, refusal] of outcome) {
+      if (refusal) {
+        this.stats.refused++
+        p.reject(refusal)
+      } else {
+        this.stats.commits++
+        p.resolve()
+      }
+    }
+  }
+
+  #fail(group: Pending[], err: unknown): void {
+    const outcome = err instanceof TransactionFailed ? err.outcome : 'not-applied'
+    const cause = err instanceof TransactionFailed ? err.cause : err
+    const e = pgError(cause, 'commit', { outcome })
+    for (const p of group) p.reject(e)
+  }
+
+  /**
+   * One transaction for a group; returns each commit with its refusal (undefined: applied).
+   * Two round trips for a typical group: (1) BEGIN, the locks, the transaction id and the
+   * precondition rows, as one multi-statement query (in READ COMMITTED each statement takes a
+   * fresh snapshot, so the rows are read after the locks are held); (2) the writes and COMMIT.
+   * Writes too big to inline as hex go as binary parameters, then COMMIT on its own.
+   */
+  async #transaction(group: Pending[], locks: number[] | 'global'): Promise<[Pending, PreconditionFailed | undefined][]> {
+    let client: PoolClient
+    try {
+      client = await this.#pool.connect()
+    } catch (err) {
+      throw new TransactionFailed('not-applied', err, true)
+    }
+    client.on('error', noop)
+    let released = false
+    const release = (err: unknown) => {
+      if (released) return
+      released = true
+      client.removeListener('error', noop)
+      client.release(err as Error | undefined)
+    }
+    let broke: unknown
+    let committing = false
+    let xid: string | undefined
+    const out: [Pending, PreconditionFailed | undefined][] = []
+    const sync = group.some((p) => p.commit.sync === true)
+    try {
+      const L = this.#locks
+      const wanted = new Map<string, Uint8Array>()
+      for (const p of group) for (const e of p.commit.expect ?? []) wanted.set(id(e.key), e.key)
+      const sql = ['BEGIN']
+      if (!sync) sql.push('SET LOCAL synchronous_commit = off')
+      // Locks in ascending order, all in one statement: two writers never deadlock.
+      if (locks === 'global') sql.push(`SELECT pg_advisory_xact_lock(${L.global})`)
+      else sql.push(`SELECT pg_advisory_xact_lock_shared(${L.global})`, `SELECT count(pg_advisory_xact_lock(${L.keyNamespace}, l)) FROM unnest('{${locks.join(',')}}'::int4[]) AS l`)
+      // The transaction id, by which an unknown outcome is settled later.
+      sql.push('SELECT txid_current() AS xid')
+      if (wanted.size > 0) sql.push(`SELECT key, value FROM ${this.#s}.kv WHERE key IN (${[...wanted.values()].map(literal).join(',')})`)
+      const results = (await client.query(sql.join('; '))) as unknown as PgTypes.QueryResult[]
+      if (locks === 'global') this.stats.escalated++
+      const rows = new Map<string, Uint8Array | undefined>()
+      if (wanted.size > 0) {
+        for (const k of wanted.keys()) rows.set(k, undefined)
+        for (const row of results.at(-1)!.rows as { key: Buffer; value: Buffer }[]) rows.set(row.key.toString('latin1'), view(row.value))
+      }
+      xid = String((results.at(wanted.size > 0 ? -2 : -1)!.rows[0] as { xid: string }).xid)
+
+      // Check each commit in order against the rows as the accepted ones before it leave them.
+      const net = new Map<string, BatchOp>()
+      for (const p of group) {
+        const expect = p.commit.expect ?? []
+        const failed = expect.findIndex((e) => !sameValue(rows.get(id(e.key)), e.value))
+        if (failed >= 0) {
+          const e = expect[failed]!
+          out.push([p, new PreconditionFailed(failed, e.key, rows.get(id(e.key)))])
+          continue
+        }
+        out.push([p, undefined])
+        for (const op of p.commit.ops) {
+          const k = id(op.key)
+          net.set(k, op)
+          if (rows.has(k)) rows.set(k, op.type === 'put' ? op.value : undefined)
+        }
+      }
+      if (net.size === 0) {
+        // Nothing to write (all refused, or checks only): no commit record, no WAL flush.
+        await client.query('ROLLBACK')
+        return out
+      }
+      const ops = [...net.values()]
+      let bytes = 0
+      for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
+      if (bytes <= INLINE_BYTES && ops.length <= PUT_ROWS_PER_STATEMENT) {
+        committing = true
+        await client.query(`${this.#inlineWrite(ops)}; COMMIT`)
+      } else {
+        await this.#write(client, ops)
+        committing = true
+        await client.query('COMMIT')
+      }
+      this.stats.transactions++
+      this.stats.batches++
+      this.stats.bytesWritten += bytes
+      if (sync) {
+        this.stats.syncedTransactions++
+        this.stats.syncedBatches++
+      }
+      return out
+    } catch (err) {
+      if (unavailableReason(err)) broke = err
+      if (!broke) {
+        // The server refused a statement (not the connection): the transaction is aborted and
+        // COMMIT, if it was sent, did not run.
+        await client.query('ROLLBACK').catch((e2) => (broke = e2))
+        throw new TransactionFailed('not-applied', err)
+      }
+      if (!committing) throw new TransactionFailed('not-applied', err)
+      // The connection broke while COMMIT was on its way: it may or may not have happened. Ask
+      // the server, on another connection (this one goes back first: with pool.max 1 the
+      // question needs its slot).
+      release(broke)
+      const status = await this.#settle(xid!)
+      if (status === 'committed') {
+        this.stats.resolved++
+        this.stats.transactions++
+        this.stats.batches++
+        if (sync) {
+          this.stats.syncedTransactions++
+          this.stats.syncedBatches++
+        }
+        return out
+      }
+      if (status === 'aborted') this.stats.resolved++
+      throw new TransactionFailed(status === 'aborted' ? 'not-applied' : 'unknown', err)
+    } finally {
+      release(broke)
+    }
+  }
+
+  /** The net writes as one statement with hex literals (for the simple-query round trip that also commits). */
+  #inlineWrite(ops: BatchOp[]): string {
+    const t = `${this.#s}.kv`
+    const dels = ops.filter((o) => o.type === 'del').map((o) => literal(o.key))
+    const puts = ops.filter((o): o is Extract<BatchOp, { type: 'put' }> => o.type === 'put').map((o) => `(${literal(o.key)},${literal(o.value)})`)
+    const del = dels.length > 0 ? `DELETE FROM ${t} WHERE key IN (${dels.join(',')})` : ''
+    if (puts.length === 0) return del
+    const put = `INSERT INTO ${t} (key, value) VALUES ${puts.join(',')} ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
+    return del === '' ? put : `WITH d AS (${del}) ${put}`
+  }
+
+  /** Net puts and deletes of the accepted commits (one op per key: the last), as binary parameters. */
+  async #write(client: PoolClient, ops: BatchOp[]): Promise<void> {
+    const t = `${this.#s}.kv`
+    const dels = ops.filter((o) => o.type === 'del').map((o) => buf(o.key))
+    const puts = ops.filter((o): o is Extract<BatchOp, { type: 'put' }> => o.type === 'put')
+    let delsLeft = dels.length > 0
+    for (let i = 0; i < puts.length || delsLeft; i += PUT_ROWS_PER_STATEMENT) {
+      const part = puts.slice(i, i + PUT_ROWS_PER_STATEMENT)
+      const values: unknown[] = []
+      let text = ''
+      if (delsLeft) {
+        values.push(dels)
+        text = part.length > 0 ? `WITH d AS (DELETE FROM ${t} WHERE key = ANY($1::bytea[])) ` : `DELETE FROM ${t} WHERE key = ANY($1::bytea[])`
+        delsLeft = false
+      }
+      if (part.length > 0) {
+        const tuples: string[] = []
+        for (const op of part) {
+          values.push(buf(op.key), buf(op.value))
+          tuples.push(`($${values.length - 1}::bytea, $${values.length}::bytea)`)
+        }
+        text += `INSERT INTO ${t} (key, value) VALUES ${tuples.join(',')} ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
+      }
+      await client.query(text, values)
+    }
+  }
+
+  /** Whether transaction `xid` committed, asked on a fresh connection; 'unknown' if the server cannot say within ~2 s. */
+  async #settle(xid: string): Promise<'committed' | 'aborted' | 'unknown'> {
+    const deadline = Date.now() + 2000
+    while (Date.now() < deadline) {
+      try {
+        const r = await this.#withClient('read', (c) => c.query<{ status: string | null }>('SELECT txid_status($1) AS status', [xid]))
+        const status = r.rows[0]?.status
+        if (status === 'committed' || status === 'aborted') return status
+      } catch {
+        // not reachable yet
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    return 'unknown'
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await new Promise<void>((resolve) => {
+      if (!this.#writing && this.#pending.length === 0) return resolve()
+      // Queued commits still land: an empty commit queued last resolves after them.
+      this.#pending.push({ commit: { ops: [] }, locks: [], resolve, reject: () => resolve() })
+      if (!this.#writing) void this.#drain()
+    })
+    await this.#pool.end()
+  }
+}
+
+/** A group's transaction failed; `outcome` says whether it is known that nothing was written. */
+class TransactionFailed extends Error {
+  constructor(
+    readonly outcome: 'not-applied' | 'unknown',
+    override readonly cause: unknown,
+    /** No connection could be made. */
+    readonly connecting = false,
+  ) {
+    super('transaction failed')
+  }
+}
+
+/** No connection to the server could be made (pool.connect failed). */
+class ConnectFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('could not connect')
+  }
+}
