@@ -46,6 +46,18 @@ export const ErrorCodes = {
   DEPENDENCY_MISSING: 'CHAINLOG_DEPENDENCY_MISSING',
   /** A strict transcript import found damaged lines (data.damaged lists them); that file was not written. */
   IMPORT_DAMAGED: 'CHAINLOG_IMPORT_DAMAGED',
+  /** A signer or verifier key text is malformed, or its key ID does not match its name and key. */
+  INVALID_KEY: 'CHAINLOG_INVALID_KEY',
+  /** A signed note is malformed (data.reason says how); nothing in it was trusted. */
+  INVALID_NOTE: 'CHAINLOG_INVALID_NOTE',
+  /** No trusted key signed a note, a trusted key's signature does not verify, or too few witnesses cosigned (data.reason). */
+  INVALID_SIGNATURE: 'CHAINLOG_INVALID_SIGNATURE',
+  /** A checkpoint's text is not a chainlog checkpoint (origin, size, root, head lines; data.reason). */
+  INVALID_CHECKPOINT: 'CHAINLOG_INVALID_CHECKPOINT',
+  /** A proof is malformed or does not prove what it claims (data.reason). */
+  INVALID_PROOF: 'CHAINLOG_INVALID_PROOF',
+  /** The witness refused to cosign: a rollback, a split view, an inconsistent proof, a stale old size (data.reason). */
+  WITNESS_REFUSED: 'CHAINLOG_WITNESS_REFUSED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

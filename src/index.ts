@@ -48,3 +48,71 @@ export { importNamespace } from './import/stored.js'
 export { DamageCodes, TRANSCRIPT_FORMATS } from './import/types.js'
 export type { TranscriptFormat, Damage, DamageCode, ImportOptions, ImportProgress, ImportReport, FileReport, LineRecord } from './import/types.js'
 export { findTranscriptFiles } from './import/read-lines.js'
+export {
+  leafHash,
+  nodeHash,
+  EMPTY_ROOT,
+  MAX_TREE_SIZE,
+  frontierIds,
+  rootFromFrontier,
+  encodeFrontier,
+  decodeFrontier,
+  nodesAfterAppend,
+  completedAt,
+  levelsCompletedAt,
+  rootIds,
+  rootAt,
+  inclusionProofIds,
+  inclusionProof,
+  consistencyProofIds,
+  consistencyProof,
+  verifyInclusion,
+  verifyConsistency,
+  MemoryNodeSource,
+} from './proofs/merkle.js'
+export type { NodeId, MerkleNode, MerkleNodeSource, AppendResult as MerkleAppendResult } from './proofs/merkle.js'
+export {
+  SIG_ED25519,
+  SIG_COSIGNATURE_V1,
+  computeKeyId,
+  keyIdHex,
+  formatVerifierKey,
+  formatSignerKey,
+  parseVerifierKey,
+  parseSignerKey,
+  generateKeyPair,
+  parseNote,
+  formatNote,
+  signNote,
+  verifyNote,
+  cosignedMessage,
+} from './proofs/note.js'
+export type { VerifierKey, SignerKey, SignatureType, Note, NoteSignature, VerifiedNote, VerifiedSignature, GeneratedKeyPair } from './proofs/note.js'
+export {
+  HEAD_EXTENSION,
+  checkpointOrigin,
+  formatCheckpointBody,
+  parseCheckpointBody,
+  formatChainlogCheckpoint,
+  parseChainlogCheckpoint,
+  signCheckpoint,
+  verifyCheckpoint,
+  cosignCheckpoint,
+  addSignatureLines,
+} from './proofs/checkpoint.js'
+export type { CheckpointBody, ChainlogCheckpoint, CheckpointInput, VerifiedCheckpoint, VerifyCheckpointOptions, Cosignature } from './proofs/checkpoint.js'
+export {
+  PROOF_HEADER,
+  formatProofFile,
+  parseProofFile,
+  verifyProofFile,
+  formatConsistencyProof,
+  parseConsistencyProof,
+  formatConsistencyFile,
+  parseConsistencyFile,
+  verifyConsistencyProof,
+  verifyConsistencyFile,
+} from './proofs/proof.js'
+export type { InclusionProofFile, VerifiedInclusion, VerifyProofOptions, ConsistencyProofText, VerifiedConsistency } from './proofs/proof.js'
+export { Witness } from './proofs/witness.js'
+export type { WitnessOptions, CosignResult, RefusalReason } from './proofs/witness.js'

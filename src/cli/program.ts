@@ -9,6 +9,7 @@ import { registerExport } from './commands/export.js'
 import { registerFork } from './commands/fork.js'
 import { registerImport } from './commands/import.js'
 import { registerInit } from './commands/init.js'
+import { registerKey } from './commands/key.js'
 import { registerLog } from './commands/log.js'
 import { registerLs } from './commands/ls.js'
 import { registerServe } from './commands/serve.js'
@@ -17,6 +18,7 @@ import { registerState } from './commands/state.js'
 import { registerStats } from './commands/stats.js'
 import { registerTree } from './commands/tree.js'
 import { registerVerify } from './commands/verify.js'
+import { registerWitness } from './commands/witness.js'
 import type { Ctx } from './context.js'
 import { CliCodes, debugTrace, describeError, ExitCode } from './errors.js'
 import { Output, type Io, type Progress } from './output.js'
@@ -65,6 +67,8 @@ Every read command takes --json. Full reference: docs/cli.md`,
     registerStats,
     registerDemo,
     registerServe,
+    registerKey,
+    registerWitness,
   ]) {
     register(program, ctx)
   }
