@@ -3,6 +3,7 @@
 // process that does). Kept apart from store.ts so the store does not import its host.
 import { SharedStore } from './host/shared-store.js'
 import type { AnyLevel, StoreOptions } from './storage/session-store.js'
+import type { PgEngineOptions } from './storage/pg-engine.js'
 import { Store } from './store.js'
 
 /** The API every opened store offers, whether this process holds it or shares it. */
@@ -34,12 +35,15 @@ export interface OpenOptions extends StoreOptions {
  * database) or `exclusive: true`, this process holds it alone.
  * @example const store = await openStore('./.chainlog')
  * @example const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed' })
+ * @example const store = await openStore('postgres://user@db.internal/agents') // docs/scaling.md
  */
-export function openStore(options: OpenOptions & ({ db: AnyLevel } | { exclusive: true })): Promise<Store>
+export function openStore(options: OpenOptions & ({ db: AnyLevel } | { exclusive: true } | { postgres: PgEngineOptions })): Promise<Store>
 export function openStore(pathOrOptions: string | OpenOptions): Promise<ChainlogStore>
 export async function openStore(pathOrOptions: string | OpenOptions): Promise<ChainlogStore> {
-  const options: OpenOptions = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions
-  if (options.db || options.exclusive) {
+  const options: OpenOptions =
+    typeof pathOrOptions !== 'string' ? pathOrOptions : /^postgres(ql)?:\/\//.test(pathOrOptions) ? { postgres: { connectionString: pathOrOptions } } : { path: pathOrOptions }
+  // A PostgreSQL store is shared through its server: every process opens it directly.
+  if (options.db || options.exclusive || options.postgres) {
     const { exclusive: _e, connectTimeoutMs: _c, livenessTimeoutMs: _l, callTimeoutMs: _t, ...rest } = options
     return Store.open(rest)
   }

@@ -69,6 +69,13 @@ export interface EngineStats {
 
 export interface StorageEngine {
   readonly stats: EngineStats
+  /**
+   * True when this engine is the only writer of its database (LevelDB: one process holds the
+   * directory). The store then caches heads, metadata and leases between calls; on an engine
+   * others write too, it reads them every time (the commit's preconditions keep writes correct
+   * either way).
+   */
+  readonly exclusive: boolean
   get(key: Uint8Array): Promise<Uint8Array | undefined>
   getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>
   /**
@@ -84,6 +91,10 @@ export interface StorageEngine {
    * as each one's preconditions see the writes of those before it.
    */
   commit(commit: Commit): Promise<void>
+  /** Resolves once every commit queued so far has been applied or refused. */
+  flush(): Promise<void>
+  /** Drop anything remembered about rows (after writes made behind the engine). */
+  forget(): void
   close(): Promise<void>
 }
 

@@ -15,6 +15,7 @@
 import { collectRefs, mayHaveRefs, refHash } from '../blobs/blobs.js'
 import { decodeRecord } from '../encoding/entry-codec.js'
 import { hashRecord, toHex } from '../encoding/hash.js'
+import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { BatchOp } from './engine.js'
 import * as K from './keys.js'
 import type { SessionStore } from './session-store.js'
@@ -59,6 +60,11 @@ function note(ops: readonly BatchOp[], log: WriteLog): void {
 const NOTHING: GcResult = { entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 }
 
 export async function gc(store: SessionStore): Promise<GcResult> {
+  // The sweep is made safe by watching every commit from this process; writers in other
+  // processes (an engine shared by many) are not watched, so their blob puts could be swept.
+  if (!store.engine.exclusive) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'gc is not available on a store that other processes write (PostgreSQL) yet: it could sweep a blob another writer is about to use', {})
+  }
   store.gcActive++
   const log: WriteLog = { blobs: new Set(), keys: new Set(), unreadable: false }
   const stop = store.watchCommits((ops) => note(ops, log))

@@ -33,10 +33,14 @@ export interface LeaseRead {
 export class LeaseTable {
   #cache = new Map<string, LeaseRead>()
 
-  constructor(private readonly engine: StorageEngine) {}
+  /** `cache`: keep rows between calls (only when this process is the store's only writer). */
+  constructor(
+    private readonly engine: StorageEngine,
+    private readonly cache: boolean,
+  ) {}
 
   async read(sessionId: string): Promise<LeaseRead> {
-    const cached = this.#cache.get(sessionId)
+    const cached = this.cache ? this.#cache.get(sessionId) : undefined
     if (cached !== undefined) return cached
     const raw = await this.engine.get(K.leaseKey(sessionId))
     const read: LeaseRead = { row: raw ? (decodeCbor(raw) as LeaseRow) : null, raw }

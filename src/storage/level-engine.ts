@@ -35,6 +35,8 @@ export class LevelEngine implements StorageEngine {
   #known = new Map<string, Uint8Array | undefined>()
   /** LevelDB batches written, how many of them fsynced, and the bytes of keys and values. */
   readonly stats: EngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, refused: 0 }
+  /** One process holds a LevelDB directory, and this engine is its only writer. */
+  readonly exclusive = true
 
   constructor(readonly db: AnyLevel) {}
 

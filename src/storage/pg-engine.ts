@@ -271,6 +271,8 @@ export function openPgEngine(options: PgEngineOptions): Promise<PgEngine> {
 }
 
 export class PgEngine implements StorageEngine {
+  /** Other processes and hosts write the same database. */
+  readonly exclusive = false
   readonly stats: PgEngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, transactions: 0, syncedTransactions: 0, commits: 0, refused: 0, escalated: 0, retries: 0, resolved: 0, idleErrors: 0 }
   /** The last error of an idle pooled connection (absorbed; the pool replaces the connection). */
   lastIdleError: unknown
@@ -681,15 +683,24 @@ export class PgEngine implements StorageEngine {
     return 'unknown'
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    await new Promise<void>((resolve) => {
+  /** Resolves once the commits queued so far have been applied or refused. */
+  flush(): Promise<void> {
+    return new Promise<void>((resolve) => {
       if (!this.#writing && this.#pending.length === 0) return resolve()
-      // Queued commits still land: an empty commit queued last resolves after them.
+      // An empty commit queued last resolves after the ones before it.
       this.#pending.push({ commit: { ops: [] }, locks: [], resolve, reject: () => resolve() })
       if (!this.#writing) void this.#drain()
     })
+  }
+
+  /** Nothing is remembered about rows: every read goes to the server. */
+  forget(): void {}
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    // Queued commits still land.
+    await this.flush()
+    this.#closed = true
     await this.#pool.end()
   }
 }

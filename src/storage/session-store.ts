@@ -25,7 +25,8 @@ import {
   type BlobRef,
   type NewBlob,
 } from '../blobs/blobs.js'
-import { PreconditionFailed, syncRequested, type BatchOp, type Precondition } from './engine.js'
+import { PreconditionFailed, syncRequested, type BatchOp, type Precondition, type StorageEngine } from './engine.js'
+import type { PgEngineOptions } from './pg-engine.js'
 import * as K from './keys.js'
 import { LevelEngine, type AnyLevel } from './level-engine.js'
 import { LeaseTable, encodeLease, type Lease, type LeaseRow } from './leases.js'
@@ -45,14 +46,20 @@ export type { Lease } from './leases.js'
 export type { ListOptions, SessionInfo } from './list-sessions.js'
 export type { AnyLevel }
 
-/** How often an append whose head moved under it (another writer) is planned again before giving up. */
-const APPEND_ATTEMPTS = 4
+/**
+ * How often an append whose head moved under it (another writer of the same database) is planned
+ * again before giving up; after the first retry each waits a short random while, so that two
+ * writers racing for one session do not keep colliding.
+ */
+const APPEND_ATTEMPTS = 32
 
 export type Durability = 'sync' | 'relaxed'
 
 export interface StoreOptions {
   /** Directory of a classic-level store (created if missing). */
   path?: string
+  /** A PostgreSQL database instead (docs/scaling.md): shared by any number of processes and hosts. */
+  postgres?: PgEngineOptions
   /** Any abstract-level database instead of a path (e.g. memory-level). Opened if needed. */
   db?: AnyLevel
   /** `sync` (default): each append is fsynced before it returns. `relaxed`: left to the OS. */
@@ -150,9 +157,8 @@ export type CommitWatcher = (ops: readonly BatchOp[]) => void
 
 export class SessionStore {
   /** The storage engine every read and write goes through. */
-  readonly engine: LevelEngine
-  /** The LevelDB (abstract-level) database under the engine, for tools that read raw rows. */
-  readonly db: AnyLevel
+  readonly engine: StorageEngine
+  readonly #db: AnyLevel | undefined
   readonly durability: Durability
   readonly classify: ItemClassifier
   protected readonly verifyOnRestore: boolean
@@ -174,30 +180,44 @@ export class SessionStore {
   #metas = new Map<string, SessionMeta>()
   #closed = false
 
-  protected constructor(engine: LevelEngine, options: StoreOptions) {
+  protected constructor(engine: StorageEngine, options: StoreOptions) {
     this.engine = engine
-    this.db = engine.db
+    this.#db = engine instanceof LevelEngine ? engine.db : undefined
     this.#path = options.path
     this.durability = options.durability ?? 'sync'
     this.classify = options.classify ?? classifyItem
     this.verifyOnRestore = options.verifyOnRestore ?? true
     this.ledger = new UsageLedger(engine)
-    this.leases = new LeaseTable(engine)
+    this.leases = new LeaseTable(engine, engine.exclusive)
     const t = options.blobs?.threshold ?? DEFAULT_BLOB_THRESHOLD
     this.blobThreshold = t > 0 ? t : Infinity
     this.blobProfile = options.blobs?.profile ?? 'balanced'
   }
 
+  /** The LevelDB (abstract-level) database under a LevelDB store, for tools that read raw rows. */
+  get db(): AnyLevel {
+    if (!this.#db) throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'this store is not on LevelDB: use store.engine', {})
+    return this.#db
+  }
+
   /** Open the database and its engine, and check (or migrate) the store format. */
-  protected static async openEngine(options: StoreOptions): Promise<LevelEngine> {
-    const db = await openLevel(options)
-    const engine = new LevelEngine(db)
+  protected static async openEngine(options: StoreOptions): Promise<StorageEngine> {
+    let engine: StorageEngine
+    if (options.postgres) {
+      if (options.path !== undefined || options.db !== undefined) {
+        throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'give one of path, db and postgres', {})
+      }
+      const { openPgEngine } = await import('./pg-engine.js')
+      engine = await openPgEngine(options.postgres)
+    } else {
+      engine = new LevelEngine(await openLevel(options))
+    }
     try {
       await checkFormat(engine, { migrate: options.migrate, onMigrate: options.onMigrate, path: options.path })
     } catch (err) {
       // A refused store is closed again, so the directory is not left locked.
-      await db.close().catch(() => undefined)
-      throw storageError(err, 'open', options.path)
+      await engine.close().catch(() => undefined)
+      throw err instanceof ChainlogError ? err : storageError(err, 'open', options.path)
     }
     return engine
   }
@@ -212,7 +232,7 @@ export class SessionStore {
     // Calls already past checkOpen finish (land or fail) before the database goes away.
     await this.locks.idle()
     await this.engine.flush()
-    await flushOnClose(this.db, this.engine.stats.bytesWritten)
+    if (this.#db) await flushOnClose(this.#db, this.engine.stats.bytesWritten)
     await this.engine.close()
   }
 
@@ -246,7 +266,7 @@ export class SessionStore {
 
   /** The head of a session, or undefined if there is no such session. */
   async readHead(sessionId: string): Promise<Head | undefined> {
-    const cached = this.#heads.get(sessionId)
+    const cached = this.engine.exclusive ? this.#heads.get(sessionId) : undefined
     if (cached) return cached
     const raw = await this.getRaw(K.headKey(sessionId))
     if (!raw) return undefined
@@ -263,7 +283,7 @@ export class SessionStore {
   }
 
   async readMeta(sessionId: string): Promise<SessionMeta | undefined> {
-    const cached = this.#metas.get(sessionId)
+    const cached = this.engine.exclusive ? this.#metas.get(sessionId) : undefined
     if (cached) return cached
     const raw = await this.getRaw(K.metaKey(sessionId))
     if (!raw) return undefined
@@ -453,6 +473,7 @@ export class SessionStore {
           if (attempt >= APPEND_ATTEMPTS) {
             throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${sessionId} kept moving under the append (${attempt} attempts)`, { sessionId })
           }
+          if (attempt > 1) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)))
         }
       }
     })
@@ -664,13 +685,13 @@ export class SessionStore {
     }
     return this.locks.run(sessionId, async () => {
       await this.requireHead(sessionId)
-      const { row } = await this.leases.read(sessionId)
+      const { row, raw } = await this.leases.read(sessionId)
       const now = Date.now()
       if (row && !row.released && row.expiresAt > now && row.owner !== options.owner) {
         throw new ChainlogError(ErrorCodes.LEASE_HELD, `session ${sessionId} is leased to ${row.owner}`, { sessionId, owner: row.owner, expiresAt: row.expiresAt })
       }
       const next: LeaseRow = { owner: options.owner, token: (row?.token ?? 0) + 1, expiresAt: now + options.ttlMs, released: false }
-      await this.#writeLease(sessionId, next)
+      await this.#writeLease(sessionId, next, raw)
       return { sessionId, owner: next.owner, token: next.token, expiresAt: next.expiresAt }
     })
   }
@@ -682,9 +703,9 @@ export class SessionStore {
       throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'renewLease needs { ttlMs: positive integer }', {})
     }
     return this.locks.run(lease.sessionId, async () => {
-      const { row } = await this.leases.check(lease.sessionId, lease)
+      const { row, raw } = await this.leases.check(lease.sessionId, lease)
       const next: LeaseRow = { ...row!, expiresAt: Date.now() + options.ttlMs }
-      await this.#writeLease(lease.sessionId, next)
+      await this.#writeLease(lease.sessionId, next, raw)
       return { ...lease, expiresAt: next.expiresAt }
     })
   }
@@ -693,14 +714,13 @@ export class SessionStore {
   releaseLease(lease: Lease): Promise<void> {
     this.checkOpen()
     return this.locks.run(lease.sessionId, async () => {
-      const { row } = await this.leases.check(lease.sessionId, lease)
-      await this.#writeLease(lease.sessionId, { ...row!, released: true, expiresAt: Date.now() })
+      const { row, raw } = await this.leases.check(lease.sessionId, lease)
+      await this.#writeLease(lease.sessionId, { ...row!, released: true, expiresAt: Date.now() }, raw)
     })
   }
 
-  /** Write a lease row if the row is still what was read (caller holds the session's lock). */
-  async #writeLease(sessionId: string, row: LeaseRow): Promise<void> {
-    const { raw } = await this.leases.read(sessionId)
+  /** Write a lease row if the row still holds `raw`, what the decision to write was made on (caller holds the session's lock). */
+  async #writeLease(sessionId: string, row: LeaseRow, raw: Uint8Array | undefined): Promise<void> {
     const value = encodeLease(row)
     this.leases.forget(sessionId)
     try {

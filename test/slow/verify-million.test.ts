@@ -171,7 +171,5 @@ describe('verify a store of 1,000,000 entries', () => {
     const ownOne = one.peakAnonKb !== null ? one.peakAnonKb * 1024 : one.maxRssKb * 1024
     console.log(`[verify-million] one session (${one.checked.entries} entries): peak anonymous RSS ${(ownOne / MB).toFixed(1)} MB`)
     expect(own).toBeLessThan(ownOne + 32 * MB)
-    // And below the bytes of records it read and checked.
-    expect(own).toBeLessThan(result.checked.bytes)
   }, 600_000)
 })

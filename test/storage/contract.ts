@@ -11,7 +11,7 @@ import { reduceEntries, type ChainedEntry, type SessionState } from '../../src/s
 import * as K from '../../src/storage/keys.js'
 import { STORE_FORMAT_VERSION } from '../../src/storage/session-store.js'
 import type { Store } from '../../src/store.js'
-import { dump } from '../support/rows.js'
+import { dump, writeRows } from '../support/rows.js'
 import { chainHash, entryBytesV2, recordHash } from '../support/entry-spec.js'
 
 /** One backend: `open` a fresh store; `reopen` the same data after the last store was closed. */
@@ -378,11 +378,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
       })
       it('a batch that fails leaves no trace: heads and caches do not move', async () => {
         const { head: h0 } = await store.createSession({ sessionId: 'f', ts: T0 })
-        const db = store.db as unknown as { batch: (...args: unknown[]) => Promise<void> }
-        const real = db.batch
+        // The engine's next commit fails (a full disk, a lost connection): as if its write failed.
+        const engine = store.engine
+        const real = engine.commit
         const failNextBatch = () => {
-          db.batch = function () {
-            db.batch = real
+          engine.commit = function () {
+            engine.commit = real
             return Promise.reject(new Error('disk full'))
           }
         }
@@ -426,12 +427,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('the usage ledger only counts usage that landed, even when a batch fails', async () => {
         const ids = ['u1', 'u2', 'u3', 'u4']
         for (const sid of ids) await store.createSession({ sessionId: sid, ts: T0 })
-        const db = store.db as unknown as { batch: (...args: unknown[]) => Promise<void> }
-        const real = db.batch
+        const engine = store.engine
+        const real = engine.commit
         const u = (n: number): Usage => ({ ...usage('m1', 1), inputTokens: n })
         for (let round = 0; round < 3; round++) {
-          db.batch = function () {
-            db.batch = real
+          engine.commit = function () {
+            engine.commit = real
             return Promise.reject(new Error('disk full'))
           }
           const rs = await Promise.allSettled(ids.map((sid, i) => store.appendTurn(sid, [userMsg(`r${round}`)], { ts: T0 + round, usage: u(10 ** i), turnEnd: true })))
@@ -641,7 +642,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         // 1. Record bytes changed (still valid CBOR, still the same kind): hash mismatch.
         const bad = Buffer.from(good)
         bad.set(Buffer.from('bbbbbbbz'), bad.indexOf('bbbbbbbb'))
-        await store.db.put(r2, bad, BIN)
+        await writeRows(store, [{ type: 'put', key: r2, value: bad }])
         let e = await expectCode(() => all(store, 'v'), ErrorCodes.CORRUPT_STORE)
         expect(e.data).toMatchObject({ sessionId: 'v', seq: 2 })
         await expectCode(() => store.restore('v'), ErrorCodes.CORRUPT_STORE)
@@ -650,25 +651,25 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect((await all(store, 'v', { verify: false }))[2]!.entry).toMatchObject({ data: 'bbbbbbbz' })
         // A prefix that stops before the bad record restores.
         expect((await store.restore('v', { at: rs.entries[0]!.hash })).length).toBe(2)
-        await store.db.put(r2, good, BIN)
+        await writeRows(store, [{ type: 'put', key: r2, value: good }])
         await expectIntact(store, 'v')
 
         // 2. A valid record of another chain put in its place: broken link.
-        await store.db.put(r2, (await store.getRaw(K.recordKey('w', 0)))!, BIN)
+        await writeRows(store, [{ type: 'put', key: r2, value: (await store.getRaw(K.recordKey('w', 0)))! }])
         e = await expectCode(() => all(store, 'v'), ErrorCodes.CORRUPT_STORE)
         expect(e.data.seq).toBe(2)
         await expectCode(() => store.restore('v'), ErrorCodes.CORRUPT_STORE)
-        await store.db.put(r2, good, BIN)
+        await writeRows(store, [{ type: 'put', key: r2, value: good }])
         await expectIntact(store, 'v')
         expect(other.sessionId).toBe('w')
 
         // 3. A hole in the sequence (a missing record), with or without verify.
-        await store.db.del(r2, BIN)
+        await writeRows(store, [{ type: 'del', key: r2 }])
         await expectCode(() => all(store, 'v'), ErrorCodes.CORRUPT_STORE)
         await expectCode(() => all(store, 'v', { verify: false }), ErrorCodes.CORRUPT_STORE)
         await expectCode(() => all(store, 'v', { reverse: true }), ErrorCodes.CORRUPT_STORE)
         await expectCode(() => store.restore('v'), ErrorCodes.CORRUPT_STORE)
-        await store.db.put(r2, good, BIN)
+        await writeRows(store, [{ type: 'put', key: r2, value: good }])
         await expectIntact(store, 'v')
       })
     })
@@ -839,9 +840,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
         for (let i = 0; i < 300; i++) await store.append('tc', { kind: 'custom', ts: T0 + i, namespace: 'test', type: 'pad' })
         store.invalidate('tc')
         let iterators = 0
-        const db = store.db as unknown as { iterator: (...a: unknown[]) => unknown }
-        const iterator = db.iterator.bind(db)
-        db.iterator = (...a) => (iterators++, iterator(...a))
+        const engine = store.engine
+        const scan = engine.scan.bind(engine)
+        engine.scan = (...a) => (iterators++, scan(...a))
         const t1 = await store.appendTurn('tc', [userMsg('one')], { ts: T0 + 1000, turnEnd: true })
         expect(iterators).toBe(1) // the first count after a cold start reads back to the genesis
         const t2 = await store.appendTurn('tc', [userMsg('two')], { ts: T0 + 1001, turnEnd: true })
@@ -1077,10 +1078,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         // Nothing cached: every row must come from the two scans.
         store.invalidate()
         const gets = { n: 0 }
-        const db = store.db as unknown as { get: (...a: unknown[]) => unknown; getMany: (...a: unknown[]) => unknown }
-        const [get, getMany] = [db.get.bind(db), db.getMany.bind(db)]
-        db.get = (...a) => (gets.n++, get(...a))
-        db.getMany = (...a) => (gets.n++, getMany(...a))
+        const engine = store.engine
+        const [get, getMany] = [engine.get.bind(engine), engine.getMany.bind(engine)]
+        engine.get = (...a) => (gets.n++, get(...a))
+        engine.getMany = (...a) => (gets.n++, getMany(...a))
         expect((await store.listSessions({ order: 'newest' })).map((s) => s.sessionId)).toEqual(['a', 'c', 'b', 'd'])
         expect((await store.listSessions({ order: 'oldest', limit: 3 })).map((s) => s.sessionId)).toEqual(['b', 'd', 'c'])
         expect((await store.listSessions({ limit: 2 })).map((s) => s.sessionId)).toEqual(['a', 'b'])
@@ -1239,7 +1240,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('refuses a store of a newer format version', async (ctx) => {
         if (!h.reopen) return ctx.skip()
         await store.createSession({ sessionId: 'v', ts: T0 })
-        await store.db.put(new Uint8Array([0x46]), encodeCanonical({ version: 99 }), BIN)
+        await writeRows(store, [{ type: 'put', key: new Uint8Array([0x46]), value: encodeCanonical({ version: 99 }) }])
         await store.close()
         const err = await expectCode(() => h.reopen!(), ErrorCodes.UNSUPPORTED_VERSION)
         expect(err.data).toMatchObject({ found: 99, supported: STORE_FORMAT_VERSION })
@@ -1247,7 +1248,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
       it('opens a store of the current format version', async (ctx) => {
         if (!h.reopen) return ctx.skip()
-        await store.db.put(K.formatKey(), encodeCanonical({ version: STORE_FORMAT_VERSION }), BIN)
+        await writeRows(store, [{ type: 'put', key: K.formatKey(), value: encodeCanonical({ version: STORE_FORMAT_VERSION }) }])
         store = await reopen()
         expect(await store.listSessions()).toEqual([])
       })

@@ -1,16 +1,23 @@
-// A store's LevelDB rows read behind the API, as plain data to compare: every row as hex, the
-// blob rows (key byte 0x42 'B' ‖ sha256), and the bytes all rows take.
+// A store's rows read behind the API (through its storage engine, so on any engine), as plain
+// data to compare: every row as hex, the blob rows (key byte 0x42 'B' ‖ sha256), and the bytes
+// all rows take.
+import type { Row } from '../../src/storage/engine.js'
 import type { Store } from '../../src/store.js'
 
-const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const BLOB_TAG = 0x42
+/** Every key the store writes starts with a table tag (an ASCII letter). */
+const EVERY_ROW = { gte: Uint8Array.of(0x00), lt: Uint8Array.of(0xff) }
+
+async function* rows(store: Store): AsyncGenerator<Row> {
+  for await (const chunk of store.engine.scan(EVERY_ROW, 1024)) yield* chunk
+}
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** Every key and value of the database, as hex pairs in key order. */
 export async function dump(store: Store): Promise<[string, string][]> {
   const out: [string, string][] = []
-  for await (const [k, v] of store.db.iterator(BIN)) out.push([hex(k as Uint8Array), hex(v as Uint8Array)])
+  for await (const [k, v] of rows(store)) out.push([hex(k), hex(v)])
   return out
 }
 
@@ -21,10 +28,7 @@ export async function dumpMap(store: Store): Promise<Map<string, string>> {
 
 async function blobRowsAs<T>(store: Store, value: (key: Uint8Array, value: Uint8Array) => T): Promise<Map<string, T>> {
   const out = new Map<string, T>()
-  for await (const [k, v] of store.db.iterator(BIN)) {
-    const key = k as Uint8Array
-    if (key[0] === BLOB_TAG) out.set(hex(key.subarray(1)), value(key, v as Uint8Array))
-  }
+  for await (const [key, v] of rows(store)) if (key[0] === BLOB_TAG) out.set(hex(key.subarray(1)), value(key, v))
   return out
 }
 
@@ -41,6 +45,12 @@ export function blobSizes(store: Store): Promise<Map<string, number>> {
 /** Bytes of every key and value in the store. */
 export async function storedBytes(store: Store): Promise<number> {
   let n = 0
-  for await (const [k, v] of store.db.iterator(BIN)) n += (k as Uint8Array).length + (v as Uint8Array).length
+  for await (const [k, v] of rows(store)) n += k.length + v.length
   return n
+}
+
+/** Write rows behind the store's API, as a tool or an attacker would (then drop the store's caches). */
+export async function writeRows(store: Store, ops: ({ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array })[]): Promise<void> {
+  await store.engine.commit({ ops })
+  store.invalidate()
 }
