@@ -13,12 +13,22 @@ export function resolveStoreDir(option: string | undefined, env: NodeJS.ProcessE
   // An empty --store (an unset shell variable, say) must not mean the current directory.
   if (option === '') throw usageError('--store needs a directory; it was given an empty string')
   const dir = option ?? (env.CHAINLOG_STORE ? env.CHAINLOG_STORE : DEFAULT_STORE)
-  return resolve(dir)
+  return isPostgresUrl(dir) ? dir : resolve(dir)
 }
 
-/** True when `dir` holds a LevelDB database (its CURRENT file names the live manifest). */
+/** A store on PostgreSQL is named by its connection URL (docs/scaling.md). */
+export function isPostgresUrl(store: string): boolean {
+  return /^postgres(ql)?:\/\//.test(store)
+}
+
+/** A connection URL with its password replaced by `***`, for output. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@]*@/, '$1:***@')
+}
+
+/** True when `dir` holds a LevelDB database (its CURRENT file names the live manifest), or names a PostgreSQL store. */
 export function isStoreDir(dir: string): boolean {
-  return existsSync(resolve(dir, 'CURRENT'))
+  return isPostgresUrl(dir) || existsSync(resolve(dir, 'CURRENT'))
 }
 
 /** Where a migration of an older store format, done when a command opens the store, reports its progress. */
@@ -40,11 +50,15 @@ export const LOCK_WAIT_MS = 1000
  * LOCK_WAIT_MS with CHAINLOG_STORE_LOCKED (exit status 3).
  */
 export function openShared(dir: string): Promise<ChainlogStore> {
-  return openStore({ path: dir, durability: 'sync', connectTimeoutMs: LOCK_WAIT_MS, ...(onMigrate ? { onMigrate } : {}) })
+  const progress = onMigrate ? { onMigrate } : {}
+  // A PostgreSQL store is shared through its server; its schema is created on first use.
+  if (isPostgresUrl(dir)) return openStore({ postgres: { connectionString: dir }, durability: 'sync', ...progress })
+  return openStore({ path: dir, durability: 'sync', connectTimeoutMs: LOCK_WAIT_MS, ...progress })
 }
 
 /** Open an existing store (see openShared). */
 export async function openExistingStore(dir: string): Promise<ChainlogStore> {
+  if (isPostgresUrl(dir)) return openShared(dir)
   // A file, a directory we may not read or damaged LevelDB files get their own error (nothing is
   // created in them), not "no store here".
   checkStoreDir(dir)
