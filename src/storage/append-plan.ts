@@ -24,6 +24,8 @@ export interface Plan {
   head: { hash: Uint8Array; seq: number }
   meta: SessionMeta
   results: { hash: string; seq: number }[]
+  /** The session's usage totals once the commit has landed (when the entries carry usage). */
+  usageTotals?: UsageByModel
 }
 
 export function planAppend(input: {
@@ -57,13 +59,15 @@ export function planAppend(input: {
     const usages = entries.filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e.kind === 'llm_usage').map(usageOf)
     input.ledger.addOps(sessionId, input.usageTotals, usages, ops)
   }
-  return {
+  const plan: Plan = {
     ops,
     expect: [{ key: K.headKey(sessionId), value: K.headValue(head.hash, head.seq) }],
     head: { hash: last.hash, seq },
     meta,
     results,
   }
+  if (input.usageTotals) plan.usageTotals = input.usageTotals
+  return plan
 }
 
 /** The rows of a new session: its genesis record, head and metadata; refused if a head exists. */
