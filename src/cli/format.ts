@@ -1,6 +1,7 @@
 // Text formatting for people: short hashes, times, sizes, and a one-line summary of any entry
 // or conversation item (OpenAI Responses items, Anthropic messages and blocks, neutral shapes).
-import { classifyItem, type Entry, type UsageTotals } from '../index.js'
+import { classifyItem } from '../schema/classify.js'
+import type { Entry, UsageTotals } from '../index.js'
 
 /** The 12-hex-digit form of a hash that listings show. */
 export function shortHash(hash: string): string {

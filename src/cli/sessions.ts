@@ -2,7 +2,9 @@
 // entry read as stored, and the entry and byte counts `stats` adds up from a session's entries.
 import { InvalidArgumentError } from 'commander'
 import { usageError } from './errors.js'
-import { ChainlogError, ErrorCodes, isHexHash, encodeCanonical, isChainlogError, type EntryKind, type Origin, type ChainlogStore, type SessionInfo, type StoredEntry, type UsageTotals } from '../index.js'
+import { ChainlogError, ErrorCodes, isChainlogError } from '../errors.js'
+import { isHexHash } from '../encoding/hash.js'
+import type { EntryKind, Origin, ChainlogStore, SessionInfo, StoredEntry, UsageTotals } from '../index.js'
 
 /** A session id as typed: the full id, or a prefix that only one session id starts with. */
 export async function resolveSession(store: ChainlogStore, arg: string): Promise<string> {
@@ -99,6 +101,7 @@ export interface OwnFigures {
  */
 export async function ownFigures(store: ChainlogStore, sessionId: string): Promise<OwnFigures> {
   const fig: OwnFigures = { entries: 0, bytes: 0, byKind: {} }
+  const { encodeCanonical } = await import('../encoding/cbor.js')
   for await (const e of store.entries(sessionId, { verify: false, resolveBlobs: false })) {
     const bytes = 32 + (e.format === 2 ? 2 : 0) + encodeCanonical(e.entry, e.format).length
     fig.entries++

@@ -3,7 +3,7 @@
 // that holds no store, so a typo never leaves LevelDB files in a random directory.
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { openStore, type ChainlogStore } from '../index.js'
+import type { ChainlogStore } from '../index.js'
 import { checkStoreDir } from '../storage/open-errors.js'
 import { CliCodes, CliError, usageError } from './errors.js'
 
@@ -49,7 +49,9 @@ export const LOCK_WAIT_MS = 1000
  * A store held by a process that does not share it (`exclusive: true`) fails after
  * LOCK_WAIT_MS with CHAINLOG_STORE_LOCKED (exit status 3).
  */
-export function openShared(dir: string): Promise<ChainlogStore> {
+export async function openShared(dir: string): Promise<ChainlogStore> {
+  // Loaded when a command opens a store, not when the CLI starts (`--help` needs none of it).
+  const { openStore } = await import('../open.js')
   const progress = onMigrate ? { onMigrate } : {}
   // A PostgreSQL store is shared through its server; its schema is created on first use.
   if (isPostgresUrl(dir)) return openStore({ postgres: { connectionString: dir }, durability: 'sync', ...progress })

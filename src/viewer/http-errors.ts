@@ -1,6 +1,6 @@
 // The viewer's error replies: every failure becomes a JSON body `{ error: { code, message } }`
 // with a stable code and an HTTP status that says whose fault it was (docs/viewer.md#errors).
-import { ChainlogError, ErrorCodes } from '../index.js'
+import { ChainlogError, ErrorCodes } from '../errors.js'
 
 /** Codes only the viewer's HTTP layer raises; library codes pass through unchanged. */
 export const ViewerCodes = {

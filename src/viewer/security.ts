@@ -22,6 +22,9 @@ export function checkToken(req: IncomingMessage, token: string): void {
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]'])
 
+/** The interface the viewer listens on unless told otherwise: loopback only. */
+export const DEFAULT_HOST = '127.0.0.1'
+
 export function isLoopback(host: string): boolean {
   return LOOPBACK_NAMES.has(host) || /^127(\.\d{1,3}){3}$/.test(host)
 }

@@ -40,7 +40,8 @@ export interface Viewer {
   close(): Promise<void>
 }
 
-export const DEFAULT_HOST = '127.0.0.1'
+export { DEFAULT_HOST } from './security.js'
+import { DEFAULT_HOST } from './security.js'
 
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1'

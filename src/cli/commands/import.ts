@@ -5,18 +5,12 @@
 import { existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { Command } from 'commander'
-import {
-  findTranscriptFiles,
-  importTranscript,
-  isChainlogError,
-  ErrorCodes,
-  TRANSCRIPT_FORMATS,
-  type ChainlogStore,
-  type Damage,
-  type Finding,
-  type ImportReport,
-  type TranscriptFormat,
-} from '../../index.js'
+import { ErrorCodes, isChainlogError } from '../../errors.js'
+import { TRANSCRIPT_FORMATS } from '../../import/types.js'
+import type { ChainlogStore, Damage, Finding, ImportReport, TranscriptFormat } from '../../index.js'
+
+/** The importers, loaded when an import runs (not when the CLI starts). */
+const importers = async () => ({ ...(await import('../../import/import-transcript.js')), ...(await import('../../import/read-lines.js')) })
 import { readInput, type Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount } from '../format.js'
@@ -107,7 +101,7 @@ async function importTranscripts(ctx: Ctx, paths: string[], opts: ImportOpts): P
     report = await withStore(ctx.storeDir(), async (store) => {
       let progress: ReturnType<typeof out.progress> | undefined
       try {
-        return await importTranscript(store, paths, {
+        return await (await importers()).importTranscript(store, paths, {
           from,
           strict: opts.strict === true,
           onProgress: (p) => {
@@ -174,7 +168,7 @@ async function watchTranscripts(ctx: Ctx, paths: string[], opts: ImportOpts): Pr
 
 async function changedFiles(paths: string[], seen: Map<string, string>): Promise<string[]> {
   const out: string[] = []
-  for (const f of await findTranscriptFiles(paths)) {
+  for (const f of await (await importers()).findTranscriptFiles(paths)) {
     const s = await stat(f).catch(() => undefined)
     if (!s) continue
     const key = `${s.size}:${s.mtimeMs}`
@@ -186,8 +180,8 @@ async function changedFiles(paths: string[], seen: Map<string, string>): Promise
   return out
 }
 
-function importOnce(store: ChainlogStore, files: string[], from: TranscriptFormat, opts: ImportOpts): Promise<ImportReport> {
-  return importTranscript(store, files, { from, strict: opts.strict === true })
+async function importOnce(store: ChainlogStore, files: string[], from: TranscriptFormat, opts: ImportOpts): Promise<ImportReport> {
+  return (await importers()).importTranscript(store, files, { from, strict: opts.strict === true })
 }
 
 function emptyReport(): ImportReport {

@@ -4,7 +4,6 @@
 import { open, rm } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { ChainlogError } from '../../errors.js'
-import { SIG_COSIGNATURE_V1, SIG_ED25519, generateKeyPair, keyIdHex } from '../../proofs/note.js'
 import type { Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 
@@ -38,6 +37,8 @@ export function registerKey(program: Command, ctx: Ctx): void {
     .option('--witness', 'a witness key (cosignature/v1, type 0x04) instead of a log key (Ed25519, type 0x01)')
     .option('--json', 'print { name, keyId, type, verifierKey, signerKeyFile, verifierKeyFile } as JSON')
     .action(async (opts: { name: string; out: string; witness?: boolean; json?: boolean }) => {
+      // Ed25519 is loaded when a key is made, not when the CLI starts.
+      const { SIG_COSIGNATURE_V1, SIG_ED25519, generateKeyPair, keyIdHex } = await import('../../proofs/note.js')
       if (opts.out === '') throw usageError('--out needs a file name; it was given an empty string')
       let pair
       try {

@@ -6,8 +6,7 @@ import { InvalidArgumentError } from 'commander'
 import type { Ctx } from '../context.js'
 import { CliCodes, CliError } from '../errors.js'
 import { openExistingStore } from '../store-access.js'
-import { isLoopback } from '../../viewer/security.js'
-import { DEFAULT_HOST, startViewer } from '../../viewer/server.js'
+import { DEFAULT_HOST, isLoopback } from '../../viewer/security.js'
 
 export const DEFAULT_PORT = 4777
 
@@ -54,6 +53,7 @@ export function registerServe(program: Command, ctx: Ctx): void {
       const store = await openExistingStore(dir)
       let viewer
       try {
+        const { startViewer } = await import('../../viewer/server.js')
         viewer = await startViewer({ store, storeDir: dir, host, port: opts.port ?? DEFAULT_PORT })
       } catch (err) {
         await store.close()

@@ -1,7 +1,9 @@
 // `chainlog show <hash|prefix>`: one entry, decoded, with where it sits in its session. The
 // record is re-hashed before it is shown, so a tampered entry is reported, not displayed.
 import type { Command } from 'commander'
-import { ChainlogError, ErrorCodes, fromHex, hashEntry, type ChainlogStore, type StoredEntry } from '../../index.js'
+import { ChainlogError, ErrorCodes } from '../../errors.js'
+import { fromHex } from '../../encoding/hash.js'
+import type { ChainlogStore, StoredEntry } from '../../index.js'
 import type { Ctx } from '../context.js'
 import { formatTime } from '../format.js'
 import { toJsonSafe } from '../json.js'
@@ -11,6 +13,7 @@ import { withStore } from '../store-access.js'
 /** An entry by hash or prefix, re-hashed from its decoded form: a damaged record is reported, not shown. */
 export async function readVerifiedEntry(store: ChainlogStore, hashOrPrefix: string): Promise<StoredEntry> {
   const e = await getStoredEntry(store, hashOrPrefix)
+  const { hashEntry } = await import('../../encoding/entry-codec.js')
   if (hashEntry(fromHex(e.prev), e.entry) === e.hash) return e
   throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${e.hash} does not hash to its key; run verify`, { hash: e.hash, sessionId: e.sessionId, seq: e.seq })
 }

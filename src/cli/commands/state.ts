@@ -1,7 +1,8 @@
 // `chainlog state <session> [--at <hash>]`: the state a runtime resumes from, as of the head or
 // of any entry of the session (time travel).
 import type { Command } from 'commander'
-import { classifyItem, type SessionState } from '../../index.js'
+import { classifyItem } from '../../schema/classify.js'
+import type { SessionState } from '../../index.js'
 import type { Ctx } from '../context.js'
 import { formatTime, oneLine, shortHash, summarizeItem, summarizeUsage } from '../format.js'
 import { parseHashArg, resolveSession } from '../sessions.js'

@@ -1,7 +1,7 @@
 // `chainlog stats [<session>]`: token usage by model and entries and bytes by kind, for one
 // session or the whole store. Each entry is counted once, in the session that stores it.
 import type { Command } from 'commander'
-import { ENTRY_KINDS, type EntryKind, type UsageTotals } from '../../index.js'
+import type { EntryKind, UsageTotals } from '../../index.js'
 import type { Ctx } from '../context.js'
 import { formatBytes, formatCount } from '../format.js'
 import { addTotals, emptyTotals, ownFigures, resolveSession } from '../sessions.js'
@@ -85,6 +85,7 @@ export function registerStats(program: Command, ctx: Ctx): void {
         for (const l of renderTable(rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right'])) out.line(l)
       }
       out.line()
+      const { ENTRY_KINDS } = await import('../../schema/entry.js')
       const kinds = ENTRY_KINDS.filter((k) => view.byKind[k] !== undefined)
       const rows = [
         ['KIND', 'ENTRIES', 'BYTES'].map((t) => ({ text: t, paint: c.bold })),

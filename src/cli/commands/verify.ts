@@ -2,7 +2,8 @@
 // too), of the whole store, or of a bundle file without any store. Exit status 1 on any error
 // finding; warnings are reported and leave the status 0.
 import type { Command } from 'commander'
-import { isHexHash, verifyBundle, type Finding, type TrustedHeadResult, type VerifyOptions } from '../../index.js'
+import { isHexHash } from '../../encoding/hash.js'
+import type { Finding, TrustedHeadResult, VerifyOptions } from '../../index.js'
 import { readInput, type Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount, shortHash } from '../format.js'
@@ -75,6 +76,7 @@ async function verifyBundleFile(ctx: Ctx, file: string, json: boolean): Promise<
   let report
   try {
     progress.status(`${formatBytes(bytes.length)}…`)
+    const { verifyBundle } = await import('../../bundle/bundle.js')
     report = await verifyBundle(bytes)
   } finally {
     progress.done()

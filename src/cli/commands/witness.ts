@@ -4,9 +4,8 @@
 // a history that does not extend what it saw (CHAINLOG_WITNESS_REFUSED, exit status 1).
 import type { Command } from 'commander'
 import { ChainlogError, ErrorCodes } from '../../errors.js'
-import { keyIdHex, parseSignerKey, parseVerifierKey } from '../../proofs/note.js'
-import { parseConsistencyFile, parseConsistencyProof, type ConsistencyProofText } from '../../proofs/proof.js'
-import { Witness } from '../../proofs/witness.js'
+import type { ConsistencyProofText } from '../../proofs/proof.js'
+import type { Witness } from '../../proofs/witness.js'
 import { readInput, type Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 
@@ -42,6 +41,12 @@ export function registerWitness(program: Command, ctx: Ctx): void {
     .option('--proof <file>', 'the consistency proof from the last cosigned checkpoint ("old <size>" and hash lines)')
     .option('--json', 'print { origin, sessionId, size, oldSize, root, head, timestamp, cosignature, witness } as JSON')
     .action(async (checkpointFile: string, opts: WitnessFlags) => {
+      // The proof modules (and Ed25519) are loaded when a witness runs, not when the CLI starts.
+      const [{ keyIdHex, parseSignerKey, parseVerifierKey }, { parseConsistencyFile, parseConsistencyProof }, { Witness }] = await Promise.all([
+        import('../../proofs/note.js'),
+        import('../../proofs/proof.js'),
+        import('../../proofs/witness.js'),
+      ])
       if (opts.state === '') throw usageError('--state needs a directory; it was given an empty string')
       if (checkpointFile === '-' && opts.proof === '-') throw usageError('the checkpoint and --proof cannot both be read from stdin')
       const key = parseSignerKey(await readText(ctx, opts.key, 'the key file'))
