@@ -1,24 +1,17 @@
-// The store as users see it: the session store plus lineage (and, as they land, verification,
-// bundles and blobs). `openStore` is the entry point.
-import {
-  compact,
-  deleteSession,
-  ensureHeadOrFork,
-  forkAt,
-  lineage,
-  type CompactOptions,
-  type DeleteResult,
-  type DependantPolicy,
-  type ForkOptions,
-  type Lineage,
-} from './lineage/lineage.js'
+// The store as users see it: the session store plus lineage, verification, bundles and gc.
+// `openStore` is the entry point. Those features are loaded on their first call, not with the
+// store: a process that only appends and reads (or a CLI command that lists) does not pay for
+// them at start-up.
+import type { CompactOptions, DeleteResult, DependantPolicy, ForkOptions, Lineage } from './lineage/lineage.js'
 import type { Writable } from 'node:stream'
-import { exportSession, importBundle, type BundleFormat, type ExportResult, type ImportResult } from './bundle/bundle.js'
+import type { BundleFormat, ExportResult, ImportResult } from './bundle/bundle.js'
 import { SessionStore, type StoreOptions } from './storage/session-store.js'
 import type { VerifyReport } from './verify/findings.js'
-import { gc, type GcResult } from './storage/gc.js'
-import { checkBlobs } from './verify/verify-blobs.js'
-import { verifyStore, type VerifyOptions } from './verify/verify-store.js'
+import type { GcResult } from './storage/gc.js'
+import type { VerifyOptions } from './verify/verify-store.js'
+
+const lineageOps = () => import('./lineage/lineage.js')
+const bundles = () => import('./bundle/bundle.js')
 
 export class Store extends SessionStore {
   /** Open a store at a directory (classic-level) or on an abstract-level database. */
@@ -28,56 +21,57 @@ export class Store extends SessionStore {
   }
 
   /** Fork a new session at an entry hash or unique prefix (see docs/lineage.md). */
-  forkAt(hashOrPrefix: string, options?: ForkOptions): Promise<{ sessionId: string; head: string }> {
+  async forkAt(hashOrPrefix: string, options?: ForkOptions): Promise<{ sessionId: string; head: string }> {
     this.checkOpen()
-    return forkAt(this, hashOrPrefix, options)
+    return (await lineageOps()).forkAt(this, hashOrPrefix, options)
   }
 
   /** Compact a session into a new one that records where it came from. */
-  compact(sessionId: string, options: CompactOptions): Promise<{ sessionId: string; head: string }> {
+  async compact(sessionId: string, options: CompactOptions): Promise<{ sessionId: string; head: string }> {
     this.checkOpen()
-    return compact(this, sessionId, options)
+    return (await lineageOps()).compact(this, sessionId, options)
   }
 
   /** Ancestors up to the root and the tree of descendants. */
-  lineage(sessionId: string): Promise<Lineage> {
+  async lineage(sessionId: string): Promise<Lineage> {
     this.checkOpen()
-    return lineage(this, sessionId)
+    return (await lineageOps()).lineage(this, sessionId)
   }
 
   /** Delete a session; refused while forks need it unless `dependants` says what to do. */
-  deleteSession(sessionId: string, options?: { dependants?: DependantPolicy }): Promise<DeleteResult> {
+  async deleteSession(sessionId: string, options?: { dependants?: DependantPolicy }): Promise<DeleteResult> {
     this.checkOpen()
-    return deleteSession(this, sessionId, options)
+    return (await lineageOps()).deleteSession(this, sessionId, options)
   }
 
   /** Verify one session (with `lineage`, its sources too) or the whole store. */
-  verify(options?: VerifyOptions): Promise<VerifyReport> {
+  async verify(options?: VerifyOptions): Promise<VerifyReport> {
     this.checkOpen()
+    const [{ verifyStore }, { checkBlobs }] = await Promise.all([import('./verify/verify-store.js'), import('./verify/verify-blobs.js')])
     return verifyStore(this, options, checkBlobs(this))
   }
 
   /** Remove blobs and entries that no remaining session reaches; report what was removed. */
-  gc(): Promise<GcResult> {
+  async gc(): Promise<GcResult> {
     this.checkOpen()
-    return gc(this)
+    return (await import('./storage/gc.js')).gc(this)
   }
 
   /** Write a session and the sources it needs as a bundle (or JSONL for reading) to a stream or path. */
-  exportSession(sessionId: string, out: Writable | string, options?: { format?: BundleFormat; onProgress?: (entries: number) => void }): Promise<ExportResult> {
+  async exportSession(sessionId: string, out: Writable | string, options?: { format?: BundleFormat; onProgress?: (entries: number) => void }): Promise<ExportResult> {
     this.checkOpen()
-    return exportSession(this, sessionId, out, options)
+    return (await bundles()).exportSession(this, sessionId, out, options)
   }
 
   /** Verify a bundle, then add what the store lacks in one batch (idempotent). */
-  importBundle(input: Uint8Array | string): Promise<ImportResult> {
+  async importBundle(input: Uint8Array | string): Promise<ImportResult> {
     this.checkOpen()
-    return importBundle(this, input)
+    return (await bundles()).importBundle(this, input)
   }
 
   /** Continue at `lastSeenHead`: in the session if it is still the head, else in a new fork. */
-  ensureHeadOrFork(sessionId: string, lastSeenHead: string, options?: ForkOptions): Promise<{ sessionId: string; head: string; forked: boolean }> {
+  async ensureHeadOrFork(sessionId: string, lastSeenHead: string, options?: ForkOptions): Promise<{ sessionId: string; head: string; forked: boolean }> {
     this.checkOpen()
-    return ensureHeadOrFork(this, sessionId, lastSeenHead, options)
+    return (await lineageOps()).ensureHeadOrFork(this, sessionId, lastSeenHead, options)
   }
 }

@@ -5,8 +5,11 @@
 import type { z } from 'zod'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 import { Entry } from '../schema/entry.js'
-import { decodeCanonical, decodeCbor, encodeCanonicalWithPrefix, type CanonicalFormat } from './cbor.js'
-import { ENTRY_V2_MARKER, HASH_BYTES, hashRecord, recordFormat, toHex } from './hash.js'
+import { decodeCanonical, encodeCanonicalWithPrefix } from './cbor.js'
+import { ENTRY_V2_MARKER, HASH_BYTES, hashRecord, toHex } from './hash.js'
+import { mapStart, type OpenedRecord } from './record.js'
+
+export { decodeRecord, type OpenedRecord } from './record.js'
 
 function firstIssue(error: z.ZodError): { path: string; message: string; issues: { path: string; message: string }[] } {
   const issues = error.issues.map((i) => ({ path: formatPath(i.path as (string | number)[]), message: i.message }))
@@ -67,30 +70,6 @@ export function sealEntry(prev: Uint8Array, entry: unknown): EncodedRecord {
   return { record, hash: hashRecord(record) }
 }
 
-export interface OpenedRecord {
-  prev: Uint8Array
-  /** The entry bytes, as hashed (for format 2, the whole [2, map] array). */
-  entryBytes: Uint8Array
-  entry: Entry
-  /** The record's entry format. */
-  format: CanonicalFormat
-}
-
-/**
- * Where the entry map starts in a record, by its format; a record whose entry bytes start with
- * the v2 marker but not with the full v2 prefix is refused.
- */
-function mapStart(record: Uint8Array): { format: CanonicalFormat; at: number } {
-  if (record.length <= HASH_BYTES) {
-    throw new ChainlogError(ErrorCodes.DECODE_FAILED, `record too short (${record.length} bytes)`)
-  }
-  if (recordFormat(record) === 1) return { format: 1, at: HASH_BYTES }
-  if (record.length <= HASH_BYTES + 2 || record[HASH_BYTES + 1] !== 0x02) {
-    throw new ChainlogError(ErrorCodes.DECODE_FAILED, 'entry bytes start with an array but not with the version-2 prefix 82 02')
-  }
-  return { format: 2, at: HASH_BYTES + 2 }
-}
-
 /**
  * Split a stored record, check its entry bytes are canonical and schema-valid, and decode.
  * @throws ChainlogError CHAINLOG_DECODE_FAILED or CHAINLOG_INVALID_ENTRY
@@ -125,19 +104,4 @@ function format2OnlyField(e: Entry): string | undefined {
 /** Hex hash of an entry following `prev`. */
 export function hashEntry(prev: Uint8Array, entry: unknown): string {
   return toHex(sealEntry(prev, entry).hash)
-}
-
-/**
- * Split and decode a stored record without the canonical and schema checks: for reads whose
- * bytes are already bound by a hash the caller checks. Verification uses openRecord.
- * @throws ChainlogError CHAINLOG_DECODE_FAILED
- */
-export function decodeRecord(record: Uint8Array): OpenedRecord {
-  const { format, at } = mapStart(record)
-  const entryBytes = record.subarray(HASH_BYTES)
-  const entry = decodeCbor(record.subarray(at)) as Entry
-  if (entry === null || typeof entry !== 'object' || typeof (entry as { kind?: unknown }).kind !== 'string') {
-    throw new ChainlogError(ErrorCodes.DECODE_FAILED, 'stored entry is not an entry map')
-  }
-  return { prev: record.subarray(0, HASH_BYTES), entryBytes, entry, format }
 }

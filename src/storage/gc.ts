@@ -13,7 +13,7 @@
 // exists before the sweep without writing it (a caller-given reference, an import) and is queued
 // only after the sweep.
 import { collectRefs, mayHaveRefs, refHash } from '../blobs/blobs.js'
-import { decodeRecord } from '../encoding/entry-codec.js'
+import { decodeRecord } from '../encoding/record.js'
 import { hashRecord, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { BatchOp } from './engine.js'

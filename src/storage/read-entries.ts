@@ -4,7 +4,7 @@
 // from the links without hashing, and a verifying read hashes each record and checks it against
 // that link ("does it hash to the hash the chain gives it").
 import { collectRefs, mayHaveRefs, openStoredBlob, refHash, resolveRefs } from '../blobs/blobs.js'
-import { decodeRecord } from '../encoding/entry-codec.js'
+import { decodeRecord } from '../encoding/record.js'
 import { HASH_BYTES, ZERO_HASH, hashRecord, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Entry } from '../schema/entry.js'

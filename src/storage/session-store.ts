@@ -7,12 +7,11 @@
 // (append-plan.ts), opening and migration (store-format.ts, migrate.ts).
 import { v7 as uuidv7 } from 'uuid'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
-import { openRecord, sealEntry } from '../encoding/entry-codec.js'
+import type { OpenedRecord } from '../encoding/record.js'
 import { ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
 import { classifyItem, type ItemClassifier } from '../schema/classify.js'
 import type { Config, Entry, SessionStart, Usage } from '../schema/entry.js'
-import { SessionId } from '../schema/entry.js'
 import { applyEntryInPlace, type SessionState } from '../state/reducer.js'
 import { groupTurnItems } from '../state/turn.js'
 import {
@@ -45,6 +44,14 @@ export { countItems, emptyCounts, itemsOf, type MessageCounts, type SessionMeta 
 export type { Lease } from './leases.js'
 export type { ListOptions, SessionInfo } from './list-sessions.js'
 export type { AnyLevel }
+
+/**
+ * The entry schema (zod) and the codec that checks entries against it, loaded on the first write
+ * or checked read: a process that only lists and reads sessions never loads them (CLI start-up,
+ * issue 13 case 8).
+ */
+const codec = () => import('../encoding/entry-codec.js')
+const schema = () => import('../schema/entry.js')
 
 /**
  * How often an append whose head moved under it (another writer of the same database) is planned
@@ -364,7 +371,8 @@ export class SessionStore {
     if (toHex(hashRecord(found.record)) !== hash) {
       throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} does not hash to its key; run verify`, where)
     }
-    let opened: ReturnType<typeof openRecord>
+    const { openRecord } = await codec()
+    let opened: OpenedRecord
     try {
       opened = openRecord(found.record)
     } catch (err) {
@@ -398,6 +406,7 @@ export class SessionStore {
    */
   async writeGenesis(genesis: SessionStart, extraOps: BatchOp[] = [], extraMeta: Partial<SessionMeta> = {}): Promise<{ sessionId: string; head: string }> {
     this.checkOpen()
+    const [{ SessionId }, { sealEntry }] = await Promise.all([schema(), codec()])
     const sid = SessionId.safeParse(genesis.sessionId)
     if (!sid.success) {
       throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `invalid session id: ${sid.error.issues[0]?.message}`, { path: 'sessionId' })
@@ -514,6 +523,7 @@ export class SessionStore {
     const blobOps: BatchOp[] = []
     const newBlobs: string[] = []
     const stored = await this.prepareBlobs(full, blobOps, newBlobs)
+    const { sealEntry } = await codec()
     // Seal (validate + encode + hash) everything before touching the database.
     const sealed: { record: Uint8Array; hash: Uint8Array }[] = []
     let link = prev
