@@ -37,6 +37,8 @@ export const FindingCodes = [
   'origin_outside_bundle',
   /** Lineage loops back on itself. */
   'lineage_cycle',
+  /** A Merkle tree row does not hold the nodes the session's entries give, is missing from a complete tree, or lies beyond the session. */
+  'tree_mismatch',
 ] as const
 
 export type FindingCode = (typeof FindingCodes)[number]

@@ -8,6 +8,7 @@ import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '..
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Origin } from '../schema/entry.js'
 import * as K from '../storage/keys.js'
+import { TreeCheck } from './tree-check.js'
 import type { SessionMeta, SessionStore } from '../storage/session-store.js'
 import { ReadAhead } from '../storage/read-ahead.js'
 import type { RecordCheck } from './record-check.js'
@@ -116,6 +117,9 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
   let held: { seq: number; hash: Uint8Array; hashRow: Uint8Array | undefined; check: RecordCheck } | undefined
   let lastSeq = -1
   let lastHash: string | undefined
+  // The tree rows are checked against the chain's links (the hash each record's successor
+  // names, the head for the last): the hashes the tree was built from.
+  const tree = new TreeCheck(store.engine, sessionId, findings)
   /** Check a record once the chain's hash for it is known (`next`: the record after it, when adjacent). */
   const settle = async (h: NonNullable<typeof held>, claimed: Uint8Array | undefined, next: Uint8Array | undefined): Promise<void> => {
     const hash = toHex(h.hash)
@@ -179,15 +183,21 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
       if (!chunk) break
       const { rows, records, hashes, hashRows, checks, install } = chunk
       install?.()
+      const links: Uint8Array[] = []
       for (let i = 0; i < rows.length; i++) {
         const { seq } = K.parseRecordKey(rows[i]![0])
         const record = records[i]!
         if (seq !== expectedSeq) {
+          tree.stop()
           findings.add({ code: 'seq_gap', message: `session ${sessionId} jumps from seq ${expectedSeq - 1} to ${seq}`, sessionId, seq, expected: expectedSeq, actual: seq })
         }
         ctx.checked.entries++
         ctx.checked.bytes += record.length
         const prev = record.length >= HASH_BYTES ? record.subarray(0, HASH_BYTES) : undefined
+        if (seq > 0) {
+          if (prev) links.push(prev.slice())
+          else tree.stop()
+        }
         // The previous record is settled against the link this one declares (when they are adjacent).
         if (held) {
           const adjacent = held.seq === seq - 1
@@ -200,6 +210,7 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
         expectedSeq = seq + 1
         lastSeq = seq
       }
+      await tree.add(links)
       ctx.onProgress?.({ entries: ctx.checked.entries, bytes: ctx.checked.bytes })
     }
   } finally {
@@ -221,6 +232,10 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
     return
   }
   const headHex = toHex(head.hash)
+  if (head.seq === lastSeq && lastSeq >= 0) {
+    await tree.add([new Uint8Array(head.hash)])
+    await tree.finish()
+  }
   if (head.seq !== lastSeq || (headHex !== lastHash && !(await rewrittenAt(store, headHex, sessionId, lastSeq)))) {
     findings.add({
       code: 'head_mismatch',
