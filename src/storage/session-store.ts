@@ -82,6 +82,11 @@ export interface StoreOptions {
   migrate?: boolean
   /** Progress of a migration on open (docs/storage.md, section 11). */
   onMigrate?: (progress: MigrationProgress) => void
+  /**
+   * A signer key text (`PRIVATE+KEY+<name>+…`, docs/proofs.md section 3.3) for checkpoints and
+   * proofs: `checkpoint()`, `prove()` and `proveConsistency()` sign with it.
+   */
+  signingKey?: string
 }
 
 /** An entry as given to `append`: `ts` defaults to now. */

@@ -31,10 +31,28 @@ export class TreeCheck {
     this.#broken = true
   }
 
+  /** With a checkpoint: the size whose root and head are wanted, and what they are once reached. */
+  target: number | undefined
+  atTarget: { root: Uint8Array; head: Uint8Array } | undefined
+
+  /** Entries followed so far (the tree's size). */
+  get size(): number {
+    return this.#size
+  }
+
   /** The next entry hashes of the chain, in seq order. */
   async add(hashes: readonly Uint8Array[]): Promise<void> {
     if (this.#broken || hashes.length === 0) return
+    const t = this.target
+    if (t !== undefined && t > this.#size && t < this.#size + hashes.length) {
+      // Stop at the target exactly, to take its root, then go on.
+      const cut = t - this.#size
+      await this.add(hashes.slice(0, cut))
+      await this.add(hashes.slice(cut))
+      return
+    }
     const r = nodesAfterAppend(this.#size, this.#frontier, hashes)
+    if (t !== undefined && r.size === t) this.atTarget = { root: r.root, head: hashes[hashes.length - 1]! }
     this.#size = r.size
     this.#frontier = r.frontier
     const want = treeRowOps(this.sessionId, r.nodes) as { key: Uint8Array; value: Uint8Array }[]
