@@ -202,6 +202,32 @@ for (const backend of ['memory', 'classic'] as const) {
       await expect(store.verify({ checkpoint: held, keys: [other.verifierKey] })).rejects.toMatchObject({ code: ErrorCodes.INVALID_SIGNATURE })
     })
 
+    it('re-rooting a fork (its source deleted) rewrites its tree; a bundle import writes the tree of what it adds', async () => {
+      const store = await open(backend)
+      const src = await session(store, 'src', 9)
+      const fork = await store.forkAt(src[4]!, { sessionId: 'child' })
+      for (let i = 0; i < 6; i++) await store.append(fork.sessionId, { kind: 'turn_end', ts: T0 + 50 + i, turn: i })
+      const res = await store.deleteSession('src', { dependants: 'materialize' })
+      expect(res.rerooted.map((r) => r.sessionId)).toEqual(['child'])
+      const hashes: string[] = []
+      for await (const e of store.entries('child', { resolveBlobs: false })) hashes.push(e.hash)
+      expect((await store.verify()).ok).toBe(true)
+      const b0 = store.engine.stats.batches
+      const note = await store.checkpoint('child')
+      expect(store.engine.stats.batches).toBe(b0) // complete already: nothing built
+      expect(toHex(verifyCheckpoint(note, [keys.verifierKey]).root)).toBe(mthHex(hashes))
+      // Export and import into a fresh store: the tree comes with the import.
+      const dir = await mkdtemp(join(tmpdir(), 'chainlog-tree-bundle-'))
+      dirs.push(dir)
+      await store.exportSession('child', join(dir, 'b.bundle'))
+      const other = await open('memory')
+      await other.importBundle(join(dir, 'b.bundle'))
+      const b1 = other.engine.stats.batches
+      expect(await other.checkpoint('child')).toBe(note)
+      expect(other.engine.stats.batches).toBe(b1)
+      expect((await other.verify()).ok).toBe(true)
+    })
+
     it('without a signing key, checkpoint and prove are a typed error; with a witness key, the open is refused', async () => {
       const store = await open(backend, null)
       const [g] = await session(store, 'n', 3)
