@@ -5,13 +5,10 @@
 // docs/proofs.md has the formats; docs/cli.md the commands.
 import type { Command } from 'commander'
 import { ChainlogError, ErrorCodes } from '../../errors.js'
-import { parseChainlogCheckpoint, rootBase64 } from '../../proofs/checkpoint.js'
-import { SIG_ED25519, parseNote, toSignerKey, type SignerKey } from '../../proofs/note.js'
-import { parseConsistencyFile, parseProofFile } from '../../proofs/proof.js'
+import type { SignerKey } from '../../proofs/note.js'
 import { parseDecimal } from '../../proofs/text.js'
 import type { ChainlogStore } from '../../open.js'
-import { checkpoint, prove, proveConsistency, treeHead } from '../../storage/tree-api.js'
-import { Store } from '../../store.js'
+import type { Store } from '../../store.js'
 import { readInput, type Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 import { resolveSession } from '../sessions.js'
@@ -19,12 +16,25 @@ import { withStore } from '../store-access.js'
 
 const dec = new TextDecoder()
 
+/** Ed25519, the proof formats and the store's tree are loaded when a command runs, not at start-up. */
+async function load() {
+  const [checkpoints, note, proofs, tree, store] = await Promise.all([
+    import('../../proofs/checkpoint.js'),
+    import('../../proofs/note.js'),
+    import('../../proofs/proof.js'),
+    import('../../storage/tree-api.js'),
+    import('../../store.js'),
+  ])
+  return { ...checkpoints, ...note, ...proofs, ...tree, Store: store.Store }
+}
+
 /** A text file (or - for stdin), without one final newline. */
 async function readText(ctx: Ctx, file: string): Promise<string> {
   return dec.decode(await readInput(ctx, file))
 }
 
 async function readSigner(ctx: Ctx, file: string): Promise<SignerKey> {
+  const { toSignerKey, SIG_ED25519 } = await load()
   const text = (await readText(ctx, file)).replace(/\n$/, '')
   let key: SignerKey
   try {
@@ -41,7 +51,8 @@ async function readSigner(ctx: Ctx, file: string): Promise<SignerKey> {
  * The store held by this process: checkpoints and proofs read the tree rows directly. A store
  * another process holds and shares cannot do it through that process yet.
  */
-function localStore(store: ChainlogStore): Store {
+async function localStore(store: ChainlogStore): Promise<Store> {
+  const { Store } = await load()
   if (store instanceof Store) return store
   const local = (store as { local?: Store }).local
   if (local) return local
@@ -65,8 +76,9 @@ export function registerProofs(program: Command, ctx: Ctx): void {
     .action(async (session: string, opts: { key: string; size?: string; json?: boolean }) => {
       const at = size(opts.size, '--size')
       const key = await readSigner(ctx, opts.key)
+      const { checkpoint, treeHead, parseChainlogCheckpoint, parseNote, rootBase64 } = await load()
       const out = await withStore(ctx.storeDir(), async (shared) => {
-        const store = localStore(shared)
+        const store = await localStore(shared)
         const sessionId = await resolveSession(shared, session)
         const note = await checkpoint(store, key, sessionId, at)
         const th = await treeHead(store, sessionId, parseChainlogCheckpoint(parseNote(note).text).size)
@@ -95,8 +107,9 @@ export function registerProofs(program: Command, ctx: Ctx): void {
       const at = size(opts.size, '--size')
       const key = opts.key !== undefined ? await readSigner(ctx, opts.key) : undefined
       const given = opts.checkpoint !== undefined ? await readText(ctx, opts.checkpoint) : undefined
+      const { prove, parseProofFile, parseChainlogCheckpoint, parseNote } = await load()
       const file = await withStore(ctx.storeDir(), async (shared) => {
-        const store = localStore(shared)
+        const store = await localStore(shared)
         return prove(store, key, entry, { ...(at !== undefined ? { size: at } : {}), ...(given !== undefined ? { checkpoint: given } : {}) })
       })
       if (opts.json) {
@@ -113,6 +126,7 @@ async function consistencyCommand(ctx: Ctx, session: string | undefined, opts: {
   if (opts.key === undefined) throw usageError('--consistency needs --key FILE (the new checkpoint is signed)')
   if (opts.checkpoint !== undefined || opts.size !== undefined) throw usageError('--consistency cannot be combined with --checkpoint or --size')
   const key = await readSigner(ctx, opts.key)
+  const { proveConsistency, parseConsistencyFile, parseChainlogCheckpoint, parseNote } = await load()
   let oldSize = parseDecimal(args[0]!)
   let sessionId = session
   if (oldSize === undefined) {
@@ -135,7 +149,7 @@ async function consistencyCommand(ctx: Ctx, session: string | undefined, opts: {
   if (oldSize < 1) throw usageError('OLD must be at least 1')
   const newSize = size(args[1], 'NEW')
   const sid = sessionId
-  const file = await withStore(ctx.storeDir(), async (shared) => proveConsistency(localStore(shared), key, await resolveSession(shared, sid), oldSize, newSize))
+  const file = await withStore(ctx.storeDir(), async (shared) => proveConsistency(await localStore(shared), key, await resolveSession(shared, sid), oldSize, newSize))
   if (opts.json) {
     const p = parseConsistencyFile(file)
     ctx.out.json({ sessionId: sid, oldSize: p.oldSize, newSize: parseChainlogCheckpoint(parseNote(p.checkpoint).text).size, proof: file })
