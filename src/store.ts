@@ -9,15 +9,61 @@ import { SessionStore, type StoreOptions } from './storage/session-store.js'
 import type { VerifyReport } from './verify/findings.js'
 import type { GcResult } from './storage/gc.js'
 import type { VerifyOptions } from './verify/verify-store.js'
+import { ChainlogError, ErrorCodes } from './errors.js'
+import type { SignerKey } from './proofs/note.js'
+import type { ProveOptions, TreeHead } from './storage/tree-api.js'
 
 const lineageOps = () => import('./lineage/lineage.js')
+const treeApi = () => import('./storage/tree-api.js')
 const bundles = () => import('./bundle/bundle.js')
 
 export class Store extends SessionStore {
+  #signingKey: SignerKey | undefined
+
   /** Open a store at a directory (classic-level) or on an abstract-level database. */
   static async open(pathOrOptions: string | StoreOptions): Promise<Store> {
     const options: StoreOptions = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions
-    return new Store(await SessionStore.openEngine(options), options)
+    // A bad key is refused before anything is opened (Ed25519 is loaded only when a key is given).
+    let key: SignerKey | undefined
+    if (options.signingKey !== undefined) {
+      const { SIG_ED25519, toSignerKey } = await import('./proofs/note.js')
+      key = toSignerKey(options.signingKey)
+      if (key.type !== SIG_ED25519) throw new ChainlogError(ErrorCodes.INVALID_KEY, 'the signing key must be an Ed25519 (type 0x01) log key, not a witness key', { name: key.name })
+    }
+    const store = new Store(await SessionStore.openEngine(options), options)
+    store.#signingKey = key
+    return store
+  }
+
+  /**
+   * A signed checkpoint of a session (docs/proofs.md section 4): origin `<key name>/<sessionId>`,
+   * its size (default: now), tree root and head. Needs `signingKey`.
+   */
+  async checkpoint(sessionId: string, options: { size?: number } = {}): Promise<string> {
+    this.checkOpen()
+    return (await treeApi()).checkpoint(this, this.#signingKey, sessionId, options.size)
+  }
+
+  /** A session's tree size, root and head (unsigned), at `size` (default: now). */
+  async treeHead(sessionId: string, options: { size?: number } = {}): Promise<TreeHead> {
+    this.checkOpen()
+    return (await treeApi()).treeHead(this, sessionId, options.size)
+  }
+
+  /**
+   * A self-contained inclusion proof file for an entry (hash or unique prefix), checkable offline
+   * with verifyProofFile and the verifier key (docs/proofs.md section 5.3). Against `checkpoint`
+   * when given, else against a checkpoint signed now (at `size`, default the session's size).
+   */
+  async prove(entryHashOrPrefix: string, options: ProveOptions = {}): Promise<string> {
+    this.checkOpen()
+    return (await treeApi()).prove(this, this.#signingKey, entryHashOrPrefix, options)
+  }
+
+  /** A consistency file from `oldSize` to `newSize` (default: now) of a session (docs/proofs.md section 5.4). */
+  async proveConsistency(sessionId: string, oldSize: number, newSize?: number): Promise<string> {
+    this.checkOpen()
+    return (await treeApi()).proveConsistency(this, this.#signingKey, sessionId, oldSize, newSize)
   }
 
   /** Fork a new session at an entry hash or unique prefix (see docs/lineage.md). */

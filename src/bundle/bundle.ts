@@ -5,6 +5,8 @@
 // item). The header names each session's head, which commits to all of its entries, and the
 // digest covers the rest (createdAt), so any changed, missing or extra byte is found before
 // anything is written.
+import { nodesAfterAppend } from '../proofs/merkle.js'
+import { treeRowOps } from '../storage/tree.js'
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
@@ -588,6 +590,9 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
         countItems(meta, itemsOf(items), store.classify)
         meta.updatedAt = s.entries[seq]!.ts
       }
+      // The session's Merkle tree rows, all of them (the old ones are rewritten with the same
+      // bytes), so an imported session's tree is complete at once.
+      ops.push(...treeRowOps(s.sessionId, nodesAfterAppend(0, [], s.hashes.slice(0, s.length).map(fromHex)).nodes))
       ops.push(
         { type: 'put', key: K.headKey(s.sessionId), value: K.headValue(fromHex(s.head), s.length - 1) },
         { type: 'put', key: K.metaKey(s.sessionId), value: encodeCanonical(meta) },

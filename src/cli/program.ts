@@ -10,6 +10,7 @@ import { registerFork } from './commands/fork.js'
 import { registerImport } from './commands/import.js'
 import { registerInit } from './commands/init.js'
 import { registerKey } from './commands/key.js'
+import { registerProofs } from './commands/proofs.js'
 import { registerLog } from './commands/log.js'
 import { registerLs } from './commands/ls.js'
 import { registerServe } from './commands/serve.js'
@@ -68,6 +69,7 @@ Every read command takes --json. Full reference: docs/cli.md`,
     registerDemo,
     registerServe,
     registerKey,
+    registerProofs,
     registerWitness,
   ]) {
     register(program, ctx)

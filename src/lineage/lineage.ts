@@ -1,6 +1,8 @@
 // Forks, compactions and lineage. A fork or compaction is a new session whose genesis records
 // where it came from; the source is never touched. A plain fork copies nothing, so its cost does
 // not depend on the source's length; restoring it replays the source up to the fork point.
+import { nodesAfterAppend } from '../proofs/merkle.js'
+import { treeRowOps } from '../storage/tree.js'
 import { v7 as uuidv7 } from 'uuid'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { sealEntry } from '../encoding/entry-codec.js'
@@ -252,6 +254,8 @@ async function deleteOps(store: SessionStore, sessionId: string): Promise<BatchO
   if (head) ops.push({ type: 'del', key: K.hashKey(head.hash) })
   ops.push({ type: 'del', key: K.headKey(sessionId) }, { type: 'del', key: K.metaKey(sessionId) })
   for await (const rows of store.engine.scan(K.childRange(sessionId), 512)) for (const [key] of rows) ops.push({ type: 'del', key })
+  // Its Merkle tree rows (docs/storage.md section 1).
+  for await (const rows of store.engine.scan(K.treeRange(sessionId), 512)) for (const [key] of rows) ops.push({ type: 'del', key })
   const meta = await store.readMeta(sessionId)
   const origin = meta?.forkedFrom ?? meta?.compactedFrom
   if (origin) ops.push({ type: 'del', key: K.childKey(origin.sessionId, sessionId) })
@@ -370,12 +374,16 @@ async function reroot(store: SessionStore, rootId: string): Promise<DeleteResult
       const map = new Map<string, string>()
       dels.push(...(await deleteOps(store, sessionId)))
       let prev: Uint8Array = ZERO_HASH
+      const newHashes: Uint8Array[] = []
       for (let seq = 0; seq < entries.length; seq++) {
         const s = sealEntry(prev, seq === 0 ? newGenesis : entries[seq])
         puts.push(...K.entryRows(sessionId, seq, s.hash, s.record))
         map.set(oldHashes[seq]!, toHex(s.hash))
         prev = s.hash
+        newHashes.push(s.hash)
       }
+      // New hashes, new tree: every row again, in the same commit.
+      puts.push(...treeRowOps(sessionId, nodesAfterAppend(0, [], newHashes).nodes))
       maps.set(sessionId, map)
       const meta = { ...(await store.readMeta(sessionId))! }
       if (sessionId === rootId) {

@@ -8,6 +8,8 @@ import { toHex } from '../encoding/hash.js'
 import { encodeCanonical } from '../encoding/cbor.js'
 import { usageOf } from '../state/reducer.js'
 import type { BatchOp, Precondition } from './engine.js'
+import { leafHash, nodesAfterAppend } from '../proofs/merkle.js'
+import { treeRowOps, type TreeState } from './tree.js'
 import * as K from './keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta } from './session-meta.js'
 import type { UsageByModel, UsageLedger } from './usage-ledger.js'
@@ -26,6 +28,8 @@ export interface Plan {
   results: { hash: string; seq: number }[]
   /** The session's usage totals once the commit has landed (when the entries carry usage). */
   usageTotals?: UsageByModel
+  /** The session's tree once the commit has landed. */
+  tree: TreeState
 }
 
 export function planAppend(input: {
@@ -39,6 +43,10 @@ export function planAppend(input: {
   usageTotals: UsageByModel | undefined
   ledger: UsageLedger
   classify: ItemClassifier
+  /** The session's tree at the head (its frontier), complete. */
+  tree: TreeState
+  /** Rows that complete the tree up to the head (the lazy build), written in the same commit. */
+  treeBuild?: readonly BatchOp[]
 }): Plan {
   const { sessionId, head, sealed, entries } = input
   const meta: SessionMeta = { ...input.meta, counts: { ...(input.meta.counts ?? emptyCounts()) } }
@@ -53,6 +61,11 @@ export function planAppend(input: {
     countItems(meta, itemsOf(entries[i]!), input.classify)
     meta.updatedAt = entries[i]!.ts
   }
+  // The tree rows of the new entries (docs/storage.md section 1), from the frontier alone.
+  if (input.tree.size !== head.seq + 1) throw new Error(`tree of ${input.tree.size} leaves planned on a head at seq ${head.seq}`)
+  const grown = nodesAfterAppend(input.tree.size, input.tree.frontier, sealed.map((s) => s.hash))
+  if (input.treeBuild) ops.push(...input.treeBuild)
+  ops.push(...treeRowOps(sessionId, grown.nodes))
   const last = sealed[sealed.length - 1]!
   ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(last.hash, seq) }, { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) })
   if (input.usageTotals) {
@@ -65,6 +78,7 @@ export function planAppend(input: {
     head: { hash: last.hash, seq },
     meta,
     results,
+    tree: { size: grown.size, frontier: grown.frontier },
   }
   if (input.usageTotals) plan.usageTotals = input.usageTotals
   return plan
@@ -88,5 +102,7 @@ export function planGenesis(sessionId: string, sealed: Sealed, genesis: SessionS
     head: { hash: sealed.hash, seq: 0 },
     meta,
     results: [{ hash: toHex(sealed.hash), seq: 0 }],
+    // One leaf: no T row; the frontier is its leaf hash.
+    tree: { size: 1, frontier: [leafHash(sealed.hash)] },
   }
 }

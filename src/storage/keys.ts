@@ -31,6 +31,12 @@ export const TAG = {
   lease: 0x4c,
   /** tombstones of deleted sessions: `X` ‖ sessionId -> CBOR { deletedAt, head, length } */
   tombstone: 0x58,
+  /**
+   * Merkle tree rows (derived, docs/storage.md section 1, docs/proofs.md section 2):
+   * `T` ‖ sessionId ‖ 0x00 ‖ leaf(u64 BE) -> the hashes of the nodes of levels 1..t that leaf
+   * completes, concatenated (t = trailing one bits of leaf; only odd leaves have a row)
+   */
+  tree: 0x54,
 } as const
 
 /** Tables of store format 1, read only by the migration to format 2. */
@@ -77,6 +83,14 @@ export const childKey = (sourceId: string, childId: string): Uint8Array =>
 export const leaseKey = (sessionId: string): Uint8Array => cat([TAG.lease], enc.encode(sessionId))
 export const tombstoneKey = (sessionId: string): Uint8Array => cat([TAG.tombstone], enc.encode(sessionId))
 export const blobKey = (sha: Uint8Array): Uint8Array => cat([TAG.blob], sha)
+
+export const treeKey = (sessionId: string, leaf: number): Uint8Array => cat([TAG.tree], enc.encode(sessionId), [0], u64(leaf))
+
+/** Range over one session's tree rows, optionally from leaf `from` on. */
+export function treeRange(sessionId: string, from = 0): { gte: Uint8Array; lt: Uint8Array } {
+  const id = enc.encode(sessionId)
+  return { gte: cat([TAG.tree], id, [0], u64(from)), lt: cat([TAG.tree], id, [1]) }
+}
 
 /** Range over every key of one table. */
 export function tableRange(tag: number): { gte: Uint8Array; lt: Uint8Array } {

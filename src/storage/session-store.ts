@@ -37,6 +37,7 @@ import { countItems, emptyCounts, type SessionMeta } from './session-meta.js'
 import { checkFormat, openLevel } from './store-format.js'
 import { UsageLedger, type UsageByModel } from './usage-ledger.js'
 import { planAppend, planGenesis } from './append-plan.js'
+import { buildTreeOps, readFrontier, type TreeState } from './tree.js'
 
 export { STORE_FORMAT_VERSION, WRITE_BUFFER_BYTES } from './store-format.js'
 export { FIRST_CHUNK, MAX_CHUNK, type StoredEntry } from './read-entries.js'
@@ -81,6 +82,11 @@ export interface StoreOptions {
   migrate?: boolean
   /** Progress of a migration on open (docs/storage.md, section 11). */
   onMigrate?: (progress: MigrationProgress) => void
+  /**
+   * A signer key text (`PRIVATE+KEY+<name>+…`, docs/proofs.md section 3.3) for checkpoints and
+   * proofs: `checkpoint()`, `prove()` and `proveConsistency()` sign with it.
+   */
+  signingKey?: string
 }
 
 /** An entry as given to `append`: `ts` defaults to now. */
@@ -187,6 +193,8 @@ export class SessionStore {
   #metas = new Map<string, SessionMeta>()
   /** A session's usage totals as its last append left them (exclusive engines only; bounded). */
   #usage = new Map<string, UsageByModel>()
+  /** A session's tree frontier as of its head (exclusive engines only: others read it per append). */
+  #trees = new Map<string, TreeState>()
   #closed = false
 
   protected constructor(engine: StorageEngine, options: StoreOptions) {
@@ -309,11 +317,13 @@ export class SessionStore {
       this.#metas.clear()
       this.#turns.clear()
       this.#usage.clear()
+      this.#trees.clear()
     } else {
       this.#heads.delete(sessionId)
       this.#metas.delete(sessionId)
       this.#turns.delete(sessionId)
       this.#usage.delete(sessionId)
+      this.#trees.delete(sessionId)
     }
     this.leases.forget(sessionId)
   }
@@ -433,6 +443,7 @@ export class SessionStore {
       this.#heads.set(sessionId, plan.head)
       this.#turns.delete(sessionId)
       this.#metas.set(sessionId, plan.meta)
+      this.#rememberTree(sessionId, plan.tree)
       return { sessionId, head: toHex(plan.head.hash) }
     })
   }
@@ -559,6 +570,7 @@ export class SessionStore {
       })
     }
     const hasUsage = full.some((e) => e.kind === 'llm_usage')
+    const tree = await this.#treeAt(sessionId, head)
     const plan = planAppend({
       sessionId,
       head,
@@ -568,6 +580,8 @@ export class SessionStore {
       usageTotals: hasUsage ? await this.#usageTotals(sessionId) : undefined,
       ledger: this.ledger,
       classify: this.classify,
+      tree: tree.state,
+      ...(tree.build ? { treeBuild: tree.build } : {}),
     })
     plan.ops.push(...blobOps)
     plan.expect.push({ key: K.leaseKey(sessionId), value: lease.raw })
@@ -579,6 +593,7 @@ export class SessionStore {
       if (this.#usage.size >= 10_000) this.#usage.clear()
       this.#usage.set(sessionId, plan.usageTotals)
     }
+    this.#rememberTree(sessionId, plan.tree)
     // Carry a known turn count forward over what was just appended.
     const known = this.#turns.get(sessionId)
     if (known && known.seq === head.seq) {
@@ -587,6 +602,53 @@ export class SessionStore {
       this.#turns.set(sessionId, { seq: plan.head.seq, turn })
     }
     return { head: plan.results[plan.results.length - 1]!.hash, entries: plan.results }
+  }
+
+  /**
+   * The session's tree at `head`: the frontier kept in memory (exclusive engines), else read with
+   * one getMany. A session whose tree is not complete (written before trees, migrated, imported)
+   * gets every row computed from its records; `build` holds them for the caller's commit, whose
+   * head precondition makes them valid.
+   */
+  async #treeAt(sessionId: string, head: Head): Promise<{ state: TreeState; build?: BatchOp[] }> {
+    const cached = this.engine.exclusive ? this.#trees.get(sessionId) : undefined
+    if (cached && cached.size === head.seq + 1) return { state: cached }
+    const state = await readFrontier(this.engine, sessionId, head)
+    if (state) return { state }
+    const built = await buildTreeOps(this.engine, sessionId, head)
+    return { state: built.state, build: built.ops }
+  }
+
+  /** Keep a session's frontier (exclusive engines; bounded: a miss costs one getMany). */
+  #rememberTree(sessionId: string, tree: TreeState): void {
+    if (!this.engine.exclusive) return
+    if (this.#trees.size >= 10_000 && !this.#trees.has(sessionId)) this.#trees.clear()
+    this.#trees.set(sessionId, tree)
+  }
+
+  /**
+   * Make sure a session's tree is complete up to its head (writing the missing rows in one
+   * commit whose precondition is that head), and return the head it is complete at. Callers
+   * hold the session's lock.
+   */
+  async ensureTree(sessionId: string): Promise<{ head: Head; tree: TreeState }> {
+    for (let attempt = 1; ; attempt++) {
+      const head = await this.requireHead(sessionId)
+      const t = await this.#treeAt(sessionId, head)
+      if (!t.build) {
+        this.#rememberTree(sessionId, t.state)
+        return { head, tree: t.state }
+      }
+      try {
+        await this.commit(t.build, [{ key: K.headKey(sessionId), value: K.headValue(head.hash, head.seq) }])
+      } catch (err) {
+        if (!(err instanceof PreconditionFailed) || attempt >= APPEND_ATTEMPTS) throw err
+        this.invalidate(sessionId)
+        continue
+      }
+      this.#rememberTree(sessionId, t.state)
+      return { head, tree: t.state }
+    }
   }
 
   /**

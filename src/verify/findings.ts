@@ -37,6 +37,16 @@ export const FindingCodes = [
   'origin_outside_bundle',
   /** Lineage loops back on itself. */
   'lineage_cycle',
+  /** A Merkle tree row does not hold the nodes the session's entries give, is missing from a complete tree, or lies beyond the session. */
+  'tree_mismatch',
+  /** The session's head is behind a signed checkpoint whose entries are still stored: rolled back. */
+  'checkpoint_rollback',
+  /** The session has as many entries as a signed checkpoint, but another history: a fork (split view). */
+  'checkpoint_fork',
+  /** The session has fewer entries than a signed checkpoint, and they are gone: truncated. */
+  'checkpoint_truncated',
+  /** The session grew past a signed checkpoint, but its first entries are not the ones signed: rewritten. */
+  'checkpoint_rewrite',
 ] as const
 
 export type FindingCode = (typeof FindingCodes)[number]
@@ -65,6 +75,17 @@ export interface TrustedHeadResult {
   seq?: number
 }
 
+/** What verify found comparing a session with a signed checkpoint. */
+export interface CheckpointResult {
+  sessionId: string
+  /** The checkpoint's size. */
+  size: number
+  /** The session's size in the store (its head seq + 1; 0 when gone). */
+  storeSize: number
+  /** consistent: the session still holds the signed history (and may have grown); unchecked: the chain could not be followed that far (see the other findings). */
+  status: 'consistent' | 'rollback' | 'fork' | 'truncated' | 'rewrite' | 'unchecked'
+}
+
 export interface VerifyReport {
   ok: boolean
   checked: { sessions: number; entries: number; bytes: number }
@@ -72,6 +93,8 @@ export interface VerifyReport {
   /** True when more findings existed than the report keeps. */
   truncated?: boolean
   trustedHead?: TrustedHeadResult
+  /** With a checkpoint: how the session compares with it. */
+  checkpoint?: CheckpointResult
 }
 
 export const MAX_FINDINGS = 10_000

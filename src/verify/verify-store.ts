@@ -8,11 +8,13 @@ import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '..
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Origin } from '../schema/entry.js'
 import * as K from '../storage/keys.js'
+import { TreeCheck } from './tree-check.js'
 import type { SessionMeta, SessionStore } from '../storage/session-store.js'
 import { ReadAhead } from '../storage/read-ahead.js'
 import type { RecordCheck } from './record-check.js'
 import { defaultThreads, recordChecker, type RecordChecker } from './verify-threads.js'
-import { FindingList, type TrustedHeadResult, type VerifyReport } from './findings.js'
+import { FindingList, type CheckpointResult, type TrustedHeadResult, type VerifyReport } from './findings.js'
+import { verifyCheckpoint, type VerifiedCheckpoint } from '../proofs/checkpoint.js'
 
 const CHUNK = 512
 const ZERO_HEX = toHex(ZERO_HASH)
@@ -59,6 +61,17 @@ export interface VerifyOptions {
   trustedHead?: string
   /** Called after each chunk with the running count of entries checked. */
   onProgress?: (checked: { entries: number; bytes: number }) => void
+  /**
+   * A signed checkpoint (docs/proofs.md section 4) of the session: after its signature is
+   * verified with `keys`, the session must still hold the history it signs (rollback, fork,
+   * truncation and rewrite each have their finding code; verification.md section 4).
+   */
+  checkpoint?: string
+  /** Log keys (verifier key texts) that may sign the checkpoint. */
+  keys?: readonly string[]
+  /** Witness keys whose cosignatures count, and how many must have cosigned (default 1 with witnesses). */
+  witnesses?: readonly string[]
+  quorum?: number
 }
 
 /** A hook for extra per-entry checks (blobs). Returns nothing; adds findings. */
@@ -81,6 +94,8 @@ interface Ctx {
   checker: RecordChecker
   /** Origins to check after the walk (few: one per fork or compaction). */
   origins: { childId: string; genesisHash: string; origin: Origin; relation: 'fork' | 'compaction'; selfContained: boolean }[]
+  /** With a checkpoint: its session and size, and the root and head the chain gives at that size. */
+  checkpoint?: { sessionId: string; size: number; reached?: { root: Uint8Array; head: Uint8Array } }
 }
 
 /**
@@ -116,6 +131,10 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
   let held: { seq: number; hash: Uint8Array; hashRow: Uint8Array | undefined; check: RecordCheck } | undefined
   let lastSeq = -1
   let lastHash: string | undefined
+  // The tree rows are checked against the chain's links (the hash each record's successor
+  // names, the head for the last): the hashes the tree was built from.
+  const tree = new TreeCheck(store.engine, sessionId, findings)
+  if (ctx.checkpoint?.sessionId === sessionId) tree.target = ctx.checkpoint.size
   /** Check a record once the chain's hash for it is known (`next`: the record after it, when adjacent). */
   const settle = async (h: NonNullable<typeof held>, claimed: Uint8Array | undefined, next: Uint8Array | undefined): Promise<void> => {
     const hash = toHex(h.hash)
@@ -179,15 +198,21 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
       if (!chunk) break
       const { rows, records, hashes, hashRows, checks, install } = chunk
       install?.()
+      const links: Uint8Array[] = []
       for (let i = 0; i < rows.length; i++) {
         const { seq } = K.parseRecordKey(rows[i]![0])
         const record = records[i]!
         if (seq !== expectedSeq) {
+          tree.stop()
           findings.add({ code: 'seq_gap', message: `session ${sessionId} jumps from seq ${expectedSeq - 1} to ${seq}`, sessionId, seq, expected: expectedSeq, actual: seq })
         }
         ctx.checked.entries++
         ctx.checked.bytes += record.length
         const prev = record.length >= HASH_BYTES ? record.subarray(0, HASH_BYTES) : undefined
+        if (seq > 0) {
+          if (prev) links.push(prev.slice())
+          else tree.stop()
+        }
         // The previous record is settled against the link this one declares (when they are adjacent).
         if (held) {
           const adjacent = held.seq === seq - 1
@@ -200,6 +225,7 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
         expectedSeq = seq + 1
         lastSeq = seq
       }
+      await tree.add(links)
       ctx.onProgress?.({ entries: ctx.checked.entries, bytes: ctx.checked.bytes })
     }
   } finally {
@@ -221,6 +247,11 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
     return
   }
   const headHex = toHex(head.hash)
+  if (head.seq === lastSeq && lastSeq >= 0) {
+    await tree.add([new Uint8Array(head.hash)])
+    await tree.finish()
+  }
+  if (ctx.checkpoint?.sessionId === sessionId && tree.atTarget) ctx.checkpoint.reached = tree.atTarget
   if (head.seq !== lastSeq || (headHex !== lastHash && !(await rewrittenAt(store, headHex, sessionId, lastSeq)))) {
     findings.add({
       code: 'head_mismatch',
@@ -232,6 +263,38 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
       actual: { hash: headHex, seq: head.seq },
     })
   }
+}
+
+/**
+ * Compare a session with a verified checkpoint of it (verification.md section 4): the store's
+ * size comes from its head, the root and head at the checkpoint's size from the chain walked.
+ */
+async function checkCheckpoint(ctx: Ctx, cp: VerifiedCheckpoint): Promise<CheckpointResult> {
+  const { store, findings } = ctx
+  const sessionId = cp.sessionId
+  const headRaw = await store.getRaw(K.headKey(sessionId))
+  const head = headRaw ? parseHead(headRaw) : undefined
+  const size = head ? head.seq + 1 : 0
+  const base = { sessionId, size: cp.size, storeSize: size }
+  if (size < cp.size) {
+    const loc = await locate(store, cp.head)
+    if (loc && loc.sessionId === sessionId && loc.seq === cp.size - 1 && (await store.getRaw(K.recordKey(sessionId, loc.seq)))) {
+      findings.add({ code: 'checkpoint_rollback', message: `head of ${sessionId} is at size ${size}, behind the checkpoint's ${cp.size}, whose entries are still stored`, sessionId, seq: cp.size - 1, hash: cp.head, expected: cp.size, actual: size })
+      return { ...base, status: 'rollback' }
+    }
+    findings.add({ code: 'checkpoint_truncated', message: `session ${sessionId} has ${size} entries; the checkpoint signs ${cp.size}`, sessionId, seq: cp.size - 1, hash: cp.head, expected: cp.size, actual: size })
+    return { ...base, status: 'truncated' }
+  }
+  const got = ctx.checkpoint?.reached
+  if (!got) return { ...base, status: 'unchecked' }
+  if (bytesEqual(got.root, cp.root) && toHex(got.head) === cp.head) return { ...base, status: 'consistent' }
+  const detail = { sessionId, seq: cp.size - 1, hash: cp.head, expected: { root: toHex(cp.root), head: cp.head }, actual: { root: toHex(got.root), head: toHex(got.head) } }
+  if (size === cp.size) {
+    findings.add({ code: 'checkpoint_fork', message: `session ${sessionId} holds another history of ${cp.size} entries than the checkpoint signs`, ...detail })
+    return { ...base, status: 'fork' }
+  }
+  findings.add({ code: 'checkpoint_rewrite', message: `the first ${cp.size} entries of ${sessionId} are not those the checkpoint signs: history was rewritten`, ...detail })
+  return { ...base, status: 'rewrite' }
 }
 
 /** Whether the hash index puts `hex` at sessionId#seq (then a mismatch there is a rewritten record, already reported). */
@@ -452,6 +515,20 @@ async function verifyWith(store: SessionStore, options: VerifyOptions, extraChec
     origins: [],
     confirmed: 0,
   }
+  let cp: VerifiedCheckpoint | undefined
+  if (options.checkpoint !== undefined) {
+    cp = verifyCheckpoint(options.checkpoint, options.keys ?? [], { ...(options.witnesses ? { witnesses: options.witnesses } : {}), ...(options.quorum !== undefined ? { quorum: options.quorum } : {}) })
+    if (options.sessionId !== undefined && options.sessionId !== cp.sessionId) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `the checkpoint is of session ${cp.sessionId}, not ${options.sessionId}`, { sessionId: options.sessionId, checkpointSession: cp.sessionId })
+    }
+    options = { ...options, sessionId: cp.sessionId }
+    ctx.checkpoint = { sessionId: cp.sessionId, size: cp.size }
+    if (!(await store.getRaw(K.headKey(cp.sessionId))) && !(await anySeq(store, cp.sessionId))) {
+      // The whole session is gone: truncated to nothing.
+      ctx.findings.add({ code: 'checkpoint_truncated', message: `session ${cp.sessionId} is gone; the checkpoint signs ${cp.size} entries`, sessionId: cp.sessionId, expected: cp.size, actual: 0 })
+      return { ok: false, checked: ctx.checked, findings: ctx.findings.items, checkpoint: { sessionId: cp.sessionId, size: cp.size, storeSize: 0, status: 'truncated' } }
+    }
+  }
   if (options.sessionId !== undefined) {
     if (!(await store.getRaw(K.headKey(options.sessionId))) && !(await anySeq(store, options.sessionId))) {
       throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${options.sessionId}`, { sessionId: options.sessionId })
@@ -488,7 +565,9 @@ async function verifyWith(store: SessionStore, options: VerifyOptions, extraChec
   await checkOrigins(ctx)
   let trustedHead: TrustedHeadResult | undefined
   if (options.trustedHead !== undefined) trustedHead = await checkTrustedHead(ctx, options.trustedHead, options.sessionId)
+  const checkpoint = cp ? await checkCheckpoint(ctx, cp) : undefined
   const report: VerifyReport = { ok: ctx.findings.errors === 0, checked: ctx.checked, findings: ctx.findings.items }
+  if (checkpoint) report.checkpoint = checkpoint
   if (ctx.findings.truncated) report.truncated = true
   if (trustedHead) report.trustedHead = trustedHead
   return report

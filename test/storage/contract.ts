@@ -2,6 +2,7 @@
 // classic.test.ts). Expected hashes and states are computed here, in memory and independently
 // of the store (SHA-256 by node:crypto over the documented domain ‖ prev ‖ canonical bytes;
 // states by the pure reducer over the entries we expect), and compared with what the store says.
+import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { encodeCanonical } from '../../src/encoding/cbor.js'
@@ -24,6 +25,23 @@ export interface StoreHandle {
 export type StoreFactory = () => StoreHandle
 
 // ---- independent oracles --------------------------------------------------------------------
+
+const sha = (...parts: Buffer[]): Buffer => createHash('sha256').update(Buffer.concat(parts)).digest()
+/** RFC 9162 MTH over hex entry hashes, written out recursively (node:crypto). */
+function mth(hashes: readonly string[]): Buffer {
+  if (hashes.length === 1) return sha(Buffer.of(0), Buffer.from(hashes[0]!, 'hex'))
+  let k = 1
+  while (k * 2 < hashes.length) k *= 2
+  return sha(Buffer.of(1), mth(hashes.slice(0, k)), mth(hashes.slice(k)))
+}
+export const mthHex = (hashes: readonly string[]): string => mth(hashes).toString('hex')
+
+/** The tree row leaf `i` should have (docs/storage.md section 1): the nodes of levels 1..t it completes. */
+export function expectedTreeRow(hashes: readonly string[], i: number): string | undefined {
+  let out = ''
+  for (let w = 2; (i + 1) % w === 0; w *= 2) out += mthHex(hashes.slice(i + 1 - w, i + 1))
+  return out === '' ? undefined : out
+}
 
 const ZERO = '0'.repeat(64)
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
@@ -356,14 +374,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(state.usageTotals.m1).toEqual({ calls: 2, inputTokens: 500, cacheReadTokens: 50, cacheWriteTokens: 25, outputTokens: 100, reasoningTokens: 5 })
       })
 
-      it('one append writes exactly its record, hash index row, head and meta', async () => {
+      it('one append writes exactly its record, hash index row, head, meta and tree row', async () => {
         await store.createSession({ sessionId: 'k', ts: T0 })
         const before = new Map(await dump(store))
         const r = await store.append('k', { kind: 'turn_end', ts: T0 + 1, turn: 1 })
         const after = new Map(await dump(store))
         const changed = [...after].filter(([k, v]) => before.get(k) !== v).map(([k]) => k)
         const hashBytes = Buffer.from(r.hash, 'hex')
-        const expected = [K.recordKey('k', 1), K.hashKey(hashBytes), K.headKey('k'), K.metaKey('k')].map(hex)
+        // Leaf 1 completes the level-1 node over leaves 0 and 1: its tree row.
+        const expected = [K.recordKey('k', 1), K.hashKey(hashBytes), K.headKey('k'), K.metaKey('k'), K.treeKey('k', 1)].map(hex)
         expect(changed.sort()).toEqual(expected.sort())
         expect([...before.keys()].filter((k) => !after.has(k))).toEqual([])
         // The values, byte for byte.
@@ -373,6 +392,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const record = after.get(hex(K.recordKey('k', 1)))!
         expect(record).toBe(genesis + hex(entryBytesV2({ kind: 'turn_end', ts: T0 + 1, turn: 1 })))
         expect(recordHash(Buffer.from(record, 'hex'))).toBe(r.hash)
+        expect(after.get(hex(K.treeKey('k', 1)))).toBe(mthHex([genesis, r.hash]))
         // The format row was written when the store was created.
         expect(after.get(hex(K.formatKey()))).toBe(hex(encodeCanonical({ version: STORE_FORMAT_VERSION })))
       })
@@ -1151,6 +1171,101 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const before = await dump(store)
         await expectCode(() => store.ensureHeadOrFork('a', b.head), ErrorCodes.ENTRY_NOT_FOUND)
         expect(await dump(store)).toEqual(before)
+      })
+    })
+
+    describe('merkle tree rows', () => {
+      /** Every tree row of a session, leaf -> hex value, by a scan of the engine. */
+      const treeRows = async (s: Store, sessionId: string): Promise<Map<number, string>> => {
+        const out = new Map<number, string>()
+        for await (const rows of s.engine.scan(K.treeRange(sessionId), 256)) for (const [k, v] of rows) out.set(K.readU64(k, k.length - 8), hex(v))
+        return out
+      }
+      const hashesOf = async (s: Store, sessionId: string): Promise<string[]> => {
+        const out: string[] = []
+        for await (const e of s.entries(sessionId, { resolveBlobs: false })) out.push(e.hash)
+        return out
+      }
+      const expectTree = async (s: Store, sessionId: string): Promise<void> => {
+        const hashes = await hashesOf(s, sessionId)
+        const want = new Map<number, string>()
+        hashes.forEach((_, i) => {
+          const row = expectedTreeRow(hashes, i)
+          if (row !== undefined) want.set(i, row)
+        })
+        expect(await treeRows(s, sessionId)).toEqual(want)
+      }
+
+      it('appends of any batch size write the tree rows of their entries, as an independent RFC 9162 tree gives them', async () => {
+        await store.createSession({ sessionId: 't', ts: T0 })
+        await expectTree(store, 't')
+        let ts = T0
+        for (const n of [1, 3, 1, 7, 2, 16, 1, 5]) {
+          await store.appendMany('t', Array.from({ length: n }, () => ({ kind: 'turn_end' as const, ts: ++ts, turn: ts })))
+          await expectTree(store, 't')
+        }
+        // A second handle on the same data (it reads the frontier back from the rows) continues it.
+        if (h.reopen) {
+          store = await reopen()
+          await store.appendMany('t', [{ kind: 'turn_end', ts: ++ts, turn: 1 }, { kind: 'turn_end', ts: ++ts, turn: 2 }])
+          await expectTree(store, 't')
+        }
+      })
+
+      it('a session without tree rows gets all of them with its next append, in the same commit', async () => {
+        await store.createSession({ sessionId: 'u', ts: T0 })
+        for (let i = 1; i <= 12; i++) await store.append('u', { kind: 'turn_end', ts: T0 + i, turn: i })
+        // As a session written before trees: no rows at all.
+        const dels = [...(await treeRows(store, 'u')).keys()].map((leaf) => ({ type: 'del' as const, key: K.treeKey('u', leaf) }))
+        expect(dels.length).toBe(6)
+        await store.engine.commit({ ops: dels })
+        store.invalidate()
+        const b0 = store.engine.stats.batches
+        await store.append('u', { kind: 'turn_end', ts: T0 + 13, turn: 13 })
+        expect(store.engine.stats.batches - b0).toBe(1)
+        await expectTree(store, 'u')
+        expect((await store.verify({ sessionId: 'u' })).ok).toBe(true)
+      })
+
+      it('verify reports a tree row that does not match the entries, and one beyond the session', async () => {
+        await store.createSession({ sessionId: 'v', ts: T0 })
+        for (let i = 1; i <= 5; i++) await store.append('v', { kind: 'turn_end', ts: T0 + i, turn: i })
+        expect((await store.verify({ sessionId: 'v' })).ok).toBe(true)
+        const row = (await treeRows(store, 'v')).get(3)!
+        const bad = Buffer.from(row, 'hex')
+        bad[40] = bad[40]! ^ 1
+        await store.engine.commit({ ops: [{ type: 'put', key: K.treeKey('v', 3), value: new Uint8Array(bad) }, { type: 'put', key: K.treeKey('v', 9), value: new Uint8Array(32) }] })
+        store.invalidate()
+        const r = await store.verify({ sessionId: 'v' })
+        expect(r.ok).toBe(false)
+        expect(r.findings.map((f) => [f.code, f.seq])).toEqual([
+          ['tree_mismatch', 3],
+          ['tree_mismatch', 9],
+        ])
+      })
+
+      it('a missing row in a complete tree is reported; a tree with no rows yet is not', async () => {
+        await store.createSession({ sessionId: 'w', ts: T0 })
+        for (let i = 1; i <= 7; i++) await store.append('w', { kind: 'turn_end', ts: T0 + i, turn: i })
+        await store.engine.commit({ ops: [{ type: 'del', key: K.treeKey('w', 1) }] })
+        const r = await store.verify({ sessionId: 'w' })
+        expect(r.findings.map((f) => [f.code, f.seq])).toEqual([['tree_mismatch', 1]])
+        const all = [...(await treeRows(store, 'w')).keys()].map((leaf) => ({ type: 'del' as const, key: K.treeKey('w', leaf) }))
+        await store.engine.commit({ ops: all })
+        expect((await store.verify({ sessionId: 'w' })).ok).toBe(true)
+      })
+
+      it('deleting a session removes its tree rows; forks have trees over their own entries', async () => {
+        await store.createSession({ sessionId: 'x', ts: T0 })
+        const hs: string[] = []
+        for (let i = 1; i <= 6; i++) hs.push((await store.append('x', { kind: 'turn_end', ts: T0 + i, turn: i })).hash)
+        const fork = await store.forkAt(hs[2]!, { sessionId: 'x-fork' })
+        for (let i = 1; i <= 3; i++) await store.append(fork.sessionId, { kind: 'turn_end', ts: T0 + 10 + i, turn: i })
+        await expectTree(store, 'x-fork')
+        expect((await hashesOf(store, 'x-fork')).length).toBe(4)
+        await store.deleteSession('x-fork')
+        expect((await treeRows(store, 'x-fork')).size).toBe(0)
+        await expectTree(store, 'x')
       })
     })
 

@@ -1,6 +1,8 @@
 // Tamper suite: build a realistic store through the API (several sessions with turns, forks,
 // a fork of a fork, a materialised fork, a compaction), then change the LevelDB records behind
 // the API's back and check that verify finds each change with the right code and location.
+import { nodesAfterAppend } from '../../src/proofs/merkle.js'
+import { treeRowOps } from '../../src/storage/tree.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -163,6 +165,9 @@ async function rewriteChain(store: Store, sessionId: string, old: StoredEntry[],
     prev = s.hash
   })
   ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(prev, entries.length - 1) })
+  // The Merkle tree rows too: a consistent rewrite leaves nothing a plain verify can catch.
+  for await (const key of store.db.keys({ ...K.treeRange(sessionId), ...BIN })) ops.push({ type: 'del', key })
+  ops.push(...treeRowOps(sessionId, nodesAfterAppend(0, [], hashes.map(fromHex)).nodes))
   if (opts.meta) {
     const meta = { ...(await store.readMeta(sessionId))! } as SessionMeta
     const g = entries[0] as SessionStart
@@ -417,6 +422,7 @@ describe('tampering is found, located and typed', () => {
     for (const e of s.slice(keep)) ops.push({ type: 'del', key: K.recordKey(D, e.seq) }, { type: 'del', key: K.hashKey(fromHex(e.hash)) })
     const newLast = s[keep - 1]!
     ops.push({ type: 'put', key: K.headKey(D), value: K.headValue(fromHex(newLast.hash), newLast.seq) })
+    for await (const key of store.db.keys({ ...K.treeRange(D, keep), ...BIN })) ops.push({ type: 'del', key })
     await batch(store, ops)
     const plain = await store.verify()
     expect(plain.findings).toEqual([])

@@ -15,6 +15,8 @@ interface VerifyFlags {
   lineage?: boolean
   trustedHead?: string
   bundle?: string
+  checkpoint?: string
+  key?: string[]
   json?: boolean
 }
 
@@ -26,6 +28,8 @@ export function registerVerify(program: Command, ctx: Ctx): void {
     .option('--lineage', 'with a session: also verify every source it was forked or compacted from')
     .option('--trusted-head <hash>', 'a full head hash seen earlier: fail if the chain no longer contains it')
     .option('--bundle <file>', 'verify a bundle file (- for stdin) instead of a store')
+    .option('--checkpoint <file>', 'a signed checkpoint of the session: fail if the session no longer holds the history it signs')
+    .option('--key <file...>', 'with --checkpoint: the verifier key file(s) trusted to sign it')
     .option('--json', 'print the verification report as JSON')
     .action(async (session: string | undefined, opts: VerifyFlags) => {
       if (opts.bundle !== undefined) {
@@ -36,6 +40,11 @@ export function registerVerify(program: Command, ctx: Ctx): void {
         return
       }
       if (session !== undefined && opts.all) throw usageError('give a session or --all, not both')
+      if ((opts.checkpoint === undefined) !== (opts.key === undefined)) throw usageError('--checkpoint and --key go together')
+      if (opts.checkpoint !== undefined && (opts.all || opts.lineage)) throw usageError('--checkpoint verifies its own session: no --all or --lineage')
+      const dec = new TextDecoder()
+      const checkpoint = opts.checkpoint !== undefined ? dec.decode(await readInput(ctx, opts.checkpoint)) : undefined
+      const keys = opts.key ? await Promise.all(opts.key.map(async (f) => dec.decode(await readInput(ctx, f)).replace(/\n$/, ''))) : undefined
       if (opts.lineage && session === undefined) throw usageError('--lineage needs a session')
       if (opts.trustedHead !== undefined && !isHexHash(opts.trustedHead)) {
         throw usageError('--trusted-head needs a full 64-digit lowercase hex hash')
@@ -56,6 +65,11 @@ export function registerVerify(program: Command, ctx: Ctx): void {
           }
         }
         if (opts.trustedHead !== undefined) options.trustedHead = opts.trustedHead
+        if (checkpoint !== undefined) {
+          options.checkpoint = checkpoint
+          options.keys = keys!
+          total = undefined
+        }
         const progress = ctx.out.progress('verifying', total)
         options.onProgress = (c) => progress.update(c.entries)
         try {
@@ -65,7 +79,14 @@ export function registerVerify(program: Command, ctx: Ctx): void {
         }
       })
       if (opts.json) ctx.out.json(report)
-      else printReport(ctx, report.findings, report.checked, report.trustedHead, report.truncated === true)
+      else {
+        printReport(ctx, report.findings, report.checked, report.trustedHead, report.truncated === true)
+        if (report.checkpoint) {
+          const k = report.checkpoint
+          const paint = k.status === 'consistent' ? ctx.out.c.green : ctx.out.c.red
+          ctx.out.line(`checkpoint of ${k.sessionId} at ${k.size} entries (the store has ${k.storeSize}): ${paint(k.status)}`)
+        }
+      }
       conclude(ctx, report.ok, report.findings)
     })
 }
