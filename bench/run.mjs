@@ -1,5 +1,5 @@
-// chainlog side-by-side benchmark (issue #8): `npm run bench` (full, ~10-15 min, writes
-// docs/benchmarks.md) or `npm run bench -- --quick` (smoke run, ~1 min, writes
+// chainlog side-by-side benchmark (issue #8): `npm run bench` (full, ~20-30 min, writes
+// docs/benchmarks.md) or `npm run bench -- --quick` (smoke run, ~1-2 min, writes
 // bench/results/benchmarks-quick.md). Every figure is measured in this run, for chainlog and
 // its peers (JSONL, SQLite WAL via better-sqlite3, raw classic-level), on the same seeded
 // workload; each measurement runs in its own child process (bench/worker.mjs).
@@ -55,11 +55,11 @@ const FULL = {
   memPerSession: 100_000,
   memReps: 2,
   c8Iters: 10, // timed spawns of each command per repetition
-  cliWarmup: 1, // untimed rounds first (cases 8 and 10)
+  cliWarmup: 1, // untimed rounds in the first repetition of cases 8 and 10 (its output is checked)
   c9Sessions: 10,
   c9PerSession: 10_000, // 10 x 10,000 workload entries (+ 10 genesis entries) in format 1
   c10Sessions: 20_000,
-  c10Iters: 2,
+  c10Iters: 2, // timed rounds of the 6 commands per repetition
 }
 const QUICK = {
   reps: 1,
@@ -286,8 +286,11 @@ const cli = path.join(distSnap, 'cli', 'main.js')
 const cliCmd = (key, label, argv, extra = {}) => ({ key, label, args: [cli, ...argv], profile: true, ...extra })
 /** Summarise `cli` task results (one per repetition) per command: the median of each process's per-command median. */
 function cliRows(cmds, runs) {
-  return cmds.map((c) => ({ key: c.key, label: c.label, floor: !!c.floor, ...summarise(runs.map((r) => (r.error ? r : { ms: r.ms[c.key] })), ['ms']), check: ok(runs)[0]?.checks?.[c.key] }))
+  const checks = ok(runs).find((r) => r.checks?.[cmds[0].key])?.checks ?? {}
+  return cmds.map((c) => ({ key: c.key, label: c.label, floor: !!c.floor, ...summarise(runs.map((r) => (r.error ? r : { ms: r.ms[c.key] })), ['ms']), check: checks[c.key] }))
 }
+/** A `cli` task for repetition r: the first repetition warms up and checks the output, the others only time. */
+const cliTask = (cmds, iterations, r, label) => ({ task: 'cli', cmds, iterations, warmup: r === 0 ? P.cliWarmup : 0, check: r === 0, profileDir: r === 0 ? profileDir : null, label })
 
 // Cases 10-11: a store of many small sessions, and the same sessions as JSONL files.
 async function manySessionCases(bigStore) {
@@ -322,7 +325,7 @@ async function manySessionCases(bigStore) {
     ]
     const runs = []
     for (let r = 0; r < P.readReps; r++) {
-      runs.push(await runWorker({ task: 'cli', cmds, iterations: P.c10Iters, warmup: P.cliWarmup, profileDir: r === 0 ? profileDir : null, label: `c10-r${r}` }, { label: `c10-r${r}` }))
+      runs.push(await runWorker(cliTask(cmds, P.c10Iters, r, `c10-r${r}`), { label: `c10-r${r}` }))
     }
     R.cases.c10 = { sessions: n, entries, iterations: P.c10Iters, warmup: P.cliWarmup, build, rows: cliRows(cmds, runs) }
   }
@@ -512,7 +515,7 @@ if (want(8)) {
     { key: 'import', label: "floor: `node dist/index.js` (the library's modules loaded, nothing run)", floor: true, args: [path.join(distSnap, 'index.js')] },
   ]
   const runs = []
-  for (let r = 0; r < P.reps; r++) runs.push(await runWorker({ task: 'cli', cmds, iterations: P.c8Iters, warmup: P.cliWarmup, profileDir: r === 0 ? profileDir : null, label: `c8-r${r}` }, { label: `c8-r${r}` }))
+  for (let r = 0; r < P.reps; r++) runs.push(await runWorker(cliTask(cmds, P.c8Iters, r, `c8-r${r}`), { label: `c8-r${r}` }))
   R.cases.c8 = { iterations: P.c8Iters, warmup: P.cliWarmup, demo: { sessions: demo.sessions.length, entries: demoEntries, error: demo.error }, rows: cliRows(cmds, runs) }
   rmrf(demoDir)
 }
@@ -526,11 +529,13 @@ if (want(9)) {
   log(`case 9: migration on open, ${P.readReps} reps (each on a fresh copy, verified after)`)
   const runs = []
   const verifies = []
+  const floors = []
   for (let r = 0; r < (build.error ? 0 : P.readReps); r++) {
     const copy = dir(`c9-migrate-r${r}`)
     runs.push(await runWorker({ task: 'migrate', src: v1Dir, dir: copy, entries: n }, { profile: true, label: `c9-migrate-r${r}` }))
     if (!runs[r].error) verifies.push(await runWorker({ task: 'verify', mode: 'chainlog-verify', dir: copy }, { label: `c9-verify-r${r}` }))
     rmrf(copy)
+    floors.push(await runWorker({ task: 'migrateFloor', src: v1Dir, dir: dir(`c9-floor-r${r}`), chunk: 2048 }, { label: `c9-floor-r${r}` }))
   }
   R.cases.c9 = {
     sessions: P.c9Sessions,
@@ -539,6 +544,7 @@ if (want(9)) {
     build,
     checks: ok(runs)[0] ? { before: ok(runs)[0].before, after: ok(runs)[0].after, moved: ok(runs)[0].moved } : null,
     verify: { ...summarise(verifies, ['ms']), runs: verifies.length, entries: ok(verifies)[0]?.entries },
+    floor: { ...summarise(floors, ['ms', 'entriesPerSec', 'closeMs']), bytes: ok(floors)[0]?.bytes },
     ...summarise(build.error ? [build] : runs, ['ms', 'entriesPerSec', 'closeMs', 'reopenMs']),
   }
   rmrf(v1Dir)
