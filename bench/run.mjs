@@ -176,11 +176,13 @@ function sh(cmd, argv) {
   }
 }
 function pkgVersion(name) {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')).version
-  } catch {
-    return 'n/a'
+  // chainlog's own dependencies, or the bench's (bench/node_modules: better-sqlite3)
+  for (const dir of [path.join(REPO, 'node_modules'), path.join(HERE, 'node_modules')]) {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(dir, name, 'package.json'), 'utf8')).version
+    } catch {}
   }
+  return 'n/a'
 }
 async function machine() {
   fs.mkdirSync(root, { recursive: true })
