@@ -1,5 +1,5 @@
-// chainlog side-by-side benchmark (issue #8): `npm run bench` (full, ~10-15 min, writes
-// docs/benchmarks.md) or `npm run bench -- --quick` (smoke run, ~1 min, writes
+// chainlog side-by-side benchmark (issue #8): `npm run bench` (full, ~20-30 min, writes
+// docs/benchmarks.md) or `npm run bench -- --quick` (smoke run, ~1-2 min, writes
 // bench/results/benchmarks-quick.md). Every figure is measured in this run, for chainlog and
 // its peers (JSONL, SQLite WAL via better-sqlite3, raw classic-level), on the same seeded
 // workload; each measurement runs in its own child process (bench/worker.mjs).
@@ -19,7 +19,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { benchRoot, dirSize, parseArgs, rmrf, stats } from './lib/util.mjs'
+import { benchRoot, dirSize, fmt, parseArgs, rmrf, stats } from './lib/util.mjs'
 import { renderReport } from './lib/report.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -54,6 +54,12 @@ const FULL = {
   memSessions: 10,
   memPerSession: 100_000,
   memReps: 2,
+  c8Iters: 10, // timed spawns of each command per repetition
+  cliWarmup: 1, // untimed rounds in the first repetition of cases 8 and 10 (its output is checked)
+  c9Sessions: 10,
+  c9PerSession: 10_000, // 10 x 10,000 workload entries (+ 10 genesis entries) in format 1
+  c10Sessions: 20_000,
+  c10Iters: 2, // timed rounds of the 6 commands per repetition
 }
 const QUICK = {
   reps: 1,
@@ -73,6 +79,12 @@ const QUICK = {
   memSessions: 2,
   memPerSession: 10_000,
   memReps: 1,
+  c8Iters: 2,
+  c9Sessions: 5,
+  c9PerSession: 1_000,
+  c10Sessions: 500,
+  c10Iters: 1,
+  cliWarmup: 0,
 }
 const P = { ...(quick ? QUICK : FULL), quick }
 if (args.reps) {
@@ -164,11 +176,13 @@ function sh(cmd, argv) {
   }
 }
 function pkgVersion(name) {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')).version
-  } catch {
-    return 'n/a'
+  // chainlog's own dependencies, or the bench's (bench/node_modules: better-sqlite3)
+  for (const dir of [path.join(REPO, 'node_modules'), path.join(HERE, 'node_modules')]) {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(dir, name, 'package.json'), 'utf8')).version
+    } catch {}
   }
+  return 'n/a'
 }
 async function machine() {
   fs.mkdirSync(root, { recursive: true })
@@ -269,9 +283,88 @@ if (want(3)) {
   )
 }
 
+// Cases 8-11 run the CLI as a user does: `node <dist snapshot>/cli/main.js ...` is `chainlog ...`.
+const cli = path.join(distSnap, 'cli', 'main.js')
+const cliCmd = (key, label, argv, extra = {}) => ({ key, label, args: [cli, ...argv], profile: true, ...extra })
+/** Summarise `cli` task results (one per repetition) per command: the median of each process's per-command median. */
+function cliRows(cmds, runs) {
+  const checks = ok(runs).find((r) => r.checks?.[cmds[0].key])?.checks ?? {}
+  return cmds.map((c) => ({ key: c.key, label: c.label, floor: !!c.floor, ...summarise(runs.map((r) => (r.error ? r : { ms: r.ms[c.key] })), ['ms']), check: checks[c.key] }))
+}
+/** A `cli` task for repetition r: the first repetition warms up and checks the output, the others only time. */
+const cliTask = (cmds, iterations, r, label) => ({ task: 'cli', cmds, iterations, warmup: r === 0 ? P.cliWarmup : 0, check: r === 0, profileDir: r === 0 ? profileDir : null, label })
+
+// Cases 10-11: a store of many small sessions, and the same sessions as JSONL files.
+async function manySessionCases(bigStore) {
+  const n = P.c10Sessions
+  const manyDir = dir('many-chainlog')
+  const jsonlDir = dir('many-jsonl')
+  log(`cases 10-11: building ${n} small sessions (chainlog library, relaxed; and JSONL files)`)
+  const build = {
+    chainlog: await runWorker({ task: 'buildMany', dir: manyDir, sessions: n }, { label: 'build-many-chainlog' }),
+    jsonl: await runWorker({ task: 'buildJsonlDir', dir: jsonlDir, sessions: n }, { label: 'build-many-jsonl' }),
+  }
+  const failed = Object.entries(build).find(([, b]) => b.error)
+  if (failed) {
+    const error = `building the many-sessions ${failed[0]} store failed: ${failed[1].error}`
+    if (want(10)) R.cases.c10 = { error }
+    if (want(11)) R.cases.c11 = { error }
+    rmrf(manyDir)
+    rmrf(jsonlDir)
+    return
+  }
+  const entries = build.chainlog.entries
+  if (want(10)) {
+    log(`case 10: ls, stats, tree on ${n} sessions vs a JSONL-directory listing, ${P.readReps} reps x ${P.c10Iters} runs`)
+    const store = ['--store', manyDir]
+    const cmds = [
+      cliCmd('ls', '`chainlog ls` (every session, newest first; table on stdout)', [...store, 'ls']),
+      cliCmd('ls-n20', '`chainlog ls -n 20` (the newest 20)', [...store, 'ls', '-n', '20']),
+      cliCmd('stats', '`chainlog stats` (whole store)', [...store, 'stats']),
+      cliCmd('tree', '`chainlog tree` (the forest of every session)', [...store, 'tree']),
+      { key: 'jsonl', label: `JSONL-directory listing: \`node bench/lib/jsonl-ls.mjs\` (first lines of each of the ${fmt.int(n)} files, sort by time, print)`, args: [path.join(HERE, 'lib', 'jsonl-ls.mjs'), jsonlDir] },
+      { key: 'node', label: 'floor: `node -e 0` (process start-up alone)', floor: true, args: ['-e', '0'] },
+    ]
+    const runs = []
+    for (let r = 0; r < P.readReps; r++) {
+      runs.push(await runWorker(cliTask(cmds, P.c10Iters, r, `c10-r${r}`), { label: `c10-r${r}` }))
+    }
+    R.cases.c10 = { sessions: n, entries, iterations: P.c10Iters, warmup: P.cliWarmup, build, rows: cliRows(cmds, runs) }
+  }
+  if (want(11)) {
+    log(`case 11: verify --all of the ${n}-session store vs the ${fmt.int(bigStore.total)}-entry verify, ${P.readReps} reps`)
+    const modes = [
+      { key: 'cli', label: `\`chainlog verify --all --json\` of the ${fmt.int(n)}-session store (process start-up included)` },
+      { key: 'many', label: `\`store.verify()\` of the ${fmt.int(n)}-session store, in-process (as case 4 times it)` },
+      { key: 'big', label: `\`store.verify()\` of the case-4 store (${fmt.int(bigStore.total)} entries in 3 sessions), in-process: the reference` },
+      { key: 'jsonl', label: `JSONL read + verify of the ${fmt.int(n)} files (hash over raw line bytes)` },
+    ]
+    const verifyCmd = [cliCmd('verify', 'verify --all', ['--store', manyDir, 'verify', '--all', '--json'], { parse: 'verify' })]
+    const runs = await interleaved(modes, P.readReps, (m, r) => {
+      if (m.key === 'cli') {
+        return runWorker({ task: 'cli', cmds: verifyCmd, iterations: 1, warmup: 0, profileDir: r === 0 ? profileDir : null, label: `c11-cli-r${r}` }, { label: `c11-cli-r${r}` }).then((x) =>
+          x.error ? x : { ms: x.ms.verify, entries: x.checks.verify.entries, entriesPerSec: (x.checks.verify.entries / x.ms.verify) * 1000 },
+        )
+      }
+      const task = m.key === 'jsonl' ? { task: 'verify', mode: 'jsonl-verify', dir: jsonlDir } : { task: 'verify', mode: 'chainlog-verify', dir: m.key === 'big' ? bigStore.dir : manyDir }
+      return runWorker(task, { profile: m.key !== 'jsonl', label: `c11-${m.key}-r${r}` })
+    })
+    R.cases.c11 = {
+      sessions: n,
+      entries,
+      bigTotal: bigStore.total,
+      rows: modes.map((m) => ({ key: m.key, label: m.label, entries: ok(runs[m.key])[0]?.entries, ...summarise(runs[m.key], ['ms', 'entriesPerSec']) })),
+    }
+  }
+  rmrf(manyDir)
+  rmrf(jsonlDir)
+}
+
 // Cases 4-7: one data set per store -----------------------------------------------------------
+// Case 11 compares with a verify of the case-4 chainlog store, measured alongside it: when cases
+// 4-7 are not run, that store alone is built.
 const needData = [4, 5, 6, 7].some(want)
-if (needData) {
+if (needData || want(11)) {
   const ids = { big: randomUUID(), medium: randomUUID(), small: randomUUID() }
   const sessions = [
     { id: ids.big, entries: P.big },
@@ -279,9 +372,9 @@ if (needData) {
     { id: ids.small, entries: P.small },
   ]
   const total = P.big + P.medium + P.small
-  log(`data set: sessions of ${P.big}, ${P.medium} and ${P.small} workload entries (${total} in all) in chainlog, SQLite, JSONL, classic-level`)
+  log(`data set: sessions of ${P.big}, ${P.medium} and ${P.small} workload entries (${total} in all) in ${needData ? 'chainlog, SQLite, JSONL, classic-level' : 'chainlog (for case 11)'}`)
   const built = {}
-  for (const store of ['chainlog', 'sqlite', 'jsonl', 'classic']) {
+  for (const store of needData ? ['chainlog', 'sqlite', 'jsonl', 'classic'] : ['chainlog']) {
     built[store] = await runWorker({ task: 'build', store, dir: dir(`data-${store}`), sessions }, { label: `build-${store}` })
   }
   R.dataset = { sessions: { big: P.big, medium: P.medium, small: P.small }, total, build: built }
@@ -342,6 +435,9 @@ if (needData) {
     }
   }
 
+  // Before case 7 compacts the data set: case 11's reference reads the store as case 4 did.
+  if (want(10) || want(11)) await manySessionCases({ dir: dir('data-chainlog'), total })
+
   if (want(7)) {
     log('case 7: bytes on disk (after compaction and close)')
     const compacted = {}
@@ -398,6 +494,62 @@ if (want(7)) {
     ...summarise(verifyRuns, ['maxRssBytes', 'peakRssAnonBytes', 'peakRssFileBytes', 'ms']),
   }
   rmrf(memDir)
+}
+
+if (want(10) && !(needData || want(11))) await manySessionCases(null)
+
+// Case 8: start-up --------------------------------------------------------------------------
+if (want(8)) {
+  const demoDir = dir('c8-demo')
+  let demo
+  try {
+    demo = JSON.parse(execFileSync(process.execPath, [cli, 'demo', '--dir', demoDir, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }))
+  } catch (err) {
+    log(`FAILED chainlog demo: ${String(err.stderr ?? err).split('\n')[0]}`)
+    demo = { sessions: [], error: String(err.stderr ?? err).slice(0, 2000) }
+  }
+  const demoEntries = demo.sessions.reduce((n, x) => n + x.length, 0)
+  log(`case 8: start-up, ${P.reps} reps x ${P.c8Iters} runs of each command (demo store: ${demo.sessions.length} sessions, ${demoEntries} entries)`)
+  const cmds = [
+    { key: 'node', label: 'bare `node -e 0`', args: ['-e', '0'] },
+    cliCmd('help', '`chainlog --help`', ['--help']),
+    cliCmd('ls', '`chainlog ls` on the demo store', ['--store', demoDir, 'ls']),
+    { key: 'import', label: "floor: `node dist/index.js` (the library's modules loaded, nothing run)", floor: true, args: [path.join(distSnap, 'index.js')] },
+  ]
+  const runs = []
+  for (let r = 0; r < P.reps; r++) runs.push(await runWorker(cliTask(cmds, P.c8Iters, r, `c8-r${r}`), { label: `c8-r${r}` }))
+  R.cases.c8 = { iterations: P.c8Iters, warmup: P.cliWarmup, demo: { sessions: demo.sessions.length, entries: demoEntries, error: demo.error }, rows: cliRows(cmds, runs) }
+  rmrf(demoDir)
+}
+
+// Case 9: migration of a format-1 store -------------------------------------------------------
+if (want(9)) {
+  const v1Dir = dir('c9-v1')
+  const n = P.c9Sessions * (P.c9PerSession + 1)
+  log(`case 9: building a format-1 store of ${P.c9Sessions} sessions x ${P.c9PerSession} workload entries (+ genesis each: ${n} entries)`)
+  const build = await runWorker({ task: 'buildV1', dir: v1Dir, sessions: P.c9Sessions, perSession: P.c9PerSession }, { label: 'build-v1' })
+  log(`case 9: migration on open, ${P.readReps} reps (each on a fresh copy, verified after)`)
+  const runs = []
+  const verifies = []
+  const floors = []
+  for (let r = 0; r < (build.error ? 0 : P.readReps); r++) {
+    const copy = dir(`c9-migrate-r${r}`)
+    runs.push(await runWorker({ task: 'migrate', src: v1Dir, dir: copy, entries: n }, { profile: true, label: `c9-migrate-r${r}` }))
+    if (!runs[r].error) verifies.push(await runWorker({ task: 'verify', mode: 'chainlog-verify', dir: copy }, { label: `c9-verify-r${r}` }))
+    rmrf(copy)
+    floors.push(await runWorker({ task: 'migrateFloor', src: v1Dir, dir: dir(`c9-floor-r${r}`), chunk: 2048 }, { label: `c9-floor-r${r}` }))
+  }
+  R.cases.c9 = {
+    sessions: P.c9Sessions,
+    perSession: P.c9PerSession,
+    entries: n,
+    build,
+    checks: ok(runs)[0] ? { before: ok(runs)[0].before, after: ok(runs)[0].after, moved: ok(runs)[0].moved } : null,
+    verify: { ...summarise(verifies, ['ms']), runs: verifies.length, entries: ok(verifies)[0]?.entries },
+    floor: { ...summarise(floors, ['ms', 'entriesPerSec', 'closeMs']), bytes: ok(floors)[0]?.bytes },
+    ...summarise(build.error ? [build] : runs, ['ms', 'entriesPerSec', 'closeMs', 'reopenMs']),
+  }
+  rmrf(v1Dir)
 }
 
 R.machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ')

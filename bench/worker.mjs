@@ -3,11 +3,13 @@
 // a page-cache-warm JIT or a LevelDB lock; the result is printed as one `@@RESULT {...}` line.
 import fs from 'node:fs'
 import path from 'node:path'
+import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { makeWorkload, TURN_SIZE } from './lib/workload.mjs'
 import { dirSize, now, percentile, rmrf, median } from './lib/util.mjs'
 import * as P from './lib/peers.mjs'
-import { WRITE_BUFFER_BYTES, chainlog, classify, keys, localStore, openChainlog, readAllVerified, toEntries, turnItems, verifyMethod, verifyStore } from './lib/chainlog.mjs'
+import { WRITE_BUFFER_BYTES, chainlog, classify, distModule, keys, localStore, openChainlog, readAllVerified, toEntries, turnItems, verifyMethod, verifyStore } from './lib/chainlog.mjs'
+import { smallSession, smallSessionJsonl } from './lib/small-sessions.mjs'
 
 const task = JSON.parse(process.argv[2])
 
@@ -129,6 +131,55 @@ async function walkReads(dir) {
     await db.close()
   }
   return { entries }
+}
+
+/**
+ * Copy a store directory and write the copy out to disk (fsync of every file), so that the
+ * kernel's writeback of the copy does not compete with the timed work that follows; its pages
+ * stay in the page cache.
+ */
+function copyDurably(src, dst) {
+  rmrf(dst)
+  fs.cpSync(src, dst, { recursive: true })
+  for (const name of fs.readdirSync(dst)) {
+    const fd = fs.openSync(path.join(dst, name), 'r+')
+    fs.fsyncSync(fd)
+    fs.closeSync(fd)
+  }
+  const dfd = fs.openSync(dst, 'r')
+  fs.fsyncSync(dfd)
+  fs.closeSync(dfd)
+}
+
+/** What a spawned command printed, for the report's checks: line count, or a verify report's verdict. */
+function checkOutput(c, stdout) {
+  const text = String(stdout ?? '')
+  if (c.parse === 'verify') {
+    const r = JSON.parse(text)
+    if (r.ok !== true) throw new Error(`${c.key}: verification failed: ${text.slice(0, 1000)}`)
+    return { ok: r.ok, entries: r.checked?.entries, sessions: r.checked?.sessions }
+  }
+  return { lines: text.length ? text.split('\n').length - (text.endsWith('\n') ? 1 : 0) : 0 }
+}
+
+/** The format row and the row counts of the record tables (E, S: format 1; R: format 2) of a store directory. */
+async function inspectStore(dir) {
+  const { ClassicLevel } = await import('classic-level')
+  const { decodeCbor } = await distModule('encoding/cbor.js')
+  const db = new ClassicLevel(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+  await db.open()
+  try {
+    const raw = await db.get(keys.formatKey())
+    const out = { format: raw === undefined ? null : decodeCbor(raw) }
+    for (const [name, tag] of [['E', keys.TAG_V1.entry], ['S', keys.TAG_V1.seq], ['R', keys.TAG.record]]) {
+      let n = 0
+      for await (const _ of db.keys(keys.tableRange(tag))) n++
+      out[name] = n
+    }
+    return out
+  } finally {
+    await db.close()
+  }
 }
 
 // ------------------------------------------------------------------------------ tasks
@@ -385,6 +436,220 @@ const tasks = {
       fs.rmSync(dst)
     }
     return { ms: median(runs), runs, bytes }
+  },
+
+  // Case 8, 10, 11: spawn commands (`node <args>`) as a user runs them and time each process from
+  // spawn to exit. Every iteration runs each command once, the order rotating per iteration;
+  // the first `warmup` iterations are not timed. With `check`, the first iteration's stdout is
+  // kept (piped) to check what the command printed; otherwise stdout goes to /dev/null. A
+  // command that exits non-zero fails the task. With `profileDir`, one more untimed run per
+  // command marked `profile` runs under `node --cpu-prof`.
+  async cli(t) {
+    const runs = Object.fromEntries(t.cmds.map((c) => [c.key, []]))
+    const checks = {}
+    const warmup = t.warmup ?? 1
+    for (let i = 0; i < warmup + t.iterations; i++) {
+      const k = i % t.cmds.length
+      for (const c of [...t.cmds.slice(k), ...t.cmds.slice(0, k)]) {
+        const first = i === 0 && t.check !== false
+        const ta = now()
+        const r = spawnSync(process.execPath, c.args, { stdio: ['ignore', first ? 'pipe' : 'ignore', 'pipe'], maxBuffer: 1 << 30 })
+        const ms = now() - ta
+        if (r.error) throw r.error
+        if (r.status !== 0) throw new Error(`${c.key} (node ${c.args.join(' ')}) exited with ${r.status ?? r.signal}: ${String(r.stderr).slice(-1000)}`)
+        if (first) checks[c.key] = checkOutput(c, r.stdout)
+        if (i >= warmup) runs[c.key].push(ms)
+      }
+    }
+    if (t.profileDir) {
+      for (const c of t.cmds.filter((x) => x.profile)) {
+        const name = `${t.label}-${c.key}.cpuprofile`.replace(/[^a-z0-9.-]+/gi, '_')
+        spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${t.profileDir}`, `--cpu-prof-name=${name}`, ...c.args], { stdio: 'ignore' })
+      }
+    }
+    return { ms: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)])), runs, checks }
+  },
+
+  // Cases 10-11: a store of many small sessions, each a genesis and one turn (user message,
+  // assistant reply, token usage, turn end: appendTurn with usage and turnEnd), written with the
+  // library, durability relaxed, `concurrency` sessions at a time.
+  async buildMany(t) {
+    rmrf(t.dir)
+    const store = await openChainlog(t.dir, { durability: 'relaxed' })
+    const t0 = now()
+    let next = 0
+    let entries = 0
+    const loop = async () => {
+      for (let i = next++; i < t.sessions; i = next++) {
+        const s = smallSession(i)
+        const g = await store.createSession({ sessionId: s.id, ts: s.ts })
+        const r = await store.appendTurn(s.id, [s.user, s.assistant], { ts: s.entryTs[2], expectedHead: g.head, usage: s.usage, turnEnd: true })
+        entries += 1 + r.entries.length
+      }
+    }
+    await Promise.all(Array.from({ length: t.concurrency ?? 16 }, loop))
+    const ms = now() - t0
+    await store.close()
+    return { ms, sessions: t.sessions, entries, disk: dirSize(t.dir) }
+  },
+
+  // Case 10: the same sessions as JSONL files (one per session, the peer layout of peers.mjs).
+  async buildJsonlDir(t) {
+    rmrf(t.dir)
+    const t0 = now()
+    let entries = 0
+    for (let i = 0; i < t.sessions; i++) {
+      const s = smallSessionJsonl(i)
+      const w = await P.openJsonl(t.dir, { durable: false, mode: 'sync' })
+      await w.createSession(s.id)
+      w.appendTurn(s.id, s.entries)
+      await w.close()
+      entries += s.entries.length
+    }
+    return { ms: now() - t0, sessions: t.sessions, entries, disk: dirSize(t.dir) }
+  },
+
+  // Case 9: a store of format 1, as chainlog 0.1.0 laid it out, written row by row with
+  // classic-level (the code under test writes only format 2): docs/storage.md sections 1, 2 and
+  // 11 and TAG_V1 in src/storage/keys.ts. `sessions` sessions of `perSession` workload entries
+  // (after a genesis each), entry format 1 (the bare canonical map with sorted keys, as 0.1.0
+  // wrote), large strings moved to blobs as the store does (threshold 4096 bytes, profile
+  // balanced). Rows: F -> {version: 1}; E ‖ hash -> record; S ‖ id ‖ 0x00 ‖ u64 seq -> hash;
+  // H ‖ hash -> u64 seq ‖ id; P ‖ id -> hash ‖ u64 seq; M ‖ id -> meta; B ‖ sha256 -> blob.
+  async buildV1(t) {
+    const { ClassicLevel } = await import('classic-level')
+    const { encodeCanonical } = await distModule('encoding/cbor.js')
+    const { validateEntry } = await distModule('encoding/entry-codec.js')
+    const { hashRecord, HASH_BYTES } = await distModule('encoding/hash.js')
+    const { externalize, packBlob } = await distModule('blobs/blobs.js')
+    const { emptyCounts, countItems, itemsOf } = await distModule('storage/session-meta.js')
+    const { entries: workload } = makeWorkload(t.sessions * t.perSession)
+    rmrf(t.dir)
+    const db = new ClassicLevel(t.dir, { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: WRITE_BUFFER_BYTES })
+    await db.open()
+    const t0 = now()
+    const v1 = (value) => encodeCanonical(value, 1)
+    const seqKeyV1 = (id, seq) => Buffer.concat([Buffer.from([keys.TAG_V1.seq]), Buffer.from(id), Buffer.from([0]), keys.u64(seq)])
+    let ops = [{ type: 'put', key: keys.formatKey(), value: v1({ version: 1 }) }]
+    const flush = async (force) => {
+      if (ops.length >= 4096 || (force && ops.length)) {
+        await db.batch(ops)
+        ops = []
+      }
+    }
+    const written = new Set()
+    let entries = 0
+    let blobs = 0
+    for (let s = 0; s < t.sessions; s++) {
+      const id = `v1-session-${String(s).padStart(4, '0')}`
+      const genesisTs = 1767225600000 + s
+      const meta = { createdAt: genesisTs, updatedAt: genesisTs, counts: emptyCounts() }
+      let prev = new Uint8Array(HASH_BYTES)
+      const list = [{ kind: 'session_start', ts: genesisTs, sessionId: id, config: {}, history: [] }, ...toEntries(workload.slice(s * t.perSession, (s + 1) * t.perSession))]
+      for (let seq = 0; seq < list.length; seq++) {
+        const e = list[seq]
+        countItems(meta, itemsOf(e), classify)
+        meta.updatedAt = e.ts
+        const onNew = (b) => {
+          if (written.has(b.hex)) return
+          written.add(b.hex)
+          ops.push({ type: 'put', key: keys.blobKey(b.hash), value: packBlob(b.bytes, 'balanced') })
+          blobs++
+        }
+        const stored = e.item ? { ...e, item: externalize(e.item, 4096, onNew, () => {}, ['item']) } : e.items ? { ...e, items: externalize(e.items, 4096, onNew, () => {}, ['items']) } : e
+        const body = v1(validateEntry(stored))
+        const record = new Uint8Array(HASH_BYTES + body.length)
+        record.set(prev)
+        record.set(body, HASH_BYTES)
+        const hash = hashRecord(record)
+        ops.push(
+          { type: 'put', key: keys.entryKeyV1(hash), value: record },
+          { type: 'put', key: seqKeyV1(id, seq), value: hash },
+          { type: 'put', key: keys.hashKey(hash), value: keys.hashIndexValue(id, seq) },
+        )
+        prev = hash
+        entries++
+        await flush(false)
+      }
+      ops.push({ type: 'put', key: keys.headKey(id), value: keys.headValue(prev, list.length - 1) }, { type: 'put', key: keys.metaKey(id), value: v1(meta) })
+    }
+    await flush(true)
+    const ms = now() - t0
+    // Leave it settled, as a store at rest is: writing it this fast leaves LevelDB a backlog of
+    // compactions (hundreds of MB), which the timed open would otherwise pay for. Compacting
+    // the whole key range also writes out the memtable, so the open replays no log.
+    const tc = now()
+    await db.compactRange(Uint8Array.of(0x00), Uint8Array.of(0xff))
+    const compactMs = now() - tc
+    await db.close()
+    return { ms, compactMs, entries, blobs, disk: dirSize(t.dir) }
+  },
+
+  // Case 9: copy the format-1 store (not timed, written out), check it is format 1, then time openStore,
+  // which migrates it to format 2 before it resolves. Then: close, check the rows (format 2,
+  // every record in `R`, no `E` or `S` row left), and time a second open of the migrated store
+  // (what an open costs without a migration). Verification runs in its own process after.
+  async migrate(t) {
+    copyDurably(t.src, t.dir)
+    const before = await inspectStore(t.dir)
+    if (before.format?.version !== 1 || before.E !== t.entries || before.S !== t.entries || before.R !== 0) {
+      throw new Error(`the copy is not the format-1 store expected: ${JSON.stringify(before)}`)
+    }
+    let progress
+    let calls = 0
+    const t0 = now()
+    const store = await chainlog.openStore({ path: t.dir, exclusive: true, onMigrate: (p) => ((progress = p), calls++) })
+    const ms = now() - t0
+    const tc = now()
+    await store.close()
+    const closeMs = now() - tc
+    const after = await inspectStore(t.dir)
+    if (after.format?.version !== 2 || after.format.migrating !== undefined || after.R !== t.entries || after.E !== 0 || after.S !== 0) {
+      throw new Error(`the store is not format 2 after the open: ${JSON.stringify(after)}`)
+    }
+    const t1 = now()
+    const again = await chainlog.openStore({ path: t.dir, exclusive: true })
+    const reopenMs = now() - t1
+    await again.close()
+    return { ms, closeMs, reopenMs, entries: t.entries, moved: progress?.done, progressCalls: calls, entriesPerSec: (t.entries / ms) * 1000, before, after }
+  },
+
+  // Case 9 floor: what writing the migrated data costs with nothing else: the records of a copy
+  // of the format-1 store are read into memory (not timed), then written as `R` rows into a
+  // fresh classic-level database with chainlog's options, in key order, 2,048 per awaited batch
+  // (the migration's chunk), with nothing read or deleted; close (with its memtable flush) timed
+  // apart.
+  async migrateFloor(t) {
+    const { ClassicLevel } = await import('classic-level')
+    const BIN = { keyEncoding: 'view', valueEncoding: 'view' }
+    const copy = `${t.dir}-src`
+    copyDurably(t.src, copy)
+    const src = new ClassicLevel(copy, { ...BIN, writeBufferSize: WRITE_BUFFER_BYTES })
+    await src.open()
+    const rows = []
+    for await (const [k, hash] of src.iterator({ ...BIN, ...keys.tableRange(keys.TAG_V1.seq) })) rows.push([k, hash])
+    const records = await src.getMany(rows.map(([, hash]) => keys.entryKeyV1(hash)), BIN)
+    await src.close()
+    rmrf(copy)
+    rmrf(t.dir)
+    const db = new ClassicLevel(t.dir, { ...BIN, writeBufferSize: WRITE_BUFFER_BYTES })
+    await db.open()
+    const t0 = now()
+    for (let i = 0; i < rows.length; i += t.chunk) {
+      const ops = []
+      for (let j = i; j < Math.min(i + t.chunk, rows.length); j++) {
+        const { sessionId, seq } = keys.parseRecordKey(rows[j][0])
+        ops.push({ type: 'put', key: keys.recordKey(sessionId, seq), value: records[j] })
+      }
+      await db.batch(ops, BIN)
+    }
+    const ms = now() - t0
+    const tc = now()
+    await db.compactRange(Uint8Array.of(0x01), Uint8Array.of(0x01, 0x00))
+    await db.close()
+    const closeMs = now() - tc
+    rmrf(t.dir)
+    return { ms, closeMs, entries: rows.length, bytes: records.reduce((n, r) => n + r.length, 0), entriesPerSec: (rows.length / ms) * 1000 }
   },
 
   async compact(t) {

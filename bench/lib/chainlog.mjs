@@ -72,3 +72,9 @@ export const { WRITE_BUFFER_BYTES } = await import(pathToFileURL(path.join(distD
 
 /** chainlog's key layout (src/storage/keys.ts), for the floors that read its LevelDB rows directly. */
 export const keys = await import(pathToFileURL(path.join(distDir, 'storage', 'keys.js')).href)
+
+/** A module of the built package by its path under dist/ (for the bench's own store building). */
+export const distModule = (rel) => import(pathToFileURL(path.join(distDir, rel)).href)
+
+/** The CLI entry point of the build under test (`node <cliMain> ...` is `chainlog ...`). */
+export const cliMain = path.join(distDir, 'cli', 'main.js')

@@ -90,6 +90,44 @@ function targets(R) {
     const peak = c.c7mem.maxRssBytes?.max
     add('7b', `verify of ${fmt.int(c.c7mem.entries)} small entries under 256 MB peak RSS`, num(peak) ? `${fmt.int(peak / MiB)} MiB` : 'n/a', num(peak) ? peak < 256 * MiB : null, `highest maxRSS of ${c.c7mem.maxRssBytes?.n ?? 0} run(s); anonymous memory peaked at ${fmt.int((c.c7mem.peakRssAnonBytes?.max ?? NaN) / MiB)} MiB, file-backed (mmap'd tables, node binary) at ${fmt.int((c.c7mem.peakRssFileBytes?.max ?? NaN) / MiB)} MiB; open-only process: ${fmt.int((c.c7mem.open?.maxRssBytes ?? NaN) / MiB)} MiB`)
   }
+  if (c.c8?.rows) {
+    const node = find(c.c8.rows, 'node')?.ms.median
+    const help = find(c.c8.rows, 'help')?.ms.median
+    const ls = find(c.c8.rows, 'ls')?.ms.median
+    const r1 = ratio(help, node)
+    const r2 = ratio(ls, node)
+    add('8a', 'start-up: `chainlog --help` ≤ 2× a bare `node -e 0` (time ratio)', x2(r1), cmpLe(r1, 2), `${fmt.ms(help)} ms vs ${fmt.ms(node)} ms`)
+    add('8b', `start-up: \`chainlog ls\` on the demo store (${c.c8.demo?.sessions ?? '?'} sessions) ≤ 4× a bare \`node -e 0\` (time ratio)`, x2(r2), cmpLe(r2, 4), `${fmt.ms(ls)} ms vs ${fmt.ms(node)} ms`)
+  }
+  if (c.c9) {
+    const eps = c.c9.entriesPerSec?.median
+    const v = c.c9.verify
+    add(
+      '9',
+      `migrate a ${fmt.int(c.c9.entries)}-entry store of format 1 on open: ≥ 50,000 entries/s`,
+      num(eps) ? `${fmt.int(eps)} entries/s` : 'n/a',
+      num(eps) ? eps >= 50_000 && v?.n === v?.runs && v?.runs > 0 : null,
+      `${mm(c.c9.ms, fmt.ms)} ms for ${fmt.int(c.c9.entries)} entries; verified after: ${v?.n ?? 0} of ${v?.runs ?? 0} ok`,
+    )
+  }
+  if (c.c10?.rows) {
+    const jl = find(c.c10.rows, 'jsonl')?.ms.median
+    for (const [id, key, cmd] of [
+      ['10a', 'ls', 'ls'],
+      ['10b', 'stats', 'stats'],
+      ['10c', 'tree', 'tree'],
+    ]) {
+      const t = find(c.c10.rows, key)?.ms.median
+      const r = ratio(t, jl)
+      add(id, `\`chainlog ${cmd}\` on ${fmt.int(c.c10.sessions)} small sessions ≤ 1.0× a JSONL-directory listing (time ratio)`, x2(r), cmpLe(r, 1.0), `${fmt.ms(t)} ms vs ${fmt.ms(jl)} ms`)
+    }
+  }
+  if (c.c11?.rows) {
+    const cl = find(c.c11.rows, 'cli')?.entriesPerSec.median
+    const big = find(c.c11.rows, 'big')?.entriesPerSec.median
+    const r = ratio(cl, big)
+    add('11', `\`verify --all\` of ${fmt.int(c.c11.sessions)} small sessions (${fmt.int(c.c11.entries)} entries): entries/s ≥ 0.9× the verify of the ${fmt.int(c.c11.bigTotal)}-entry 3-session store`, x2(r), cmpGe(r, 0.9), `${fmt.int(cl)} vs ${fmt.int(big)} entries/s`)
+  }
   return T
 }
 
@@ -179,6 +217,48 @@ function limits(R) {
     out.push(
       `- **7b, memory.** Anonymous memory (JS heap and native allocations) peaks at ${fmt.int((c.c7mem.peakRssAnonBytes?.max ?? NaN) / MiB)} MiB; the rest of maxRSS is file-backed: LevelDB reads its tables through mmap (up to 1,000 files, not configurable in classic-level), so every page a verify reads stays counted while the table is open. ` +
         "Opening with a small `maxOpenFiles` caps it (about 234 MiB with 20 on this machine) but makes a random-order verify of 1,000,000 entries about twice as slow, because tables are reopened; a verify that reads the tables in key order would avoid both.",
+    )
+  }
+  if (c.c8?.rows && (unmet('8a') || unmet('8b'))) {
+    const node = find(c.c8.rows, 'node')?.ms.median
+    const help = find(c.c8.rows, 'help')?.ms.median
+    const ls = find(c.c8.rows, 'ls')?.ms.median
+    const imp = find(c.c8.rows, 'import')?.ms.median
+    out.push(
+      `- **8a/8b, start-up.** A bare node takes ${fmt.ms(node)} ms; loading the library's modules and doing nothing else (\`node dist/index.js\`, floor row) takes ${fmt.ms(imp)} ms (${x2(ratio(imp, node))}), ` +
+        `and \`--help\` takes ${fmt.ms(help)} ms: the CLI imports every command, and through them the whole library, before it parses its arguments, so \`--help\` pays ${fmt.ms(imp - node)} ms of module loading it does not use, where 2× node leaves ${fmt.ms(node)} ms for everything past start-up. ` +
+        `\`ls\` adds ${fmt.ms(ls - help)} ms to \`--help\`: opening the store (LevelDB, the shared-store lock and socket), the listing and the usage ledger, and closing. ` +
+        'Loading only the modules a command needs (dynamic imports per command, no schema construction at import) is what would move both.',
+    )
+  }
+  if (c.c9 && unmet('9')) {
+    const ms = c.c9.ms?.median
+    const reopen = c.c9.reopenMs?.median
+    out.push(
+      `- **9, migration.** Opening the migrated store again, with nothing to migrate, takes ${fmt.ms(reopen)} ms, so ${fmt.ms(ms - reopen)} ms of the ${fmt.ms(ms)} ms is the migration: per ${fmt.int(2048)} records, a scan of the \`S\` rows, a getMany of their \`E\` records (keyed by hash: random order), and one commit that puts the \`R\` rows and deletes the \`S\` and \`E\` rows (3 ops per record). ` +
+        `Writing the same records as \`R\` rows alone, into a fresh database, nothing read or deleted (floor row), runs at ${fmt.int(c.c9.floor?.entriesPerSec?.median)} entries/s` +
+        (num(c.c9.floor?.entriesPerSec?.median) && c.c9.floor.entriesPerSec.median < 50_000
+          ? ': the write of the data alone is below the target, before any reading or deleting, so the target asks for a migration that costs no more than LevelDB writing the migrated records once.'
+          : `: the rest of the migration's time goes to reading the \`S\` rows and the \`E\` records (by hash, in random order) and deleting both, 2 deletes per record that LevelDB writes and compacts like puts.`),
+    )
+  }
+  if (c.c10?.rows && (unmet('10a') || unmet('10b') || unmet('10c'))) {
+    const jl = find(c.c10.rows, 'jsonl')?.ms.median
+    const node = find(c.c10.rows, 'node')?.ms.median
+    const n = c.c10.sessions
+    const per = (key) => fmt.sig((((find(c.c10.rows, key)?.ms.median ?? NaN) - node) / n) * 1000)
+    out.push(
+      `- **10, many small sessions.** Past process start-up (${fmt.ms(node)} ms, floor row), per session: \`ls\` ${per('ls')} µs, \`stats\` ${per('stats')} µs, \`tree\` ${per('tree')} µs, the JSONL listing ${per('jsonl')} µs. ` +
+        `\`ls -n 20\` takes ${fmt.ms(find(c.c10.rows, 'ls-n20')?.ms.median)} ms against the whole listing's ${fmt.ms(find(c.c10.rows, 'ls')?.ms.median)} ms. bench/README.md says what the profiles show.`,
+    )
+  }
+  if (c.c11?.rows && unmet('11')) {
+    const cli = find(c.c11.rows, 'cli')
+    const many = find(c.c11.rows, 'many')
+    const big = find(c.c11.rows, 'big')
+    const extra = ((many?.ms.median ?? NaN) - ((c.c11.entries ?? NaN) / (big?.entriesPerSec.median ?? NaN)) * 1000) / c.c11.sessions
+    out.push(
+      `- **11, verify of many small sessions.** In-process, \`store.verify()\` of the ${fmt.int(c.c11.sessions)} sessions runs at ${fmt.int(many?.entriesPerSec.median)} entries/s (the CLI at ${fmt.int(cli?.entriesPerSec.median)}), against ${fmt.int(big?.entriesPerSec.median)} for 3 long sessions: at the long sessions' rate per entry, each small session costs ${fmt.sig(extra * 1000)} µs more: a fixed cost per session that 5 entries do not amortise (bench/README.md says what the profile shows it is).`,
     )
   }
   return out
@@ -393,9 +473,91 @@ export function renderReport(R) {
   }
   if (!c.c7disk && !c.c7mem) p('_not run_')
 
+  // ---- case 8
+  p('## 8. Start-up')
+  if (c.c8?.rows) {
+    const node = find(c.c8.rows, 'node')
+    p(
+      `Each command is spawned as its own process (\`child_process.spawnSync\`, stdout to /dev/null except in the first repetition's first round, where it is piped and checked) and timed from spawn to exit; \`chainlog\` is \`node dist/cli/main.js\` of the build under test. ` +
+        `Each repetition is one process that runs every command once per round, the order rotating, for ${c.c8.iterations} timed round(s) (the first repetition after ${c.c8.warmup ?? 1} untimed warm-up round(s)); its figure per command is the median of those. ` +
+        `The demo store is what \`chainlog demo --dir X\` builds (${c.c8.demo?.sessions ?? '?'} sessions, ${fmt.int(c.c8.demo?.entries)} entries); \`ls\` prints its table (not --json).`,
+      table(
+        ['what', 'ms', 'time ÷ bare node'],
+        c.c8.rows.map((r) => [r.label, mm(r.ms, fmt.ms), r.key === 'node' ? '—' : `**${x2(ratio(r.ms.median, node?.ms.median))}**`]),
+      ),
+    )
+    if (c.c8.demo?.error) p(`- \`chainlog demo\` failed: \`${c.c8.demo.error.split('\n')[0].slice(0, 300)}\``)
+    const e = errNote(c.c8.rows)
+    if (e) p(e)
+  } else p('_not run_')
+
+  // ---- case 9
+  p('## 9. Migrating a store of format 1')
+  if (c.c9) {
+    const b = c.c9.build ?? {}
+    const ch = c.c9.checks
+    p(
+      `The code under test writes only store format 2, so the bench writes a format-1 store itself, row by row with classic-level, as chainlog 0.1.0 laid it out (docs/storage.md, sections 1, 2 and 11): ` +
+        `${c.c9.sessions} sessions of a genesis and ${fmt.int(c.c9.perSession)} workload entries each (${fmt.int(c.c9.entries)} entries), entry format 1, large strings in ${fmt.int(b.blobs)} blobs (threshold 4096 bytes, profile balanced); ` +
+        'rows `F` → `{ version: 1 }`, `E ‖ hash` → record, `S ‖ id ‖ 0x00 ‖ u64 seq` → hash, `H ‖ hash` → `u64 seq ‖ id`, `P ‖ id` → `hash ‖ u64 seq`, `M ‖ id` → metadata, `B ‖ sha256` → blob, then compacted in full, so that the migration does not pay for the compaction backlog of a store written this fast (a store at rest has none) ' +
+        `(${fmt.f1((b.disk?.apparent ?? NaN) / MB)} MB on disk). Each repetition copies it (not timed), checks the copy is format 1, then times \`openStore({ path, exclusive: true })\`, which migrates before it resolves; then closes, checks the rows, opens it again (no migration) and closes; a separate process then verifies the migrated store (\`store.verify()\`).`,
+      table(
+        ['what', 'ms', 'entries/s'],
+        [
+          ['`openStore` of the format-1 store (migration included)', mm(c.c9.ms, fmt.ms), `**${mm(c.c9.entriesPerSec)}**`],
+          ['`close()` after the migration', mm(c.c9.closeMs, fmt.ms), ''],
+          ['`openStore` of the migrated store (nothing to migrate)', mm(c.c9.reopenMs, fmt.ms), ''],
+          [`\`store.verify()\` of the migrated store (separate process; ok in ${c.c9.verify?.n ?? 0} of ${c.c9.verify?.runs ?? 0} repetitions, ${fmt.int(c.c9.verify?.entries)} entries checked)`, mm(c.c9.verify?.ms, fmt.ms), ''],
+          [`floor: the same records (${fmt.f1((c.c9.floor?.bytes ?? NaN) / MB)} MB) written as \`R\` rows into a fresh classic-level database with chainlog's options, in key order, 2,048 per awaited batch, nothing read or deleted`, mm(c.c9.floor?.ms, fmt.ms), mm(c.c9.floor?.entriesPerSec)],
+          ['floor: its close (memtable flushed to a table first, as chainlog closes)', mm(c.c9.floor?.closeMs, fmt.ms), ''],
+        ],
+      ),
+      ch
+        ? `Checked in every repetition: before the open, the \`F\` row is ${JSON.stringify(ch.before?.format)} with ${fmt.int(ch.before?.E)} \`E\` rows, ${fmt.int(ch.before?.S)} \`S\` rows and ${fmt.int(ch.before?.R)} \`R\` rows; after it, ${JSON.stringify(ch.after?.format)} with ${fmt.int(ch.after?.E)} \`E\`, ${fmt.int(ch.after?.S)} \`S\` and ${fmt.int(ch.after?.R)} \`R\` rows (the migration reported ${fmt.int(ch.moved)} records moved).`
+        : '',
+    )
+    if (c.c9.errors?.length) p(`- failures: \`${c.c9.errors[0].split('\n')[0].slice(0, 300)}\``)
+    if (c.c9.verify?.errors?.length) p(`- verification failed: \`${c.c9.verify.errors[0].split('\n')[0].slice(0, 300)}\``)
+  } else p('_not run_')
+
+  // ---- case 10
+  p('## 10. Many small sessions: ls, stats, tree')
+  if (c.c10?.rows) {
+    const jl = find(c.c10.rows, 'jsonl')
+    const b = c.c10.build
+    p(
+      `A store of ${fmt.int(c.c10.sessions)} small sessions (${fmt.int(c.c10.entries)} entries): each a genesis and one \`appendTurn\` of a user message and an assistant reply with \`usage\` and \`turnEnd\` (5 entries), written with the library (${fmt.f1((b?.chainlog?.ms ?? NaN) / 1000)} s, ${fmt.f1((b?.chainlog?.disk?.apparent ?? NaN) / MB)} MB); ` +
+        `the JSONL peer holds the same sessions as ${fmt.int(c.c10.sessions)} files of 5 lines (${fmt.f1((b?.jsonl?.disk?.apparent ?? NaN) / MB)} MB). ` +
+        `Commands run as in case 8 (own process, stdout to /dev/null, text output as a user sees it, not --json), ${P.readReps} repetition(s) of ${c.c10.iterations} timed round(s) (the first after ${c.c10.warmup ?? 1} warm-up round(s)). ` +
+        'The JSONL listing (bench/lib/jsonl-ls.mjs) opens each file, reads its first 4 KiB (enough for the start time and the first user message), sorts by time, newest first, and prints a line per session.',
+      table(
+        ['what', 'ms', 'lines printed', 'time ÷ JSONL listing'],
+        c.c10.rows.map((r) => [r.label, mm(r.ms, fmt.ms), fmt.int(r.check?.lines), r.key === 'jsonl' ? '—' : `**${x2(ratio(r.ms.median, jl?.ms.median))}**`]),
+      ),
+    )
+    const e = errNote(c.c10.rows)
+    if (e) p(e)
+  } else p(c.c10?.error ? `- failed: \`${c.c10.error.split('\n')[0].slice(0, 300)}\`` : '_not run_')
+
+  // ---- case 11
+  p('## 11. verify --all of many small sessions')
+  if (c.c11?.rows) {
+    const big = find(c.c11.rows, 'big')
+    p(
+      `The case-10 store (${fmt.int(c.c11.sessions)} sessions, ${fmt.int(c.c11.entries)} entries) verified whole, against the full verify of case 4's store (${fmt.int(c.c11.bigTotal)} workload entries in 3 sessions), each in its own process, the rows taking turns (${P.readReps} repetitions). ` +
+        'The CLI row is timed from spawn to exit; the in-process rows, as in case 4, from open to close.',
+      table(
+        ['what', 'ms', 'entries', 'entries/s', 'entries/s ÷ the reference'],
+        c.c11.rows.map((r) => [r.label, mm(r.ms, fmt.ms), fmt.int(r.entries), mm(r.entriesPerSec), r.key === 'big' ? '—' : `**${x2(ratio(r.entriesPerSec.median, big?.entriesPerSec.median))}**`]),
+      ),
+    )
+    const e = errNote(c.c11.rows)
+    if (e) p(e)
+  } else p(c.c11?.error ? `- failed: \`${c.c11.error.split('\n')[0].slice(0, 300)}\`` : '_not run_')
+
   p(
     '## Reproduce',
-    '```sh\nnpm install && npm run build\nnpm run bench                 # full run, writes docs/benchmarks.md (+ raw JSON in bench/results/)\nnpm run bench -- --quick      # ~1 min smoke run, writes bench/results/benchmarks-quick.md\nnpm run bench -- --only 1,2 --profile   # chainlog workers under node --cpu-prof (bench/results/profiles/)\nnode bench/profile-summary.mjs bench/results/profiles/<file>.cpuprofile\n```',
+    '```sh\nnpm install && npm run build\nnpm run bench                 # full run, writes docs/benchmarks.md (+ raw JSON in bench/results/)\nnpm run bench -- --quick      # ~1-2 min smoke run, writes bench/results/benchmarks-quick.md\nnpm run bench -- --only 1,2 --profile   # chainlog workers under node --cpu-prof (bench/results/profiles/)\nnode bench/profile-summary.mjs bench/results/profiles/<file>.cpuprofile\n```',
   )
   return out.join('\n')
 }

@@ -60,6 +60,10 @@ describe('bench harness (--quick)', () => {
       '## 5. Restore and tail read',
       '## 6. Fork at the head',
       '## 7. Bytes on disk and memory',
+      '## 8. Start-up',
+      '## 9. Migrating a store of format 1',
+      '## 10. Many small sessions: ls, stats, tree',
+      '## 11. verify --all of many small sessions',
     ]) {
       expect(md).toContain(h)
     }
@@ -68,11 +72,11 @@ describe('bench harness (--quick)', () => {
 
     // every target row has a numeric measurement and a verdict
     const targets = md.split('## Targets')[1]!.split('## Machine')[0]!
-    const rows = targets.split('\n').filter((l) => /^\| \d[ab]? \|/.test(l))
-    expect(rows.map((r) => r.split('|')[1]!.trim())).toEqual(['1a', '1b', '2', '3', '4a', '4b', '5a', '5b', '6a', '6b', '7a', '7b'])
+    const rows = targets.split('\n').filter((l) => /^\| \d+[a-c]? \|/.test(l))
+    expect(rows.map((r) => r.split('|')[1]!.trim())).toEqual(['1a', '1b', '2', '3', '4a', '4b', '5a', '5b', '6a', '6b', '7a', '7b', '8a', '8b', '9', '10a', '10b', '10c', '11'])
     for (const r of rows) {
       const cells = r.split('|').map((c) => c.trim())
-      expect(cells[3], r).toMatch(/^\*\*[\d,.]+(×| MiB)\*\*$/)
+      expect(cells[3], r).toMatch(/^\*\*[\d,.]+(×| MiB| entries\/s)\*\*$/)
       expect(cells[4], r).toMatch(/^(met|\*\*not met\*\*)$/)
     }
 
@@ -85,6 +89,15 @@ describe('bench harness (--quick)', () => {
 
     // the raw results are written next to the report
     const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'))
-    expect(Object.keys(json.cases).sort()).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7disk', 'c7mem'])
+    expect(Object.keys(json.cases).sort()).toEqual(['c1', 'c10', 'c11', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7disk', 'c7mem', 'c8', 'c9'])
+    // the migration case checked the store was format 1 before the open, format 2 after, and verified it
+    expect(json.cases.c9.checks.before.format).toEqual({ version: 1 })
+    expect(json.cases.c9.checks.after.format).toEqual({ version: 2 })
+    expect(json.cases.c9.verify.n).toBe(json.cases.c9.verify.runs)
+    // the CLI printed a line per session (+ a header for chainlog's table)
+    const c10 = Object.fromEntries(json.cases.c10.rows.map((r: { key: string; check: { lines: number } }) => [r.key, r.check.lines]))
+    expect(c10.jsonl).toBe(json.cases.c10.sessions)
+    expect(c10.ls).toBe(json.cases.c10.sessions + 1)
+    expect(c10['ls-n20']).toBe(21)
   }, 180_000)
 })
