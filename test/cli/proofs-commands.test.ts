@@ -1,5 +1,4 @@
 // `chainlog key generate` and `chainlog witness` end to end (the built CLI in a child process).
-import { createHash } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -9,10 +8,10 @@ import { MemoryNodeSource, consistencyProof, rootAt } from '../../src/proofs/mer
 import { generateKeyPair, parseSignerKey, parseVerifierKey } from '../../src/proofs/note.js'
 import { formatConsistencyFile, formatConsistencyProof } from '../../src/proofs/proof.js'
 import { chainlog, chainlogJson, removeTempDirs, tempDir } from './helpers.js'
+import { sha } from '../support/proofs.js'
 
 afterAll(removeTempDirs)
 
-const sha = (s: string) => new Uint8Array(createHash('sha256').update(s).digest())
 
 describe.concurrent('key generate', () => {
   it('writes the private key 0600 and the verifier key beside it, and prints only the verifier key', async () => {

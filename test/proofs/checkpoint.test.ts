@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { toHex } from '../../src/encoding/hash.js'
-import { ErrorCodes, isChainlogError } from '../../src/errors.js'
+import { ErrorCodes } from '../../src/errors.js'
 import {
   addSignatureLines,
   checkpointOrigin,
@@ -16,18 +16,9 @@ import {
 } from '../../src/proofs/checkpoint.js'
 import { MemoryNodeSource, rootAt } from '../../src/proofs/merkle.js'
 import { SIG_COSIGNATURE_V1, formatNote, generateKeyPair, parseNote, signNote } from '../../src/proofs/note.js'
+import { codeOf, sha } from '../support/proofs.js'
 
-function codeOf(fn: () => unknown): { code: string; reason?: string } {
-  try {
-    fn()
-  } catch (err) {
-    if (!isChainlogError(err)) throw err
-    return { code: err.code, ...(typeof err.data.reason === 'string' ? { reason: err.data.reason } : {}) }
-  }
-  throw new Error('nothing was thrown')
-}
-
-const seed = (s: string) => new Uint8Array(createHash('sha256').update(s).digest())
+const seed = sha
 const log = generateKeyPair('chainlog.example/store-a', { seed: seed('log') })
 const otherLog = generateKeyPair('chainlog.example/store-b', { seed: seed('other log') })
 const w1 = generateKeyPair('witness.example/w1', { type: SIG_COSIGNATURE_V1, seed: seed('w1') })

@@ -3,7 +3,7 @@
 // implementation. (Keys and notes here are made by the tests themselves.)
 import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { ErrorCodes, isChainlogError } from '../../src/errors.js'
+import { ErrorCodes } from '../../src/errors.js'
 import {
   MAX_SIGNATURES,
   SIG_COSIGNATURE_V1,
@@ -21,18 +21,9 @@ import {
   signText,
   verifyNote,
 } from '../../src/proofs/note.js'
+import { codeOf, sha } from '../support/proofs.js'
 
-function codeOf(fn: () => unknown): { code: string; reason?: string } {
-  try {
-    fn()
-  } catch (err) {
-    if (!isChainlogError(err)) throw err
-    return { code: err.code, ...(typeof err.data.reason === 'string' ? { reason: err.data.reason } : {}) }
-  }
-  throw new Error('nothing was thrown')
-}
-
-const seed = (s: string) => new Uint8Array(createHash('sha256').update(s).digest())
+const seed = sha
 const alice = generateKeyPair('example.com/alice', { seed: seed('alice') })
 const bob = generateKeyPair('example.com/bob', { seed: seed('bob') })
 const witness = generateKeyPair('witness.example/w1', { type: SIG_COSIGNATURE_V1, seed: seed('w1') })

@@ -1,10 +1,9 @@
 // Proof texts: inclusion proof files (C2SP tlog-proof) and consistency proofs / files (the
 // tlog-witness add-checkpoint body), checked offline with only the verifier key; every field's
 // tampering is caught with its own reason.
-import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { toHex } from '../../src/encoding/hash.js'
-import { ErrorCodes, isChainlogError } from '../../src/errors.js'
+import { ErrorCodes } from '../../src/errors.js'
 import { addSignatureLines, cosignCheckpoint, signCheckpoint } from '../../src/proofs/checkpoint.js'
 import { MemoryNodeSource, consistencyProof, inclusionProof, rootAt } from '../../src/proofs/merkle.js'
 import { SIG_COSIGNATURE_V1, generateKeyPair } from '../../src/proofs/note.js'
@@ -21,18 +20,8 @@ import {
   verifyConsistencyProof,
   verifyProofFile,
 } from '../../src/proofs/proof.js'
+import { codeOf, sha } from '../support/proofs.js'
 
-function codeOf(fn: () => unknown): { code: string; reason?: string } {
-  try {
-    fn()
-  } catch (err) {
-    if (!isChainlogError(err)) throw err
-    return { code: err.code, ...(typeof err.data.reason === 'string' ? { reason: err.data.reason } : {}) }
-  }
-  throw new Error('nothing was thrown')
-}
-
-const sha = (s: string) => new Uint8Array(createHash('sha256').update(s).digest())
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64')
 const log = generateKeyPair('chainlog.example/proofs', { seed: sha('log') })
 const w1 = generateKeyPair('witness.example/w1', { type: SIG_COSIGNATURE_V1, seed: sha('w1') })

@@ -14,8 +14,8 @@ import { MemoryNodeSource, consistencyProof, rootAt } from '../../src/proofs/mer
 import { SIG_COSIGNATURE_V1, generateKeyPair } from '../../src/proofs/note.js'
 import { formatConsistencyFile } from '../../src/proofs/proof.js'
 import { Witness } from '../../src/proofs/witness.js'
+import { sha } from '../support/proofs.js'
 
-const sha = (s: string) => new Uint8Array(createHash('sha256').update(s).digest())
 const log = generateKeyPair('chainlog.example/witnessed', { seed: sha('log') })
 const stranger = generateKeyPair('chainlog.example/witnessed', { seed: sha('stranger') })
 const wkey = generateKeyPair('witness.example/w1', { type: SIG_COSIGNATURE_V1, seed: sha('w1') })
