@@ -37,6 +37,8 @@ export const TAG = {
    * completes, concatenated (t = trailing one bits of leaf; only odd leaves have a row)
    */
   tree: 0x54,
+  /** journal position: `J` -> seq(u64 BE) of the last journal record applied (docs/storage.md section 12) */
+  journal: 0x4a,
 } as const
 
 /** Tables of store format 1, read only by the migration to format 2. */
@@ -73,6 +75,7 @@ export function readU64(b: Uint8Array, offset = 0): number {
 }
 
 export const formatKey = (): Uint8Array => cat([TAG.format])
+export const journalKey = (): Uint8Array => cat([TAG.journal])
 export const entryKeyV1 = (hash: Uint8Array): Uint8Array => cat([TAG_V1.entry], hash)
 export const hashKey = (hash: Uint8Array): Uint8Array => cat([TAG.hash], hash)
 export const headKey = (sessionId: string): Uint8Array => cat([TAG.head], enc.encode(sessionId))

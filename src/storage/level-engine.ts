@@ -8,8 +8,17 @@
 // LevelDB batch (group commit: N durable commits cost one fsync). Each commit's preconditions
 // are checked against the rows as the commits before it in the same group leave them; a commit
 // whose precondition fails is refused alone, the others of its group still land.
+//
+// A store opened by path also has a journal (journal.ts, docs/storage.md section 12): a group of
+// commits is acknowledged once it is written to the journal file (and fdatasync'ed when a commit
+// asked for `sync`), and goes to LevelDB afterwards, off the caller's path, several groups per
+// LevelDB batch. Until then reads see it through an overlay of the rows it wrote (point reads)
+// or wait for it to land (range scans).
 import type { AbstractLevel } from 'abstract-level'
 import { PreconditionFailed, sameValue, type BatchOp, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
+import { ChainlogError, ErrorCodes } from '../errors.js'
+import { encodeRecord, Journal, type JournalRecord } from './journal.js'
+import * as K from './keys.js'
 
 /** Any abstract-level database (classic-level, memory-level, ...), used with raw byte keys and values. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -28,6 +37,26 @@ const KNOWN_ROWS = 100_000
 
 const id = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
 
+/** Commits whose rows add up to more than this go straight to LevelDB, not through the journal. */
+const DIRECT_BYTES = 4 * 1024 * 1024
+/** Once everything journalled has landed and the journal holds this much, it is emptied. */
+export const JOURNAL_RESET_BYTES = 4 * 1024 * 1024
+/**
+ * A journal this large is emptied before the next commit is written to it, the commit waiting
+ * for LevelDB to catch up: so the journal, the rows waiting in memory and what a power cut can
+ * take from a `relaxed` store stay bounded under any load.
+ */
+export const JOURNAL_MAX_BYTES = 8 * 1024 * 1024
+/** At most this many bytes of journal records per LevelDB batch when they are replayed on open. */
+const REPLAY_BATCH_BYTES = 16 * 1024 * 1024
+
+const journalRow = (seq: number): BatchOp => ({ type: 'put', key: K.journalKey(), value: K.u64(seq) })
+
+interface Queued {
+  seq: number
+  ops: BatchOp[]
+}
+
 export class LevelEngine implements StorageEngine {
   #pending: Pending[] = []
   #writing = false
@@ -38,17 +67,94 @@ export class LevelEngine implements StorageEngine {
   /** One process holds a LevelDB directory, and this engine is its only writer. */
   readonly exclusive = true
 
-  constructor(readonly db: AnyLevel) {}
+  readonly #journal: Journal | undefined
+  /** Seq of the last journal record written, and of the last one LevelDB holds. */
+  #seq: number
+  #applied: number
+  /** Journalled groups not yet in LevelDB, oldest first. */
+  #queue: Queued[] = []
+  /** What the rows written by `#queue` hold, for point reads until they land. */
+  #overlay = new Map<string, { value: Uint8Array | undefined; seq: number }>()
+  #applying: Promise<void> | undefined
+  /** Waiting for LevelDB to hold the journal up to `seq`. */
+  #settling: { seq: number; resolve: () => void; reject: (err: unknown) => void }[] = []
+  /** A journalled group failed to land in LevelDB: nothing more is accepted until the store is opened again. */
+  #failed: unknown
+
+  constructor(
+    readonly db: AnyLevel,
+    journal?: { journal: Journal; seq: number },
+  ) {
+    this.#journal = journal?.journal
+    this.#seq = this.#applied = journal?.seq ?? 0
+  }
+
+  /**
+   * An engine over the LevelDB of the store directory `dir` with its journal: records the
+   * database lacks (after a crash) are applied first, durably, and the journal emptied.
+   */
+  static async withJournal(db: AnyLevel, dir: string): Promise<LevelEngine> {
+    const { journal, records } = Journal.open(dir)
+    try {
+      const row = (await db.get(K.journalKey(), BIN)) as Uint8Array | undefined
+      let applied = row ? K.readU64(row) : 0
+      const todo = records.filter((r) => r.seq > applied)
+      if (todo.length > 0 && todo[0]!.seq !== applied + 1) {
+        // The journal is emptied only once LevelDB holds all of it durably, so this cannot
+        // follow a crash; the files were changed behind the store. Nothing is applied.
+        throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the store's journal starts at record ${todo[0]!.seq}, but the database holds records up to ${applied} only`, {
+          journalFrom: todo[0]!.seq,
+          applied,
+        })
+      }
+      if (journal.size > 0) {
+        // Apply what LevelDB lacks; the last batch is fsynced, so that what LevelDB held
+        // unsynced from the crashed process is durable too before the journal goes.
+        const groups = replayGroups(todo)
+        if (groups.length === 0) groups.push([])
+        for (let i = 0; i < groups.length; i++) {
+          const g = groups[i]!
+          if (g.length > 0) applied = g[g.length - 1]!.seq
+          const ops = g.flatMap((r) => r.ops)
+          ops.push(journalRow(applied))
+          await db.batch(ops as never, { ...BIN, sync: i === groups.length - 1 } as never)
+        }
+        await journal.reset()
+      }
+      return new LevelEngine(db, { journal, seq: applied })
+    } catch (err) {
+      journal.close()
+      throw err
+    }
+  }
 
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.#overlay.size > 0) {
+      const o = this.#overlay.get(id(key))
+      if (o) return Promise.resolve(o.value && new Uint8Array(o.value))
+    }
     return this.db.get(key, BIN) as Promise<Uint8Array | undefined>
   }
 
-  getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return this.db.getMany(keys as Uint8Array[], BIN) as Promise<(Uint8Array | undefined)[]>
+  async getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (this.#overlay.size === 0) return this.db.getMany(keys as Uint8Array[], BIN) as Promise<(Uint8Array | undefined)[]>
+    const out: (Uint8Array | undefined)[] = new Array(keys.length)
+    const rest: number[] = []
+    keys.forEach((key, i) => {
+      const o = this.#overlay.get(id(key))
+      if (o) out[i] = o.value && new Uint8Array(o.value)
+      else rest.push(i)
+    })
+    if (rest.length > 0) {
+      const got = (await this.db.getMany(rest.map((i) => keys[i]!) as Uint8Array[], BIN)) as (Uint8Array | undefined)[]
+      rest.forEach((i, j) => (out[i] = got[j]))
+    }
+    return out
   }
 
   async *scan(range: KeyRange, chunk = 256, maxChunk = chunk): AsyncIterable<Row[]> {
+    // An iterator reads a snapshot of LevelDB: what is journalled lands first.
+    if (this.#applied < this.#seq) await this.#settle()
     const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, ...BIN })
     try {
       for (let n = chunk; ; n = Math.min(n * 2, maxChunk)) {
@@ -84,7 +190,17 @@ export class LevelEngine implements StorageEngine {
       const sync = accepted.some((p) => p.commit.sync === true)
       let bytes = 0
       for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
+      if (this.#failed !== undefined) {
+        for (const p of accepted) p.reject(this.#failed)
+        continue
+      }
+      if (this.#journal && bytes <= DIRECT_BYTES) {
+        await this.#journalled(accepted, ops, bytes, sync)
+        continue
+      }
       try {
+        // Past the journal (a large commit, such as an import): everything journalled lands first.
+        if (this.#applied < this.#seq) await this.#settle()
         await this.db.batch(ops as never, { ...BIN, sync } as never)
         for (const op of ops) {
           const k = id(op.key)
@@ -101,6 +217,101 @@ export class LevelEngine implements StorageEngine {
       }
     }
     this.#writing = false
+  }
+
+  /** Write a group to the journal, acknowledge it, and queue it for LevelDB. */
+  async #journalled(accepted: Pending[], ops: BatchOp[], bytes: number, sync: boolean): Promise<void> {
+    const journal = this.#journal!
+    if (journal.size >= JOURNAL_MAX_BYTES) await this.#quiesce().catch(() => undefined)
+    if (this.#failed !== undefined) {
+      for (const p of accepted) p.reject(this.#failed)
+      return
+    }
+    const seq = this.#seq + 1
+    try {
+      journal.append(encodeRecord(seq, ops))
+    } catch (err) {
+      // Nothing of the group is in the journal (a torn write is cut off again).
+      for (const p of accepted) p.reject(err)
+      return
+    }
+    this.#seq = seq
+    for (const op of ops) {
+      const k = id(op.key)
+      const value = op.type === 'put' ? op.value : undefined
+      this.#overlay.set(k, { value, seq })
+      if (this.#known.has(k)) this.#known.set(k, value)
+    }
+    this.#queue.push({ seq, ops })
+    this.stats.batches++
+    this.stats.bytesWritten += bytes
+    this.#applying ??= this.#apply()
+    if (sync) {
+      try {
+        await journal.sync()
+        this.stats.syncedBatches++
+      } catch (err) {
+        // The group is in the journal and will land; whether it would survive a power loss is
+        // not known, so the callers are told it failed (a retry is idempotent).
+        for (const p of accepted) p.reject(err)
+        return
+      }
+    }
+    for (const p of accepted) p.resolve()
+  }
+
+  /** Move journalled groups into LevelDB, all that are queued in one batch, until none are left. */
+  async #apply(): Promise<void> {
+    const journal = this.#journal!
+    try {
+      while (this.#queue.length > 0) {
+        const groups = this.#queue.splice(0)
+        const last = groups[groups.length - 1]!.seq
+        const ops = groups.length === 1 ? [...groups[0]!.ops, journalRow(last)] : [...groups.flatMap((g) => g.ops), journalRow(last)]
+        await this.db.batch(ops as never, { ...BIN, sync: false } as never)
+        this.#applied = last
+        for (const g of groups) {
+          for (const op of g.ops) {
+            const k = id(op.key)
+            if ((this.#overlay.get(k)?.seq ?? Infinity) <= last) this.#overlay.delete(k)
+          }
+        }
+        this.#wake()
+        if (this.#queue.length === 0 && journal.size >= JOURNAL_RESET_BYTES) {
+          // Empty the journal once LevelDB holds all of it durably. Always durably, also when
+          // every record was relaxed: after a power cut the journal must continue from what
+          // LevelDB holds, never skip over batches it lost.
+          await this.db.batch([journalRow(last)] as never, { ...BIN, sync: true } as never)
+          if (this.#queue.length === 0) await journal.reset()
+        }
+      }
+    } catch (err) {
+      // The groups are in the journal: opening the store again applies them.
+      this.#failed = err
+      this.#wake()
+    } finally {
+      this.#applying = undefined
+    }
+  }
+
+  /** Resolves once LevelDB holds everything journalled so far. */
+  #settle(): Promise<void> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed)
+    if (this.#applied >= this.#seq) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      this.#settling.push({ seq: this.#seq, resolve, reject })
+      this.#applying ??= this.#apply()
+    })
+  }
+
+  #wake(): void {
+    const waiting = this.#settling
+    this.#settling = []
+    for (const w of waiting) {
+      if (this.#failed !== undefined) w.reject(this.#failed)
+      else if (w.seq <= this.#applied) w.resolve()
+      else this.#settling.push(w)
+    }
   }
 
   /** Forget what the rows hold (after writes made behind the engine, straight to the database). */
@@ -147,18 +358,65 @@ export class LevelEngine implements StorageEngine {
     return accepted
   }
 
-  /** Resolves once every commit queued so far has been written or refused. */
-  flush(): Promise<void> {
-    return new Promise<void>((resolve) => {
+  /**
+   * Resolves once every commit queued so far has been written or refused, and is in LevelDB
+   * (unless moving it there failed: it stays in the journal, and the next commit says so).
+   */
+  async flush(): Promise<void> {
+    await new Promise<void>((resolve) => {
       if (!this.#writing && this.#pending.length === 0) return resolve()
       // An empty commit queued last resolves after the ones before it.
       this.#pending.push({ commit: { ops: [] }, resolve, reject: () => resolve() })
       if (!this.#writing) void this.#drain()
     })
+    if (this.#journal) await this.#settle().catch(() => undefined)
+  }
+
+  /**
+   * Flush, then make LevelDB's copy durable and empty the journal (on close, before the
+   * memtable is flushed to a table, so that nothing is left for the next open to replay).
+   */
+  async emptyJournal(): Promise<void> {
+    await this.flush()
+    await this.#quiesce().catch(() => undefined)
+  }
+
+  /**
+   * Once LevelDB holds every journal record, make that durable and empty the journal. Called
+   * where no commit can be journalled meanwhile (from #drain, or after flush on close).
+   */
+  async #quiesce(): Promise<void> {
+    const journal = this.#journal
+    if (!journal) return
+    await this.#settle()
+    while (this.#applying) await this.#applying
+    if (journal.size === 0 || this.#failed !== undefined) return
+    await this.db.batch([journalRow(this.#applied)] as never, { ...BIN, sync: true } as never)
+    // Only if nothing was journalled meanwhile (the applier takes care of it then).
+    if (this.#applied === this.#seq) await journal.reset()
   }
 
   async close(): Promise<void> {
-    await this.flush()
-    await this.db.close()
+    try {
+      await this.emptyJournal()
+    } finally {
+      this.#journal?.close()
+      await this.db.close()
+    }
   }
+}
+
+/** Journal records to replay, in LevelDB batches of about REPLAY_BATCH_BYTES. */
+function replayGroups(records: JournalRecord[]): JournalRecord[][] {
+  const groups: JournalRecord[][] = []
+  let bytes = Infinity
+  for (const r of records) {
+    if (bytes >= REPLAY_BATCH_BYTES) {
+      groups.push([])
+      bytes = 0
+    }
+    groups[groups.length - 1]!.push(r)
+    for (const op of r.ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
+  }
+  return groups
 }

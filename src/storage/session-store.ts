@@ -227,7 +227,17 @@ export class SessionStore {
       const { openPgEngine } = await import('./pg-engine.js')
       engine = await openPgEngine(options.postgres)
     } else {
-      engine = new LevelEngine(await openLevel(options))
+      const db = await openLevel(options)
+      if (options.db || options.path === undefined) engine = new LevelEngine(db)
+      else {
+        // A store directory gets its journal (docs/storage.md section 12).
+        try {
+          engine = await LevelEngine.withJournal(db, options.path)
+        } catch (err) {
+          await db.close().catch(() => undefined)
+          throw storageError(err, 'open', options.path)
+        }
+      }
     }
     try {
       await checkFormat(engine, { migrate: options.migrate, onMigrate: options.onMigrate, path: options.path })
@@ -249,6 +259,7 @@ export class SessionStore {
     // Calls already past checkOpen finish (land or fail) before the database goes away.
     await this.locks.idle()
     await this.engine.flush()
+    if (this.engine instanceof LevelEngine) await this.engine.emptyJournal()
     if (this.#db) await flushOnClose(this.#db, this.engine.stats.bytesWritten)
     await this.engine.close()
   }

@@ -1,7 +1,7 @@
 // What the command line says when the store cannot be opened or written (issue 18, items 1-5):
 // the reason and code, never CHAINLOG_INTERNAL; damaged LevelDB files exit 1 like any other
 // corruption; directories that are not stores are left untouched.
-import { writeFileSync } from 'node:fs'
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -86,10 +86,10 @@ describe('chainlog on a full disk', () => {
     const sessionId = await makeStore(src, 60_000)
     const bundle = join(scratchDir(dirs), 's.bundle')
     expect(cli(['--store', src, 'export', sessionId, '-o', bundle]).code).toBe(0)
-    // fill the disk through the library, as an agent would
     const full = join(tinyDisk(), 's')
-    const fill = cli(['--store', full, 'init'])
-    expect(fill.code, fill.stderr).toBe(0)
+    const init = cli(['--store', full, 'init'])
+    expect(init.code, init.stderr).toBe(0)
+    // An import larger than the disk fails, and leaves nothing behind (its journal write is cut off).
     const big = join(scratchDir(dirs), 'big.bundle')
     const bigSrc = join(scratchDir(dirs), 'bigsrc')
     const bigId = await makeStore(bigSrc, 1_500_000)
@@ -97,13 +97,33 @@ describe('chainlog on a full disk', () => {
     const imp = cli(['--store', full, 'import', big])
     expect(imp.code, imp.stderr).toBe(5)
     expect(imp.stderr).toMatch(/no space left on the device.*\(CHAINLOG_IO\)/)
-    for (const args of [['ls'], ['verify', '--all'], ['import', bundle]]) {
+    // Then the disk is filled to the last byte by something else.
+    fillDisk(tinyDisk())
+    const small = cli(['--store', full, 'import', bundle])
+    expect(small.code, small.stderr).toBe(5)
+    expect(small.stderr).toMatch(/no space left on the device.*\(CHAINLOG_IO\)/)
+    // LevelDB writes a new manifest whenever it opens a database, so on a full disk even the
+    // commands that only read fail to open it: with the reason, never INTERNAL.
+    for (const args of [['ls'], ['verify', '--all']]) {
       const r = cli(['--store', full, ...args])
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(5)
       expect(r.stderr).toMatch(/no space left on the device.*\(CHAINLOG_IO\)/)
     }
   }, 60_000)
 })
+
+/** Write a file in `dir` until the filesystem has no space left. */
+function fillDisk(dir: string): void {
+  const fd = openSync(join(dir, 'filler'), 'w')
+  const chunk = Buffer.alloc(4096, 1)
+  try {
+    for (;;) writeSync(fd, chunk)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err
+  } finally {
+    closeSync(fd)
+  }
+}
 
 describe('a LevelDB error that reaches the CLI unwrapped (a read of a damaged table after open)', () => {
   it('is reported as the library maps it, naming the store: corruption exits 1, I/O exits 5', async () => {

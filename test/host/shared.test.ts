@@ -17,6 +17,7 @@ import { verifyBundle } from '../../src/bundle/bundle.js'
 import { openRecord, sealEntry } from '../../src/encoding/entry-codec.js'
 import { fromHex } from '../../src/encoding/hash.js'
 import * as K from '../../src/storage/keys.js'
+import type { Commit } from '../../src/storage/engine.js'
 import { ChainlogError, ErrorCodes, type ErrorCode } from '../../src/errors.js'
 import { SharedStore, socketPathFor } from '../../src/host/shared-store.js'
 import type { EntryInput, Lease, StoredEntry } from '../../src/storage/session-store.js'
@@ -437,14 +438,14 @@ async function breakLinkAt(store: Store, sessionId: string, from: number): Promi
 }
 
 describe('durability across processes: a caller gets at least what it opened the store with', () => {
-  /** The holder's LevelDB batches, with the sync flag each was written with. */
-  function recordBatches(holder: SharedStore): boolean[] {
-    const db = holder.local!.db as unknown as { batch: (ops: unknown, o?: { sync?: boolean }) => Promise<void> }
-    const batch = db.batch.bind(db)
+  /** The holder's commits, with whether each asked its engine to make it durable. */
+  function recordCommits(holder: SharedStore): boolean[] {
+    const engine = holder.local!.engine as { commit: (c: Commit) => Promise<void> }
+    const commit = engine.commit.bind(engine)
     const seen: boolean[] = []
-    db.batch = (ops, o) => {
-      seen.push(o?.sync === true)
-      return batch(ops, o)
+    engine.commit = (c) => {
+      seen.push(c.sync === true)
+      return commit(c)
     }
     return seen
   }
@@ -455,7 +456,7 @@ describe('durability across processes: a caller gets at least what it opened the
     const client = (await openStore({ path: dir })) as SharedStore // durability: sync by default
     toClose.push(client)
     expect(client.isHost).toBe(false)
-    const seen = recordBatches(holder)
+    const seen = recordCommits(holder)
     const { sessionId } = await client.createSession({ sessionId: 'durable-client', ts: TS })
     await client.appendTurn(sessionId, [{ role: 'user', content: 'hi' }], { ts: TS + 1 })
     expect(seen).toEqual([true, true])
@@ -466,7 +467,7 @@ describe('durability across processes: a caller gets at least what it opened the
 
   it('a relaxed client under a relaxed holder is not fsynced', async () => {
     const { holder, client } = await pair()
-    const seen = recordBatches(holder)
+    const seen = recordCommits(holder)
     const { sessionId } = await client.createSession({ sessionId: 'relaxed-client', ts: TS })
     await client.appendTurn(sessionId, [{ role: 'user', content: 'hi' }], { ts: TS + 1 })
     expect(seen).toEqual([false, false])
@@ -477,7 +478,7 @@ describe('durability across processes: a caller gets at least what it opened the
     const holder = (await openStore({ path: dir, durability: 'sync' })) as SharedStore
     toClose.push(holder)
     const client = await shared(dir) // relaxed
-    const seen = recordBatches(holder)
+    const seen = recordCommits(holder)
     const { sessionId } = await client.createSession({ sessionId: 'sync-holder', ts: TS })
     await client.appendTurn(sessionId, [{ role: 'user', content: 'hi' }], { ts: TS + 1 })
     expect(seen).toEqual([true, true])

@@ -1,11 +1,11 @@
-// Child of crash.test.ts: appends to a few sessions of a durable (fsynced) classic-level store
+// Child of crash.test.ts: appends to a few sessions of a classic-level store (durability sync or relaxed)
 // as fast as it can, and prints one line per acknowledged entry, only after the append's
 // promise resolved:  A <sessionId> <seq> <hash>
 // The parent kills it with SIGKILL at a random moment and checks the store.
-// Usage: node crash-child.mjs <dir> <sessions> <seed>
+// Usage: node crash-child.mjs <dir> <sessions> <seed> [sync|relaxed]
 import { openStore } from '../../dist/index.js'
 
-const [dir, nArg, seedArg] = process.argv.slice(2)
+const [dir, nArg, seedArg, durabilityArg] = process.argv.slice(2)
 const sessions = Number(nArg ?? 4)
 let seed = Number(seedArg ?? 1) >>> 0
 const rand = () => {
@@ -22,7 +22,7 @@ const rand = () => {
 // next statement runs, so a kill after it cannot lose it.
 const say = (line) => process.stdout.write(line + '\n')
 
-const store = await openStore({ path: dir, exclusive: true, durability: 'sync' })
+const store = await openStore({ path: dir, exclusive: true, durability: durabilityArg === 'relaxed' ? 'relaxed' : 'sync' })
 const ids = []
 for (let i = 0; i < sessions; i++) {
   const sessionId = `crash-${i}`

@@ -49,9 +49,9 @@ interface Run {
 }
 
 /** Start the child; once it prints READY, wait 30-300 ms and SIGKILL it. */
-function runAndKill(dir: string, seed: number): Promise<Run> {
+function runAndKill(dir: string, seed: number, durability: 'sync' | 'relaxed'): Promise<Run> {
   return new Promise((resolveRun, reject) => {
-    const p = spawn(process.execPath, [child, dir, String(SESSIONS), String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const p = spawn(process.execPath, [child, dir, String(SESSIONS), String(seed), durability], { stdio: ['ignore', 'pipe', 'pipe'] })
     let buf = ''
     let stderr = ''
     let timer: NodeJS.Timeout | undefined
@@ -84,7 +84,9 @@ function runAndKill(dir: string, seed: number): Promise<Run> {
   })
 }
 
-describe('crash safety under SIGKILL', () => {
+// `sync` and `relaxed` both promise that an acknowledged append survives the process dying
+// (docs/storage.md section 5); what tells them apart, a power cut, is test/storage/journal.test.ts.
+describe.each(['sync', 'relaxed'] as const)('crash safety under SIGKILL, durability %s', (durability) => {
   let dir: string
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'chainlog-crash-'))
@@ -100,7 +102,7 @@ describe('crash safety under SIGKILL', () => {
     let totalAcked = 0
 
     for (let i = 0; i < ITERATIONS; i++) {
-      const run = await runAndKill(dir, 1 + i * 7919)
+      const run = await runAndKill(dir, 1 + i * 7919, durability)
       expect(run.signal, `child ${i} was not killed (exit ${run.code}): ${run.stderr}`).toBe('SIGKILL')
       for (const a of run.acked) {
         const m = acked.get(a.sessionId) ?? new Map<number, string>()
@@ -151,7 +153,7 @@ describe('crash safety under SIGKILL', () => {
       }
     }
 
-    console.log(`crash test: ${ITERATIONS} kills, ${killedWithAcks} after acknowledged appends, ${totalAcked} acknowledged entries, session lengths ${[...seen.values()].map((h) => h.length).join(', ')}`)
+    console.log(`crash test (${durability}): ${ITERATIONS} kills, ${killedWithAcks} after acknowledged appends, ${totalAcked} acknowledged entries, session lengths ${[...seen.values()].map((h) => h.length).join(', ')}`)
     // The test must have exercised something: most kills landed mid-stream, after acks.
     expect(killedWithAcks).toBeGreaterThanOrEqual(Math.floor(ITERATIONS * 0.8))
     expect(totalAcked).toBeGreaterThan(ITERATIONS * 10)

@@ -1,11 +1,11 @@
 // docs/storage.md section 5 says in numbers how much a `relaxed` store can lose on a power cut
-// (issue 18, item 12a). The numbers come from the code's constants and from the bytes a turn
+// (issue 18, item 12a). The numbers come from the code's constants (the journal's bound) and from the bytes a turn
 // like the benchmark's writes; this test recomputes them, so the paragraph cannot drift.
 import { readFileSync } from 'node:fs'
 import { MemoryLevel } from 'memory-level'
 import { describe, expect, it } from 'vitest'
 import { openStore } from '../../src/index.js'
-import { FLUSH_ON_CLOSE_BYTES, WRITE_BUFFER_BYTES } from '../../src/storage/session-store.js'
+import { JOURNAL_MAX_BYTES } from '../../src/storage/level-engine.js'
 import { prng } from '../support/random.js'
 
 const doc = readFileSync(new URL('../../docs/storage.md', import.meta.url), 'utf8')
@@ -34,9 +34,9 @@ describe('docs/storage.md: how much `relaxed` can lose', () => {
     expect(paragraph.length).toBeGreaterThan(200)
   })
 
-  it('states the write buffer and the close threshold as the code sets them', () => {
-    expect(paragraph).toContain(`up to ${WRITE_BUFFER_BYTES / 2 ** 20} MiB`)
-    expect(paragraph).toContain(`${FLUSH_ON_CLOSE_BYTES / 2 ** 20} MiB or more`)
+  it('states the journal bound as the code sets it', () => {
+    expect(paragraph).toContain(`up to ${JOURNAL_MAX_BYTES / 2 ** 20} MiB of commits`)
+    expect(paragraph).toContain(`when the journal reaches ${JOURNAL_MAX_BYTES / 2 ** 20} MiB`)
   })
 
   it('states bytes per turn, turns at risk and hours of work as measured on a bench-like turn', async () => {
@@ -54,7 +54,7 @@ describe('docs/storage.md: how much `relaxed` can lose', () => {
     const [kb, turns, pace, hours] = [num(m![1]!), num(m![2]!), num(m![3]!), num(m![4]!)]
     expect(kb * 1000).toBeGreaterThan(perTurn * 0.9)
     expect(kb * 1000).toBeLessThan(perTurn * 1.1)
-    const atRisk = WRITE_BUFFER_BYTES / perTurn
+    const atRisk = JOURNAL_MAX_BYTES / perTurn
     expect(turns).toBeGreaterThan(atRisk * 0.9)
     expect(turns).toBeLessThan(atRisk * 1.1)
     expect(hours).toBeCloseTo((turns * pace) / 3600, 0)
