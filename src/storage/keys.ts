@@ -64,14 +64,21 @@ function cat(...parts: (Uint8Array | number[])[]): Uint8Array {
   return out
 }
 
+/** `n` (a safe integer >= 0) as 8 bytes, big-endian. Two 32-bit halves: no BigInt on the append path. */
 export function u64(n: number): Uint8Array {
   const b = new Uint8Array(8)
-  new DataView(b.buffer).setBigUint64(0, BigInt(n))
+  const v = new DataView(b.buffer)
+  v.setUint32(0, Math.floor(n / 0x1_0000_0000))
+  v.setUint32(4, n >>> 0)
   return b
 }
 
 export function readU64(b: Uint8Array, offset = 0): number {
-  return Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset))
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  const hi = v.getUint32(offset)
+  // Above 2^53 a number is not exact: read those through BigInt, as before, so nothing wraps.
+  if (hi >= 0x20_0000) return Number(v.getBigUint64(offset))
+  return hi * 0x1_0000_0000 + v.getUint32(offset + 4)
 }
 
 export const formatKey = (): Uint8Array => cat([TAG.format])
