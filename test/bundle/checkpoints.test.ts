@@ -88,7 +88,7 @@ const session = (h: BundleHeader, id: string) => h.sessions.find((s) => s.sessio
  * checkpoint can tell.
  */
 function rewriteEntry(bytes: Uint8Array, id: string, seq: number, from: string, to: string): Uint8Array {
-  const parts = items(bytes).slice(0, -1).map((p) => new Uint8Array(p))
+  const parts: Uint8Array[] = items(bytes).slice(0, -1).map((p) => new Uint8Array(p))
   const h = decodeCanonical(parts[0]!, 1) as BundleHeader
   const renamed = new Map<string, string>()
   const swap = (rec: Uint8Array) => {
