@@ -106,7 +106,7 @@ export class Store extends SessionStore {
   /**
    * Write a session and the sources it needs as a bundle (or JSONL for reading) to a stream or
    * path. With a signing key (`options.signingKey`, else the store's own), each session carries a
-   * signed checkpoint (docs/proofs.md section 8).
+   * signed checkpoint (docs/proofs.md section 7).
    */
   async exportSession(sessionId: string, out: Writable | string, options: ExportOptions = {}): Promise<ExportResult> {
     this.checkOpen()

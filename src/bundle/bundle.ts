@@ -605,7 +605,7 @@ function parseBundle(buf: Uint8Array, options: BundleVerifyOptions = {}): Parsed
 }
 
 /**
- * Each session's carried checkpoint against its carried entries (docs/proofs.md section 8): the
+ * Each session's carried checkpoint against its carried entries (docs/proofs.md section 7): the
  * root (or, for a checkpoint of a longer session, the consistency proof), the head, and with
  * keys the signature. A session whose records did not all arrive is not checked (the item count
  * is already a finding).

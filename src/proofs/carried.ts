@@ -1,4 +1,4 @@
-// A checkpoint carried next to entries (a bundle's sessions, docs/proofs.md section 8): does the
+// A checkpoint carried next to entries (a bundle's sessions, docs/proofs.md section 7): does the
 // signed checkpoint describe the entries that come with it? The carrier holds the first
 // `length` entry hashes of a session and a checkpoint of size `size`:
 //

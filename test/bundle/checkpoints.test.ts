@@ -1,4 +1,4 @@
-// Bundles carry checkpoints (bundle version 3, docs/proofs.md section 8): an export from a store
+// Bundles carry checkpoints (bundle version 3, docs/proofs.md section 7): an export from a store
 // with a signing key puts a signed checkpoint of each session in the header, with a consistency
 // proof where only a prefix is carried (a fork's source); verify and import check them against
 // the carried entries, and the signatures with the keys given. Every tampering (an entry

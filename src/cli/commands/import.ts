@@ -75,7 +75,7 @@ async function importBundle(ctx: Ctx, file: string, opts: { json?: boolean; key?
     return
   }
   for (const f of result.report.findings) out.note(`${f.severity} ${f.code}: ${f.message}`)
-  const checked = keys ? 'signed checkpoint verified' : 'checkpoint matches (signature not checked: no --key)'
+  const checked = keys ? 'signed checkpoint verified' : 'checkpoint matches; signature not checked without --key'
   for (const s of result.sessions) out.line(`${s.added > 0 ? `added ${formatCount(s.added)}` : 'already had all'} entr${s.added === 1 ? 'y' : 'ies'} of ${s.sessionId}${s.checkpoint !== undefined ? ` (${checked})` : ''}`)
   out.line(
     result.entriesAdded > 0
