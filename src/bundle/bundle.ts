@@ -455,6 +455,8 @@ function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): Bund
 interface ParsedSession extends BundleSession {
   records: Uint8Array[]
   hashes: string[]
+  /** The same hashes as bytes. */
+  hashBytes: Uint8Array[]
   /** Aligned with records and hashes: undefined where a record cannot be opened. */
   entries: (Entry | undefined)[]
 }
@@ -514,11 +516,12 @@ function parseBundle(buf: Uint8Array, options: BundleVerifyOptions = {}): Parsed
       if (ids.has(s.sessionId)) findings.add({ code: 'bundle_malformed', message: `session ${s.sessionId} listed twice`, sessionId: s.sessionId })
       ids.add(s.sessionId)
       checked.sessions++
-      const ps: ParsedSession = { ...s, records: [], hashes: [], entries: [] }
+      const ps: ParsedSession = { ...s, records: [], hashes: [], hashBytes: [], entries: [] }
       let prev = toHex(ZERO_HASH)
       for (let seq = 0; seq < s.length && next < end; seq++, next++) {
         const rec = items[next]!
-        const hash = toHex(hashRecord(rec))
+        const raw = hashRecord(rec)
+        const hash = toHex(raw)
         const at = { sessionId: s.sessionId, seq, hash }
         checked.entries++
         checked.bytes += rec.length
@@ -542,6 +545,7 @@ function parseBundle(buf: Uint8Array, options: BundleVerifyOptions = {}): Parsed
         }
         ps.records.push(rec)
         ps.hashes.push(hash)
+        ps.hashBytes.push(raw)
       }
       if (ps.hashes.length === s.length && prev !== s.head) {
         findings.add({ code: 'hash_mismatch', message: `entries of ${s.sessionId} do not chain to the head the header names`, sessionId: s.sessionId, seq: s.length - 1, expected: s.head, actual: prev })
@@ -620,7 +624,7 @@ function checkCheckpoints(sessions: ParsedSession[], options: BundleVerifyOption
       continue
     }
     if (ps.hashes.length !== ps.length) continue
-    const input = { sessionId: ps.sessionId, entryHashes: ps.hashes.map(fromHex), checkpoint: ps.checkpoint, ...(ps.consistency !== undefined ? { consistency: ps.consistency } : {}) }
+    const input = { sessionId: ps.sessionId, entryHashes: ps.hashBytes, checkpoint: ps.checkpoint, ...(ps.consistency !== undefined ? { consistency: ps.consistency } : {}) }
     const r = checkCarriedCheckpoint(input, options)
     const result: BundleCheckpointResult = { sessionId: ps.sessionId, length: ps.length, status: r.ok ? 'consistent' : 'failed', signed: r.ok && r.signed, checkpoint: ps.checkpoint }
     if (r.checkpoint) result.size = r.checkpoint.size
@@ -711,8 +715,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
         ops.push({ type: 'del', key: K.tombstoneKey(s.sessionId) })
       }
       for (let seq = from; seq < s.length; seq++) {
-        const hash = fromHex(s.hashes[seq]!)
-        ops.push(...K.entryRows(s.sessionId, seq, hash, s.records[seq]!))
+        ops.push(...K.entryRows(s.sessionId, seq, s.hashBytes[seq]!, s.records[seq]!))
         // Counted on the items as appended (blobs put back), as an append counts them: a first
         // user message stored as a blob still gives the session its firstUserMessage.
         const e = s.entries[seq]!
@@ -722,7 +725,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
       }
       // The session's Merkle tree rows, all of them (the old ones are rewritten with the same
       // bytes), so an imported session's tree is complete at once.
-      ops.push(...treeRowOps(s.sessionId, nodesAfterAppend(0, [], s.hashes.slice(0, s.length).map(fromHex)).nodes))
+      ops.push(...treeRowOps(s.sessionId, nodesAfterAppend(0, [], s.hashBytes).nodes))
       ops.push(
         { type: 'put', key: K.headKey(s.sessionId), value: K.headValue(fromHex(s.head), s.length - 1) },
         { type: 'put', key: K.metaKey(s.sessionId), value: encodeCanonical(meta) },

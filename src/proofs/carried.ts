@@ -13,7 +13,7 @@
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { toHex } from '../encoding/hash.js'
 import { parseChainlogCheckpoint, verifyCheckpoint, type ChainlogCheckpoint, type VerifyCheckpointOptions } from './checkpoint.js'
-import { nodesAfterAppend, verifyConsistency } from './merkle.js'
+import { leafHash, nodeHash, rootFromFrontier, verifyConsistency } from './merkle.js'
 import { keyNameProblem, parseNote, SIG_COSIGNATURE_V1, SIG_ED25519, toVerifierKey, type VerifierKey } from './note.js'
 import { parseConsistencyProof } from './proof.js'
 
@@ -49,9 +49,18 @@ export type CarriedCheckpointResult =
   | { ok: true; checkpoint: ChainlogCheckpoint; signed: boolean; logName: string }
   | { ok: false; code: CarriedCheckpointCode; message: string; checkpoint?: ChainlogCheckpoint; expected?: unknown; actual?: unknown }
 
-/** The RFC 9162 MTH of entry hashes (as the store's tree and docs/proofs.md section 1.1). */
+/**
+ * The RFC 9162 MTH of entry hashes (as the store's tree and docs/proofs.md section 1.1): the
+ * frontier of section 1.2, appended to leaf by leaf, then folded. Keeps only the frontier.
+ */
 export function rootOfEntryHashes(entryHashes: readonly Uint8Array[]): Uint8Array {
-  return nodesAfterAppend(0, [], entryHashes).root
+  const frontier: Uint8Array[] = []
+  for (let n = 0; n < entryHashes.length; n++) {
+    let h = leafHash(entryHashes[n]!)
+    for (let x = n; x % 2 === 1; x = (x - 1) / 2) h = nodeHash(frontier.pop()!, h)
+    frontier.push(h)
+  }
+  return rootFromFrontier(frontier)
 }
 
 /**
