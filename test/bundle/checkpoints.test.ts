@@ -8,12 +8,12 @@
 import { readFile } from 'node:fs/promises'
 import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { BUNDLE_VERSION, verifyBundle, type BundleHeader } from '../../src/bundle/bundle.js'
+import { BUNDLE_VERSION, verifyBundle, type BundleHeader, type BundleVerifyOptions } from '../../src/bundle/bundle.js'
 import { decodeCanonical, encodeCanonical } from '../../src/encoding/cbor.js'
 import { hashRecord, toHex } from '../../src/encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { parseChainlogCheckpoint } from '../../src/proofs/checkpoint.js'
-import { checkCarriedCheckpoint } from '../../src/proofs/carried.js'
+import { checkCarriedCheckpoint, rootOfEntryHashes } from '../../src/proofs/carried.js'
 import { generateKeyPair, parseNote, SIG_COSIGNATURE_V1 } from '../../src/proofs/note.js'
 import { parseConsistencyProof, verifyProofFile } from '../../src/proofs/proof.js'
 import { verifyConsistency } from '../../src/proofs/merkle.js'
@@ -134,7 +134,7 @@ async function refused(store: Store, bytes: Uint8Array, options?: { keys: string
   return ((err as ChainlogError).data.findings as { code: string }[]).map((f) => f.code)
 }
 
-async function codes(bytes: Uint8Array, options?: { keys: string[] }): Promise<string[]> {
+async function codes(bytes: Uint8Array, options?: BundleVerifyOptions): Promise<string[]> {
   return (await verifyBundle(bytes, options)).findings.map((f) => f.code)
 }
 
@@ -352,7 +352,7 @@ describe('keys and bundles without checkpoints', () => {
 
   it('witnesses and a quorum: a checkpoint without the cosignature is checkpoint_signature', async () => {
     const bytes = await bundleOf(await world())
-    expect(await codes(bytes, { ...KEYS, witnesses: [WITNESS.verifierKey] } as never)).toEqual(['checkpoint_signature', 'checkpoint_signature'])
+    expect(await codes(bytes, { ...KEYS, witnesses: [WITNESS.verifierKey] })).toEqual(['checkpoint_signature', 'checkpoint_signature'])
   })
 
   for (const [label, version] of [
@@ -374,6 +374,12 @@ describe('keys and bundles without checkpoints', () => {
 })
 
 describe('checkCarriedCheckpoint (pure)', () => {
+  it('rootOfEntryHashes is the MTH of the proof vectors, at every size', async () => {
+    const v = JSON.parse(await readFile(new URL('../../fixtures/proofs/vectors.json', import.meta.url), 'utf8')) as { entryHashes: { hex: string[] }; roots: { vectors: { size: number; root: string }[] } }
+    const hashes = v.entryHashes.hex.map((h) => new Uint8Array(Buffer.from(h, 'hex')))
+    for (const { size, root } of v.roots.vectors) expect(encodeBase64(rootOfEntryHashes(hashes.slice(0, size))), `size ${size}`).toBe(root)
+  })
+
   it('checks a checkpoint smaller than, equal to and larger than what is carried', async () => {
     const src = await world()
     const hashes = (await entriesOf(src, A)).map((e) => Buffer.from(e.hash, 'hex'))
