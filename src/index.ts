@@ -30,7 +30,7 @@ export type {
 export { groupTurnItems } from './state/turn.js'
 export type { CompactOptions, ForkOptions, Lineage, Ancestor, Descendant, DeleteResult, DependantPolicy } from './lineage/lineage.js'
 export { verifyBundle, BUNDLE_FORMAT, BUNDLE_VERSION } from './bundle/bundle.js'
-export type { BundleHeader, BundleSession, BundleReport, BundleFormat, ExportResult, ImportResult } from './bundle/bundle.js'
+export type { BundleHeader, BundleSession, BundleReport, BundleFormat, BundleCheckpointResult, BundleVerifyOptions, ExportOptions, ExportResult, ImportResult } from './bundle/bundle.js'
 export { FindingCodes } from './verify/findings.js'
 export type { Finding, FindingCode, VerifyReport, TrustedHeadResult, CheckpointResult } from './verify/findings.js'
 export type { TreeHead, ProveOptions } from './storage/tree-api.js'
@@ -115,5 +115,7 @@ export {
   verifyConsistencyFile,
 } from './proofs/proof.js'
 export type { InclusionProofFile, VerifiedInclusion, VerifyProofOptions, ConsistencyProofText, VerifiedConsistency } from './proofs/proof.js'
+export { checkCarriedCheckpoint, rootOfEntryHashes } from './proofs/carried.js'
+export type { CarriedCheckpointInput, CarriedCheckpointOptions, CarriedCheckpointResult, CarriedCheckpointCode } from './proofs/carried.js'
 export { Witness } from './proofs/witness.js'
 export type { WitnessOptions, CosignResult, RefusalReason } from './proofs/witness.js'

@@ -4,7 +4,7 @@
 // them at start-up.
 import type { CompactOptions, DeleteResult, DependantPolicy, ForkOptions, Lineage } from './lineage/lineage.js'
 import type { Writable } from 'node:stream'
-import type { BundleFormat, ExportResult, ImportResult } from './bundle/bundle.js'
+import type { BundleVerifyOptions, ExportOptions, ExportResult, ImportResult } from './bundle/bundle.js'
 import { SessionStore, type StoreOptions } from './storage/session-store.js'
 import type { VerifyReport } from './verify/findings.js'
 import type { GcResult } from './storage/gc.js'
@@ -103,16 +103,21 @@ export class Store extends SessionStore {
     return (await import('./storage/gc.js')).gc(this)
   }
 
-  /** Write a session and the sources it needs as a bundle (or JSONL for reading) to a stream or path. */
-  async exportSession(sessionId: string, out: Writable | string, options?: { format?: BundleFormat; onProgress?: (entries: number) => void }): Promise<ExportResult> {
+  /**
+   * Write a session and the sources it needs as a bundle (or JSONL for reading) to a stream or
+   * path. With a signing key (`options.signingKey`, else the store's own), each session carries a
+   * signed checkpoint (docs/proofs.md section 7).
+   */
+  async exportSession(sessionId: string, out: Writable | string, options: ExportOptions = {}): Promise<ExportResult> {
     this.checkOpen()
-    return (await bundles()).exportSession(this, sessionId, out, options)
+    const signingKey = options.signingKey ?? this.#signingKey
+    return (await bundles()).exportSession(this, sessionId, out, signingKey === undefined ? options : { ...options, signingKey })
   }
 
-  /** Verify a bundle, then add what the store lacks in one batch (idempotent). */
-  async importBundle(input: Uint8Array | string): Promise<ImportResult> {
+  /** Verify a bundle (its checkpoints too; with `keys`, their signatures), then add what the store lacks in one batch (idempotent). */
+  async importBundle(input: Uint8Array | string, options?: BundleVerifyOptions): Promise<ImportResult> {
     this.checkOpen()
-    return (await bundles()).importBundle(this, input)
+    return (await bundles()).importBundle(this, input, options)
   }
 
   /** Continue at `lastSeenHead`: in the session if it is still the head, else in a new fork. */

@@ -4,7 +4,9 @@
 // then the blobs, then a 32-byte digest: SHA-256(BUNDLE_DOMAIN ‖ every byte before the digest
 // item). The header names each session's head, which commits to all of its entries, and the
 // digest covers the rest (createdAt), so any changed, missing or extra byte is found before
-// anything is written.
+// anything is written. From version 3 each session may carry a signed checkpoint (and, when the
+// checkpoint is of a longer session than the bundle carries, a consistency proof from the carried
+// size): verify and import check it against the carried entries (src/proofs/carried.ts).
 import { nodesAfterAppend } from '../proofs/merkle.js'
 import { treeRowOps } from '../storage/tree.js'
 import { createHash } from 'node:crypto'
@@ -25,19 +27,26 @@ import { usageOf } from '../state/reducer.js'
 import { FindingList, type Finding } from '../verify/findings.js'
 import { TEXT_MEDIA_TYPE, collectRefs, mayHaveRefs, packBlob, refHash, resolveRefs } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
+import { checkCarriedCheckpoint, checkLogKeys } from '../proofs/carried.js'
+import type { SignerKey, VerifierKey } from '../proofs/note.js'
+import type { VerifyCheckpointOptions } from '../proofs/checkpoint.js'
 
 export const BUNDLE_FORMAT = 'chainlog-bundle'
 /**
- * 2: entry records may be in entry format 1 or 2 (each record says which). 1: every record is
- * in entry format 1 (bundles written before entry format 2). Both are read.
+ * 3: a session may carry a signed checkpoint (`checkpoint`, and `consistency` when the checkpoint
+ * is larger than what is carried). 2: entry records may be in entry format 1 or 2 (each record
+ * says which). 1: every record is in entry format 1 (bundles written before entry format 2).
+ * All three are read; 3 is written.
  */
-export const BUNDLE_VERSION = 2
-const BUNDLE_VERSIONS_READ = [1, 2]
+export const BUNDLE_VERSION = 3
+const BUNDLE_VERSIONS_READ = [1, 2, 3]
 /** Domain tag that starts the bundle digest input: ASCII "chainlog/bundle/v1" and a zero byte. */
 export const BUNDLE_DOMAIN = new Uint8Array([...Buffer.from('chainlog/bundle/v1', 'ascii'), 0])
 const DIGEST_BYTES = 32
 const HEADER_KEYS = ['createdAt', 'format', 'root', 'sessions', 'version']
 const SESSION_KEYS = ['head', 'length', 'sessionId']
+/** Version 3 adds these to a session, both optional (consistency only with checkpoint). */
+const SESSION_CHECKPOINT_KEYS = ['checkpoint', 'consistency']
 
 
 export interface BundleSession {
@@ -46,6 +55,10 @@ export interface BundleSession {
   length: number
   /** Hash of the last included entry. */
   head: string
+  /** Version 3: a signed checkpoint of the session (docs/proofs.md section 4), of at least `length` entries when written by exportSession. */
+  checkpoint?: string
+  /** Version 3, with a checkpoint larger than `length`: `old <length>` and the consistency proof to the checkpoint's size (docs/proofs.md section 5.4). */
+  consistency?: string
 }
 
 export interface BundleHeader {
@@ -60,11 +73,51 @@ export interface BundleHeader {
   blobs?: number
 }
 
+/** What the checkpoint a bundle carries for one session came to. */
+export interface BundleCheckpointResult {
+  sessionId: string
+  /** Entries of the session in the bundle. */
+  length: number
+  /** The checkpoint's size (absent when it could not be parsed). */
+  size?: number
+  /** consistent: it agrees with the carried entries (and, with keys, its signature verified); failed: see the findings. */
+  status: 'consistent' | 'failed'
+  /** True when its signature was verified with keys the caller gave. */
+  signed: boolean
+  /** The signed note, as carried. */
+  checkpoint: string
+}
+
 export interface BundleReport {
   ok: boolean
   checked: { sessions: number; entries: number; bytes: number }
   findings: Finding[]
   header?: BundleHeader
+  /** One per session that carries a checkpoint (bundle version 3), in header order. */
+  checkpoints?: BundleCheckpointResult[]
+}
+
+/** How verifyBundle and importBundle check the checkpoints a bundle carries. */
+export interface BundleVerifyOptions extends VerifyCheckpointOptions {
+  /**
+   * Log keys (verifier key texts, type 0x01) trusted to sign the checkpoints. When given, every
+   * session must carry a checkpoint signed by one of them (`checkpoint_missing`,
+   * `checkpoint_signature`). Without keys, carried checkpoints are still checked against the
+   * entries, but their signatures are not.
+   */
+  keys?: readonly (string | VerifierKey)[]
+}
+
+export interface ExportOptions {
+  format?: BundleFormat
+  onProgress?: (n: number) => void
+  /**
+   * A log key (signer key text, type 0x01): each session in the bundle carries a checkpoint of
+   * the session as the store holds it now, signed with it, and a consistency proof from the
+   * carried size when the store's session is longer (a fork's source). Store.exportSession
+   * uses the store's own signing key when this is not given.
+   */
+  signingKey?: string | SignerKey
 }
 
 export type BundleFormat = 'bundle' | 'jsonl'
@@ -172,13 +225,15 @@ export async function exportSession(
   store: SessionStore,
   sessionId: string,
   out: Writable | string,
-  options: { format?: BundleFormat; onProgress?: (n: number) => void } = {},
+  options: ExportOptions = {},
 ): Promise<ExportResult> {
   const format = options.format ?? 'bundle'
   if (format !== 'bundle' && format !== 'jsonl') {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `unknown export format ${String(format)}`, { format })
   }
+  const signer = options.signingKey === undefined ? undefined : await logSigner(options.signingKey)
   const sessions = await plan(store, sessionId)
+  if (signer) await addCheckpoints(store, signer, sessions)
   const header: BundleHeader = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, createdAt: Date.now(), root: sessionId, sessions }
   // Blobs the bundled entries reference (a first pass, so the header can count them).
   const blobTypes = new Map<string, string>()
@@ -268,6 +323,32 @@ export async function exportSession(
   return { sessions, entries, bytes }
 }
 
+async function logSigner(key: string | SignerKey): Promise<SignerKey> {
+  const { SIG_ED25519, toSignerKey } = await import('../proofs/note.js')
+  const k = toSignerKey(key)
+  if (k.type !== SIG_ED25519) throw new ChainlogError(ErrorCodes.INVALID_KEY, 'checkpoints are signed with an Ed25519 (type 0x01) log key, not a witness key', { name: k.name })
+  return k
+}
+
+/**
+ * A signed checkpoint of each planned session as the store holds it now, with the consistency
+ * proof from the carried length when the session has grown past it (a fork's source). Each comes
+ * from one consistency file (storage/tree-api.ts: under the session's lock, O(log n) reads).
+ */
+async function addCheckpoints(store: SessionStore, key: SignerKey, sessions: BundleSession[]): Promise<void> {
+  const [{ proveConsistency }, { parseConsistencyFile, formatConsistencyProof }, { parseChainlogCheckpoint }, { parseNote }] = await Promise.all([
+    import('../storage/tree-api.js'),
+    import('../proofs/proof.js'),
+    import('../proofs/checkpoint.js'),
+    import('../proofs/note.js'),
+  ])
+  for (const s of sessions) {
+    const file = parseConsistencyFile(await proveConsistency(store, key, s.sessionId, s.length))
+    s.checkpoint = file.checkpoint
+    if (parseChainlogCheckpoint(parseNote(file.checkpoint).text).size > s.length) s.consistency = formatConsistencyProof(file)
+  }
+}
+
 /** Split a CBOR sequence of byte strings (with the offset each item starts at). Stops at the first malformed item. */
 function splitItems(buf: Uint8Array, findings: FindingList): { items: Uint8Array[]; starts: number[] } {
   const items: Uint8Array[] = []
@@ -314,6 +395,17 @@ function sameKeys(o: object, keys: string[]): boolean {
   return have.length === keys.length && keys.every((k) => Object.prototype.hasOwnProperty.call(o, k))
 }
 
+/** The session fields of a header: version 3 may add a checkpoint (text) and, with it, a consistency proof (text). */
+function sessionKeysOk(s: BundleSession, version: unknown): boolean {
+  const extra = Object.keys(s).filter((k) => !SESSION_KEYS.includes(k))
+  if (!SESSION_KEYS.every((k) => Object.prototype.hasOwnProperty.call(s, k))) return false
+  if (extra.length === 0) return true
+  if (typeof version !== 'number' || version < 3) return false
+  if (!extra.every((k) => SESSION_CHECKPOINT_KEYS.includes(k))) return false
+  if (s.consistency !== undefined && s.checkpoint === undefined) return false
+  return (s.checkpoint === undefined || typeof s.checkpoint === 'string') && (s.consistency === undefined || typeof s.consistency === 'string')
+}
+
 function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): BundleHeader | undefined {
   if (!bytes) {
     findings.add({ code: 'bundle_malformed', message: 'bundle is empty' })
@@ -337,7 +429,7 @@ function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): Bund
       (s) =>
         s !== null &&
         typeof s === 'object' &&
-        sameKeys(s, SESSION_KEYS) &&
+        sessionKeysOk(s, h.version) &&
         typeof s.sessionId === 'string' &&
         Number.isSafeInteger(s.length) &&
         s.length > 0 &&
@@ -363,6 +455,8 @@ function parseHeader(bytes: Uint8Array | undefined, findings: FindingList): Bund
 interface ParsedSession extends BundleSession {
   records: Uint8Array[]
   hashes: string[]
+  /** The same hashes as bytes. */
+  hashBytes: Uint8Array[]
   /** Aligned with records and hashes: undefined where a record cannot be opened. */
   entries: (Entry | undefined)[]
 }
@@ -388,7 +482,7 @@ async function readInput(input: Uint8Array | string): Promise<Uint8Array> {
   throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'a bundle is given as bytes or a file path', {})
 }
 
-function parseBundle(buf: Uint8Array): Parsed {
+function parseBundle(buf: Uint8Array, options: BundleVerifyOptions = {}): Parsed {
   const findings = new FindingList()
   const checked = { sessions: 0, entries: 0, bytes: 0 }
   const { items, starts } = splitItems(buf, findings)
@@ -422,11 +516,12 @@ function parseBundle(buf: Uint8Array): Parsed {
       if (ids.has(s.sessionId)) findings.add({ code: 'bundle_malformed', message: `session ${s.sessionId} listed twice`, sessionId: s.sessionId })
       ids.add(s.sessionId)
       checked.sessions++
-      const ps: ParsedSession = { ...s, records: [], hashes: [], entries: [] }
+      const ps: ParsedSession = { ...s, records: [], hashes: [], hashBytes: [], entries: [] }
       let prev = toHex(ZERO_HASH)
       for (let seq = 0; seq < s.length && next < end; seq++, next++) {
         const rec = items[next]!
-        const hash = toHex(hashRecord(rec))
+        const raw = hashRecord(rec)
+        const hash = toHex(raw)
         const at = { sessionId: s.sessionId, seq, hash }
         checked.entries++
         checked.bytes += rec.length
@@ -450,6 +545,7 @@ function parseBundle(buf: Uint8Array): Parsed {
         }
         ps.records.push(rec)
         ps.hashes.push(hash)
+        ps.hashBytes.push(raw)
       }
       if (ps.hashes.length === s.length && prev !== s.head) {
         findings.add({ code: 'hash_mismatch', message: `entries of ${s.sessionId} do not chain to the head the header names`, sessionId: s.sessionId, seq: s.length - 1, expected: s.head, actual: prev })
@@ -505,19 +601,55 @@ function parseBundle(buf: Uint8Array): Parsed {
       }
     }
   }
+  const checkpoints = header ? checkCheckpoints(sessions, options, findings) : []
   const report: BundleReport = { ok: findings.errors === 0, checked, findings: findings.items }
   if (header) report.header = header
+  if (checkpoints.length > 0) report.checkpoints = checkpoints
   return { report, sessions, blobs }
 }
 
-/** Verify a bundle without a store. */
-export async function verifyBundle(input: Uint8Array | string): Promise<BundleReport> {
-  return parseBundle(await readInput(input)).report
+/**
+ * Each session's carried checkpoint against its carried entries (docs/proofs.md section 7): the
+ * root (or, for a checkpoint of a longer session, the consistency proof), the head, and with
+ * keys the signature. A session whose records did not all arrive is not checked (the item count
+ * is already a finding).
+ */
+function checkCheckpoints(sessions: ParsedSession[], options: BundleVerifyOptions, findings: FindingList): BundleCheckpointResult[] {
+  const results: BundleCheckpointResult[] = []
+  for (const ps of sessions) {
+    if (ps.checkpoint === undefined) {
+      if (options.keys !== undefined) {
+        findings.add({ code: 'checkpoint_missing', message: `session ${ps.sessionId} carries no checkpoint, and keys were given to check one`, sessionId: ps.sessionId })
+      }
+      continue
+    }
+    if (ps.hashes.length !== ps.length) continue
+    const input = { sessionId: ps.sessionId, entryHashes: ps.hashBytes, checkpoint: ps.checkpoint, ...(ps.consistency !== undefined ? { consistency: ps.consistency } : {}) }
+    const r = checkCarriedCheckpoint(input, options)
+    const result: BundleCheckpointResult = { sessionId: ps.sessionId, length: ps.length, status: r.ok ? 'consistent' : 'failed', signed: r.ok && r.signed, checkpoint: ps.checkpoint }
+    if (r.checkpoint) result.size = r.checkpoint.size
+    results.push(result)
+    if (!r.ok) {
+      const at = r.checkpoint ? { seq: Math.min(r.checkpoint.size, ps.length) - 1 } : {}
+      findings.add({ code: r.code, message: r.message, sessionId: ps.sessionId, ...at, ...(r.expected !== undefined ? { expected: r.expected } : {}), ...(r.actual !== undefined ? { actual: r.actual } : {}) })
+    }
+  }
+  return results
+}
+
+/**
+ * Verify a bundle without a store. The checkpoints it carries are checked against its entries;
+ * with `keys`, every session must carry one signed by them.
+ */
+export async function verifyBundle(input: Uint8Array | string, options: BundleVerifyOptions = {}): Promise<BundleReport> {
+  checkLogKeys(options.keys, options.witnesses)
+  return parseBundle(await readInput(input), options).report
 }
 
 export interface ImportResult {
   report: BundleReport
-  sessions: { sessionId: string; added: number }[]
+  /** Per session of the bundle; `checkpoint` is the checkpoint it carried, checked against its entries (and, with keys, signed). */
+  sessions: { sessionId: string; added: number; checkpoint?: string }[]
   entriesAdded: number
 }
 
@@ -526,8 +658,9 @@ export interface ImportResult {
  * Importing the same bundle twice adds nothing. A tampered or truncated bundle is refused with
  * CHAINLOG_INVALID_BUNDLE (data.findings) and nothing is written.
  */
-export async function importBundle(store: SessionStore, input: Uint8Array | string): Promise<ImportResult> {
-  const { report, sessions, blobs } = parseBundle(await readInput(input))
+export async function importBundle(store: SessionStore, input: Uint8Array | string, options: BundleVerifyOptions = {}): Promise<ImportResult> {
+  checkLogKeys(options.keys, options.witnesses)
+  const { report, sessions, blobs } = parseBundle(await readInput(input), options)
   if (!report.ok) {
     throw new ChainlogError(ErrorCodes.INVALID_BUNDLE, `bundle failed verification: ${report.findings.find((f) => f.severity === 'error')?.message}`, {
       findings: report.findings,
@@ -537,6 +670,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
   // Hold every touched session's lock (in a fixed order, so two imports cannot deadlock).
   const withLocks = async <T>(i: number, fn: () => Promise<T>): Promise<T> =>
     i >= ids.length ? fn() : store.locks.run(ids[i]!, () => withLocks(i + 1, fn))
+  const carried = (s: ParsedSession) => (s.checkpoint !== undefined ? { checkpoint: s.checkpoint } : {})
   return withLocks(0, async () => {
     const ops: BatchOp[] = []
     const expect: Precondition[] = []
@@ -552,7 +686,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
         const headHex = toHex(head.hash)
         const landed = await store.locate(s.head)
         if (landed && landed.sessionId === s.sessionId && landed.seq === s.length - 1) {
-          result.sessions.push({ sessionId: s.sessionId, added: 0 })
+          result.sessions.push({ sessionId: s.sessionId, added: 0, ...carried(s) })
           continue
         }
         if (head.seq >= s.length || s.hashes[head.seq] !== headHex) {
@@ -581,8 +715,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
         ops.push({ type: 'del', key: K.tombstoneKey(s.sessionId) })
       }
       for (let seq = from; seq < s.length; seq++) {
-        const hash = fromHex(s.hashes[seq]!)
-        ops.push(...K.entryRows(s.sessionId, seq, hash, s.records[seq]!))
+        ops.push(...K.entryRows(s.sessionId, seq, s.hashBytes[seq]!, s.records[seq]!))
         // Counted on the items as appended (blobs put back), as an append counts them: a first
         // user message stored as a blob still gives the session its firstUserMessage.
         const e = s.entries[seq]!
@@ -592,14 +725,14 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
       }
       // The session's Merkle tree rows, all of them (the old ones are rewritten with the same
       // bytes), so an imported session's tree is complete at once.
-      ops.push(...treeRowOps(s.sessionId, nodesAfterAppend(0, [], s.hashes.slice(0, s.length).map(fromHex)).nodes))
+      ops.push(...treeRowOps(s.sessionId, nodesAfterAppend(0, [], s.hashBytes).nodes))
       ops.push(
         { type: 'put', key: K.headKey(s.sessionId), value: K.headValue(fromHex(s.head), s.length - 1) },
         { type: 'put', key: K.metaKey(s.sessionId), value: encodeCanonical(meta) },
       )
       const added = s.entries.slice(from).filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e?.kind === 'llm_usage')
       if (added.length > 0) usages.push({ sessionId: s.sessionId, usage: added.map(usageOf) })
-      result.sessions.push({ sessionId: s.sessionId, added: s.length - from })
+      result.sessions.push({ sessionId: s.sessionId, added: s.length - from, ...carried(s) })
       result.entriesAdded += s.length - from
     }
     if (result.entriesAdded > 0) {

@@ -14,6 +14,7 @@ import type { ItemClass } from '../schema/classify.js'
 import { classifyItem } from '../schema/classify.js'
 import type { StoredEntry, StoreOptions, TurnOptions } from '../storage/session-store.js'
 import type { Store } from '../store.js'
+import type { BundleVerifyOptions, ExportOptions } from '../bundle/bundle.js'
 import { syncRequested } from '../storage/engine.js'
 import { encodeFrame, errorFromWire, errorToWire, isControl, onFrames, type Request, type Response } from './protocol.js'
 
@@ -96,7 +97,7 @@ async function serve(store: Store, req: Request): Promise<unknown> {
       return out
     }
     case 'exportBytes': {
-      const [sessionId, options] = args as [string, { format?: 'bundle' | 'jsonl' }]
+      const [sessionId, options] = args as [string, { format?: 'bundle' | 'jsonl'; signingKey?: string }]
       const chunks: Buffer[] = []
       const sink = new Writable({
         write(chunk: Buffer, _enc, cb) {
@@ -108,11 +109,11 @@ async function serve(store: Store, req: Request): Promise<unknown> {
       return { result, bytes: Buffer.concat(chunks) }
     }
     case 'exportFile': {
-      const [sessionId, path, options] = args as [string, string, { format?: 'bundle' | 'jsonl' }]
+      const [sessionId, path, options] = args as [string, string, { format?: 'bundle' | 'jsonl'; signingKey?: string }]
       return store.exportSession(sessionId, path, options)
     }
     case 'importBundle':
-      return store.importBundle(args[0] as Uint8Array | string)
+      return store.importBundle(args[0] as Uint8Array | string, args[1] as BundleVerifyOptions | undefined)
     default:
       throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `unknown method ${method}`, { method })
   }
@@ -563,7 +564,7 @@ export class SharedStore implements StoreMethods {
     }
   }
 
-  async exportSession(sessionId: string, out: Writable | string, options: { format?: 'bundle' | 'jsonl'; onProgress?: (n: number) => void } = {}): ReturnType<Store['exportSession']> {
+  async exportSession(sessionId: string, out: Writable | string, options: ExportOptions = {}): ReturnType<Store['exportSession']> {
     // In the holder: straight to the stream or file, with progress (nothing is buffered).
     if (this.#local && !this.#closed) return this.#local.exportSession(sessionId, typeof out === 'string' ? resolvePath(out) : out, options)
     const { onProgress: _p, ...opts } = options
@@ -573,8 +574,8 @@ export class SharedStore implements StoreMethods {
     return result
   }
 
-  importBundle(input: Uint8Array | string): ReturnType<Store['importBundle']> {
-    return this.#call('importBundle', [typeof input === 'string' ? resolvePath(input) : input]) as ReturnType<Store['importBundle']>
+  importBundle(input: Uint8Array | string, options?: BundleVerifyOptions): ReturnType<Store['importBundle']> {
+    return this.#call('importBundle', [typeof input === 'string' ? resolvePath(input) : input, ...(options ? [options] : [])]) as ReturnType<Store['importBundle']>
   }
 
   createSession: Store['createSession'] = (...a) => this.#call('createSession', a) as never

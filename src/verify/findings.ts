@@ -41,12 +41,20 @@ export const FindingCodes = [
   'tree_mismatch',
   /** The session's head is behind a signed checkpoint whose entries are still stored: rolled back. */
   'checkpoint_rollback',
-  /** The session has as many entries as a signed checkpoint, but another history: a fork (split view). */
+  /** The session has as many entries as a signed checkpoint, but another history: a fork (split view). In a bundle: the carried entries, as many as the checkpoint's size, are not the ones signed. */
   'checkpoint_fork',
   /** The session has fewer entries than a signed checkpoint, and they are gone: truncated. */
   'checkpoint_truncated',
-  /** The session grew past a signed checkpoint, but its first entries are not the ones signed: rewritten. */
+  /** The session grew past a signed checkpoint, but its first entries are not the ones signed: rewritten. In a bundle: the checkpoint is smaller than the carried entries, and their first `size` are not the ones signed. */
   'checkpoint_rewrite',
+  /** A bundle's checkpoint (or its consistency proof) is malformed, names another session, or lacks or has a superfluous consistency proof. */
+  'checkpoint_invalid',
+  /** A bundle's checkpoint is not signed by a trusted log key given to verify or import (or a known key's signature fails, or too few witnesses cosigned). */
+  'checkpoint_signature',
+  /** A bundle carries fewer entries than its checkpoint signs, and the consistency proof does not lead from them to the signed root. */
+  'checkpoint_inconsistent',
+  /** Keys were given to verify or import a bundle, but a session in it carries no checkpoint. */
+  'checkpoint_missing',
 ] as const
 
 export type FindingCode = (typeof FindingCodes)[number]

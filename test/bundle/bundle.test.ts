@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { verifyBundle, type BundleHeader } from '../../src/bundle/bundle.js'
+import { BUNDLE_VERSION, verifyBundle, type BundleHeader } from '../../src/bundle/bundle.js'
 import { decodeCanonical, encodeCanonical } from '../../src/encoding/cbor.js'
 import { fromHex, hashRecord, toHex } from '../../src/encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
@@ -100,7 +100,7 @@ describe('export then import into an empty store', () => {
     const report = await verifyBundle(bundle)
     expect(report.ok).toBe(true)
     expect(report.findings).toEqual([])
-    expect(report.header).toMatchObject({ format: 'chainlog-bundle', version: 2, root: A, sessions: [{ sessionId: A, length: 19, head: await src.head(A) }] })
+    expect(report.header).toMatchObject({ format: 'chainlog-bundle', version: BUNDLE_VERSION, root: A, sessions: [{ sessionId: A, length: 19, head: await src.head(A) }] })
     expect(report.checked).toMatchObject({ sessions: 1, entries: 19 })
 
     const dst = await memStore()
@@ -426,7 +426,7 @@ describe('a re-sealed bundle (edited, with a fresh digest) is still checked agai
 
   it('a header whose root is not the last session, or with fields it should not have, is malformed', async () => {
     const { parts: ps, header } = await parts()
-    for (const h of [{ ...header, root: A }, { ...header, extra: 1 }, { ...header, createdAt: -1 }, { ...header, version: 3 }, { ...header, sessions: header.sessions.map((s) => ({ ...s, note: 'x' })) }]) {
+    for (const h of [{ ...header, root: A }, { ...header, extra: 1 }, { ...header, createdAt: -1 }, { ...header, version: BUNDLE_VERSION + 1 }, { ...header, sessions: header.sessions.map((s) => ({ ...s, note: 'x' })) }]) {
       const r = await verifyBundle(await withHeader(ps, h))
       expect(r.ok).toBe(false)
       expect(r.findings.map((f) => f.code)).toContain('bundle_malformed')
@@ -552,7 +552,7 @@ describe('JSONL export', () => {
     expect(text.endsWith('\n')).toBe(true)
     const lines = text.slice(0, -1).split('\n')
     const header = JSON.parse(lines[0]!)
-    expect(header).toMatchObject({ format: 'chainlog-jsonl', version: 2, root: FF })
+    expect(header).toMatchObject({ format: 'chainlog-jsonl', version: BUNDLE_VERSION, root: FF })
     const sessions = header.sessions as { sessionId: string; length: number; head: string }[]
     expect(sessions.map((s) => s.sessionId)).toEqual([A, F, FF])
     expect(lines.length - 1).toBe(sessions.reduce((n, s) => n + s.length, 0))

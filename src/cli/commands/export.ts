@@ -11,6 +11,7 @@ import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount } from '../format.js'
 import { resolveSession } from '../sessions.js'
 import { withStore } from '../store-access.js'
+import { readSigner } from './proofs.js'
 
 /**
  * Write an export to `file` through a temporary file next to it, fsynced and renamed into place
@@ -56,18 +57,21 @@ export function registerExport(program: Command, ctx: Ctx): void {
     .description('write a session and the sources it needs as a bundle or JSONL')
     .addOption(new Option('--format <format>', 'bundle (verifiable, binary) or jsonl (for reading)').choices(['bundle', 'jsonl']).default('bundle'))
     .option('-o, --output <file>', 'write to this file instead of stdout')
+    .option('--key <file>', 'a signer key file (chainlog key generate): each session carries a checkpoint signed with it')
     .option('--json', 'with -o: print { file, format, sessions, entries, bytes } as JSON')
-    .action(async (session: string, opts: { format: BundleFormat; output?: string; json?: boolean }) => {
+    .action(async (session: string, opts: { format: BundleFormat; output?: string; key?: string; json?: boolean }) => {
       const { out } = ctx
       if (opts.output === '') throw usageError('-o needs a file name; it was given an empty string')
       if (opts.json && opts.output === undefined) throw usageError('--json needs -o FILE (without it, stdout carries the export itself)')
       if (opts.output === undefined && opts.format === 'bundle' && out.io.stdout.isTTY) {
         throw usageError('refusing to write a binary bundle to a terminal: use -o FILE or redirect stdout')
       }
+      // The key text, not the parsed key: it crosses to the process that holds the store as it is.
+      const signingKey = opts.key !== undefined ? (await import('../../proofs/note.js')).formatSignerKey(await readSigner(ctx, opts.key)) : undefined
       const result = await withStore(ctx.storeDir(), async (store) => {
         const sid = await resolveSession(store, session)
         const progress = out.progress(`exporting ${sid}`)
-        const options = { format: opts.format, onProgress: (n: number) => progress.update(n) }
+        const options = { format: opts.format, onProgress: (n: number) => progress.update(n), ...(signingKey !== undefined ? { signingKey } : {}) }
         try {
           if (opts.output === undefined) return { sid, ...(await store.exportSession(sid, out.io.stdout, options)) }
           return { sid, ...(await exportToFile(opts.output, (stream) => store.exportSession(sid, stream, options))) }
@@ -75,7 +79,10 @@ export function registerExport(program: Command, ctx: Ctx): void {
           progress.done()
         }
       })
-      const what = `${formatCount(result.entries)} entr${result.entries === 1 ? 'y' : 'ies'} of ${result.sessions.length} session${result.sessions.length === 1 ? '' : 's'} (${formatBytes(result.bytes)})`
+      const signed = result.sessions.filter((s) => s.checkpoint !== undefined).length
+      const what =
+        `${formatCount(result.entries)} entr${result.entries === 1 ? 'y' : 'ies'} of ${result.sessions.length} session${result.sessions.length === 1 ? '' : 's'} (${formatBytes(result.bytes)})` +
+        (signed > 0 ? `, with ${signed === 1 ? 'a signed checkpoint' : `${signed} signed checkpoints`}` : '')
       if (opts.json) out.json({ file: opts.output, format: opts.format, sessions: result.sessions, entries: result.entries, bytes: result.bytes })
       else if (opts.output !== undefined) out.line(`exported ${result.sid}: ${what} to ${opts.output}`)
       else out.note(`exported ${result.sid}: ${what}`)

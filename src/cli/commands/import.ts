@@ -15,6 +15,7 @@ import { readInput, type Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount } from '../format.js'
 import { withStore } from '../store-access.js'
+import { readKeys } from './verify.js'
 
 /** True when `bytes` start with the header line of `export --format jsonl`. */
 function isJsonlExport(bytes: Uint8Array): boolean {
@@ -35,8 +36,10 @@ export function registerImport(program: Command, ctx: Ctx): void {
     .option('--from <format>', `import agent session files of this format (${TRANSCRIPT_FORMATS.join(', ')}) instead of a bundle`)
     .option('--strict', 'with --from: fail on the first damaged file instead of reporting it')
     .option('--watch [seconds]', 'with --from: keep importing what changes, checking every few seconds (default 2) until interrupted')
+    .option('--key <file...>', 'a bundle import: verifier key file(s); every session must carry a checkpoint signed by one of them')
     .option('--json', 'print the result as JSON (with --watch: one JSON line per round)')
     .action(async (paths: string[], opts: ImportOpts) => {
+      if (opts.from !== undefined && opts.key !== undefined) throw usageError('--key applies to bundle imports only')
       if (opts.from !== undefined) return opts.watch !== undefined ? watchTranscripts(ctx, paths, opts) : importTranscripts(ctx, paths, opts)
       if (opts.strict || opts.watch !== undefined) throw usageError('--strict and --watch apply to --from imports only')
       if (paths.length !== 1) throw usageError('a bundle import takes one file (use --from to import session files)')
@@ -44,8 +47,9 @@ export function registerImport(program: Command, ctx: Ctx): void {
     })
 }
 
-async function importBundle(ctx: Ctx, file: string, opts: { json?: boolean }): Promise<void> {
+async function importBundle(ctx: Ctx, file: string, opts: { json?: boolean; key?: string[] }): Promise<void> {
   const { out } = ctx
+  const keys = opts.key ? await readKeys(ctx, opts.key) : undefined
   const bytes = await readInput(ctx, file)
   if (isJsonlExport(bytes)) {
     throw new CliError(CliCodes.INVALID_INPUT, `${file === '-' ? 'stdin' : file} is a JSONL export, which is for reading and cannot be imported; export the session as a bundle (the default format) to import it`)
@@ -54,7 +58,7 @@ async function importBundle(ctx: Ctx, file: string, opts: { json?: boolean }): P
     const progress = out.progress(`importing ${file === '-' ? 'stdin' : file}`)
     progress.status(`verifying and writing ${formatBytes(bytes.length)}…`)
     try {
-      return await store.importBundle(bytes)
+      return await store.importBundle(bytes, keys ? { keys } : undefined)
     } catch (err) {
       if (isChainlogError(err, ErrorCodes.INVALID_BUNDLE)) {
         const findings = (err.data.findings ?? []) as Finding[]
@@ -71,7 +75,8 @@ async function importBundle(ctx: Ctx, file: string, opts: { json?: boolean }): P
     return
   }
   for (const f of result.report.findings) out.note(`${f.severity} ${f.code}: ${f.message}`)
-  for (const s of result.sessions) out.line(`${s.added > 0 ? `added ${formatCount(s.added)}` : 'already had all'} entr${s.added === 1 ? 'y' : 'ies'} of ${s.sessionId}`)
+  const checked = keys ? 'signed checkpoint verified' : 'checkpoint matches; signature not checked without --key'
+  for (const s of result.sessions) out.line(`${s.added > 0 ? `added ${formatCount(s.added)}` : 'already had all'} entr${s.added === 1 ? 'y' : 'ies'} of ${s.sessionId}${s.checkpoint !== undefined ? ` (${checked})` : ''}`)
   out.line(
     result.entriesAdded > 0
       ? `imported ${formatCount(result.entriesAdded)} entr${result.entriesAdded === 1 ? 'y' : 'ies'} from ${file === '-' ? 'stdin' : file}`
@@ -81,6 +86,7 @@ async function importBundle(ctx: Ctx, file: string, opts: { json?: boolean }): P
 
 interface ImportOpts {
   json?: boolean
+  key?: string[]
   from?: string
   strict?: boolean
   watch?: string | true

@@ -33,7 +33,8 @@ async function readText(ctx: Ctx, file: string): Promise<string> {
   return dec.decode(await readInput(ctx, file))
 }
 
-async function readSigner(ctx: Ctx, file: string): Promise<SignerKey> {
+/** A log (type 0x01) signer key file; a bad or witness key is CLI invalid input. */
+export async function readSigner(ctx: Ctx, file: string): Promise<SignerKey> {
   const { toSignerKey, SIG_ED25519 } = await load()
   const text = (await readText(ctx, file)).replace(/\n$/, '')
   let key: SignerKey

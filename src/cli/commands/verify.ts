@@ -29,14 +29,14 @@ export function registerVerify(program: Command, ctx: Ctx): void {
     .option('--trusted-head <hash>', 'a full head hash seen earlier: fail if the chain no longer contains it')
     .option('--bundle <file>', 'verify a bundle file (- for stdin) instead of a store')
     .option('--checkpoint <file>', 'a signed checkpoint of the session: fail if the session no longer holds the history it signs')
-    .option('--key <file...>', 'with --checkpoint: the verifier key file(s) trusted to sign it')
+    .option('--key <file...>', 'with --checkpoint: the verifier key file(s) trusted to sign it; with --bundle: to sign every checkpoint the bundle carries')
     .option('--json', 'print the verification report as JSON')
     .action(async (session: string | undefined, opts: VerifyFlags) => {
       if (opts.bundle !== undefined) {
-        if (session !== undefined || opts.all || opts.lineage || opts.trustedHead !== undefined) {
-          throw usageError('--bundle cannot be combined with a session, --all, --lineage or --trusted-head')
+        if (session !== undefined || opts.all || opts.lineage || opts.trustedHead !== undefined || opts.checkpoint !== undefined) {
+          throw usageError('--bundle cannot be combined with a session, --all, --lineage, --trusted-head or --checkpoint')
         }
-        await verifyBundleFile(ctx, opts.bundle, opts.json === true)
+        await verifyBundleFile(ctx, opts.bundle, opts.key ? await readKeys(ctx, opts.key) : undefined, opts.json === true)
         return
       }
       if (session !== undefined && opts.all) throw usageError('give a session or --all, not both')
@@ -44,7 +44,7 @@ export function registerVerify(program: Command, ctx: Ctx): void {
       if (opts.checkpoint !== undefined && (opts.all || opts.lineage)) throw usageError('--checkpoint verifies its own session: no --all or --lineage')
       const dec = new TextDecoder()
       const checkpoint = opts.checkpoint !== undefined ? dec.decode(await readInput(ctx, opts.checkpoint)) : undefined
-      const keys = opts.key ? await Promise.all(opts.key.map(async (f) => dec.decode(await readInput(ctx, f)).replace(/\n$/, ''))) : undefined
+      const keys = opts.key ? await readKeys(ctx, opts.key) : undefined
       if (opts.lineage && session === undefined) throw usageError('--lineage needs a session')
       if (opts.trustedHead !== undefined && !isHexHash(opts.trustedHead)) {
         throw usageError('--trusted-head needs a full 64-digit lowercase hex hash')
@@ -91,14 +91,20 @@ export function registerVerify(program: Command, ctx: Ctx): void {
     })
 }
 
-async function verifyBundleFile(ctx: Ctx, file: string, json: boolean): Promise<void> {
+/** Verifier key files (or - for stdin), each without one final newline. */
+export async function readKeys(ctx: Ctx, files: string[]): Promise<string[]> {
+  const dec = new TextDecoder()
+  return Promise.all(files.map(async (f) => dec.decode(await readInput(ctx, f)).replace(/\n$/, '')))
+}
+
+async function verifyBundleFile(ctx: Ctx, file: string, keys: string[] | undefined, json: boolean): Promise<void> {
   const bytes = await readInput(ctx, file)
   const progress = ctx.out.progress(`verifying ${file === '-' ? 'stdin' : file}`)
   let report
   try {
     progress.status(`${formatBytes(bytes.length)}…`)
     const { verifyBundle } = await import('../../bundle/bundle.js')
-    report = await verifyBundle(bytes)
+    report = await verifyBundle(bytes, keys ? { keys } : {})
   } finally {
     progress.done()
   }
@@ -107,6 +113,11 @@ async function verifyBundleFile(ctx: Ctx, file: string, json: boolean): Promise<
     if (report.header) {
       const root = report.header.root
       ctx.out.line(`bundle of session ${root}: ${report.header.sessions.map((s) => `${s.sessionId} (${s.length} entries, head ${shortHash(s.head)})`).join(', ')}`)
+    }
+    for (const k of report.checkpoints ?? []) {
+      const paint = k.status === 'consistent' ? ctx.out.c.green : ctx.out.c.red
+      const size = k.size === undefined ? '' : ` of ${k.size} entries (${k.length} carried)`
+      ctx.out.line(`checkpoint${size} of ${k.sessionId}, ${k.signed ? 'signature verified' : 'signature not checked (no --key)'}: ${paint(k.status)}`)
     }
     printReport(ctx, report.findings, report.checked, undefined, false)
   }
