@@ -22,7 +22,7 @@ import { verifyCheckpoint, type VerifiedCheckpoint } from '../proofs/checkpoint.
 const CHUNK = 512
 /** Chunks of the head, metadata and tree scans of a whole-store verify: small first, then larger. */
 const SIDE_CHUNK = 256
-const SIDE_MAX_CHUNK = 4096
+const SIDE_MAX_CHUNK = 512
 const ZERO_HEX = toHex(ZERO_HASH)
 const HEAD_BYTES = HASH_BYTES + 8
 
