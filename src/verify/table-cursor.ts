@@ -42,22 +42,31 @@ export class TableCursor {
     return !this.#all && (this.#floor === undefined || compareKeys(key, this.#floor) >= 0)
   }
 
-  /** Take every row before `lt` (to the end when undefined), in key order, handing each to `fn`. */
-  async take(lt: Uint8Array | undefined, fn?: (row: Row) => void): Promise<void> {
+  /**
+   * Take every row before `lt` (to the end when undefined), in key order, handing each to `fn`;
+   * with `max`, at most that many, and true when rows before `lt` may be left (take again).
+   */
+  async take(lt: Uint8Array | undefined, fn?: (row: Row) => void, max = Infinity): Promise<boolean> {
+    let n = 0
     for (;;) {
       while (this.#i < this.#rows.length) {
         const row = this.#rows[this.#i]!
         if (lt !== undefined && compareKeys(row[0], lt) >= 0) {
           this.#raise(lt)
-          return
+          return false
+        }
+        if (n === max) {
+          this.#raise(row[0])
+          return true
         }
         this.#i++
+        n++
         fn?.(row)
       }
       if (!(await this.#next())) {
         if (lt === undefined) this.#all = true
         else this.#raise(lt)
-        return
+        return false
       }
     }
   }

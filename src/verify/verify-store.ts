@@ -182,9 +182,11 @@ class MergedSides implements SessionSides {
       return
     }
     await this.#trees.take(range.gte)
-    const rows: Row[] = []
-    await this.#trees.take(range.lt, (row) => rows.push(row))
-    if (rows.length > 0) yield rows
+    for (let more = true; more; ) {
+      const rows: Row[] = []
+      more = await this.#trees.take(range.lt, (row) => rows.push(row), 256)
+      if (rows.length > 0) yield rows
+    }
   }
 
   /** After the walk: the head and metadata rows left are unmatched. */
