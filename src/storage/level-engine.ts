@@ -23,16 +23,6 @@ interface Pending {
   reject: (err: unknown) => void
 }
 
-type IteratorOptions = Parameters<AnyLevel['iterator']>[0]
-
-/**
- * classic-level ends a nextv once it holds `highWaterMarkBytes` (default 16 KiB): a scan asked
- * for 512 records of ~1.5 KB got them ~10 at a time, a thread-pool round trip each, and its
- * reader (verify: a worker round trip and a hash-index getMany per chunk) paid per chunk too.
- * Sized for the rows asked for at ~2 KiB a row, 16 KiB to 4 MiB; other engines ignore it.
- */
-const scanBytes = (rows: number): number => Math.min(4 << 20, Math.max(16 << 10, rows * 2048))
-
 /** At most this many precondition rows are remembered (about a session head and lease each). */
 const KNOWN_ROWS = 100_000
 
@@ -59,7 +49,7 @@ export class LevelEngine implements StorageEngine {
   }
 
   async *scan(range: KeyRange, chunk = 256, maxChunk = chunk): AsyncIterable<Row[]> {
-    const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, highWaterMarkBytes: scanBytes(maxChunk), ...BIN } as IteratorOptions)
+    const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, ...BIN })
     try {
       for (let n = chunk; ; n = Math.min(n * 2, maxChunk)) {
         const rows = (await it.nextv(n)) as Row[]

@@ -57,28 +57,6 @@ describe('LevelEngine', () => {
     await engine.close()
   })
 
-  it('on classic-level, a scan gives the chunk sizes asked for, not 16 KiB at a time', async () => {
-    // classic-level's nextv stops at highWaterMarkBytes (default 16 KiB): 512 rows of 1.5 KB
-    // came ~11 at a time. The engine sizes it for the rows asked for.
-    const dir = await mkdtemp(join(tmpdir(), 'chainlog-engine-'))
-    const db = new ClassicLevel(dir, BIN)
-    await db.open()
-    const engine = new LevelEngine(db as never)
-    try {
-      const value = new Uint8Array(1500).fill(7)
-      await engine.commit({ ops: Array.from({ length: 1200 }, (_, i) => ({ type: 'put' as const, key: k(`r${String(i).padStart(5, '0')}`), value })) })
-      const sizes: number[] = []
-      for await (const rows of engine.scan({ gte: k('r'), lt: k('s') }, 512)) sizes.push(rows.length)
-      expect(sizes).toEqual([512, 512, 176])
-      const growing: number[] = []
-      for await (const rows of engine.scan({ gte: k('r'), lt: k('s') }, 64, 1024)) growing.push(rows.length)
-      expect(growing).toEqual([64, 128, 256, 512, 240])
-    } finally {
-      await engine.close()
-      await rm(dir, { recursive: true, force: true })
-    }
-  })
-
   it('fsyncs a batch when any commit it carries asks for sync, and only then', async () => {
     const db = new MemoryLevel(BIN)
     const seen: boolean[] = []
