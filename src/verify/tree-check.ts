@@ -10,6 +10,9 @@ import * as K from '../storage/keys.js'
 import { lastRowLeaf, treeRowOps } from '../storage/tree.js'
 import type { FindingList } from './findings.js'
 
+/** Where the tree rows are read: the engine, or a cursor merged with a whole-store walk (verify-store.ts). */
+export type TreeRows = Pick<StorageEngine, 'getMany' | 'scan'>
+
 /** At most this many missing rows are reported per session. */
 const MAX_MISSING = 100
 
@@ -21,7 +24,7 @@ export class TreeCheck {
   #lastPresent = -1
 
   constructor(
-    private readonly engine: StorageEngine,
+    private readonly engine: TreeRows,
     private readonly sessionId: string,
     private readonly findings: FindingList,
   ) {}

@@ -1,14 +1,17 @@
 // Store verification for auditors: walks each session's records in chunks (memory stays
-// bounded by the chunk size, not the store size), recomputes every hash from the stored bytes
-// (on worker threads for a whole store: verify-threads.ts),
-// checks links, the hash index, heads, genesis binding and provenance, then counts the hash
-// index against the records it confirmed to find rows that name no entry.
+// bounded by the chunk size, not the store size; a whole store is one scan of the records
+// merged with scans of the heads, metadata and tree rows), recomputes every hash from the
+// stored bytes (on worker threads for a whole store: verify-threads.ts), checks links, the
+// hash index, heads, genesis binding and provenance, then counts the hash index against the
+// records it confirmed to find rows that name no entry.
 import { bytesEqual, decodeCbor } from '../encoding/cbor.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Origin } from '../schema/entry.js'
 import * as K from '../storage/keys.js'
-import { TreeCheck } from './tree-check.js'
+import type { KeyRange, Row } from '../storage/engine.js'
+import { TreeCheck, type TreeRows } from './tree-check.js'
+import { TableCursor, compareKeys, keyAfter } from './table-cursor.js'
 import type { SessionMeta, SessionStore } from '../storage/session-store.js'
 import { ReadAhead } from '../storage/read-ahead.js'
 import type { RecordCheck } from './record-check.js'
@@ -17,6 +20,9 @@ import { FindingList, type CheckpointResult, type TrustedHeadResult, type Verify
 import { verifyCheckpoint, type VerifiedCheckpoint } from '../proofs/checkpoint.js'
 
 const CHUNK = 512
+/** Chunks of the head, metadata and tree scans of a whole-store verify: small first, then larger. */
+const SIDE_CHUNK = 256
+const SIDE_MAX_CHUNK = 512
 const ZERO_HEX = toHex(ZERO_HASH)
 const HEAD_BYTES = HASH_BYTES + 8
 
@@ -98,28 +104,129 @@ interface Ctx {
   checkpoint?: { sessionId: string; size: number; reached?: { root: Uint8Array; head: Uint8Array } }
 }
 
+/** Where a session walk reads the session's head, metadata and tree rows. */
+interface SessionSides {
+  head(sessionId: string): Promise<Uint8Array | undefined>
+  meta(sessionId: string): Promise<Uint8Array | undefined>
+  tree: TreeRows
+}
+
+/** One session verified alone: point reads of its head and metadata, its tree rows from the engine. */
+function pointSides(store: SessionStore): SessionSides {
+  return { head: (id) => store.getRaw(K.headKey(id)), meta: (id) => store.getRaw(K.metaKey(id)), tree: store.engine }
+}
+
 /**
- * Verify one session's chain from its records. A record does not carry its own hash: the chain
- * does (the next record's prev, or the head for the last). Each record is hashed once, and its
- * hash compared with the one the chain gives it; where they differ, the hash index tells which
- * side was changed: if it still puts the chain's hash at this seq, this record was rewritten
- * (hash_mismatch), else the next record's link was (prev_mismatch).
+ * The whole store walked in key order: each session's head, metadata and tree rows come from one
+ * scan of the `P`, `M` and `T` tables each, taken as the walk of the records reaches the session
+ * (all four tables order sessions alike), instead of two point reads and two iterators per
+ * session. The `P` and `M` rows no walked session took are kept: their sessions may have no
+ * records at all (a finding once the walk is over).
  */
-async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
-  const { store, findings } = ctx
-  ctx.checked.sessions++
-  const rowsIt = store.engine.scan(K.recordRange(sessionId), CHUNK)[Symbol.asyncIterator]()
-  let expectedSeq = 0
-  // Chunks are read ahead (two in flight, read-ahead.ts) while this one is checked, so I/O
-  // overlaps with the checks. Each record is hashed and opened (decoded, schema- and
-  // canonical-checked) once, as its chunk arrives, and the chunk's hash-index rows and blobs are
-  // fetched in one read each.
+class MergedSides implements SessionSides {
+  readonly #store: SessionStore
+  readonly #heads: TableCursor
+  readonly #metas: TableCursor
+  readonly #trees: TableCursor
+  /** Keys of head and metadata rows that no walked session took, in key order. */
+  readonly unmatched: { head: Uint8Array[]; meta: Uint8Array[] } = { head: [], meta: [] }
+  readonly tree: TreeRows
+
+  constructor(store: SessionStore) {
+    this.#store = store
+    const e = store.engine
+    this.#heads = new TableCursor(e, K.tableRange(K.TAG.head), SIDE_CHUNK, SIDE_MAX_CHUNK)
+    this.#metas = new TableCursor(e, K.tableRange(K.TAG.meta), SIDE_CHUNK, SIDE_MAX_CHUNK)
+    this.#trees = new TableCursor(e, K.tableRange(K.TAG.tree), SIDE_CHUNK, SIDE_MAX_CHUNK)
+    this.tree = { getMany: (keys) => this.#treeRows(keys), scan: (range) => this.#treeScan(range) }
+  }
+
+  /** The row at `key`, passing over (and keeping as unmatched) the rows before it. */
+  async #row(cursor: TableCursor, key: Uint8Array, unmatched: Uint8Array[]): Promise<Uint8Array | undefined> {
+    if (!cursor.canServe(key)) return this.#store.getRaw(key)
+    await cursor.take(key, ([k]) => unmatched.push(k))
+    let value: Uint8Array | undefined
+    await cursor.take(keyAfter(key), ([, v]) => (value = v))
+    return value
+  }
+
+  head(sessionId: string): Promise<Uint8Array | undefined> {
+    return this.#row(this.#heads, K.headKey(sessionId), this.unmatched.head)
+  }
+
+  meta(sessionId: string): Promise<Uint8Array | undefined> {
+    return this.#row(this.#metas, K.metaKey(sessionId), this.unmatched.meta)
+  }
+
+  /** A walked session is done: its head and metadata rows, read or not, are matched. */
+  async done(sessionId: string): Promise<void> {
+    const head = K.headKey(sessionId)
+    if (this.#heads.canServe(head)) await this.#row(this.#heads, head, this.unmatched.head)
+    const meta = K.metaKey(sessionId)
+    if (this.#metas.canServe(meta)) await this.#row(this.#metas, meta, this.unmatched.meta)
+  }
+
+  /** Tree rows at `keys` (one session's, ascending); rows passed over are not wanted by anyone. */
+  async #treeRows(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (keys.length === 0) return []
+    if (!this.#trees.canServe(keys[0]!)) return this.#store.engine.getMany(keys)
+    await this.#trees.take(keys[0])
+    const got = new Map<string, Uint8Array>()
+    await this.#trees.take(keyAfter(keys[keys.length - 1]!), ([k, v]) => got.set(latin1(k), v))
+    return keys.map((k) => got.get(latin1(k)))
+  }
+
+  async *#treeScan(range: KeyRange): AsyncIterable<Row[]> {
+    if (!this.#trees.canServe(range.gte)) {
+      yield* this.#store.engine.scan(range, 256)
+      return
+    }
+    await this.#trees.take(range.gte)
+    for (let more = true; more; ) {
+      const rows: Row[] = []
+      more = await this.#trees.take(range.lt, (row) => rows.push(row), 256)
+      if (rows.length > 0) yield rows
+    }
+  }
+
+  /** After the walk: the head and metadata rows left are unmatched. */
+  async finish(): Promise<void> {
+    await this.#heads.take(undefined, ([k]) => this.unmatched.head.push(k))
+    await this.#metas.take(undefined, ([k]) => this.unmatched.meta.push(k))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#heads.close(), this.#metas.close(), this.#trees.close()])
+  }
+}
+
+const latin1 = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+
+/** One chunk of records, with what was read and computed for it ahead of the walk. */
+interface Chunk {
+  rows: Row[]
+  records: Uint8Array[]
+  hashes: Uint8Array[]
+  hashRows: (Uint8Array | undefined)[]
+  checks: RecordCheck[]
+  install: (() => void) | undefined
+}
+
+/**
+ * Chunks of record rows, read ahead (two in flight, read-ahead.ts) while the walk checks the one
+ * before, so I/O overlaps with the checks. Each record is hashed and opened (decoded, schema- and
+ * canonical-checked) once, as its chunk arrives, and the chunk's hash-index rows and blobs are
+ * fetched in one read each.
+ */
+function readChunks(ctx: Ctx, range: KeyRange): { ahead: ReadAhead<Row[], Chunk>; close: () => Promise<void> } {
+  const { store } = ctx
+  const rowsIt = store.engine.scan(range, CHUNK)[Symbol.asyncIterator]()
   const ahead = new ReadAhead(
     async () => {
       const r = await rowsIt.next()
       return r.done ? undefined : r.value
     },
-    async (rows) => {
+    async (rows: Row[]): Promise<Chunk> => {
       const records = rows.map(([, v]) => v)
       const checks = await ctx.checker.check(records)
       const hashes = checks.map((c) => c.hash)
@@ -127,16 +234,129 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
       return { rows, records, hashes, hashRows, checks, install }
     },
   )
+  return {
+    ahead,
+    close: async () => {
+      await ahead.settle()
+      await rowsIt.return?.()
+    },
+  }
+}
+
+/**
+ * Verify one session's chain from its records, fed to it in seq order. A record does not carry
+ * its own hash: the chain does (the next record's prev, or the head for the last). Each record
+ * is hashed once, and its hash compared with the one the chain gives it; where they differ, the
+ * hash index tells which side was changed: if it still puts the chain's hash at this seq, this
+ * record was rewritten (hash_mismatch), else the next record's link was (prev_mismatch).
+ */
+class SessionWalk {
+  /** Records fed so far. */
+  rows = 0
   /** The record read last, checked once the chain's hash for it is known. */
-  let held: { seq: number; hash: Uint8Array; hashRow: Uint8Array | undefined; check: RecordCheck } | undefined
-  let lastSeq = -1
-  let lastHash: string | undefined
+  #held: Held | undefined
+  #expectedSeq = 0
+  #lastSeq = -1
+  /** Links of the records fed since the last flush, for the tree. */
+  #links: Uint8Array[] = []
   // The tree rows are checked against the chain's links (the hash each record's successor
   // names, the head for the last): the hashes the tree was built from.
-  const tree = new TreeCheck(store.engine, sessionId, findings)
-  if (ctx.checkpoint?.sessionId === sessionId) tree.target = ctx.checkpoint.size
+  readonly #tree: TreeCheck
+
+  constructor(
+    private readonly ctx: Ctx,
+    readonly sessionId: string,
+    private readonly sides: SessionSides,
+  ) {
+    ctx.checked.sessions++
+    this.#tree = new TreeCheck(sides.tree, sessionId, ctx.findings)
+    if (ctx.checkpoint?.sessionId === sessionId) this.#tree.target = ctx.checkpoint.size
+  }
+
+  /** The next record row of the session, with its hash, hash-index row and check. */
+  async row(key: Uint8Array, record: Uint8Array, hash: Uint8Array, hashRow: Uint8Array | undefined, check: RecordCheck): Promise<void> {
+    const { ctx, sessionId } = this
+    const { findings } = ctx
+    const tree = this.#tree
+    const { seq } = K.parseRecordKey(key)
+    this.rows++
+    if (seq !== this.#expectedSeq) {
+      tree.stop()
+      findings.add({ code: 'seq_gap', message: `session ${sessionId} jumps from seq ${this.#expectedSeq - 1} to ${seq}`, sessionId, seq, expected: this.#expectedSeq, actual: seq })
+    }
+    ctx.checked.entries++
+    ctx.checked.bytes += record.length
+    const prev = record.length >= HASH_BYTES ? record.subarray(0, HASH_BYTES) : undefined
+    if (seq > 0) {
+      if (prev) this.#links.push(prev.slice())
+      else tree.stop()
+    }
+    // The previous record is settled against the link this one declares (when they are adjacent).
+    const held = this.#held
+    if (held) {
+      const adjacent = held.seq === seq - 1
+      await this.#settle(held, adjacent ? prev : undefined, adjacent ? hash : undefined)
+    }
+    if (seq === 0 && (!prev || !bytesEqual(prev, ZERO_HASH))) {
+      findings.add({ code: 'prev_mismatch', message: `genesis of ${sessionId} links to ${prev ? toHex(prev) : '(nothing)'}`, sessionId, seq, hash: toHex(hash), expected: ZERO_HEX, actual: prev ? toHex(prev) : '' })
+    }
+    this.#held = { seq, hash, hashRow, check }
+    this.#expectedSeq = seq + 1
+    this.#lastSeq = seq
+  }
+
+  /** Check the tree rows the links fed since the last flush complete. */
+  async flush(): Promise<void> {
+    const links = this.#links
+    this.#links = []
+    await this.#tree.add(links)
+  }
+
+  /** After the last record: settle it against the head, and check the head and the tree's end. */
+  async end(): Promise<void> {
+    const { ctx, sessionId } = this
+    const { store, findings } = ctx
+    const tree = this.#tree
+    const lastSeq = this.#lastSeq
+    let lastHash: string | undefined
+    const headRaw = await this.sides.head(sessionId)
+    const head = headRaw ? parseHead(headRaw) : undefined
+    const held = this.#held
+    if (held) {
+      await this.#settle(held, head && head.seq === held.seq ? head.hash : undefined, undefined)
+      lastHash = toHex(held.hash)
+    }
+    if (!headRaw) {
+      findings.add({ code: 'head_mismatch', message: `session ${sessionId} has entries but no head`, sessionId, expected: lastHash, actual: null })
+      return
+    }
+    if (!head) {
+      findings.add({ code: 'head_mismatch', message: `head row of ${sessionId} cannot be read`, sessionId, expected: { hash: lastHash, seq: lastSeq }, actual: toHex(headRaw) })
+      return
+    }
+    const headHex = toHex(head.hash)
+    if (head.seq === lastSeq && lastSeq >= 0) {
+      await tree.add([new Uint8Array(head.hash)])
+      await tree.finish()
+    }
+    if (ctx.checkpoint?.sessionId === sessionId && tree.atTarget) ctx.checkpoint.reached = tree.atTarget
+    if (head.seq !== lastSeq || (headHex !== lastHash && !(await rewrittenAt(store, headHex, sessionId, lastSeq)))) {
+      findings.add({
+        code: 'head_mismatch',
+        message: `head of ${sessionId} is ${headHex}#${head.seq}, last entry is ${lastHash}#${lastSeq}`,
+        sessionId,
+        seq: head.seq,
+        hash: headHex,
+        expected: { hash: lastHash, seq: lastSeq },
+        actual: { hash: headHex, seq: head.seq },
+      })
+    }
+  }
+
   /** Check a record once the chain's hash for it is known (`next`: the record after it, when adjacent). */
-  const settle = async (h: NonNullable<typeof held>, claimed: Uint8Array | undefined, next: Uint8Array | undefined): Promise<void> => {
+  async #settle(h: Held, claimed: Uint8Array | undefined, next: Uint8Array | undefined): Promise<void> {
+    const { ctx, sessionId } = this
+    const { store, findings } = ctx
     const hash = toHex(h.hash)
     let at = { sessionId, seq: h.seq, hash }
     let rewritten = false
@@ -185,83 +405,113 @@ async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
         if (origin) {
           ctx.origins.push({ childId: sessionId, genesisHash: hash, origin, relation: g.forkedFrom ? 'fork' : 'compaction', selfContained: g.selfContained })
         }
-        await checkMeta(ctx, sessionId, g.forkedFrom, g.compactedFrom)
+        checkMeta(ctx, sessionId, await this.sides.meta(sessionId), g.forkedFrom, g.compactedFrom)
       }
     } else if (c.genesis) {
       findings.add({ code: 'genesis_invalid', message: `session_start at seq ${h.seq} of ${sessionId}`, ...at })
     }
     if (ctx.extraCheck && c.refs) await ctx.extraCheck({ sessionId, seq: h.seq, hash: at.hash, refs: c.refs, findings })
   }
+}
+
+interface Held {
+  seq: number
+  hash: Uint8Array
+  hashRow: Uint8Array | undefined
+  check: RecordCheck
+}
+
+/** Verify one session alone: a scan of its records, point reads of its head and metadata. */
+async function verifySessionRows(ctx: Ctx, sessionId: string): Promise<void> {
+  const walk = new SessionWalk(ctx, sessionId, pointSides(ctx.store))
+  const { ahead, close } = readChunks(ctx, K.recordRange(sessionId))
   try {
     for (;;) {
       const chunk = await ahead.next()
       if (!chunk) break
       const { rows, records, hashes, hashRows, checks, install } = chunk
       install?.()
-      const links: Uint8Array[] = []
-      for (let i = 0; i < rows.length; i++) {
-        const { seq } = K.parseRecordKey(rows[i]![0])
-        const record = records[i]!
-        if (seq !== expectedSeq) {
-          tree.stop()
-          findings.add({ code: 'seq_gap', message: `session ${sessionId} jumps from seq ${expectedSeq - 1} to ${seq}`, sessionId, seq, expected: expectedSeq, actual: seq })
-        }
-        ctx.checked.entries++
-        ctx.checked.bytes += record.length
-        const prev = record.length >= HASH_BYTES ? record.subarray(0, HASH_BYTES) : undefined
-        if (seq > 0) {
-          if (prev) links.push(prev.slice())
-          else tree.stop()
-        }
-        // The previous record is settled against the link this one declares (when they are adjacent).
-        if (held) {
-          const adjacent = held.seq === seq - 1
-          await settle(held, adjacent ? prev : undefined, adjacent ? hashes[i] : undefined)
-        }
-        if (seq === 0 && (!prev || !bytesEqual(prev, ZERO_HASH))) {
-          findings.add({ code: 'prev_mismatch', message: `genesis of ${sessionId} links to ${prev ? toHex(prev) : '(nothing)'}`, sessionId, seq, hash: toHex(hashes[i]!), expected: ZERO_HEX, actual: prev ? toHex(prev) : '' })
-        }
-        held = { seq, hash: hashes[i]!, hashRow: hashRows[i], check: checks[i]! }
-        expectedSeq = seq + 1
-        lastSeq = seq
-      }
-      await tree.add(links)
+      for (let i = 0; i < rows.length; i++) await walk.row(rows[i]![0], records[i]!, hashes[i]!, hashRows[i], checks[i]!)
+      await walk.flush()
       ctx.onProgress?.({ entries: ctx.checked.entries, bytes: ctx.checked.bytes })
     }
   } finally {
-    await ahead.settle()
-    await rowsIt.return?.()
+    await close()
   }
-  const headRaw = await store.getRaw(K.headKey(sessionId))
-  const head = headRaw ? parseHead(headRaw) : undefined
-  if (held) {
-    await settle(held, head && head.seq === held.seq ? head.hash : undefined, undefined)
-    lastHash = toHex(held.hash)
+  await walk.end()
+}
+
+/**
+ * Verify every session: one scan of the records (`R`, keyed sessionId ‖ 0x00 ‖ seq), cut into
+ * sessions where the key's session changes, merged with one scan each of the heads, metadata
+ * and tree rows (MergedSides). Chunks of records span sessions, so a store of many small
+ * sessions costs a read, a hash-index getMany and a worker round trip per chunk, not per
+ * session. A session's tree rows are checked every CHUNK of its records, as when it is verified
+ * alone, so its findings come in the same order either way. Sessions with a head or metadata
+ * but no records are reported after the walk.
+ */
+async function verifyAll(ctx: Ctx): Promise<void> {
+  const { store, findings } = ctx
+  const sides = new MergedSides(store)
+  try {
+    const { ahead, close } = readChunks(ctx, K.tableRange(K.TAG.record))
+    let walk: SessionWalk | undefined
+    /** The current session's records end before this key. */
+    let end: Uint8Array = new Uint8Array(0)
+    const endWalk = async (): Promise<void> => {
+      if (!walk) return
+      const w = walk
+      walk = undefined
+      await w.flush()
+      await w.end()
+      await sides.done(w.sessionId)
+    }
+    try {
+      for (;;) {
+        const chunk = await ahead.next()
+        if (!chunk) break
+        const { rows, records, hashes, hashRows, checks, install } = chunk
+        // The chunk's blobs are installed once the session that ends at its start is done.
+        let installed = false
+        for (let i = 0; i < rows.length; i++) {
+          const key = rows[i]![0]
+          if (!walk || compareKeys(key, end) >= 0) {
+            await endWalk()
+            const id = seqKeySession(key)
+            if (id === undefined) {
+              // Not `R ‖ sessionId ‖ 0x00 ‖ u64`: no session's range would contain it.
+              findings.add({ code: 'index_mismatch', message: `record key ${toHex(key)} cannot be read`, actual: toHex(key) })
+              continue
+            }
+            walk = new SessionWalk(ctx, id, sides)
+            end = K.recordRange(id).lt
+          }
+          if (!installed) {
+            install?.()
+            installed = true
+          }
+          await walk.row(key, records[i]!, hashes[i]!, hashRows[i], checks[i]!)
+          if (walk.rows % CHUNK === 0) await walk.flush()
+        }
+        ctx.onProgress?.({ entries: ctx.checked.entries, bytes: ctx.checked.bytes })
+      }
+    } finally {
+      await close()
+    }
+    await endWalk()
+    await sides.finish()
+  } finally {
+    await sides.close()
   }
-  if (!headRaw) {
-    findings.add({ code: 'head_mismatch', message: `session ${sessionId} has entries but no head`, sessionId, expected: lastHash, actual: null })
-    return
-  }
-  if (!head) {
-    findings.add({ code: 'head_mismatch', message: `head row of ${sessionId} cannot be read`, sessionId, expected: { hash: lastHash, seq: lastSeq }, actual: toHex(headRaw) })
-    return
-  }
-  const headHex = toHex(head.hash)
-  if (head.seq === lastSeq && lastSeq >= 0) {
-    await tree.add([new Uint8Array(head.hash)])
-    await tree.finish()
-  }
-  if (ctx.checkpoint?.sessionId === sessionId && tree.atTarget) ctx.checkpoint.reached = tree.atTarget
-  if (head.seq !== lastSeq || (headHex !== lastHash && !(await rewrittenAt(store, headHex, sessionId, lastSeq)))) {
-    findings.add({
-      code: 'head_mismatch',
-      message: `head of ${sessionId} is ${headHex}#${head.seq}, last entry is ${lastHash}#${lastSeq}`,
-      sessionId,
-      seq: head.seq,
-      hash: headHex,
-      expected: { hash: lastHash, seq: lastSeq },
-      actual: { hash: headHex, seq: head.seq },
-    })
+  // Sessions with a head or metadata but no entries at all.
+  const empty = new Set<string>()
+  for (const key of [...sides.unmatched.head, ...sides.unmatched.meta]) {
+    const id = K.sessionIdFromKey(key)
+    if (!empty.has(id) && !(await anySeq(store, id))) {
+      empty.add(id)
+      ctx.checked.sessions++
+      findings.add({ code: 'seq_gap', message: `session ${id} has a head or metadata but no entries`, sessionId: id, expected: 0, actual: null })
+    }
   }
 }
 
@@ -303,8 +553,7 @@ async function rewrittenAt(store: SessionStore, hex: string, sessionId: string, 
   return loc !== undefined && loc !== null && loc.sessionId === sessionId && loc.seq === seq
 }
 
-async function checkMeta(ctx: Ctx, sessionId: string, forkedFrom: Origin | undefined, compactedFrom: Origin | undefined): Promise<void> {
-  const raw = await ctx.store.getRaw(K.metaKey(sessionId))
+function checkMeta(ctx: Ctx, sessionId: string, raw: Uint8Array | undefined, forkedFrom: Origin | undefined, compactedFrom: Origin | undefined): void {
   if (!raw) {
     ctx.findings.add({ code: 'index_mismatch', message: `session ${sessionId} has no metadata row`, sessionId, seq: 0 })
     return
@@ -435,43 +684,6 @@ async function checkTrustedHead(ctx: Ctx, trusted: string, sessionId: string | u
   return { hash: trusted, status: 'contained', sessionId: loc.sessionId, seq: loc.seq }
 }
 
-/** All session ids in the records, heads and metadata, streamed in order without duplicates. */
-async function* sessionIds(store: SessionStore, findings: FindingList): AsyncGenerator<string> {
-  // The records are walked by jumping from one session's range to the next.
-  let gte: Uint8Array = new Uint8Array([K.TAG.record])
-  const lt = new Uint8Array([K.TAG.record + 1])
-  for (;;) {
-    let key: Uint8Array | undefined
-    for await (const rows of store.engine.scan({ gte, lt, limit: 1 }, 1)) key = rows[0]?.[0]
-    if (key === undefined) break
-    const next = seqKeySession(key)
-    if (next === undefined) {
-      // Not `R ‖ sessionId ‖ 0x00 ‖ u64`: its session's range would not contain it, so jumping
-      // past that range would find it again. Report it and step over this one key.
-      findings.add({ code: 'index_mismatch', message: `record key ${toHex(key)} cannot be read`, actual: toHex(key) })
-      const after = new Uint8Array(key.length + 1)
-      after.set(key)
-      gte = after
-      continue
-    }
-    yield next
-    gte = K.recordRange(next).lt
-  }
-  // Sessions with a head or metadata but no entries at all.
-  const empty = new Set<string>()
-  for (const tag of [K.TAG.head, K.TAG.meta]) {
-    for await (const rows of store.engine.scan(K.tableRange(tag), 1024)) {
-      for (const [key] of rows) {
-        const id = K.sessionIdFromKey(key)
-        if (!empty.has(id) && !(await anySeq(store, id))) {
-          empty.add(id)
-          yield `\u0000empty:${id}`
-        }
-      }
-    }
-  }
-}
-
 /** The session id of a well-formed record key, or undefined. */
 function seqKeySession(key: Uint8Array): string | undefined {
   if (key.length < 10 || key[key.length - 9] !== 0) return undefined
@@ -551,15 +763,7 @@ async function verifyWith(store: SessionStore, options: VerifyOptions, extraChec
       }
     }
   } else {
-    for await (const id of sessionIds(store, ctx.findings)) {
-      if (id.startsWith('\u0000empty:')) {
-        const sid = id.slice('\u0000empty:'.length)
-        ctx.checked.sessions++
-        ctx.findings.add({ code: 'seq_gap', message: `session ${sid} has a head or metadata but no entries`, sessionId: sid, expected: 0, actual: null })
-        continue
-      }
-      await verifySessionRows(ctx, id)
-    }
+    await verifyAll(ctx)
     await checkOrphans(ctx)
   }
   await checkOrigins(ctx)
