@@ -10,6 +10,7 @@ import { MemoryLevel } from 'memory-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyBundle } from '../../src/bundle/bundle.js'
 import { decodeCbor } from '../../src/encoding/cbor.js'
+import { u64 } from '../../src/storage/keys.js'
 import { LevelEngine } from '../../src/storage/level-engine.js'
 import { migrateToV2, type MigrationProgress } from '../../src/storage/migrate.js'
 import { type Store } from '../../src/store.js'
@@ -179,9 +180,11 @@ describe('migrating the store format 1 fixture', async () => {
   })
 
   it('a migration that stops part way (a crash) leaves a store that resumes on the next open and verifies', async () => {
-    // The marker, then 4 chunks of records (24 in all), then the last commit: stop after each kind.
+    // The marker (commit 1); 4 chunks of records (commits 2-5: 7, 7, 7, 3 records, each putting
+    // their R rows and deleting their E rows); then the S rows are deleted 10 per commit (commits
+    // 6-7), the last 4 with the last commit (8). Stop after each kind.
     expect(entries).toBe(24)
-    for (const stopAfter of [1, 2, 4, 5]) {
+    for (const stopAfter of [1, 2, 4, 5, 6, 7]) {
       const dir = await copyOf('v1')
       dirs.push(dir)
       const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
@@ -190,24 +193,111 @@ describe('migrating the store format 1 fixture', async () => {
       const commit = engine.commit.bind(engine)
       let commits = 0
       engine.commit = (c) => (++commits > stopAfter ? Promise.reject(new Error('simulated crash')) : commit(c))
-      // Chunks of 7 records: the fixture's records take several commits.
-      await expect(migrateToV2(engine, undefined, 7)).rejects.toThrow('simulated crash')
+      // Chunks of 7 records, 10 S rows: the fixture's records take several commits.
+      await expect(migrateToV2(engine, undefined, 7, 10)).rejects.toThrow('simulated crash')
+      expect(commits, 'no commit is made after one fails').toBe(stopAfter + 1)
       await db.close()
       const mid = await rawTables(dir)
       expect(mid.format, `stopped after ${stopAfter} commits`).toEqual({ version: 2, migrating: 1 })
-      // Every record is in exactly one layout: moved ones in R, the rest still in E (with S).
-      expect((mid.tags.R ?? 0) + (mid.tags.S ?? 0)).toBe(entries)
-      const store = await openStore({ path: dir, exclusive: true })
+      // Every record is in exactly one layout: moved ones in R, the rest still in E.
+      const moved = Math.min(7 * (stopAfter - 1), entries)
+      expect(mid.tags.R ?? 0).toBe(moved)
+      expect(mid.tags.E ?? 0).toBe(entries - moved)
+      // The sequence index stays whole until every record has moved.
+      expect(mid.tags.S ?? 0).toBe(stopAfter <= 5 ? entries : entries - 10 * (stopAfter - 5))
+      expect(mid.tags.H).toBe(entries)
+      const seen: MigrationProgress[] = []
+      const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
       try {
         await expectAsWritten(store, expected, 1)
         expect(await store.usage()).toEqual(expected.usage)
       } finally {
         await store.close()
       }
+      // The resumed migration counts the records an earlier run moved.
+      expect(seen[0]).toMatchObject({ done: moved, total: entries })
+      expect(seen[seen.length - 1]).toMatchObject({ done: entries, total: entries, orphansRemoved: 0 })
       const after = await rawTables(dir)
       expect(after.format).toEqual({ version: 2 })
       expect(after.tags.S).toBeUndefined()
       expect(after.tags.E).toBeUndefined()
+      expect(after.tags.R).toBe(entries)
+    }
+  })
+
+  it('reads the records by one scan of E, not one by one: point reads are of S rows only', async () => {
+    const dir = await copyOf('v1')
+    dirs.push(dir)
+    const engine = new LevelEngine(new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN) as never)
+    const getMany = engine.getMany.bind(engine)
+    const pointReads: Record<string, number> = {}
+    engine.getMany = (keys) => {
+      for (const k of keys) pointReads[String.fromCharCode(k[0]!)] = (pointReads[String.fromCharCode(k[0]!)] ?? 0) + 1
+      return getMany(keys)
+    }
+    const commit = engine.commit.bind(engine)
+    const ops: Record<string, number> = {}
+    engine.commit = (c) => {
+      for (const op of c.ops) ops[`${op.type} ${String.fromCharCode(op.key[0]!)}`] = (ops[`${op.type} ${String.fromCharCode(op.key[0]!)}`] ?? 0) + 1
+      return commit(c)
+    }
+    expect(await migrateToV2(engine, undefined, 7)).toEqual({ done: entries, total: entries, orphansRemoved: 0 })
+    await engine.close()
+    // (and the format row, read once by the engine for the precondition of the marker's commit)
+    expect(pointReads).toEqual({ S: entries, F: 1 })
+    // Each record: put in R, deleted from E, its S row deleted; then the store-wide usage rows (2: one per model) and the format row (put twice: marker, then version 2).
+    expect(ops).toEqual({ 'put F': 2, 'put R': entries, 'del E': entries, 'del S': entries, 'del U': 2 })
+  })
+
+  it('settles records whose hash index and sequence index disagree as format 1 did, and removes unindexed ones', async () => {
+    // Format-1 rows a store can hold besides its sessions' records: a record left by a re-root
+    // (its H row still names a position whose S row now holds another hash), one with no H row
+    // at all, a record whose H row is missing but an S row names it, and an S row whose record is
+    // missing. Written into a copy of the fixture, behind the code under test.
+    const dir = await copyOf('v1')
+    dirs.push(dir)
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+    await db.open()
+    const main = expected.sessions['fixture-main']!
+    const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'))
+    const key = (tag: string, ...parts: Uint8Array[]) => Uint8Array.from(Buffer.concat([Buffer.from(tag, 'latin1'), ...parts]))
+    const seqKey = (id: string, seq: number) => key('S', Buffer.from(`${id}\0`, 'latin1'), u64(seq))
+    const position = (id: string, seq: number) => Uint8Array.from(Buffer.concat([u64(seq), Buffer.from(id, 'latin1')]))
+    const fake = (n: number) => bytes(n.toString(16).padStart(2, '0').repeat(32))
+    // A re-root's leftover: H names fixture-main's seq 1, whose S row holds that entry's real hash.
+    await db.put(key('E', fake(0x01)), bytes('00'.repeat(32) + 'a0'))
+    await db.put(key('H', fake(0x01)), position('fixture-main', 1))
+    // No H row, no S row.
+    await db.put(key('E', fake(0xfe)), bytes('00'.repeat(32) + 'a1'))
+    // A session 'fixture-extra' of one record whose H row is missing: its S row names it.
+    const extraRecord = bytes('00'.repeat(32) + 'a2')
+    await db.put(key('E', fake(0x80)), extraRecord)
+    await db.put(seqKey('fixture-extra', 0), fake(0x80))
+    // fixture-main's last S row names a record that is not there (damage, kept as a gap).
+    const gapSeq = main.length
+    await db.put(seqKey('fixture-main', gapSeq), fake(0x33))
+    await db.close()
+    const engine = new LevelEngine(new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN) as never)
+    const done = await migrateToV2(engine, undefined, 7, 10)
+    await engine.close()
+    // 24 records and the one S names moved; the two unindexed records removed.
+    expect(done).toMatchObject({ done: entries + 1, orphansRemoved: 2 })
+    const after = await rawTables(dir)
+    expect(after.format).toEqual({ version: 2 })
+    expect(after.tags).toMatchObject({ R: entries + 1, H: entries })
+    expect(after.tags.E).toBeUndefined()
+    expect(after.tags.S).toBeUndefined()
+    const check = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+    await check.open()
+    try {
+      expect(Buffer.from((await check.get(key('R', Buffer.from('fixture-extra\0', 'latin1'), u64(0))))!).toString('hex')).toBe(Buffer.from(extraRecord).toString('hex'))
+      expect(await check.get(key('R', Buffer.from('fixture-main\0', 'latin1'), u64(gapSeq)))).toBeUndefined()
+      // fixture-main's seq 1 holds its own record, not the re-root's leftover.
+      const seq1 = await check.get(key('R', Buffer.from('fixture-main\0', 'latin1'), u64(1)))
+      expect(Buffer.from(seq1!.subarray(0, 32)).toString('hex')).toBe(main.hashes[0])
+      expect(await check.get(key('H', fake(0x01)))).toBeUndefined()
+    } finally {
+      await check.close()
     }
   })
 })
