@@ -15,15 +15,18 @@
 //
 // Crash safety: the first commit sets the format row to `{ version: 2, migrating: 1 }`, so an
 // older chainlog refuses the store from then on and this code knows to resume. Each later commit
-// moves a chunk of records: it puts their `R` rows and deletes their `E` rows in one atomic
-// batch, so every record is in exactly one of the two layouts at any time, and a resumed
-// migration simply continues with the `E` rows that are left. The `S` rows stay until every
-// record has moved (they are what says where a record goes); then they are deleted, the last of
-// them in the last commit, which also removes the store-wide usage rows and sets `{ version: 2 }`,
-// durably.
+// moves a chunk of records: it puts their `R` rows, and deletes their `E` rows in the same atomic
+// batch, or, on LevelDB, right after it with range deletes (`clear`, which LevelDB runs itself:
+// a delete per row in the batch cost more than the rest of the migration's own work). So a record
+// is in `E` until its `R` row is written, and once that is written its `E` row goes; a crash in
+// between leaves it in both, with the same bytes, and the resumed migration, which simply
+// continues with the `E` rows that are left, moves it again. The `S` rows stay until every record
+// has moved (they say where a record goes); then they are deleted, and the last commit removes
+// the store-wide usage rows and sets `{ version: 2 }`, durably.
 import { encodeCanonical } from '../encoding/cbor.js'
 import type { BatchOp, Row, StorageEngine } from './engine.js'
 import * as K from './keys.js'
+import { LevelEngine } from './level-engine.js'
 import { ReadAhead } from './read-ahead.js'
 import { storeWideRangeV1 } from './usage-ledger.js'
 
@@ -42,6 +45,43 @@ export const MIGRATION_CHUNK = 2048
 /** Records whose `H` and `S` rows disagree are held (by key) until this many, then settled with one scan of `S`. */
 const UNSETTLED_MAX = 65_536
 
+/** Bytes a LevelDB iterator reads ahead per step of the scans of `E` and `H` (classic-level's default is 16 KiB: ~11 records). */
+const READ_AHEAD_BYTES = 1 << 20
+
+/**
+ * What the migration uses of a LevelDB database directly, under its engine: scans that read ahead
+ * further than the engine's, and range deletes (`clear`, done by the database itself, with no
+ * operation per row in JavaScript). Only rows of the format-1 tables are deleted this way, which
+ * no precondition reads; the engine is told to forget what it remembers anyway.
+ */
+interface Bulk {
+  scan(range: { gte: Uint8Array; lt: Uint8Array }, chunk: number): AsyncIterable<Row[]>
+  clear(range: { gte: Uint8Array; lte: Uint8Array } | { gte: Uint8Array; lt: Uint8Array }): Promise<void>
+}
+
+function bulkOf(engine: StorageEngine): Bulk | undefined {
+  if (!(engine instanceof LevelEngine)) return undefined
+  const db = engine.db
+  return {
+    async *scan(range, chunk) {
+      const it = db.iterator({ ...range, ...K.BIN, highWaterMarkBytes: READ_AHEAD_BYTES } as never)
+      try {
+        for (;;) {
+          const rows = (await it.nextv(chunk)) as Row[]
+          if (rows.length === 0) return
+          yield rows
+        }
+      } finally {
+        await it.close()
+      }
+    },
+    async clear(range) {
+      await db.clear({ ...range, keyEncoding: K.BIN.keyEncoding } as never)
+      engine.forget()
+    },
+  }
+}
+
 /**
  * Migrate a format-1 store (or resume an interrupted migration). `chunk` is the records moved per
  * commit; `dropChunk` the `S` rows deleted per commit once every record has moved.
@@ -54,18 +94,23 @@ export async function migrateToV2(engine: StorageEngine, onProgress?: (p: Migrat
     await engine.commit({ ops: [{ type: 'put', key: K.formatKey(), value: marker }], expect: [{ key: K.formatKey(), value: formatRow }], sync: true })
   }
   const progress: MigrationProgress = { done: 0, total: await countRecords(engine), orphansRemoved: 0 }
-  // Records already in `R` (an interrupted run) count as done.
-  if (resumed) progress.done = await countRows(engine, K.TAG.record)
+  // Records no longer in `E` (moved by an interrupted run) count as done.
+  if (resumed) progress.done = Math.max(0, progress.total - (await countRows(engine, K.TAG_V1.entry)))
   onProgress?.({ ...progress })
-  await moveRecords(engine, chunk, progress, onProgress)
-  // Every record has moved: the sequence index goes, its last rows with the last commit.
+  const bulk = bulkOf(engine)
+  await moveRecords(engine, bulk, chunk, progress, onProgress)
+  // Every record has moved: the sequence index goes (on other engines its last rows go with the last commit).
   let drop: BatchOp[] = []
-  for await (const rows of engine.scan(K.tableRange(K.TAG_V1.seq), 1024, 65_536)) {
-    for (const [key] of rows) {
-      drop.push({ type: 'del', key })
-      if (drop.length >= dropChunk) {
-        await engine.commit({ ops: drop, sync: false })
-        drop = []
+  if (bulk !== undefined) {
+    await bulk.clear(K.tableRange(K.TAG_V1.seq))
+  } else {
+    for await (const rows of engine.scan(K.tableRange(K.TAG_V1.seq), 1024, 65_536)) {
+      for (const [key] of rows) {
+        drop.push({ type: 'del', key })
+        if (drop.length >= dropChunk) {
+          await engine.commit({ ops: drop, sync: false })
+          drop = []
+        }
       }
     }
   }
@@ -84,20 +129,25 @@ interface Chunk {
 
 /** The same chunk once the `S` rows at those positions are read: which records move where. */
 interface Moves {
+  /** Puts of `R` rows (and, without range deletes, deletes of the moved `E` rows). */
   ops: BatchOp[]
   moved: number
+  /** With range deletes: the runs of moved `E` keys, to remove once the commit has landed. */
+  runs: { gte: Uint8Array; lte: Uint8Array }[]
   /** `E` keys of records whose `H` and `S` rows disagree (or that have no `H` row). */
   unsettled: Uint8Array[]
 }
 
 /**
  * Move every record left in `E` to `R`: a merged scan of `E` and `H` in hash order, the `S` rows
- * at the positions `H` names read per chunk, one commit per chunk (put `R`, delete `E`). The
- * next chunks are read while a commit is written.
+ * at the positions `H` names read per chunk, one commit per chunk putting the `R` rows. The moved
+ * `E` rows are deleted in the same commit, or, on LevelDB, by range deletes of the runs of keys
+ * they are right after it landed. The next chunks are read while a commit is written.
  */
-async function moveRecords(engine: StorageEngine, chunk: number, progress: MigrationProgress, onProgress?: (p: MigrationProgress) => void): Promise<void> {
-  const entries = new Chunked(engine.scan(K.tableRange(K.TAG_V1.entry), chunk, chunk))
-  const hashes = new Chunked(engine.scan(K.tableRange(K.TAG.hash), chunk, chunk))
+async function moveRecords(engine: StorageEngine, bulk: Bulk | undefined, chunk: number, progress: MigrationProgress, onProgress?: (p: MigrationProgress) => void): Promise<void> {
+  const scan = (range: { gte: Uint8Array; lt: Uint8Array }) => (bulk !== undefined ? bulk.scan(range, chunk) : engine.scan(range, chunk, chunk))
+  const entries = new Chunked(scan(K.tableRange(K.TAG_V1.entry)))
+  const hashes = new Chunked(scan(K.tableRange(K.TAG.hash)))
   const read = async (): Promise<Chunk | undefined> => {
     const rows = await entries.take(chunk)
     if (rows.length === 0) return undefined
@@ -114,19 +164,24 @@ async function moveRecords(engine: StorageEngine, chunk: number, progress: Migra
     const seqKeys: Uint8Array[] = []
     for (const p of positions) if (p !== undefined) seqKeys.push(K.positionKey(K.TAG_V1.seq, p))
     const named = await engine.getMany(seqKeys)
-    const ops: BatchOp[] = []
-    const unsettled: Uint8Array[] = []
+    const moves: Moves = { ops: [], moved: 0, runs: [], unsettled: [] }
+    let run: { gte: Uint8Array; lte: Uint8Array } | undefined
     let n = 0
     for (let i = 0; i < rows.length; i++) {
       const [key, record] = rows[i]!
       const position = positions[i]
       if (position !== undefined && sameHash(named[n++], key)) {
-        ops.push({ type: 'put', key: K.positionKey(K.TAG.record, position), value: record }, { type: 'del', key })
+        moves.ops.push({ type: 'put', key: K.positionKey(K.TAG.record, position), value: record })
+        moves.moved++
+        if (bulk === undefined) moves.ops.push({ type: 'del', key })
+        else if (run === undefined) moves.runs.push((run = { gte: key, lte: key }))
+        else run.lte = key
       } else {
-        unsettled.push(key)
+        moves.unsettled.push(key)
+        run = undefined
       }
     }
-    return { ops, moved: ops.length / 2, unsettled }
+    return moves
   }
   const ahead = new ReadAhead(read, prepare, 2)
   let writing: Promise<void> = Promise.resolve()
@@ -146,7 +201,11 @@ async function moveRecords(engine: StorageEngine, chunk: number, progress: Migra
       if (moves === undefined) break
       await written()
       if (moves.ops.length > 0) {
-        writing = engine.commit({ ops: moves.ops, sync: false })
+        const { ops, runs } = moves
+        writing = engine.commit({ ops, sync: false }).then(async () => {
+          // The records are in R now: their E rows go (a crash before leaves both, and a resumed run moves them again).
+          for (const range of runs) await bulk!.clear(range)
+        })
         // Awaited before the next commit or at the end; this only keeps a failure meanwhile from being unhandled.
         writing.catch(() => undefined)
         writingMoved = moves.moved
@@ -161,7 +220,9 @@ async function moveRecords(engine: StorageEngine, chunk: number, progress: Migra
     await written()
     if (unsettled.length > 0) await settle(engine, unsettled, chunk, progress)
   } finally {
+    // A failed commit leaves the reads ahead and the other commit's clear to finish before the iterators close.
     await ahead.settle()
+    await writing.catch(() => undefined)
     await entries.close()
     await hashes.close()
   }
@@ -255,18 +316,16 @@ class Chunked {
   }
 }
 
+const compareBytes = Buffer.prototype.compare
+
 /** Order of two keys of hash-keyed tables (`E`, `H`) by what follows the tag. */
 function compareHashes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 1; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
-  return a.length - b.length
+  return compareBytes.call(a, b, 1, b.length, 1, a.length)
 }
 
 /** Whether an `S` value (a hash) is the hash of the `E` key. */
 function sameHash(hash: Uint8Array | undefined, entryKey: Uint8Array): boolean {
-  if (hash === undefined || hash.length !== entryKey.length - 1) return false
-  for (let i = 0; i < hash.length; i++) if (hash[i] !== entryKey[i + 1]) return false
-  return true
+  return hash !== undefined && hash.length === entryKey.length - 1 && compareBytes.call(entryKey, hash, 0, hash.length, 1, entryKey.length) === 0
 }
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
