@@ -184,7 +184,12 @@ async function moveRecords(engine: StorageEngine, bulk: Bulk | undefined, chunk:
     return moves
   }
   const ahead = new ReadAhead(read, prepare, 2)
+  // The last commit made; the range deletes of its chunk's E rows (from when it has landed), and
+  // those of the chunk before (which run while the last commit is written). At most one chunk's
+  // range deletes are left behind a commit.
   let writing: Promise<void> = Promise.resolve()
+  let removing: Promise<void> = Promise.resolve()
+  let removingBefore: Promise<void> = Promise.resolve()
   let writingMoved = 0
   let unsettled: Uint8Array[] = []
   const written = async (): Promise<void> => {
@@ -200,29 +205,41 @@ async function moveRecords(engine: StorageEngine, bulk: Bulk | undefined, chunk:
       const moves = await ahead.next()
       if (moves === undefined) break
       await written()
+      await removingBefore
       if (moves.ops.length > 0) {
         const { ops, runs } = moves
-        writing = engine.commit({ ops, sync: false }).then(async () => {
-          // The records are in R now: their E rows go (a crash before leaves both, and a resumed run moves them again).
+        const landed = engine.commit({ ops, sync: false })
+        writing = landed
+        removingBefore = removing
+        // The records are in R once the commit has landed: their E rows go then (a crash before
+        // that leaves them in both layouts, and a resumed run moves them again).
+        removing = runs.length === 0 ? Promise.resolve() : landed.then(async () => {
           for (const range of runs) await bulk!.clear(range)
         })
-        // Awaited before the next commit or at the end; this only keeps a failure meanwhile from being unhandled.
+        // Both are awaited before a later commit or at the end; this only keeps a failure meanwhile from being unhandled.
         writing.catch(() => undefined)
+        removing.catch(() => undefined)
         writingMoved = moves.moved
       }
       unsettled = unsettled.concat(moves.unsettled)
       if (unsettled.length >= UNSETTLED_MAX) {
         await written()
+        await removingBefore
+        await removing
         await settle(engine, unsettled, chunk, progress)
         unsettled = []
       }
     }
     await written()
+    await removingBefore
+    await removing
     if (unsettled.length > 0) await settle(engine, unsettled, chunk, progress)
   } finally {
-    // A failed commit leaves the reads ahead and the other commit's clear to finish before the iterators close.
+    // A failed commit leaves the reads ahead and a range delete to finish before the iterators close.
     await ahead.settle()
     await writing.catch(() => undefined)
+    await removingBefore.catch(() => undefined)
+    await removing.catch(() => undefined)
     await entries.close()
     await hashes.close()
   }

@@ -244,7 +244,8 @@ describe('migrating the store format 1 fixture', async () => {
 
   it('a migration that stops part way (a crash) leaves a store that resumes on the next open and verifies', async () => {
     // The marker (commit 1); 4 chunks of records (commits 2-5: 7, 7, 7, 3 records, each putting
-    // their R rows, their E rows removed by a range delete once the commit has landed); then the
+    // their R rows, their E rows removed by a range delete once the commit has landed, while the
+    // next commit is written, and before the one after it is made); then the
     // S table is removed by a range delete, and the last commit (6) sets the format. Stop after
     // each commit but the last, and between a chunk's commit and the removal of its E rows.
     expect(entries).toBe(24)
@@ -254,9 +255,10 @@ describe('migrating the store format 1 fixture', async () => {
       const moved = Math.min(7 * (afterCommits - 1), entries)
       await resumes(await stopped((e) => e, { afterCommits }, { R: moved, E: entries - moved, S: afterCommits < 5 ? entries : 0 }), moved)
     }
-    // A chunk's commit landed, the removal of its E rows did not: those 7 records are in both layouts.
+    // A chunk's commit landed, the removal of its E rows did not (and the next chunk's commit, made
+    // while that removal ran, landed too): those 14 records are in both layouts.
     const failClear = async () => Promise.reject(new Error('simulated crash'))
-    await resumes(await stopped((e) => e, { clear: failClear }, { R: 7, E: entries, S: entries }), 0)
+    await resumes(await stopped((e) => e, { clear: failClear }, { R: 14, E: entries, S: entries }), 0)
     // Part of the S table removed (a range delete is not one atomic write), then the crash.
     const partS = async (range: { gte?: Uint8Array }, db: ClassicLevel<Uint8Array, Uint8Array>) => {
       if (range.gte?.[0] !== 0x53) return ClassicLevel.prototype.clear.call(db, range as never)
