@@ -5,9 +5,9 @@
 // bytes, hashes, heads, metadata, blobs, leases and session usage rows are not touched.
 //
 // Order: the records are read in key order of `E`, which is hash order, merged with the hash
-// index `H` (also keyed by hash, and naming each record's session and seq), so that the ~all of
-// the store that the records are is read sequentially instead of by one point read per record
-// in random order. A record moves to the position `H` names when the sequence index agrees (`S`
+// index `H` (also keyed by hash, and naming each record's session and seq), so that the records,
+// most of the store's bytes, are read sequentially instead of by one point read each, in random
+// order. A record moves to the position `H` names when the sequence index agrees (`S`
 // at that position holds its hash): every record 0.1.0 wrote for a live session. The few others
 // (left by a re-root, or damage) are settled after, as before: moved to where an `S` row names
 // them, else removed with their `H` row (as format 1's gc would have). The record value is kept
@@ -16,8 +16,8 @@
 // Crash safety: the first commit sets the format row to `{ version: 2, migrating: 1 }`, so an
 // older chainlog refuses the store from then on and this code knows to resume. Each later commit
 // moves a chunk of records: it puts their `R` rows, and deletes their `E` rows in the same atomic
-// batch, or, on LevelDB, right after it with range deletes (`clear`, which LevelDB runs itself:
-// a delete per row in the batch cost more than the rest of the migration's own work). So a record
+// batch, or, on LevelDB, once it has landed, with range deletes (`clear`, which LevelDB runs
+// itself: a delete per row in the batch costs the main thread as much as a put). So a record
 // is in `E` until its `R` row is written, and once that is written its `E` row goes; a crash in
 // between leaves it in both, with the same bytes, and the resumed migration, which simply
 // continues with the `E` rows that are left, moves it again. The `S` rows stay until every record
