@@ -121,6 +121,21 @@ export function seqRangeV1(sessionId: string): { gte: Uint8Array; lt: Uint8Array
   return { gte: cat([TAG_V1.seq], id, [0]), lt: cat([TAG_V1.seq], id, [1]) }
 }
 
+/**
+ * The key of the record at the position a hash-index value (`u64 seq ‖ sessionId`) names, in
+ * the table `tag`: `R` (format 2) or `S` (format 1's sequence index, same shape), built from the
+ * value's bytes (the migration does this for every record).
+ */
+export function positionKey(tag: typeof TAG.record | typeof TAG_V1.seq, hashIndexValue: Uint8Array): Uint8Array {
+  const idLength = hashIndexValue.length - 8
+  const key = new Uint8Array(idLength + 10)
+  key[0] = tag
+  key.set(hashIndexValue.subarray(8), 1)
+  key[idLength + 1] = 0
+  key.set(hashIndexValue.subarray(0, 8), idLength + 2)
+  return key
+}
+
 /** Range over the dependants of one session. */
 export function childRange(sourceId: string): { gte: Uint8Array; lt: Uint8Array } {
   const id = enc.encode(sourceId)

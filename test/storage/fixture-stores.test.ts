@@ -10,6 +10,8 @@ import { MemoryLevel } from 'memory-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyBundle } from '../../src/bundle/bundle.js'
 import { decodeCbor } from '../../src/encoding/cbor.js'
+import { u64 } from '../../src/storage/keys.js'
+import type { StorageEngine } from '../../src/storage/engine.js'
 import { LevelEngine } from '../../src/storage/level-engine.js'
 import { migrateToV2, type MigrationProgress } from '../../src/storage/migrate.js'
 import { type Store } from '../../src/store.js'
@@ -178,36 +180,194 @@ describe('migrating the store format 1 fixture', async () => {
     expect(before.format).toEqual({ version: 1 })
   })
 
+  /** An engine over the same database that is not a LevelEngine: no range deletes, every delete in a commit (as on a SQL engine). */
+  const plain = (inner: LevelEngine): StorageEngine => ({
+    get stats() {
+      return inner.stats
+    },
+    exclusive: true,
+    get: (key) => inner.get(key),
+    getMany: (keys) => inner.getMany(keys),
+    scan: (range, chunk, maxChunk) => inner.scan(range, chunk, maxChunk),
+    commit: (c) => inner.commit(c),
+    flush: () => inner.flush(),
+    forget: () => inner.forget(),
+    close: () => inner.close(),
+  })
+
+  /**
+   * Run the migration of a copy of the fixture (chunks of 7 records, S rows deleted 10 per commit
+   * where they are deleted by commits) until `crash` says to stop, and check the store it leaves:
+   * format row, and how many rows each format-1 table still has.
+   */
+  async function stopped(engineOf: (e: LevelEngine) => StorageEngine, crash: { afterCommits?: number; clear?: (range: { gte?: Uint8Array }, db: ClassicLevel<Uint8Array, Uint8Array>) => Promise<void> }, want: { R: number; E: number; S: number }): Promise<string> {
+    const dir = await copyOf('v1')
+    dirs.push(dir)
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+    await db.open()
+    const level = new LevelEngine(db as never)
+    const commit = level.commit.bind(level)
+    let commits = 0
+    level.commit = (c) => (++commits > (crash.afterCommits ?? Infinity) ? Promise.reject(new Error('simulated crash')) : commit(c))
+    if (crash.clear) {
+      const clear = crash.clear
+      db.clear = ((range: { gte?: Uint8Array }) => clear(range, db)) as never
+    }
+    await expect(migrateToV2(engineOf(level), undefined, 7, 10)).rejects.toThrow('simulated crash')
+    if (crash.afterCommits !== undefined) expect(commits, 'no commit is made after one fails').toBe(crash.afterCommits + 1)
+    await db.close()
+    const mid = await rawTables(dir)
+    expect(mid.format).toEqual({ version: 2, migrating: 1 })
+    expect({ R: mid.tags.R ?? 0, E: mid.tags.E ?? 0, S: mid.tags.S ?? 0, H: mid.tags.H }).toEqual({ ...want, H: entries })
+    return dir
+  }
+
+  /** The next open finishes the migration: the store verifies and reads as written, with no format-1 rows left. */
+  async function resumes(dir: string, doneBefore: number): Promise<void> {
+    const seen: MigrationProgress[] = []
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    try {
+      await expectAsWritten(store, expected, 1)
+      expect(await store.usage()).toEqual(expected.usage)
+    } finally {
+      await store.close()
+    }
+    // The resumed migration counts the records an earlier run moved.
+    expect(seen[0]).toMatchObject({ done: doneBefore, total: entries })
+    expect(seen[seen.length - 1]).toMatchObject({ done: entries, total: entries, orphansRemoved: 0 })
+    const after = await rawTables(dir)
+    expect(after.format).toEqual({ version: 2 })
+    expect(after.tags.S).toBeUndefined()
+    expect(after.tags.E).toBeUndefined()
+    expect(after.tags.R).toBe(entries)
+  }
+
   it('a migration that stops part way (a crash) leaves a store that resumes on the next open and verifies', async () => {
-    // The marker, then 4 chunks of records (24 in all), then the last commit: stop after each kind.
+    // The marker (commit 1); 4 chunks of records (commits 2-5: 7, 7, 7, 3 records, each putting
+    // their R rows, their E rows removed by a range delete once the commit has landed, while the
+    // next commit is written, and before the one after it is made); then the
+    // S table is removed by a range delete, and the last commit (6) sets the format. Stop after
+    // each commit but the last, and between a chunk's commit and the removal of its E rows.
     expect(entries).toBe(24)
-    for (const stopAfter of [1, 2, 4, 5]) {
+    for (const afterCommits of [1, 2, 4, 5]) {
+      // Every record is in exactly one layout: moved ones in R, the rest still in E. S stays whole
+      // until every record has moved (after commit 5 it is gone: only the last commit is left).
+      const moved = Math.min(7 * (afterCommits - 1), entries)
+      await resumes(await stopped((e) => e, { afterCommits }, { R: moved, E: entries - moved, S: afterCommits < 5 ? entries : 0 }), moved)
+    }
+    // A chunk's commit landed, the removal of its E rows did not (and the next chunk's commit, made
+    // while that removal ran, landed too): those 14 records are in both layouts.
+    const failClear = async () => Promise.reject(new Error('simulated crash'))
+    await resumes(await stopped((e) => e, { clear: failClear }, { R: 14, E: entries, S: entries }), 0)
+    // Part of the S table removed (a range delete is not one atomic write), then the crash.
+    const partS = async (range: { gte?: Uint8Array }, db: ClassicLevel<Uint8Array, Uint8Array>) => {
+      if (range.gte?.[0] !== 0x53) return ClassicLevel.prototype.clear.call(db, range as never)
+      await ClassicLevel.prototype.clear.call(db, { ...range, limit: 10 } as never)
+      throw new Error('simulated crash')
+    }
+    await resumes(await stopped((e) => e, { clear: partS }, { R: entries, E: 0, S: entries - 10 }), entries)
+  })
+
+  it('on an engine without range deletes, each commit deletes what it moves; a crash after any commit resumes', async () => {
+    // The marker (1); 4 chunks (2-5) each putting R rows and deleting their E rows; S rows deleted
+    // 10 per commit (6, 7), the last 4 with the last commit (8).
+    for (const afterCommits of [1, 2, 4, 5, 6, 7]) {
+      // Every record is in exactly one layout at every commit: moved ones in R, the rest in E.
+      const moved = Math.min(7 * (afterCommits - 1), entries)
+      const s = afterCommits <= 5 ? entries : entries - 10 * (afterCommits - 5)
+      await resumes(await stopped(plain, { afterCommits }, { R: moved, E: entries - moved, S: s }), moved)
+    }
+  })
+
+  it('reads the records by one scan of E, not one by one: point reads are of S rows only', async () => {
+    for (const [label, engineOf] of [
+      ['LevelDB', (e: LevelEngine) => e],
+      ['no range deletes', plain],
+    ] as const) {
       const dir = await copyOf('v1')
       dirs.push(dir)
       const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
-      await db.open()
-      const engine = new LevelEngine(db as never)
-      const commit = engine.commit.bind(engine)
-      let commits = 0
-      engine.commit = (c) => (++commits > stopAfter ? Promise.reject(new Error('simulated crash')) : commit(c))
-      // Chunks of 7 records: the fixture's records take several commits.
-      await expect(migrateToV2(engine, undefined, 7)).rejects.toThrow('simulated crash')
-      await db.close()
-      const mid = await rawTables(dir)
-      expect(mid.format, `stopped after ${stopAfter} commits`).toEqual({ version: 2, migrating: 1 })
-      // Every record is in exactly one layout: moved ones in R, the rest still in E (with S).
-      expect((mid.tags.R ?? 0) + (mid.tags.S ?? 0)).toBe(entries)
-      const store = await openStore({ path: dir, exclusive: true })
-      try {
-        await expectAsWritten(store, expected, 1)
-        expect(await store.usage()).toEqual(expected.usage)
-      } finally {
-        await store.close()
+      const level = new LevelEngine(db as never)
+      const getMany = level.getMany.bind(level)
+      const pointReads: Record<string, number> = {}
+      const count = (into: Record<string, number>, what: string) => (into[what] = (into[what] ?? 0) + 1)
+      level.getMany = (keys) => {
+        for (const k of keys) count(pointReads, String.fromCharCode(k[0]!))
+        return getMany(keys)
       }
-      const after = await rawTables(dir)
-      expect(after.format).toEqual({ version: 2 })
-      expect(after.tags.S).toBeUndefined()
-      expect(after.tags.E).toBeUndefined()
+      const commit = level.commit.bind(level)
+      const ops: Record<string, number> = {}
+      level.commit = (c) => {
+        for (const op of c.ops) count(ops, `${op.type} ${String.fromCharCode(op.key[0]!)}`)
+        return commit(c)
+      }
+      const clear = db.clear.bind(db)
+      const clears: Record<string, number> = {}
+      db.clear = ((range: { gte: Uint8Array }) => (count(clears, String.fromCharCode(range.gte[0]!)), clear(range as never))) as never
+      expect(await migrateToV2(engineOf(level), undefined, 7)).toEqual({ done: entries, total: entries, orphansRemoved: 0 })
+      await level.close()
+      // The S row at each record's position, and the format row (the precondition of the
+      // marker's commit and of the last; on LevelDB read again after the range deletes).
+      expect(pointReads, label).toEqual({ S: entries, F: label === 'LevelDB' ? 2 : 1 })
+      // Each record put in R; then the store-wide usage rows (2: one per model) and the format row (put twice: marker, then version 2).
+      const rest = { 'put F': 2, 'put R': entries, 'del U': 2 }
+      // Without range deletes, each E row and S row is deleted by a commit. On LevelDB, the E
+      // rows go by one range delete per chunk (the fixture's records are all moved: one run
+      // each), then the S table by one.
+      expect(ops, label).toEqual(label === 'LevelDB' ? rest : { ...rest, 'del E': entries, 'del S': entries })
+      expect(clears, label).toEqual(label === 'LevelDB' ? { E: 4, S: 1 } : {})
+    }
+  })
+
+  it('settles records whose hash index and sequence index disagree as format 1 did, and removes unindexed ones', async () => {
+    // Format-1 rows a store can hold besides its sessions' records: a record left by a re-root
+    // (its H row still names a position whose S row now holds another hash), one with no H row
+    // at all, a record whose H row is missing but an S row names it, and an S row whose record is
+    // missing. Written into a copy of the fixture, behind the code under test.
+    const dir = await copyOf('v1')
+    dirs.push(dir)
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+    await db.open()
+    const main = expected.sessions['fixture-main']!
+    const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'))
+    const key = (tag: string, ...parts: Uint8Array[]) => Uint8Array.from(Buffer.concat([Buffer.from(tag, 'latin1'), ...parts]))
+    const seqKey = (id: string, seq: number) => key('S', Buffer.from(`${id}\0`, 'latin1'), u64(seq))
+    const position = (id: string, seq: number) => Uint8Array.from(Buffer.concat([u64(seq), Buffer.from(id, 'latin1')]))
+    const fake = (n: number) => bytes(n.toString(16).padStart(2, '0').repeat(32))
+    // A re-root's leftover: H names fixture-main's seq 1, whose S row holds that entry's real hash.
+    await db.put(key('E', fake(0x01)), bytes('00'.repeat(32) + 'a0'))
+    await db.put(key('H', fake(0x01)), position('fixture-main', 1))
+    // No H row, no S row.
+    await db.put(key('E', fake(0xfe)), bytes('00'.repeat(32) + 'a1'))
+    // A session 'fixture-extra' of one record whose H row is missing: its S row names it.
+    const extraRecord = bytes('00'.repeat(32) + 'a2')
+    await db.put(key('E', fake(0x80)), extraRecord)
+    await db.put(seqKey('fixture-extra', 0), fake(0x80))
+    // fixture-main's last S row names a record that is not there (damage, kept as a gap).
+    const gapSeq = main.length
+    await db.put(seqKey('fixture-main', gapSeq), fake(0x33))
+    await db.close()
+    const engine = new LevelEngine(new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN) as never)
+    const done = await migrateToV2(engine, undefined, 7, 10)
+    await engine.close()
+    // 24 records and the one S names moved; the two unindexed records removed.
+    expect(done).toMatchObject({ done: entries + 1, orphansRemoved: 2 })
+    const after = await rawTables(dir)
+    expect(after.format).toEqual({ version: 2 })
+    expect(after.tags).toMatchObject({ R: entries + 1, H: entries })
+    expect(after.tags.E).toBeUndefined()
+    expect(after.tags.S).toBeUndefined()
+    const check = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+    await check.open()
+    try {
+      expect(Buffer.from((await check.get(key('R', Buffer.from('fixture-extra\0', 'latin1'), u64(0))))!).toString('hex')).toBe(Buffer.from(extraRecord).toString('hex'))
+      expect(await check.get(key('R', Buffer.from('fixture-main\0', 'latin1'), u64(gapSeq)))).toBeUndefined()
+      // fixture-main's seq 1 holds its own record, not the re-root's leftover.
+      const seq1 = await check.get(key('R', Buffer.from('fixture-main\0', 'latin1'), u64(1)))
+      expect(Buffer.from(seq1!.subarray(0, 32)).toString('hex')).toBe(main.hashes[0])
+      expect(await check.get(key('H', fake(0x01)))).toBeUndefined()
+    } finally {
+      await check.close()
     }
   })
 })
