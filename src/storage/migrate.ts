@@ -57,6 +57,8 @@ const READ_AHEAD_BYTES = 1 << 20
 interface Bulk {
   scan(range: { gte: Uint8Array; lt: Uint8Array }, chunk: number): AsyncIterable<Row[]>
   clear(range: { gte: Uint8Array; lte: Uint8Array } | { gte: Uint8Array; lt: Uint8Array }): Promise<void>
+  /** Make every write so far, range deletes included, durable. */
+  durable(): Promise<void>
 }
 
 function bulkOf(engine: StorageEngine): Bulk | undefined {
@@ -76,8 +78,16 @@ function bulkOf(engine: StorageEngine): Bulk | undefined {
       }
     },
     async clear(range) {
+      // A range delete skips the engine's journal (docs/storage.md section 12): everything the
+      // engine has acknowledged goes into LevelDB first, so that LevelDB's own log holds the
+      // moved records before the delete of their old rows, and no crash can keep one without the other.
+      await engine.flush()
       await db.clear({ ...range, keyEncoding: K.BIN.keyEncoding } as never)
       engine.forget()
+    },
+    async durable() {
+      // Flushed, fsynced in LevelDB, and the journal emptied.
+      await engine.emptyJournal()
     },
   }
 }
@@ -103,6 +113,9 @@ export async function migrateToV2(engine: StorageEngine, onProgress?: (p: Migrat
   let drop: BatchOp[] = []
   if (bulk !== undefined) {
     await bulk.clear(K.tableRange(K.TAG_V1.seq))
+    // The range deletes are in LevelDB only: durable before the format row says the migration is
+    // done (that commit goes through the journal, which a power cut could otherwise keep alone).
+    await bulk.durable()
   } else {
     for await (const rows of engine.scan(K.tableRange(K.TAG_V1.seq), 1024, 65_536)) {
       for (const [key] of rows) {
