@@ -49,7 +49,6 @@ export function registerLs(program: Command, ctx: Ctx): void {
           { text: r.firstUserMessage === null ? '-' : JSON.stringify(oneLine(r.firstUserMessage, 60)) },
         ]),
       ]
-      const lines = renderTable(table, ['left', 'right', 'right', 'left', 'right', 'left'])
-      for (const l of lines) ctx.out.line(l)
+      ctx.out.lines(renderTable(table, ['left', 'right', 'right', 'left', 'right', 'left']))
     })
 }

@@ -1,10 +1,10 @@
 // `chainlog stats [<session>]`: token usage by model and entries and bytes by kind, for one
 // session or the whole store. Each entry is counted once, in the session that stores it.
 import type { Command } from 'commander'
-import type { EntryKind, UsageTotals } from '../../index.js'
+import type { EntryKind, StoreFigures, UsageTotals } from '../../index.js'
 import type { Ctx } from '../context.js'
 import { formatBytes, formatCount } from '../format.js'
-import { addTotals, emptyTotals, ownFigures, resolveSession } from '../sessions.js'
+import { addTotals, emptyTotals, resolveSession } from '../sessions.js'
 import { withStore } from '../store-access.js'
 import { renderTable } from '../table.js'
 
@@ -27,35 +27,28 @@ export function registerStats(program: Command, ctx: Ctx): void {
     .action(async (session: string | undefined, opts: { json?: boolean }) => {
       const { out } = ctx
       const view = await withStore(ctx.storeDir(), async (store) => {
-        const ids = session === undefined ? (await store.listSessions()).map((s) => s.sessionId) : [await resolveSession(store, session)]
-        const v: StatsView = {
-          scope: session === undefined ? 'store' : 'session',
-          sessionId: session === undefined ? null : ids[0]!,
-          sessions: ids.length,
-          entries: 0,
-          bytes: 0,
-          byKind: {},
-          usageByModel: {},
-          usageTotal: emptyTotals(),
-        }
+        const sid = session === undefined ? undefined : await resolveSession(store, session)
+        // Entries and bytes by kind: one scan of the records (not a read per session).
         const progress = out.progress('reading')
+        progress.status('entries and bytes by kind')
+        let f: StoreFigures
         try {
-          for (const id of ids) {
-            const f = await ownFigures(store, id)
-            v.entries += f.entries
-            v.bytes += f.bytes
-            for (const [kind, k] of Object.entries(f.byKind)) {
-              const t = (v.byKind[kind as EntryKind] ??= { entries: 0, bytes: 0 })
-              t.entries += k.entries
-              t.bytes += k.bytes
-            }
-            progress.update(v.entries)
-          }
+          f = await store.figures(sid)
         } finally {
           progress.done()
         }
+        const v: StatsView = {
+          scope: sid === undefined ? 'store' : 'session',
+          sessionId: sid ?? null,
+          sessions: f.sessions,
+          entries: f.entries,
+          bytes: f.bytes,
+          byKind: f.byKind,
+          usageByModel: {},
+          usageTotal: emptyTotals(),
+        }
         // Token totals come from the usage ledger the store keeps with every append.
-        v.usageByModel = await store.usage(session === undefined ? undefined : ids[0])
+        v.usageByModel = await store.usage(sid)
         for (const t of Object.values(v.usageByModel)) addTotals({ total: v.usageTotal }, 'total', t)
         return v
       })

@@ -157,7 +157,7 @@ export function registerTree(program: Command, ctx: Ctx): void {
               note: n.missingOrigin ? `(${n.missingOrigin.relation} of ${n.missingOrigin.sessionId} at ${shortHash(n.missingOrigin.atHash)}, not in store)` : undefined,
               children: n.children.map(toRender),
             })
-            for (const l of render(out.c, roots.map(toRender), sessions, out.width)) out.line(l)
+            out.lines(render(out.c, roots.map(toRender), sessions, out.width))
           }
           return
         }
@@ -199,7 +199,7 @@ export function registerTree(program: Command, ctx: Ctx): void {
             children: [node],
           }
         }
-        for (const l of render(out.c, [node], sessions, out.width)) out.line(l)
+        out.lines(render(out.c, [node], sessions, out.width))
       })
     })
 }
