@@ -77,17 +77,25 @@ function rowOf(s: SessionInfo, usageTotals: Record<string, UsageTotals>): Sessio
   }
 }
 
+/** Above this many sessions asked for, the listing reads the whole usage ledger. */
+const BULK_USAGE = 64
+
 /**
  * Sessions newest first (the newest `limit` if given), as rows. A few sessions read their own
  * ledger rows; many read the whole ledger in one scan, so the listing costs a few range scans
- * whatever the number of sessions.
+ * whatever the number of sessions. The ledger scan runs alongside the listing's scans.
  */
 export async function sessionRows(store: ChainlogStore, limit?: number): Promise<SessionRow[]> {
-  const sessions = await store.listSessions({ order: 'newest', limit })
-  if (sessions.length > 64) {
-    const all = await store.usageBySession()
-    return sessions.map((s) => rowOf(s, all[s.sessionId] ?? {}))
+  const bulk = limit === undefined || limit > BULK_USAGE ? store.usageBySession() : undefined
+  let sessions: SessionInfo[]
+  try {
+    sessions = await store.listSessions({ order: 'newest', limit })
+  } catch (err) {
+    await bulk?.catch(() => undefined)
+    throw err
   }
+  const all = await bulk
+  if (all) return sessions.map((s) => rowOf(s, all[s.sessionId] ?? {}))
   const rows: SessionRow[] = []
   for (const s of sessions) rows.push(await sessionRow(store, s))
   return rows

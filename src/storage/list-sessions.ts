@@ -5,6 +5,7 @@ import { toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Row, StorageEngine } from './engine.js'
 import * as K from './keys.js'
+import { prefetched } from './prefetch.js'
 import type { SessionMeta } from './session-meta.js'
 
 export interface SessionInfo extends SessionMeta {
@@ -49,7 +50,7 @@ export async function listSessions(engine: StorageEngine, options: ListOptions =
  * left out. Ids are compared as key bytes, the order the scans return them in.
  */
 export async function forEachSession(engine: StorageEngine, fn: (metaKey: Uint8Array, headValue: Uint8Array, metaValue: Uint8Array) => void): Promise<void> {
-  const heads = engine.scan(K.tableRange(K.TAG.head), 1024)[Symbol.asyncIterator]()
+  const heads = prefetched(engine.scan(K.tableRange(K.TAG.head), 1024))[Symbol.asyncIterator]()
   try {
     let headRows: Row[] = []
     let h = 0
@@ -63,7 +64,7 @@ export async function forEachSession(engine: StorageEngine, fn: (metaKey: Uint8A
       return headRows[h++]
     }
     let head = await nextHead()
-    for await (const rows of engine.scan(K.tableRange(K.TAG.meta), 1024)) {
+    for await (const rows of prefetched(engine.scan(K.tableRange(K.TAG.meta), 1024))) {
       for (const [key, value] of rows) {
         while (head && compareIds(head[0], key) < 0) head = await nextHead()
         if (!head || compareIds(head[0], key) !== 0) continue
@@ -71,11 +72,13 @@ export async function forEachSession(engine: StorageEngine, fn: (metaKey: Uint8A
       }
     }
   } finally {
-    await heads.return?.()
+    await heads.return(undefined)
   }
 }
 
 /** Order of the session ids of two one-tag keys (`P ‖ id`, `M ‖ id`): their bytes after the tag. */
 function compareIds(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a.subarray(1), b.subarray(1))
+  const n = Math.min(a.length, b.length)
+  for (let i = 1; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
 }

@@ -9,6 +9,7 @@ import type { EntryKind } from '../schema/entry.js'
 import type { StorageEngine } from './engine.js'
 import * as K from './keys.js'
 import { forEachSession } from './list-sessions.js'
+import { prefetched } from './prefetch.js'
 import { corrupt } from './read-entries.js'
 
 export interface KindFigures {
@@ -32,8 +33,8 @@ const FIRST_CHUNK = 256
 const MAX_CHUNK = 4096
 
 interface Live {
-  /** The session id as key bytes (after the table tag). */
-  id: Uint8Array
+  /** A one-tag key of the session (`P ‖ id` or `M ‖ id`): its id is the bytes after the tag. */
+  key: Uint8Array
   sessionId: string
   /** Seq of its head: records past it are not the session's (yet). */
   last: number
@@ -51,10 +52,10 @@ export async function storeFigures(engine: StorageEngine, sessionId?: string): P
   if (sessionId !== undefined) {
     const head = await engine.get(K.headKey(sessionId))
     if (!head) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
-    live.push({ id: K.headKey(sessionId).subarray(1), sessionId, last: K.parseHeadValue(head).seq })
+    live.push({ key: K.headKey(sessionId), sessionId, last: K.parseHeadValue(head).seq })
   } else {
     await forEachSession(engine, (key, headValue) => {
-      live.push({ id: key.subarray(1), sessionId: K.sessionIdFromKey(key), last: K.parseHeadValue(headValue).seq })
+      live.push({ key, sessionId: K.sessionIdFromKey(key), last: K.parseHeadValue(headValue).seq })
     })
   }
   const fig: StoreFigures = { sessions: live.length, entries: 0, bytes: 0, byKind: {} }
@@ -65,13 +66,11 @@ export async function storeFigures(engine: StorageEngine, sessionId?: string): P
     if (expected <= s.last) throw corrupt(`session ${s.sessionId} ends at seq ${expected} before ${s.last}`, { sessionId: s.sessionId })
   }
   const range = sessionId !== undefined ? K.recordRange(sessionId) : K.tableRange(K.TAG.record)
-  for await (const rows of engine.scan(range, FIRST_CHUNK, MAX_CHUNK)) {
+  for await (const rows of prefetched(engine.scan(range, FIRST_CHUNK, MAX_CHUNK))) {
     for (const [key, record] of rows) {
-      // `R ‖ id ‖ 0x00 ‖ seq(8)`: the id is what lies between the tag and the last 9 bytes.
       if (key.length < 10) continue
-      const id = key.subarray(1, key.length - 9)
       let c = -1
-      while (i < live.length && (c = Buffer.compare(live[i]!.id, id)) < 0) {
+      while (i < live.length && (c = compareToRecord(live[i]!.key, key)) < 0) {
         finish(live[i]!)
         i++
         expected = 0
@@ -101,4 +100,15 @@ export async function storeFigures(engine: StorageEngine, sessionId?: string): P
   }
   for (; i < live.length; i++, expected = 0) finish(live[i]!)
   return fig
+}
+
+/**
+ * Order of the session id of a one-tag key (`P ‖ id`) and that of a record key (`R ‖ id ‖ 0x00 ‖
+ * seq(8)`, the id between the tag and the last 9 bytes), compared as bytes.
+ */
+function compareToRecord(idKey: Uint8Array, recordKey: Uint8Array): number {
+  const end = recordKey.length - 9
+  const n = Math.min(idKey.length, end)
+  for (let i = 1; i < n; i++) if (idKey[i] !== recordKey[i]) return idKey[i]! - recordKey[i]!
+  return idKey.length - end
 }
