@@ -1,7 +1,8 @@
 // `chainlog stats [<session>]`: token usage by model and entries and bytes by kind, for one
 // session or the whole store. Each entry is counted once, in the session that stores it.
 import type { Command } from 'commander'
-import type { EntryKind, StoreFigures, UsageTotals } from '../../index.js'
+import type { EntryKind, UsageTotals } from '../../index.js'
+import { ENTRY_KINDS } from '../../schema/kinds.js'
 import type { Ctx } from '../context.js'
 import { formatBytes, formatCount } from '../format.js'
 import { addTotals, emptyTotals, resolveSession } from '../sessions.js'
@@ -28,15 +29,16 @@ export function registerStats(program: Command, ctx: Ctx): void {
       const { out } = ctx
       const view = await withStore(ctx.storeDir(), async (store) => {
         const sid = session === undefined ? undefined : await resolveSession(store, session)
-        // Entries and bytes by kind: one scan of the records (not a read per session).
+        // Entries and bytes by kind from one pass over the records (not a read per session), and
+        // token totals from the usage ledger the store keeps with every append, read alongside.
         const progress = out.progress('reading')
         progress.status('entries and bytes by kind')
-        let f: StoreFigures
-        try {
-          f = await store.figures(sid)
-        } finally {
-          progress.done()
-        }
+        // Both settle before the store closes, whichever fails.
+        const [figures, ledger] = await Promise.allSettled([store.figures(sid), store.usage(sid)]).finally(() => progress.done())
+        if (figures.status === 'rejected') throw figures.reason
+        if (ledger.status === 'rejected') throw ledger.reason
+        const f = figures.value
+        const usage = ledger.value
         const v: StatsView = {
           scope: sid === undefined ? 'store' : 'session',
           sessionId: sid ?? null,
@@ -44,11 +46,9 @@ export function registerStats(program: Command, ctx: Ctx): void {
           entries: f.entries,
           bytes: f.bytes,
           byKind: f.byKind,
-          usageByModel: {},
+          usageByModel: usage,
           usageTotal: emptyTotals(),
         }
-        // Token totals come from the usage ledger the store keeps with every append.
-        v.usageByModel = await store.usage(sid)
         for (const t of Object.values(v.usageByModel)) addTotals({ total: v.usageTotal }, 'total', t)
         return v
       })
@@ -78,7 +78,6 @@ export function registerStats(program: Command, ctx: Ctx): void {
         for (const l of renderTable(rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right'])) out.line(l)
       }
       out.line()
-      const { ENTRY_KINDS } = await import('../../schema/entry.js')
       const kinds = ENTRY_KINDS.filter((k) => view.byKind[k] !== undefined)
       const rows = [
         ['KIND', 'ENTRIES', 'BYTES'].map((t) => ({ text: t, paint: c.bold })),
