@@ -24,21 +24,36 @@ export function codePoints(s: string): number {
 
 /** Render rows (the first is the header) with two spaces between columns; the last column is not padded. */
 export function renderTable(rows: (Cell | string)[][], align: Align[]): string[] {
-  // Each cell's width is counted once (a listing may have 20,000 rows).
-  const lengths = rows.map((r) => r.map((c) => codePoints(typeof c === 'string' ? c : c.text)))
-  const widths: number[] = []
-  for (const r of lengths) r.forEach((n, i) => (widths[i] = Math.max(widths[i] ?? 0, n)))
-  return rows.map((r, ri) =>
-    r
-      .map((cell, i) => {
-        const text = typeof cell === 'string' ? cell : cell.text
-        const paint = typeof cell === 'string' ? undefined : cell.paint
-        const last = i === r.length - 1
-        const gap = (widths[i] ?? 0) - lengths[ri]![i]!
-        const padded = last && align[i] !== 'right' ? text : align[i] === 'right' ? ' '.repeat(gap) + text : text + ' '.repeat(gap)
-        return paint ? paint(padded) : padded
-      })
-      .join('  ')
-      .trimEnd(),
-  )
+  // A listing may have 20,000 rows: each cell's width is counted once, into one flat array, and
+  // each line is built by concatenation, without an array per row.
+  let cols = 0
+  for (const r of rows) cols = Math.max(cols, r.length)
+  const lengths = new Int32Array(rows.length * cols)
+  const widths = new Array<number>(cols).fill(0)
+  for (let ri = 0; ri < rows.length; ri++) {
+    const r = rows[ri]!
+    for (let i = 0; i < r.length; i++) {
+      const cell = r[i]!
+      const n = codePoints(typeof cell === 'string' ? cell : cell.text)
+      lengths[ri * cols + i] = n
+      if (n > widths[i]!) widths[i] = n
+    }
+  }
+  const lines = new Array<string>(rows.length)
+  for (let ri = 0; ri < rows.length; ri++) {
+    const r = rows[ri]!
+    let line = ''
+    for (let i = 0; i < r.length; i++) {
+      const cell = r[i]!
+      const text = typeof cell === 'string' ? cell : cell.text
+      const paint = typeof cell === 'string' ? undefined : cell.paint
+      const gap = widths[i]! - lengths[ri * cols + i]!
+      const last = i === r.length - 1
+      const padded = last && align[i] !== 'right' ? text : align[i] === 'right' ? ' '.repeat(gap) + text : text + ' '.repeat(gap)
+      if (i > 0) line += '  '
+      line += paint ? paint(padded) : padded
+    }
+    lines[ri] = line.trimEnd()
+  }
+  return lines
 }

@@ -6,7 +6,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { formatCount, isSpace, oneLine } from '../../src/cli/format.js'
 import { Output } from '../../src/cli/output.js'
-import { codePoints } from '../../src/cli/table.js'
+import { codePoints, renderTable, type Align, type Cell } from '../../src/cli/table.js'
 
 describe('formatCount', () => {
   it('groups digits in thousands as en-US does, for whole, negative and fractional numbers', () => {
@@ -48,6 +48,33 @@ describe('oneLine, codePoints and Output.lines print what the plain versions did
       }),
     )
     for (const s of ['', 'a', '😀', '\ud83d', '\ude00\ud83d', 'a😀b\ud83d']) expect(codePoints(s)).toBe([...s].length)
+  })
+
+  it('renderTable lays out rows as the array-per-row version did', () => {
+    const plainRender = (rows: (Cell | string)[][], align: Align[]): string[] => {
+      const cells = rows.map((r) => r.map((c) => (typeof c === 'string' ? { text: c } : c)))
+      const widths: number[] = []
+      for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c.text].length)))
+      return cells.map((r) =>
+        r
+          .map((c, i) => {
+            const last = i === r.length - 1
+            const gap = (widths[i] ?? 0) - [...c.text].length
+            const padded = last && align[i] !== 'right' ? c.text : align[i] === 'right' ? ' '.repeat(gap) + c.text : c.text + ' '.repeat(gap)
+            return c.paint ? c.paint(padded) : padded
+          })
+          .join('  ')
+          .trimEnd(),
+      )
+    }
+    const text = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('', ' ', 'é😀', '\ud83d', 'trailing  '))
+    const cell = fc.oneof(text, text.map((t): Cell => ({ text: t, paint: (x) => `<${x}>` })))
+    fc.assert(
+      fc.property(fc.array(fc.array(cell, { maxLength: 5 }), { maxLength: 6 }), fc.array(fc.constantFrom<Align>('left', 'right'), { maxLength: 5 }), (rows, align) => {
+        expect(renderTable(rows, align)).toEqual(plainRender(rows, align))
+      }),
+      { numRuns: 1000 },
+    )
   })
 
   it('Output.lines writes the bytes line() writes one call each, in fewer writes', () => {
