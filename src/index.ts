@@ -39,6 +39,7 @@ export { isBlobRef, DEFAULT_BLOB_THRESHOLD, TEXT_MEDIA_TYPE, BYTES_MEDIA_TYPE } 
 export type { BlobRef, BlobOptions, CompressionProfile } from './blobs/blobs.js'
 export type { GcResult } from './storage/gc.js'
 export type { UsageByModel } from './storage/usage-ledger.js'
+export type { StoreFigures, KindFigures } from './storage/store-figures.js'
 export type { ChainlogStore, OpenOptions } from './open.js'
 export { SharedStore, socketPathFor } from './host/shared-store.js'
 export type { Lease } from './storage/session-store.js'

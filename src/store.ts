@@ -12,6 +12,7 @@ import type { VerifyOptions } from './verify/verify-store.js'
 import { ChainlogError, ErrorCodes } from './errors.js'
 import type { SignerKey } from './proofs/note.js'
 import type { ProveOptions, TreeHead } from './storage/tree-api.js'
+import type { StoreFigures } from './storage/store-figures.js'
 
 const lineageOps = () => import('./lineage/lineage.js')
 const treeApi = () => import('./storage/tree-api.js')
@@ -95,6 +96,15 @@ export class Store extends SessionStore {
     this.checkOpen()
     const [{ verifyStore }, { checkBlobs }] = await Promise.all([import('./verify/verify-store.js'), import('./verify/verify-blobs.js')])
     return verifyStore(this, options, checkBlobs(this))
+  }
+
+  /**
+   * Entries and stored bytes by kind, of one session or of every session, in one range scan of
+   * the records (no read per session); entries are not re-hashed, which is verify's job.
+   */
+  async figures(sessionId?: string): Promise<StoreFigures> {
+    this.checkOpen()
+    return (await import('./storage/store-figures.js')).storeFigures(this.engine, sessionId)
   }
 
   /** Remove blobs and entries that no remaining session reaches; report what was removed. */

@@ -52,9 +52,39 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`
 }
 
-/** Collapse whitespace and cut to `max` characters with an ellipsis. */
+/** Whether a UTF-16 code unit is white space as `\s` and `String.prototype.trim` see it. */
+export function isSpace(c: number): boolean {
+  return (
+    c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  )
+}
+
+/**
+ * Collapse whitespace and cut to `max` characters with an ellipsis: `text.replace(/\s+/g, ' ')
+ * .trim()`, cut, in one pass that stops once `max` + 2 characters are known (listings call it on
+ * every session's first message).
+ */
 export function oneLine(text: string, max: number): string {
-  const t = text.replace(/\s+/g, ' ').trim()
+  const limit = max > 1 ? max + 2 : Infinity
+  let t = ''
+  let space = false
+  let i = 0
+  while (i < text.length && t.length < limit) {
+    if (isSpace(text.charCodeAt(i))) {
+      space = true
+      i++
+      continue
+    }
+    // A run without white space, up to what `limit` still needs (the rest continues it).
+    const end = Math.min(text.length, i + (limit - t.length))
+    let j = i + 1
+    while (j < end && !isSpace(text.charCodeAt(j))) j++
+    if (space && t !== '') t += ' '
+    t += text.slice(i, j)
+    space = false
+    i = j
+  }
   if (max <= 1) return t.slice(0, Math.max(0, max))
   return t.length > max ? `${t.slice(0, max - 1)}…` : t
 }

@@ -44,6 +44,9 @@ export function makeColors(enabled: boolean): Colors {
   }
 }
 
+/** `lines` writes once at least this many characters are gathered. */
+const LINES_CHUNK = 64 * 1024
+
 export class Output {
   readonly io: Io
   readonly c: Colors
@@ -64,6 +67,22 @@ export class Output {
 
   line(text = ''): void {
     this.io.stdout.write(`${text}\n`)
+  }
+
+  /**
+   * Many lines, written as `line` would write them one by one, in a few large writes: stdout to a
+   * file or pipe is synchronous, so 20,000 table rows were 20,000 write calls.
+   */
+  lines(texts: Iterable<string>): void {
+    let chunk = ''
+    for (const t of texts) {
+      chunk += `${t}\n`
+      if (chunk.length >= LINES_CHUNK) {
+        this.io.stdout.write(chunk)
+        chunk = ''
+      }
+    }
+    if (chunk !== '') this.io.stdout.write(chunk)
   }
 
   /** True once a JSON document has been written to stdout (the failure JSON is then not added). */

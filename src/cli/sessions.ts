@@ -1,10 +1,10 @@
 // Lookups shared by commands: a session named by its id or a unique id prefix, its origin, an
-// entry read as stored, and the entry and byte counts `stats` adds up from a session's entries.
+// entry read as stored, and the rows `ls` and the viewer list sessions with.
 import { InvalidArgumentError } from 'commander'
 import { usageError } from './errors.js'
 import { ChainlogError, ErrorCodes, isChainlogError } from '../errors.js'
 import { isHexHash } from '../encoding/hash.js'
-import type { EntryKind, Origin, ChainlogStore, SessionInfo, StoredEntry, UsageTotals } from '../index.js'
+import type { Origin, ChainlogStore, SessionInfo, StoredEntry, UsageTotals } from '../index.js'
 
 /** A session id as typed: the full id, or a prefix that only one session id starts with. */
 export async function resolveSession(store: ChainlogStore, arg: string): Promise<string> {
@@ -60,6 +60,10 @@ export interface SessionRow {
 
 /** The row of one session; `usageTotals` from the caller when it read them in bulk. */
 export async function sessionRow(store: ChainlogStore, s: SessionInfo, usageTotals?: Record<string, UsageTotals>): Promise<SessionRow> {
+  return rowOf(s, usageTotals ?? (await store.usage(s.sessionId)))
+}
+
+function rowOf(s: SessionInfo, usageTotals: Record<string, UsageTotals>): SessionRow {
   return {
     sessionId: s.sessionId,
     head: s.head,
@@ -69,48 +73,32 @@ export async function sessionRow(store: ChainlogStore, s: SessionInfo, usageTota
     firstUserMessage: s.firstUserMessage ?? null,
     counts: s.counts,
     origin: originOf(s),
-    usageTotals: usageTotals ?? (await store.usage(s.sessionId)),
+    usageTotals,
   }
 }
+
+/** Above this many sessions asked for, the listing reads the whole usage ledger. */
+const BULK_USAGE = 64
 
 /**
  * Sessions newest first (the newest `limit` if given), as rows. A few sessions read their own
  * ledger rows; many read the whole ledger in one scan, so the listing costs a few range scans
- * whatever the number of sessions.
+ * whatever the number of sessions. The ledger scan runs alongside the listing's scans.
  */
 export async function sessionRows(store: ChainlogStore, limit?: number): Promise<SessionRow[]> {
-  const sessions = await store.listSessions({ order: 'newest', limit })
-  const all = sessions.length > 64 ? await store.usageBySession() : undefined
-  const rows: SessionRow[] = []
-  for (const s of sessions) rows.push(await sessionRow(store, s, all ? (all[s.sessionId] ?? {}) : undefined))
-  return rows
-}
-
-export interface OwnFigures {
-  entries: number
-  /** Stored record bytes: 32 (prev) + the canonical entry bytes (blob contents not included). */
-  bytes: number
-  byKind: Partial<Record<EntryKind, { entries: number; bytes: number }>>
-}
-
-/**
- * Entries and bytes by kind of a session's own entries, streamed as stored (blob references not
- * resolved) and without re-verifying hashes, which is verify's job. Canonical bytes re-encode
- * to themselves, so re-encoding measures the stored record: prev, the format-2 prefix (2 bytes)
- * where there is one, and the map.
- */
-export async function ownFigures(store: ChainlogStore, sessionId: string): Promise<OwnFigures> {
-  const fig: OwnFigures = { entries: 0, bytes: 0, byKind: {} }
-  const { encodeCanonical } = await import('../encoding/cbor.js')
-  for await (const e of store.entries(sessionId, { verify: false, resolveBlobs: false })) {
-    const bytes = 32 + (e.format === 2 ? 2 : 0) + encodeCanonical(e.entry, e.format).length
-    fig.entries++
-    fig.bytes += bytes
-    const k = (fig.byKind[e.entry.kind] ??= { entries: 0, bytes: 0 })
-    k.entries++
-    k.bytes += bytes
+  const bulk = limit === undefined || limit > BULK_USAGE ? store.usageBySession() : undefined
+  let sessions: SessionInfo[]
+  try {
+    sessions = await store.listSessions({ order: 'newest', limit })
+  } catch (err) {
+    await bulk?.catch(() => undefined)
+    throw err
   }
-  return fig
+  const all = await bulk
+  if (all) return sessions.map((s) => rowOf(s, all[s.sessionId] ?? {}))
+  const rows: SessionRow[] = []
+  for (const s of sessions) rows.push(await sessionRow(store, s))
+  return rows
 }
 
 /** Sessions by id, for commands that print many of them. */

@@ -44,6 +44,7 @@ const FORWARDED = [
   'gc',
   'usage',
   'usageBySession',
+  'figures',
   'claimSession',
   'renewLease',
   'releaseLease',
@@ -607,6 +608,7 @@ export class SharedStore implements StoreMethods {
   gc: Store['gc'] = (...a) => this.#call('gc', a) as never
   usage: Store['usage'] = (...a) => this.#call('usage', a) as never
   usageBySession: Store['usageBySession'] = (...a) => this.#call('usageBySession', a) as never
+  figures: Store['figures'] = (...a) => this.#call('figures', a) as never
   claimSession: Store['claimSession'] = (...a) => this.#call('claimSession', a) as never
   renewLease: Store['renewLease'] = (...a) => this.#call('renewLease', a) as never
   releaseLease: Store['releaseLease'] = (...a) => this.#call('releaseLease', a) as never

@@ -180,17 +180,5 @@ export type Entry = z.infer<typeof Entry>
 export type EntryKind = Entry['kind']
 export type SessionStart = z.infer<typeof SessionStart>
 
-export const ENTRY_KINDS: readonly EntryKind[] = [
-  'session_start',
-  'user_input',
-  'assistant_items',
-  'tool_results',
-  'hook_injected_items',
-  'turn_end',
-  'run_outcome',
-  'llm_usage',
-  'cache_locked',
-  'cache_unlocked',
-  'config_changed',
-  'custom',
-]
+// The kinds in their documented order, kept where loading them does not load zod (kinds.ts).
+export { ENTRY_KINDS } from './kinds.js'

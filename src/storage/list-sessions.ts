@@ -5,6 +5,7 @@ import { toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Row, StorageEngine } from './engine.js'
 import * as K from './keys.js'
+import { prefetched } from './prefetch.js'
 import type { SessionMeta } from './session-meta.js'
 
 export interface SessionInfo extends SessionMeta {
@@ -29,10 +30,27 @@ export async function listSessions(engine: StorageEngine, options: ListOptions =
   if (!['id', 'newest', 'oldest'].includes(order)) {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `order is "id", "newest" or "oldest", not ${String(order)}`, { order })
   }
-  // `M ‖ id` and `P ‖ id` sort alike, so the two scans are merged by id. A metadata row without
-  // a head (a session being created or deleted) is left out.
-  const heads = engine.scan(K.tableRange(K.TAG.head), 1024)[Symbol.asyncIterator]()
   const out: SessionInfo[] = []
+  await forEachSession(engine, (key, headValue, metaValue) => {
+    const { hash, seq } = K.parseHeadValue(headValue)
+    const meta = decodeCbor(metaValue) as SessionMeta
+    out.push({ sessionId: K.sessionIdFromKey(key), head: toHex(hash), length: seq + 1, ...meta })
+  })
+  if (order !== 'id') {
+    const sign = order === 'newest' ? -1 : 1
+    out.sort((a, b) => sign * (a.updatedAt - b.updatedAt) || (a.sessionId < b.sessionId ? -1 : 1))
+  }
+  return limit === undefined ? out : out.slice(0, limit)
+}
+
+/**
+ * Every session that has both a metadata row and a head, in key (session id) order: its `M` key
+ * and the raw values of its head and metadata rows. `M ‖ id` and `P ‖ id` sort alike, so the two
+ * scans are merged by id; a metadata row without a head (a session being created or deleted) is
+ * left out. Ids are compared as key bytes, the order the scans return them in.
+ */
+export async function forEachSession(engine: StorageEngine, fn: (metaKey: Uint8Array, headValue: Uint8Array, metaValue: Uint8Array) => void): Promise<void> {
+  const heads = prefetched(engine.scan(K.tableRange(K.TAG.head), 1024))[Symbol.asyncIterator]()
   try {
     let headRows: Row[] = []
     let h = 0
@@ -46,22 +64,21 @@ export async function listSessions(engine: StorageEngine, options: ListOptions =
       return headRows[h++]
     }
     let head = await nextHead()
-    for await (const rows of engine.scan(K.tableRange(K.TAG.meta), 1024)) {
+    for await (const rows of prefetched(engine.scan(K.tableRange(K.TAG.meta), 1024))) {
       for (const [key, value] of rows) {
-        const sessionId = K.sessionIdFromKey(key)
-        while (head && K.sessionIdFromKey(head[0]) < sessionId) head = await nextHead()
-        if (!head || K.sessionIdFromKey(head[0]) !== sessionId) continue
-        const { hash, seq } = K.parseHeadValue(head[1])
-        const meta = decodeCbor(value) as SessionMeta
-        out.push({ sessionId, head: toHex(hash), length: seq + 1, ...meta })
+        while (head && compareIds(head[0], key) < 0) head = await nextHead()
+        if (!head || compareIds(head[0], key) !== 0) continue
+        fn(key, head[1], value)
       }
     }
   } finally {
-    await heads.return?.()
+    await heads.return(undefined)
   }
-  if (order !== 'id') {
-    const sign = order === 'newest' ? -1 : 1
-    out.sort((a, b) => sign * (a.updatedAt - b.updatedAt) || (a.sessionId < b.sessionId ? -1 : 1))
-  }
-  return limit === undefined ? out : out.slice(0, limit)
+}
+
+/** Order of the session ids of two one-tag keys (`P ‖ id`, `M ‖ id`): their bytes after the tag. */
+function compareIds(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 1; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
 }

@@ -12,7 +12,7 @@ beforeAll(() => {
 afterAll(() => cluster?.destroy())
 
 describe('chainlog --store postgres://…', () => {
-  it('init, then ls, log, verify and export read what the library wrote', async () => {
+  it('init, then ls, stats, tree, log, verify and export read what the library wrote', async () => {
     const url = cluster.connectionString
     const init = await chainlog(['init', '--store', url])
     expect(init.code, init.stderr).toBe(0)
@@ -26,6 +26,12 @@ describe('chainlog --store postgres://…', () => {
     }
     const { sessions } = await chainlogJson<{ sessions: { sessionId: string; length: number; firstUserMessage?: string }[] }>(['ls', '--json', '--store', url])
     expect(sessions).toEqual([expect.objectContaining({ sessionId: 'pg-one', length: 4, firstUserMessage: 'hello from postgres' })])
+    // stats: one pass over the records and the ledger, as on LevelDB.
+    const stats = await chainlogJson(['stats', '--store', url])
+    expect(stats).toMatchObject({ scope: 'store', sessions: 1, entries: 4 })
+    expect(Object.keys(stats.byKind)).toEqual(['session_start', 'user_input', 'assistant_items', 'turn_end'])
+    const tree = await chainlog(['tree', '--store', url])
+    expect(tree.stdout).toMatch(/^pg-one {2}4 entries {2}"hello from postgres"\n$/)
     const verify = await chainlog(['verify', '--all', '--store', url])
     expect(verify.code, verify.stderr).toBe(0)
     // $CHAINLOG_STORE names it too.

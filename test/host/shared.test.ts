@@ -221,6 +221,8 @@ async function scenario(store: ChainlogStore, p: string, files: string): Promise
 
   r.usageAll = await store.usage()
   r.usageMain = await store.usage(main)
+  r.figures = await store.figures()
+  r.figuresMain = await store.figures(main)
   r.deleted = await store.deleteSession(long)
   r.gc = await store.gc()
   r.sessions = await store.listSessions()

@@ -1113,6 +1113,126 @@ export function storeContract(name: string, factory: StoreFactory): void {
       })
     })
 
+    describe('figures', () => {
+      /** What `chainlog stats` counted before figures(): each session's entries read one by one, re-encoded. */
+      async function oracle(ids: string[]): Promise<{ sessions: number; entries: number; bytes: number; byKind: Record<string, { entries: number; bytes: number }> }> {
+        const out = { sessions: ids.length, entries: 0, bytes: 0, byKind: {} as Record<string, { entries: number; bytes: number }> }
+        for (const id of ids) {
+          for (const e of await all(store, id, { verify: false, resolveBlobs: false })) {
+            const bytes = 32 + (e.format === 2 ? 2 : 0) + encodeCanonical(e.entry, e.format).length
+            out.entries++
+            out.bytes += bytes
+            const k = (out.byKind[e.entry.kind] ??= { entries: 0, bytes: 0 })
+            k.entries++
+            k.bytes += bytes
+          }
+        }
+        return out
+      }
+
+      /** Calls of each engine read while `fn` runs. */
+      async function engineReads(fn: () => Promise<unknown>): Promise<{ get: number; getMany: number; scan: number }> {
+        const n = { get: 0, getMany: 0, scan: 0 }
+        const engine = store.engine
+        const { get, getMany, scan } = engine
+        engine.get = (...a) => (n.get++, get.apply(engine, a))
+        engine.getMany = (...a) => (n.getMany++, getMany.apply(engine, a))
+        engine.scan = (...a) => (n.scan++, scan.apply(engine, a))
+        try {
+          await fn()
+        } finally {
+          Object.assign(engine, { get, getMany, scan })
+          for (const k of ['get', 'getMany', 'scan'] as const) delete (engine as unknown as Record<string, unknown>)[k]
+        }
+        return n
+      }
+
+      async function smallSessions(from: number, to: number): Promise<void> {
+        for (let i = from; i < to; i++) {
+          const id = `m${String(i).padStart(4, '0')}`
+          await store.createSession({ sessionId: id, ts: T0 + i })
+          await store.appendTurn(id, [userMsg(`question ${i}`), asstMsg('answer')], { ts: T0 + i, turnEnd: true, usage: usage('m1', i) })
+        }
+      }
+
+      it('counts entries and stored bytes by kind as the entries say, for the store and for each session', async () => {
+        await store.createSession({ sessionId: 'plain', ts: T0, systemPrompt: 'sys' })
+        // An item large enough to be stored as a blob: its bytes are the reference's, not the text's.
+        await store.appendTurn('plain', [userMsg('x'.repeat(20_000)), asstMsg('a'), fnCall('c1'), fnOutput('c1', 'out')], { ts: T0 + 1, turnEnd: true, usage: usage('m1', 5) })
+        const at = (await all(store, 'plain'))[2]!.hash
+        await store.forkAt(at, { sessionId: 'fork', ts: T0 + 2 })
+        await store.append('fork', { kind: 'cache_unlocked', ts: T0 + 3 })
+        await store.compact('plain', { history: [userMsg('summary')], sessionId: 'compacted', ts: T0 + 4 })
+        await store.createSession({ sessionId: 'gone', ts: T0 + 5 })
+        await store.deleteSession('gone')
+        await store.createSession({ sessionId: 'plain-2', ts: T0 + 6 })
+        await store.changeConfig('plain-2', { model: 'm2' })
+        const ids = (await store.listSessions()).map((s) => s.sessionId)
+        expect(ids).toEqual(['compacted', 'fork', 'plain', 'plain-2'])
+        const want = await oracle(ids)
+        const got = await store.figures()
+        expect(got).toEqual(want)
+        // Kinds in the order they are first met, as stats printed them in --json.
+        expect(Object.keys(got.byKind)).toEqual(Object.keys(want.byKind))
+        expect(want.byKind.user_input!.bytes).toBeLessThan(1000)
+        for (const id of ids) expect(await store.figures(id)).toEqual(await oracle([id]))
+        await expectCode(() => store.figures('gone'), ErrorCodes.SESSION_NOT_FOUND)
+        await expectCode(() => store.figures('never'), ErrorCodes.SESSION_NOT_FOUND)
+        expect(await store.figures(undefined)).toEqual(want)
+      })
+
+      it('reads the store in three scans whatever the number of sessions: no point read or iterator per session', async () => {
+        expect(await store.figures()).toEqual({ sessions: 0, entries: 0, bytes: 0, byKind: {} })
+        await smallSessions(0, 10)
+        store.invalidate()
+        const ten = await engineReads(() => store.figures())
+        await smallSessions(10, 60)
+        store.invalidate()
+        let sixty: Awaited<ReturnType<Store['figures']>> | undefined
+        const reads = await engineReads(async () => (sixty = await store.figures()))
+        // Heads, metadata, records: one scan each; nothing per session.
+        expect(reads).toEqual({ get: 0, getMany: 0, scan: 3 })
+        expect(reads).toEqual(ten)
+        expect(sixty).toEqual(await oracle((await store.listSessions()).map((s) => s.sessionId)))
+        expect(sixty!.sessions).toBe(60)
+        expect(sixty!.entries).toBe(60 * 5)
+        // One session: its head, then its records.
+        store.invalidate()
+        expect(await engineReads(() => store.figures('m0007'))).toEqual({ get: 1, getMany: 0, scan: 1 })
+      })
+
+      it('reports a gap below a head or an unreadable record as a corrupt store, and skips rows of no session', async () => {
+        await smallSessions(0, 3)
+        const whole = await store.figures()
+        // A record past the head (not the session's yet) and records of a session that has no head are not counted.
+        const record = (await store.getRaw(K.recordKey('m0001', 4)))!
+        await writeRows(store, [
+          { type: 'put', key: K.recordKey('m0001', 5), value: record },
+          { type: 'put', key: K.recordKey('m0000x', 0), value: record },
+          { type: 'put', key: K.recordKey('zz', 0), value: record },
+        ])
+        expect(await store.figures()).toEqual(whole)
+        // A missing seq below the head.
+        await writeRows(store, [{ type: 'del', key: K.recordKey('m0001', 2) }])
+        const gap = await expectCode(() => store.figures(), ErrorCodes.CORRUPT_STORE)
+        expect(gap.data).toMatchObject({ sessionId: 'm0001', seq: 2 })
+        await expectCode(() => store.figures('m0001'), ErrorCodes.CORRUPT_STORE)
+        // Records that stop before the head.
+        await writeRows(store, [
+          { type: 'put', key: K.recordKey('m0001', 2), value: record },
+          { type: 'del', key: K.recordKey('m0002', 3) },
+          { type: 'del', key: K.recordKey('m0002', 4) },
+        ])
+        expect((await expectCode(() => store.figures(), ErrorCodes.CORRUPT_STORE)).data).toMatchObject({ sessionId: 'm0002' })
+        // A record that does not decode.
+        await writeRows(store, [
+          { type: 'put', key: K.recordKey('m0002', 3), value: record },
+          { type: 'put', key: K.recordKey('m0002', 4), value: Uint8Array.from([...record.subarray(0, 32), 0x82, 0x02, 0xff]) },
+        ])
+        expect((await expectCode(() => store.figures('m0002'), ErrorCodes.CORRUPT_STORE)).data).toMatchObject({ sessionId: 'm0002', seq: 4 })
+      })
+    })
+
     describe('ensureHeadOrFork', () => {
       it('continues in the session when the head is current', async () => {
         const { head } = await store.createSession({ sessionId: 'src', ts: T0 })

@@ -6,7 +6,7 @@ import type { Ctx } from '../context.js'
 import { formatAge, formatCount, oneLine, shortHash, summarizeTotals } from '../format.js'
 import { sessionRows, type OriginView } from '../sessions.js'
 import { withStore } from '../store-access.js'
-import { renderTable } from '../table.js'
+import { renderTable, type Cell } from '../table.js'
 
 function parseCount(v: string): number {
   const n = Number(v)
@@ -38,18 +38,19 @@ export function registerLs(program: Command, ctx: Ctx): void {
       }
       const { c } = ctx.out
       const now = Date.now()
-      const table = [
-        ['SESSION', 'AGE', 'ENTRIES', 'ORIGIN', 'TOKENS', 'FIRST MESSAGE'].map((t) => ({ text: t, paint: c.bold })),
-        ...rows.map((r) => [
-          { text: r.sessionId, paint: c.yellow },
-          { text: formatAge(r.updatedAt, now) },
-          { text: formatCount(r.length) },
-          { text: originLabel(r.origin), paint: r.origin ? c.cyan : c.dim },
-          { text: summarizeTotals(r.usageTotals) },
-          { text: r.firstUserMessage === null ? '-' : JSON.stringify(oneLine(r.firstUserMessage, 60)) },
-        ]),
-      ]
-      const lines = renderTable(table, ['left', 'right', 'right', 'left', 'right', 'left'])
-      for (const l of lines) ctx.out.line(l)
+      // Without colours a cell is its text: a listing of 20,000 sessions has 120,000 cells.
+      const cell = c.enabled ? (text: string, paint: (s: string) => string): Cell => ({ text, paint }) : (text: string): string => text
+      const table: (Cell | string)[][] = [['SESSION', 'AGE', 'ENTRIES', 'ORIGIN', 'TOKENS', 'FIRST MESSAGE'].map((t) => cell(t, c.bold))]
+      for (const r of rows) {
+        table.push([
+          cell(r.sessionId, c.yellow),
+          formatAge(r.updatedAt, now),
+          formatCount(r.length),
+          cell(originLabel(r.origin), r.origin ? c.cyan : c.dim),
+          summarizeTotals(r.usageTotals),
+          r.firstUserMessage === null ? '-' : JSON.stringify(oneLine(r.firstUserMessage, 60)),
+        ])
+      }
+      ctx.out.lines(renderTable(table, ['left', 'right', 'right', 'left', 'right', 'left']))
     })
 }

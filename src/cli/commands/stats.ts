@@ -2,9 +2,10 @@
 // session or the whole store. Each entry is counted once, in the session that stores it.
 import type { Command } from 'commander'
 import type { EntryKind, UsageTotals } from '../../index.js'
+import { ENTRY_KINDS } from '../../schema/kinds.js'
 import type { Ctx } from '../context.js'
 import { formatBytes, formatCount } from '../format.js'
-import { addTotals, emptyTotals, ownFigures, resolveSession } from '../sessions.js'
+import { addTotals, emptyTotals, resolveSession } from '../sessions.js'
 import { withStore } from '../store-access.js'
 import { renderTable } from '../table.js'
 
@@ -27,35 +28,27 @@ export function registerStats(program: Command, ctx: Ctx): void {
     .action(async (session: string | undefined, opts: { json?: boolean }) => {
       const { out } = ctx
       const view = await withStore(ctx.storeDir(), async (store) => {
-        const ids = session === undefined ? (await store.listSessions()).map((s) => s.sessionId) : [await resolveSession(store, session)]
+        const sid = session === undefined ? undefined : await resolveSession(store, session)
+        // Entries and bytes by kind from one pass over the records (not a read per session), and
+        // token totals from the usage ledger the store keeps with every append, read alongside.
+        const progress = out.progress('reading')
+        progress.status('entries and bytes by kind')
+        // Both settle before the store closes, whichever fails.
+        const [figures, ledger] = await Promise.allSettled([store.figures(sid), store.usage(sid)]).finally(() => progress.done())
+        if (figures.status === 'rejected') throw figures.reason
+        if (ledger.status === 'rejected') throw ledger.reason
+        const f = figures.value
+        const usage = ledger.value
         const v: StatsView = {
-          scope: session === undefined ? 'store' : 'session',
-          sessionId: session === undefined ? null : ids[0]!,
-          sessions: ids.length,
-          entries: 0,
-          bytes: 0,
-          byKind: {},
-          usageByModel: {},
+          scope: sid === undefined ? 'store' : 'session',
+          sessionId: sid ?? null,
+          sessions: f.sessions,
+          entries: f.entries,
+          bytes: f.bytes,
+          byKind: f.byKind,
+          usageByModel: usage,
           usageTotal: emptyTotals(),
         }
-        const progress = out.progress('reading')
-        try {
-          for (const id of ids) {
-            const f = await ownFigures(store, id)
-            v.entries += f.entries
-            v.bytes += f.bytes
-            for (const [kind, k] of Object.entries(f.byKind)) {
-              const t = (v.byKind[kind as EntryKind] ??= { entries: 0, bytes: 0 })
-              t.entries += k.entries
-              t.bytes += k.bytes
-            }
-            progress.update(v.entries)
-          }
-        } finally {
-          progress.done()
-        }
-        // Token totals come from the usage ledger the store keeps with every append.
-        v.usageByModel = await store.usage(session === undefined ? undefined : ids[0])
         for (const t of Object.values(v.usageByModel)) addTotals({ total: v.usageTotal }, 'total', t)
         return v
       })
@@ -85,7 +78,6 @@ export function registerStats(program: Command, ctx: Ctx): void {
         for (const l of renderTable(rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right'])) out.line(l)
       }
       out.line()
-      const { ENTRY_KINDS } = await import('../../schema/entry.js')
       const kinds = ENTRY_KINDS.filter((k) => view.byKind[k] !== undefined)
       const rows = [
         ['KIND', 'ENTRIES', 'BYTES'].map((t) => ({ text: t, paint: c.bold })),

@@ -7,6 +7,7 @@ import { formatCount, oneLine, shortHash } from '../format.js'
 import type { Colors } from '../output.js'
 import { locateEntry, originOf, resolveSession, sessionMap, type Relation } from '../sessions.js'
 import { withStore } from '../store-access.js'
+import { codePoints } from '../table.js'
 
 export interface TreeNode {
   sessionId: string
@@ -88,7 +89,15 @@ interface RenderNode {
   materialized: boolean
   selected?: boolean
   note?: string
+  /** A forest root whose recorded source is not in the store (its note says so). */
+  missingOrigin?: TreeNode['missingOrigin']
   children: RenderNode[]
+}
+
+function noteOf(n: RenderNode): string | undefined {
+  if (n.note !== undefined) return n.note
+  const m = n.missingOrigin
+  return m ? `(${m.relation} of ${m.sessionId} at ${shortHash(m.atHash)}, not in store)` : undefined
 }
 
 function label(c: Colors, n: RenderNode, sessions: Map<string, SessionInfo>, width: number, indent: number): string {
@@ -100,14 +109,15 @@ function label(c: Colors, n: RenderNode, sessions: Map<string, SessionInfo>, wid
   }
   parts.push(n.selected ? c.bold(c.yellow(n.sessionId)) : c.yellow(n.sessionId))
   if (n.atHash) parts.push(c.dim(`at ${n.atSeq !== null ? `#${n.atSeq} ` : ''}${shortHash(n.atHash)}`))
+  const note = noteOf(n)
   if (info) parts.push(`${formatCount(info.length)} entr${info.length === 1 ? 'y' : 'ies'}`)
-  else if (!n.note) parts.push(c.red('(not in store)'))
-  if (n.note) parts.push(c.dim(n.note))
+  else if (!note) parts.push(c.red('(not in store)'))
+  if (note) parts.push(c.dim(note))
   if (n.selected) parts.push(c.green('<- this session'))
   let text = parts.join('  ')
   const msg = info?.firstUserMessage
   if (msg) {
-    const room = width - indent - [...text.replace(/\x1b\[[0-9;]*m/g, '')].length - 4
+    const room = width - indent - codePoints(text.includes('\x1b') ? text.replace(/\x1b\[[0-9;]*m/g, '') : text) - 4
     if (room > 12) text += `  ${JSON.stringify(oneLine(msg, room - 2))}`
   }
   return text
@@ -123,7 +133,12 @@ function render(c: Colors, roots: RenderNode[], sessions: Map<string, SessionInf
     const childPrefix = root ? '' : prefix + (last ? '    ' : '│   ')
     n.children.forEach((k, i) => walk(k, childPrefix, i === n.children.length - 1, false, seen))
   }
-  for (const r of roots) walk(r, '', true, true, new Set())
+  // Each root is walked with nothing seen (one set, emptied between roots: a forest has thousands).
+  const seen = new Set<string>()
+  for (const r of roots) {
+    walk(r, '', true, true, seen)
+    seen.clear()
+  }
   return lines
 }
 
@@ -151,14 +166,7 @@ export function registerTree(program: Command, ctx: Ctx): void {
           const roots = await buildForest(store, sessions)
           if (opts.json) out.json({ roots })
           else if (roots.length === 0) out.note(`no sessions in ${ctx.storeDir()}`)
-          else {
-            const toRender = (n: TreeNode): RenderNode => ({
-              ...n,
-              note: n.missingOrigin ? `(${n.missingOrigin.relation} of ${n.missingOrigin.sessionId} at ${shortHash(n.missingOrigin.atHash)}, not in store)` : undefined,
-              children: n.children.map(toRender),
-            })
-            for (const l of render(out.c, roots.map(toRender), sessions, out.width)) out.line(l)
-          }
+          else out.lines(render(out.c, roots, sessions, out.width))
           return
         }
         const sid = await resolveSession(store, session)
@@ -199,7 +207,7 @@ export function registerTree(program: Command, ctx: Ctx): void {
             children: [node],
           }
         }
-        for (const l of render(out.c, [node], sessions, out.width)) out.line(l)
+        out.lines(render(out.c, [node], sessions, out.width))
       })
     })
 }
