@@ -13,6 +13,7 @@ import * as K from '../../src/storage/keys.js'
 import { STORE_FORMAT_VERSION } from '../../src/storage/session-store.js'
 import type { Store } from '../../src/store.js'
 import { dump, writeRows } from '../support/rows.js'
+import { reEncodedFigures } from '../support/figures.js'
 import { chainHash, entryBytesV2, recordHash } from '../support/entry-spec.js'
 
 /** One backend: `open` a fresh store; `reopen` the same data after the last store was closed. */
@@ -1115,20 +1116,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
     describe('figures', () => {
       /** What `chainlog stats` counted before figures(): each session's entries read one by one, re-encoded. */
-      async function oracle(ids: string[]): Promise<{ sessions: number; entries: number; bytes: number; byKind: Record<string, { entries: number; bytes: number }> }> {
-        const out = { sessions: ids.length, entries: 0, bytes: 0, byKind: {} as Record<string, { entries: number; bytes: number }> }
-        for (const id of ids) {
-          for (const e of await all(store, id, { verify: false, resolveBlobs: false })) {
-            const bytes = 32 + (e.format === 2 ? 2 : 0) + encodeCanonical(e.entry, e.format).length
-            out.entries++
-            out.bytes += bytes
-            const k = (out.byKind[e.entry.kind] ??= { entries: 0, bytes: 0 })
-            k.entries++
-            k.bytes += bytes
-          }
-        }
-        return out
-      }
+      const oracle = (ids: string[]) => reEncodedFigures(store, ids)
 
       /** Calls of each engine read while `fn` runs. */
       async function engineReads(fn: () => Promise<unknown>): Promise<{ get: number; getMany: number; scan: number }> {

@@ -14,24 +14,12 @@ import { openStore } from '../../src/open.js'
 import * as K from '../../src/storage/keys.js'
 import { peekKind, SPLIT_AT } from '../../src/storage/store-figures.js'
 import { writeRows } from '../support/rows.js'
+import { reEncodedFigures } from '../support/figures.js'
 import type { Store } from '../../src/store.js'
 
 const FIXTURES = new URL('../../fixtures/stores/', import.meta.url)
 
-async function reEncoded(store: Store, ids: string[]): Promise<{ sessions: number; entries: number; bytes: number; byKind: Record<string, { entries: number; bytes: number }> }> {
-  const out = { sessions: ids.length, entries: 0, bytes: 0, byKind: {} as Record<string, { entries: number; bytes: number }> }
-  for (const id of ids) {
-    for await (const e of store.entries(id, { verify: false, resolveBlobs: false })) {
-      const bytes = 32 + (e.format === 2 ? 2 : 0) + encodeCanonical(e.entry, e.format).length
-      out.entries++
-      out.bytes += bytes
-      const k = (out.byKind[e.entry.kind] ??= { entries: 0, bytes: 0 })
-      k.entries++
-      k.bytes += bytes
-    }
-  }
-  return out
-}
+const reEncoded = reEncodedFigures
 
 describe('store.figures() on the fixture stores', () => {
   for (const [label, format] of [
