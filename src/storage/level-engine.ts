@@ -32,18 +32,6 @@ interface Pending {
   reject: (err: unknown) => void
 }
 
-type IteratorOptions = Parameters<AnyLevel['iterator']>[0]
-
-/**
- * classic-level ends a nextv once it holds `highWaterMarkBytes` (16 KiB by default): a scan that
- * asked for 512 records of ~1.5 KB got them ~11 at a time, a thread-pool round trip each, and
- * its reader paid per chunk too (verify: a worker round trip and a hash-index getMany). Sized for
- * the rows asked for, 16 KiB to 256 KiB: on the 105,010-entry verify (bench case 4) the main
- * thread's CPU fell from ~6 s to ~4 s; 1 MiB saves ~1 s more but adds ~25 MB of peak memory
- * (bench/README.md, case 7b's bound). Other abstract-level databases ignore the option.
- */
-const scanBytes = (rows: number): number => Math.min(256 << 10, Math.max(16 << 10, rows * 512))
-
 /** At most this many precondition rows are remembered (about a session head and lease each). */
 const KNOWN_ROWS = 100_000
 
@@ -167,7 +155,7 @@ export class LevelEngine implements StorageEngine {
   async *scan(range: KeyRange, chunk = 256, maxChunk = chunk): AsyncIterable<Row[]> {
     // An iterator reads a snapshot of LevelDB: what is journalled lands first.
     if (this.#applied < this.#seq) await this.#settle()
-    const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, highWaterMarkBytes: scanBytes(maxChunk), ...BIN } as IteratorOptions)
+    const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, ...BIN })
     try {
       for (let n = chunk; ; n = Math.min(n * 2, maxChunk)) {
         const rows = (await it.nextv(n)) as Row[]

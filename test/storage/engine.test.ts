@@ -94,25 +94,6 @@ describe('LevelEngine', () => {
     await engine.close()
   })
 
-  it('on classic-level, a scan reads the chunk sizes asked for, not 16 KiB at a time', async () => {
-    // classic-level's nextv stops at highWaterMarkBytes (default 16 KiB): 512 rows of 400 B came
-    // ~40 at a time. The engine sizes it for the rows asked for (up to 256 KiB).
-    const dir = await mkdtemp(join(tmpdir(), 'chainlog-engine-'))
-    const db = new ClassicLevel(dir, BIN)
-    await db.open()
-    const engine = new LevelEngine(db as never)
-    try {
-      const value = new Uint8Array(400).fill(7)
-      await engine.commit({ ops: Array.from({ length: 1200 }, (_, i) => ({ type: 'put' as const, key: k(`r${String(i).padStart(5, '0')}`), value })) })
-      const sizes: number[] = []
-      for await (const rows of engine.scan({ gte: k('r'), lt: k('s') }, 512)) sizes.push(rows.length)
-      expect(sizes).toEqual([512, 512, 176])
-    } finally {
-      await engine.close()
-      await rm(dir, { recursive: true, force: true })
-    }
-  })
-
   it('close lets queued commits land first', async () => {
     const engine = new LevelEngine(new MemoryLevel(BIN))
     const pending = Array.from({ length: 10 }, (_, i) => engine.commit({ ops: [{ type: 'put', key: k(`c${i}`), value: k('1') }] }))
