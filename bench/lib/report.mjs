@@ -184,7 +184,7 @@ function limits(R) {
     const cpu = usPerTurn(find(c.c1?.rows, 'floor-cpu'))
     const best = c.c3.rows.filter((r) => r.key !== 'chainlog' && !r.floor).reduce((a, b) => (!a || b.entriesPerSec.median > a.entriesPerSec.median ? b : a), null)
     out.push(
-      `- **3, 16 durable sessions.** Group commit works (see the batches per fsync under the table), so the limit is the main thread: at ${fmt.int(cpu)} µs of chainlog's own work per turn (case 1 floor-cpu), one core allows at most ${fmt.int(num(cpu) ? 5e6 / cpu : NaN)} workload entries/s, against the ${fmt.int((best?.entriesPerSec.median ?? NaN) * 2)} the target asks. Moving validation, encoding and hashing to worker threads is the way past it.`,
+      `- **3, 16 durable sessions.** Group commit works (see the turns per fdatasync under the table), so the limit is the main thread: at ${fmt.int(cpu)} µs of chainlog's own work per turn (case 1 floor-cpu), one core allows at most ${fmt.int(num(cpu) ? 5e6 / cpu : NaN)} workload entries/s, against the ${fmt.int((best?.entriesPerSec.median ?? NaN) * 2)} the target asks. Moving validation, encoding and hashing to worker threads is the way past it.`,
     )
   }
   if (c.c4 && (unmet('4a') || unmet('4b'))) {
@@ -343,7 +343,7 @@ export function renderReport(R) {
     if (ch && num(ch.entriesWritten?.median)) {
       const turns = cs.sessions * cs.turns
       lines.push(
-        `chainlog wrote ${fmt.int(ch.entriesWritten.median)} entries for ${fmt.int(turns)} turns (${fmt.f2(ch.entriesWritten.median / turns)} per turn) in ${fmt.int(ch.batches?.median)} LevelDB batches (${fmt.f2(turns / ch.batches?.median)} turns per batch${cs.durable ? ', i.e. per fsync' : ''}; session creation included).`,
+        `chainlog wrote ${fmt.int(ch.entriesWritten.median)} entries for ${fmt.int(turns)} turns (${fmt.f2(ch.entriesWritten.median / turns)} per turn) in ${fmt.int(ch.batches?.median)} commit groups, each one journal write (${fmt.f2(turns / ch.batches?.median)} turns per group${cs.durable ? ', i.e. per fdatasync' : ''}; session creation included; LevelDB gets them in the background, several groups per batch).`,
       )
     }
     if (note) lines.push(note)
