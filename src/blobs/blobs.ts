@@ -2,10 +2,11 @@
 // their uncompressed bytes, and the entry carries a reference in the form docs/format.md
 // reserves: { "$blob": "sha256:<hex>", "size": n, "mediaType": "..." }. The entry hash covers
 // the reference, so the blob is bound into the chain.
-import { brotliCompressSync, brotliDecompressSync, constants as zc, inflateRawSync } from 'node:zlib'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { sha256, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
+import { ascii, fromUtf8, indexOfBytes, utf8 } from '../encoding/bytes.js'
+import { platform } from '../platform/node.js'
 
 export const BLOB_KEY = '$blob'
 export const TEXT_MEDIA_TYPE = 'text/plain;charset=utf-8'
@@ -81,9 +82,9 @@ export function externalize(
   if (typeof value === 'string') {
     // A UTF-8 string is at most 3 bytes per UTF-16 unit, and at least 1.
     if (value.length * 3 <= threshold) return value
-    // Buffer.from would turn a lone surrogate into U+FFFD: refuse it, as the canonical encoder does.
+    // UTF-8 encoding would turn a lone surrogate into U+FFFD: refuse it, as the canonical encoder does.
     if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) unencodable(path, 'a string with a lone surrogate')
-    const bytes = Buffer.from(value, 'utf8')
+    const bytes = utf8(value)
     if (bytes.length <= threshold) return value
     return makeRef(bytes, TEXT_MEDIA_TYPE, onNew)
   }
@@ -176,11 +177,11 @@ export function collectRefs(value: unknown, out: BlobRef[] = []): BlobRef[] {
   return out
 }
 
-const MARKER = Buffer.from('65' + Buffer.from(BLOB_KEY).toString('hex'), 'hex') // CBOR text(5) "$blob"
+const MARKER = new Uint8Array([0x65, ...ascii(BLOB_KEY)]) // CBOR text(5) "$blob"
 
 /** Fast test on canonical entry bytes: could they contain a blob reference? */
 export function mayHaveRefs(entryBytes: Uint8Array): boolean {
-  return Buffer.from(entryBytes.buffer, entryBytes.byteOffset, entryBytes.byteLength).indexOf(MARKER) >= 0
+  return indexOfBytes(entryBytes, MARKER) >= 0
 }
 
 /**
@@ -205,7 +206,7 @@ export function resolveRefs(value: unknown, load: (hex: string) => Uint8Array): 
   const o = value as Record<string, unknown>
   if (isBlobRef(o)) {
     const bytes = load(refHash(o))
-    return o.mediaType === TEXT_MEDIA_TYPE ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : bytes
+    return o.mediaType === TEXT_MEDIA_TYPE ? fromUtf8(bytes) : bytes
   }
   let out: Record<string, unknown> | undefined
   for (const k of Object.keys(o)) {
@@ -230,12 +231,10 @@ export function packBlob(bytes: Uint8Array, profile: CompressionProfile): Uint8A
   const min = profile === 'compact' ? 256 : profile === 'balanced' ? BALANCED_MIN_COMPRESS : Infinity
   if (bytes.length >= min) {
     const quality = profile === 'compact' ? 9 : 1
-    const packed = brotliCompressSync(bytes, {
-      params: { [zc.BROTLI_PARAM_QUALITY]: quality, [zc.BROTLI_PARAM_SIZE_HINT]: bytes.length },
-    })
-    if (packed.length <= bytes.length * 0.9) {
+    const packed = platform.brotliCompress(bytes, quality)
+    if (packed && packed.length <= bytes.length * 0.9) {
       codec = 'br'
-      data = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
+      data = packed
     }
   }
   return encodeCanonical({ codec, size: bytes.length, data })
@@ -260,10 +259,10 @@ export function unpackBlob(stored: Uint8Array): Uint8Array {
         out = v.data
         break
       case 'br':
-        out = brotliDecompressSync(v.data)
+        out = platform.brotliDecompress(v.data)
         break
       case 'deflate':
-        out = inflateRawSync(v.data)
+        out = platform.inflateRaw(v.data)
         break
       default:
         throw new Error(`unknown codec ${String(v.codec)}`)

@@ -16,6 +16,7 @@
 //   key "__proto__", strings with lone surrogates.
 import { Decoder } from 'cbor-x'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
+import { allocUnsafe, compareBytes, utf8, utf8Length, writeUtf8 } from './bytes.js'
 
 const MAX_DEPTH = 512
 
@@ -33,14 +34,14 @@ class Writer {
   view: DataView
   pos = 0
   constructor(size = 4096) {
-    this.buf = Buffer.allocUnsafe(size)
+    this.buf = allocUnsafe(size)
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
   }
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
     let size = this.buf.length * 2
     while (size < this.pos + n) size *= 2
-    const next = Buffer.allocUnsafe(size)
+    const next = allocUnsafe(size)
     next.set(this.buf.subarray(0, this.pos))
     this.buf = next
     this.view = new DataView(next.buffer, next.byteOffset, next.byteLength)
@@ -101,10 +102,10 @@ class Writer {
         return
       }
     }
-    const len = Buffer.byteLength(s, 'utf8')
+    const len = utf8Length(s)
     this.head(3, len)
     this.ensure(len)
-    ;(this.buf as Buffer).write(s, this.pos, len, 'utf8')
+    writeUtf8(this.buf, s, this.pos, len)
     this.pos += len
   }
   bytes(b: Uint8Array): void {
@@ -125,11 +126,11 @@ function fail(path: (string | number)[], what: string): never {
 
 /** Compare two map keys by the bytewise order of their canonical encodings (RFC 8949 §4.2.1). */
 export function compareKeys(a: string, b: string): number {
-  const la = Buffer.byteLength(a, 'utf8')
-  const lb = Buffer.byteLength(b, 'utf8')
+  const la = utf8Length(a)
+  const lb = utf8Length(b)
   if (la !== lb) return la - lb
   if (la === a.length && lb === b.length) return a < b ? -1 : a > b ? 1 : 0
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+  return compareBytes(utf8(a), utf8(b))
 }
 
 function isWellFormed(s: string): boolean {
@@ -264,7 +265,7 @@ function encodeShared(value: unknown, mode: Mode, prefix?: Uint8Array): Uint8Arr
 
 function releaseShared(): void {
   if (shared.buf.length > 1 << 20) {
-    shared.buf = Buffer.allocUnsafe(1 << 16) // don't pin huge buffers
+    shared.buf = allocUnsafe(1 << 16) // don't pin huge buffers
     shared.view = new DataView(shared.buf.buffer, shared.buf.byteOffset, shared.buf.byteLength)
   }
 }
@@ -285,7 +286,7 @@ export function encodeCanonicalWithPrefix(prefix: Uint8Array, value: unknown, fo
  */
 export function encodeWire(value: unknown, prefix?: Uint8Array): Uint8Array {
   const view = encodeShared(value, WIRE, prefix)
-  const out = Buffer.allocUnsafe(view.length)
+  const out = allocUnsafe(view.length)
   out.set(view)
   releaseShared()
   return out
@@ -354,5 +355,5 @@ export function decodeCanonical(bytes: Uint8Array, format: CanonicalFormat = CUR
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0
+  return a.length === b.length && compareBytes(a, b) === 0
 }

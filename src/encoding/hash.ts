@@ -1,6 +1,7 @@
 // SHA-256 and the chain hash. node:crypto (OpenSSL, SHA-NI) where it exists, @noble/hashes
 // elsewhere; both give the same digests (test/encoding/hash.test.ts).
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
+import { ascii, fromHexString, hex } from './bytes.js'
 
 type Sha256 = (...parts: Uint8Array[]) => Uint8Array
 
@@ -33,8 +34,8 @@ export const sha256: Sha256 = sha256Node ?? sha256Noble
  * Domain tags that start every entry hash input: ASCII "chainlog/entry/v1" or
  * "chainlog/entry/v2" and a zero byte, by the entry format of the record (docs/format.md).
  */
-export const ENTRY_DOMAIN_V1 = new Uint8Array([...Buffer.from('chainlog/entry/v1', 'ascii'), 0])
-export const ENTRY_DOMAIN_V2 = new Uint8Array([...Buffer.from('chainlog/entry/v2', 'ascii'), 0])
+export const ENTRY_DOMAIN_V1 = new Uint8Array([...ascii('chainlog/entry/v1'), 0])
+export const ENTRY_DOMAIN_V2 = new Uint8Array([...ascii('chainlog/entry/v2'), 0])
 /** The domain tag of the entry format chainlog writes (v2). */
 export const ENTRY_DOMAIN = ENTRY_DOMAIN_V2
 
@@ -63,7 +64,7 @@ export function hashRecord(record: Uint8Array): Uint8Array {
 
 /** Lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+  return hex(bytes)
 }
 
 const HEX64 = /^[0-9a-f]{64}$/
@@ -76,5 +77,5 @@ export function isHexHash(s: unknown): s is string {
 /** 32 raw bytes from a 64-digit lowercase hex hash. */
 export function fromHex(hex: string): Uint8Array {
   if (!isHexHash(hex)) throw new TypeError(`not a 64-digit lowercase hex hash: ${hex}`)
-  return new Uint8Array(Buffer.from(hex, 'hex'))
+  return fromHexString(hex)
 }

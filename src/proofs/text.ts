@@ -1,11 +1,12 @@
 // Strict readers for the pieces the text formats of docs/proofs.md share: standard base64
 // (RFC 4648, section 4, padded, canonical) and decimal sizes without leading zeros.
+import { fromBase64, toBase64 } from '../encoding/bytes.js'
 
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 /** Standard padded base64 of `bytes`. */
 export function encodeBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+  return toBase64(bytes)
 }
 
 /**
@@ -15,7 +16,7 @@ export function encodeBase64(bytes: Uint8Array): string {
  */
 export function decodeBase64(text: string): Uint8Array | undefined {
   if (!B64.test(text)) return undefined
-  const bytes = new Uint8Array(Buffer.from(text, 'base64'))
+  const bytes = fromBase64(text)
   return encodeBase64(bytes) === text ? bytes : undefined
 }
 

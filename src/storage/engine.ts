@@ -4,7 +4,7 @@
 // commit whose preconditions (a row holds exactly this value, or is absent) the engine checks
 // in the same step as the write. The compare-and-set of a session head is such a precondition,
 // so correctness never rests on a lock held in one process's memory (docs/storage.md, section 10).
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { platform } from '../platform/node.js'
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
 
@@ -13,7 +13,7 @@ export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { ty
  * process that holds the store serves other processes' calls this way when they asked for `sync`,
  * so a caller always gets at least the durability it opened the store with.
  */
-export const syncRequested = new AsyncLocalStorage<boolean>()
+export const syncRequested = platform.asyncContext<boolean>()
 
 /** A row that must hold exactly `value` (or be absent, when `value` is undefined) for a commit to apply. */
 export interface Precondition {

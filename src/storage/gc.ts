@@ -19,6 +19,7 @@ import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { BatchOp } from './engine.js'
 import * as K from './keys.js'
 import type { SessionStore } from './session-store.js'
+import { latin1 } from '../encoding/bytes.js'
 
 export interface GcResult {
   /** Records and hash-index rows that belonged to no session. */
@@ -38,7 +39,7 @@ interface WriteLog {
   unreadable: boolean
 }
 
-const keyId = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+const keyId = latin1
 
 function note(ops: readonly BatchOp[], log: WriteLog): void {
   for (const op of ops) {

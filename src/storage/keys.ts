@@ -6,6 +6,8 @@
 // seq`), so that reading a session, its tail or the whole store is one range scan; the hash
 // index `H` finds an entry by hash or prefix. Format 1 keyed records by hash (`E`) with a
 // separate sequence index (`S`): those tags are kept here only for the migration (migrate.ts).
+import { fromHexString } from '../encoding/bytes.js'
+
 
 /** Keys and values are raw bytes in every call the store makes. */
 export const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
@@ -144,8 +146,8 @@ export function childRange(sourceId: string): { gte: Uint8Array; lt: Uint8Array 
 
 /** Range of hash-index keys whose hash starts with the hex `prefix` (any length 1-64). */
 export function hashPrefixRange(prefix: string): { gte: Uint8Array; lt: Uint8Array } {
-  const lo = Buffer.from(prefix.padEnd(64, '0'), 'hex')
-  const hi = Buffer.from(prefix.padEnd(64, 'f'), 'hex')
+  const lo = fromHexString(prefix.padEnd(64, '0'))
+  const hi = fromHexString(prefix.padEnd(64, 'f'))
   return { gte: cat([TAG.hash], lo), lt: cat([TAG.hash], hi, [0]) }
 }
 

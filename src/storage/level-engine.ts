@@ -19,6 +19,7 @@ import { PreconditionFailed, sameValue, type BatchOp, type Commit, type EngineSt
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { encodeRecord, Journal, type JournalRecord } from './journal.js'
 import * as K from './keys.js'
+import { latin1 } from '../encoding/bytes.js'
 
 /** Any abstract-level database (classic-level, memory-level, ...), used with raw byte keys and values. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,7 +36,7 @@ interface Pending {
 /** At most this many precondition rows are remembered (about a session head and lease each). */
 const KNOWN_ROWS = 100_000
 
-const id = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+const id = latin1
 
 /** Commits whose rows add up to more than this go straight to LevelDB, not through the journal. */
 const DIRECT_BYTES = 4 * 1024 * 1024

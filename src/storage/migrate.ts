@@ -29,6 +29,7 @@ import * as K from './keys.js'
 import { LevelEngine } from './level-engine.js'
 import { ReadAhead } from './read-ahead.js'
 import { storeWideRangeV1 } from './usage-ledger.js'
+import { NodeBuffer, compareBytes, latin1 } from '../encoding/bytes.js'
 
 export interface MigrationProgress {
   /** Records moved so far (in this run and any earlier, interrupted one). */
@@ -346,19 +347,19 @@ class Chunked {
   }
 }
 
-const compareBytes = Buffer.prototype.compare
+// Buffer's ranged compare saves a view per comparison (the merge compares every key); the fallback slices.
+const rangedCompare = (NodeBuffer as unknown as { prototype?: { compare(this: Uint8Array, b: Uint8Array, ts: number, te: number, ss: number, se: number): number } } | undefined)?.prototype?.compare
 
 /** Order of two keys of hash-keyed tables (`E`, `H`) by what follows the tag. */
 function compareHashes(a: Uint8Array, b: Uint8Array): number {
-  return compareBytes.call(a, b, 1, b.length, 1, a.length)
+  return rangedCompare ? rangedCompare.call(a, b, 1, b.length, 1, a.length) : compareBytes(a.subarray(1), b.subarray(1))
 }
 
 /** Whether an `S` value (a hash) is the hash of the `E` key. */
 function sameHash(hash: Uint8Array | undefined, entryKey: Uint8Array): boolean {
-  return hash !== undefined && hash.length === entryKey.length - 1 && compareBytes.call(entryKey, hash, 0, hash.length, 1, entryKey.length) === 0
+  return hash !== undefined && hash.length === entryKey.length - 1 && (rangedCompare ? rangedCompare.call(entryKey, hash, 0, hash.length, 1, entryKey.length) : compareBytes(entryKey.subarray(1), hash)) === 0
 }
 
-const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
 
 /** Entries the store holds by its heads (head seq + 1 per session). */
 async function countRecords(engine: StorageEngine): Promise<number> {

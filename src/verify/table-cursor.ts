@@ -6,10 +6,11 @@
 // the cursor (`canServe`): the caller then reads the engine directly, so a walk whose order
 // differs from the table's (damaged keys) is slower, never wrong.
 import type { KeyRange, Row, StorageEngine } from '../storage/engine.js'
+import { compareBytes } from '../encoding/bytes.js'
 
 /** Byte order of two keys (the order every engine scans in). */
 export function compareKeys(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b)
+  return compareBytes(a, b)
 }
 
 /** The least key after `key`: key ‖ 0x00. */

@@ -15,9 +15,11 @@ import { TableCursor, compareKeys, keyAfter } from './table-cursor.js'
 import type { SessionMeta, SessionStore } from '../storage/session-store.js'
 import { ReadAhead } from '../storage/read-ahead.js'
 import type { RecordCheck } from './record-check.js'
-import { defaultThreads, recordChecker, type RecordChecker } from './verify-threads.js'
+import type { RecordChecker } from './checker.js'
+import { platform } from '../platform/node.js'
 import { FindingList, type CheckpointResult, type TrustedHeadResult, type VerifyReport } from './findings.js'
 import { verifyCheckpoint, type VerifiedCheckpoint } from '../proofs/checkpoint.js'
+import { latin1, utf8 } from '../encoding/bytes.js'
 
 const CHUNK = 512
 /** Chunks of the head, metadata and tree scans of a whole-store verify: small first, then larger. */
@@ -200,7 +202,6 @@ class MergedSides implements SessionSides {
   }
 }
 
-const latin1 = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
 
 /** One chunk of records, with what was read and computed for it ahead of the walk. */
 interface Chunk {
@@ -688,7 +689,7 @@ async function checkTrustedHead(ctx: Ctx, trusted: string, sessionId: string | u
 function seqKeySession(key: Uint8Array): string | undefined {
   if (key.length < 10 || key[key.length - 9] !== 0) return undefined
   const { sessionId } = K.parseRecordKey(key)
-  return bytesEqual(Buffer.from(sessionId, 'utf8'), key.subarray(1, key.length - 9)) ? sessionId : undefined
+  return bytesEqual(utf8(sessionId), key.subarray(1, key.length - 9)) ? sessionId : undefined
 }
 
 async function anySeq(store: SessionStore, id: string): Promise<boolean> {
@@ -708,7 +709,7 @@ export async function verifyStore(store: SessionStore, options: VerifyOptions = 
   if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 0 && threads <= 64)) {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `threads must be an integer from 0 to 64, not ${String(threads)}`, { threads })
   }
-  const checker = recordChecker(threads ?? (options.sessionId === undefined ? defaultThreads() : 0))
+  const checker = await platform.recordChecker(threads ?? (options.sessionId === undefined ? undefined : 0))
   try {
     return await verifyWith(store, options, extraCheck, checker)
   } finally {

@@ -8,25 +8,16 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { checkRecord, type RecordCheck } from './record-check.js'
+import type { RecordCheck } from './record-check.js'
+import { inThread, type RecordChecker } from './checker.js'
 
-export interface RecordChecker {
-  check(records: Uint8Array[]): Promise<RecordCheck[]>
-  close(): Promise<void>
-  /** Worker threads in use (0: in the main thread). */
-  readonly threads: number
-}
+export { inThread, type RecordChecker }
 
 const WORKER = new URL('./verify-worker.js', import.meta.url)
 
 /** The number of worker threads verify uses by default: one per core beyond the main thread's, 1 to 4. */
 export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1))
-}
-
-/** Check records in the main thread. */
-export function inThread(): RecordChecker {
-  return { threads: 0, check: async (records) => records.map(checkRecord), close: async () => undefined }
 }
 
 /** A pool of `n` worker threads, or the main thread when `n` is 0 or the worker script is not there. */

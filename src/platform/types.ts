@@ -1,0 +1,25 @@
+// What the core needs from its host beyond the language: one module per host implements it
+// (node.ts; browser.ts, which the package's "browser" field puts in node.ts's place when a
+// bundler targets a browser). docs/browser.md says what differs.
+
+/** A value carried through an async call tree (Node's AsyncLocalStorage). */
+export interface AsyncContext<T> {
+  run<R>(value: T, fn: () => R): R
+  getStore(): T | undefined
+}
+
+import type { RecordChecker } from '../verify/checker.js'
+
+export interface Platform {
+  /** 'node' or 'browser'. */
+  readonly name: 'node' | 'browser'
+  asyncContext<T>(): AsyncContext<T>
+  /** Brotli at `quality` (0-11), or undefined where no compressor exists (blobs are then stored raw). */
+  brotliCompress(bytes: Uint8Array, quality: number): Uint8Array | undefined
+  /** Throws where no decompressor exists. */
+  brotliDecompress(bytes: Uint8Array): Uint8Array
+  /** Raw DEFLATE (RFC 1951) decompression; throws where no decompressor exists. */
+  inflateRaw(bytes: Uint8Array): Uint8Array
+  /** What checks records for verify: `threads` workers (undefined: the host's default), or the main thread. */
+  recordChecker(threads: number | undefined): Promise<RecordChecker>
+}
