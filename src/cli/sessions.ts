@@ -4,7 +4,7 @@ import { InvalidArgumentError } from 'commander'
 import { usageError } from './errors.js'
 import { ChainlogError, ErrorCodes, isChainlogError } from '../errors.js'
 import { isHexHash } from '../encoding/hash.js'
-import type { Origin, ChainlogStore, SessionInfo, StoredEntry, UsageTotals } from '../index.js'
+import type { ChainlogStore, SessionInfo, StoredEntry } from '../index.js'
 
 /** A session id as typed: the full id, or a prefix that only one session id starts with. */
 export async function resolveSession(store: ChainlogStore, arg: string): Promise<string> {
@@ -26,80 +26,7 @@ export async function resolveSession(store: ChainlogStore, arg: string): Promise
   throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${arg}`, { sessionId: arg })
 }
 
-export type Relation = 'fork' | 'compaction'
-
-export interface OriginView {
-  relation: Relation
-  sessionId: string
-  atHash: string
-  materialized: boolean
-}
-
-export function originOf(s: { forkedFrom?: Origin; compactedFrom?: Origin; materialized?: boolean }): OriginView | null {
-  if (s.forkedFrom) return { relation: 'fork', ...s.forkedFrom, materialized: s.materialized === true }
-  if (s.compactedFrom) return { relation: 'compaction', ...s.compactedFrom, materialized: true }
-  return null
-}
-
-// Usage totals are added the way the reducer adds them.
-export { emptyTotals, mergeTotals as addTotals } from '../state/reducer.js'
-
-/** A session as `chainlog ls --json` and the viewer's session list give it. */
-export interface SessionRow {
-  sessionId: string
-  head: string
-  length: number
-  createdAt: number
-  updatedAt: number
-  firstUserMessage: string | null
-  counts: SessionInfo['counts']
-  /** Where a fork or compaction starts from. */
-  origin: OriginView | null
-  usageTotals: Record<string, UsageTotals>
-}
-
-/** The row of one session; `usageTotals` from the caller when it read them in bulk. */
-export async function sessionRow(store: ChainlogStore, s: SessionInfo, usageTotals?: Record<string, UsageTotals>): Promise<SessionRow> {
-  return rowOf(s, usageTotals ?? (await store.usage(s.sessionId)))
-}
-
-function rowOf(s: SessionInfo, usageTotals: Record<string, UsageTotals>): SessionRow {
-  return {
-    sessionId: s.sessionId,
-    head: s.head,
-    length: s.length,
-    createdAt: s.createdAt,
-    updatedAt: s.updatedAt,
-    firstUserMessage: s.firstUserMessage ?? null,
-    counts: s.counts,
-    origin: originOf(s),
-    usageTotals,
-  }
-}
-
-/** Above this many sessions asked for, the listing reads the whole usage ledger. */
-const BULK_USAGE = 64
-
-/**
- * Sessions newest first (the newest `limit` if given), as rows. A few sessions read their own
- * ledger rows; many read the whole ledger in one scan, so the listing costs a few range scans
- * whatever the number of sessions. The ledger scan runs alongside the listing's scans.
- */
-export async function sessionRows(store: ChainlogStore, limit?: number): Promise<SessionRow[]> {
-  const bulk = limit === undefined || limit > BULK_USAGE ? store.usageBySession() : undefined
-  let sessions: SessionInfo[]
-  try {
-    sessions = await store.listSessions({ order: 'newest', limit })
-  } catch (err) {
-    await bulk?.catch(() => undefined)
-    throw err
-  }
-  const all = await bulk
-  if (all) return sessions.map((s) => rowOf(s, all[s.sessionId] ?? {}))
-  const rows: SessionRow[] = []
-  for (const s of sessions) rows.push(await sessionRow(store, s))
-  return rows
-}
+export { originOf, sessionRow, sessionRows, emptyTotals, addTotals, type Relation, type OriginView, type SessionRow } from '../views/rows.js'
 
 /** Sessions by id, for commands that print many of them. */
 export async function sessionMap(store: ChainlogStore): Promise<Map<string, SessionInfo>> {

@@ -2,6 +2,7 @@
 // node.js to this file. No compression library is bundled: blobs written here are stored raw
 // (LevelDB's or IndexedDB's own handling applies), and a compressed blob from a Node-written
 // store cannot be opened here (a DECODE_FAILED error; bundles carry blobs uncompressed).
+import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { AsyncContext, Platform } from './types.js'
 
 /**
@@ -37,4 +38,10 @@ export const platform: Platform = {
   inflateRaw: () => unavailable('DEFLATE decompression'),
   // No worker pool here (yet): verify checks records in the page's thread.
   recordChecker: async () => (await import('../verify/checker.js')).inThread(),
+  openStoreDir: async (path) => {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `a store directory needs Node; in a browser open the store on a database: { db: new BrowserLevel(name) } (${path})`, { path })
+  },
+  openPgEngine: async () => {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'PostgreSQL stores need Node', {})
+  },
 }

@@ -20,4 +20,6 @@ export const platform: Platform = {
     const pool = await import('../verify/verify-threads.js')
     return pool.recordChecker(threads ?? pool.defaultThreads())
   },
+  openStoreDir: async (path) => (await import('../storage/store-dir.js')).openStoreDir(path),
+  openPgEngine: async (options) => (await import('../storage/pg-engine.js')).openPgEngine(options),
 }

@@ -9,6 +9,9 @@ export interface AsyncContext<T> {
 }
 
 import type { RecordChecker } from '../verify/checker.js'
+import type { AnyLevel } from '../storage/level-engine.js'
+import type { StorageEngine } from '../storage/engine.js'
+import type { PgEngineOptions } from '../storage/pg-engine.js'
 
 export interface Platform {
   /** 'node' or 'browser'. */
@@ -22,4 +25,8 @@ export interface Platform {
   inflateRaw(bytes: Uint8Array): Uint8Array
   /** What checks records for verify: `threads` workers (undefined: the host's default), or the main thread. */
   recordChecker(threads: number | undefined): Promise<RecordChecker>
+  /** The opened database of a store directory (Node: classic-level; a browser has no directories). */
+  openStoreDir(path: string): Promise<AnyLevel>
+  /** A PostgreSQL engine (Node only). */
+  openPgEngine(options: PgEngineOptions): Promise<StorageEngine>
 }

@@ -35,6 +35,7 @@ import { storageError } from './open-errors.js'
 import { checkedBlob, corrupt, readEntries, type StoredEntry } from './read-entries.js'
 import { countItems, emptyCounts, type SessionMeta } from './session-meta.js'
 import { checkFormat, openLevel } from './store-format.js'
+import { platform } from '../platform/node.js'
 import { UsageLedger, type UsageByModel } from './usage-ledger.js'
 import { planAppend, planGenesis } from './append-plan.js'
 import { buildTreeOps, readFrontier, type TreeState } from './tree.js'
@@ -224,8 +225,7 @@ export class SessionStore {
       if (options.path !== undefined || options.db !== undefined) {
         throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'give one of path, db and postgres', {})
       }
-      const { openPgEngine } = await import('./pg-engine.js')
-      engine = await openPgEngine(options.postgres)
+      engine = await platform.openPgEngine(options.postgres)
     } else {
       const db = await openLevel(options)
       if (options.db || options.path === undefined) engine = new LevelEngine(db)

@@ -1,14 +1,14 @@
 // Opening a store's database and checking its format row (`F`). A store of format 1 is migrated
 // to format 2 here, on open, before any other call can see it (migrate.ts, docs/storage.md
 // section 11); a store of a newer format than this code reads is refused, untouched.
-import { resolve as resolvePath } from 'node:path'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { StorageEngine } from './engine.js'
 import * as K from './keys.js'
 import type { AnyLevel } from './level-engine.js'
 import { migrateToV2, type MigrationProgress } from './migrate.js'
-import { checkStoreDir, storageError } from './open-errors.js'
+import { storageError } from './open-errors.js'
+import { platform } from '../platform/node.js'
 
 /** The store layout version this code writes. Format-1 stores are migrated on open. */
 export const STORE_FORMAT_VERSION = 2
@@ -21,37 +21,18 @@ export const STORE_FORMAT_VERSION = 2
  */
 export const WRITE_BUFFER_BYTES = 32 * 1024 * 1024
 
-/** Store directories this process has open (see openLevel). */
-const HELD_PATHS = new Set<string>()
-
 /** Open (or create) the LevelDB database of a store directory, or open a given abstract-level database. */
 export async function openLevel(options: { path?: string; db?: AnyLevel }): Promise<AnyLevel> {
-  let db = options.db
-  let held: string | undefined
+  const db = options.db
+  // A directory is the host's business (classic-level under Node: store-dir.ts).
   if (!db) {
     if (!options.path) throw new TypeError('openStore needs a path or a db')
-    // LevelDB locks a store with fcntl, and POSIX drops every fcntl lock a process holds on a
-    // file when it closes any descriptor of that file: LevelDB's own refusal of a second open
-    // in this process closes one, and another process could then open the store beside us.
-    // So a directory this process holds is refused here, before LevelDB touches its LOCK.
-    held = resolvePath(options.path)
-    if (HELD_PATHS.has(held)) {
-      throw new ChainlogError(ErrorCodes.STORE_LOCKED, `store is already open in this process: ${options.path}`, { path: options.path })
-    }
-    // A file, an unreadable directory or damaged LevelDB files fail here, untouched.
-    checkStoreDir(options.path)
-    const { ClassicLevel } = await import('classic-level')
-    db = new ClassicLevel(options.path, { ...K.BIN, writeBufferSize: WRITE_BUFFER_BYTES }) as unknown as AnyLevel
+    return platform.openStoreDir(options.path)
   }
   try {
     if (db.status !== 'open') await db.open()
   } catch (err) {
     throw storageError(err, 'open', options.path)
-  }
-  if (held !== undefined) {
-    const path = held
-    HELD_PATHS.add(path)
-    db.once('closed', () => HELD_PATHS.delete(path))
   }
   return db
 }

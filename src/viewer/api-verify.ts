@@ -4,12 +4,10 @@ import type { VerifyOptions } from '../index.js'
 import type { Handler } from './context.js'
 import { describeHttpError } from './http-errors.js'
 import { boolParam, sendJson, startEvents } from './http.js'
-import { requireSession } from './api-read.js'
+import { requireSession, verifySessionView } from '../views/data.js'
 
 export const verifySession: Handler = async ({ res, ctx, params }) => {
-  const sessionId = params[0]!
-  await requireSession(ctx.store, sessionId)
-  sendJson(res, 200, await ctx.store.verify({ sessionId }))
+  sendJson(res, 200, await verifySessionView(ctx.store, params[0]!))
 }
 
 /** Progress events at most this often. */
