@@ -17,6 +17,17 @@ import type { StoreFigures } from './storage/store-figures.js'
 const lineageOps = () => import('./lineage/lineage.js')
 const treeApi = () => import('./storage/tree-api.js')
 const bundles = () => import('./bundle/bundle.js')
+const turnCheckpoints = () => import('./storage/turn-checkpoints.js')
+
+/** checkpointOnTurnEnd needs a key to sign with, and onCheckpoint a function: refused before anything is opened. */
+export function checkTurnCheckpointOptions(options: StoreOptions): void {
+  const on = options.checkpointOnTurnEnd
+  if (on !== undefined && typeof on !== 'boolean') throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'checkpointOnTurnEnd must be true or false', { checkpointOnTurnEnd: on })
+  if (on === true && options.signingKey === undefined) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'checkpointOnTurnEnd needs a signingKey to sign the checkpoints with', {})
+  }
+  if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'onCheckpoint must be a function', {})
+}
 
 export class Store extends SessionStore {
   #signingKey: SignerKey | undefined
@@ -31,9 +42,23 @@ export class Store extends SessionStore {
       key = toSignerKey(options.signingKey)
       if (key.type !== SIG_ED25519) throw new ChainlogError(ErrorCodes.INVALID_KEY, 'the signing key must be an Ed25519 (type 0x01) log key, not a witness key', { name: key.name })
     }
+    checkTurnCheckpointOptions(options)
     const store = new Store(await SessionStore.openEngine(options), options)
     store.#signingKey = key
+    if (options.checkpointOnTurnEnd === true && key) {
+      const own = options.onCheckpoint ? { key, onCheckpoint: options.onCheckpoint } : { key }
+      store.appendHook = (await turnCheckpoints()).turnCheckpointHook(store, own)
+    }
     return store
+  }
+
+  /**
+   * Serve the tree heads that processes sharing this store ask for on turn_end (their
+   * checkpointOnTurnEnd, signed with their own keys): called when this process starts to hold
+   * the store for others. A store that signs on turn_end itself already does.
+   */
+  async serveTurnHeads(): Promise<void> {
+    this.appendHook ??= (await turnCheckpoints()).turnCheckpointHook(this, undefined)
   }
 
   /**

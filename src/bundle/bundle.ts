@@ -118,6 +118,14 @@ export interface ExportOptions {
    * uses the store's own signing key when this is not given.
    */
   signingKey?: string | SignerKey
+  /**
+   * A signed checkpoint of the exported session that the caller already holds (one a witness
+   * cosigned, say), carried instead of signing a new one: checked against the store before
+   * anything is written (same session, a size the session has, the store's root and head at that
+   * size: else CHAINLOG_INVALID_ARGUMENT or CHAINLOG_INVALID_PROOF). Its signature is not checked
+   * here; import checks it with the keys it trusts. Sources are signed only with `signingKey`.
+   */
+  checkpoint?: string
 }
 
 export type BundleFormat = 'bundle' | 'jsonl'
@@ -232,8 +240,16 @@ export async function exportSession(
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `unknown export format ${String(format)}`, { format })
   }
   const signer = options.signingKey === undefined ? undefined : await logSigner(options.signingKey)
+  // A checkpoint the caller gives is checked first (the session only grows, so the plan below carries all it signs).
+  const given = options.checkpoint === undefined ? undefined : await (await import('../storage/tree-api.js')).checkGivenCheckpoint(store, sessionId, options.checkpoint)
   const sessions = await plan(store, sessionId)
-  if (signer) await addCheckpoints(store, signer, sessions)
+  const root = sessions.find((s) => s.sessionId === sessionId)!
+  if (given && given.size > root.length) {
+    throw new ChainlogError(ErrorCodes.INVALID_PROOF, `session ${sessionId} has ${root.length} entries, fewer than the ${given.size} the checkpoint signs`, { reason: 'inconsistent', sessionId, size: given.size, length: root.length })
+  }
+  if (signer) await addCheckpoints(store, signer, given ? sessions.filter((s) => s !== root) : sessions)
+  // At most the carried length: no consistency proof (docs/proofs.md section 7, rule 3).
+  if (given) root.checkpoint = options.checkpoint!
   const header: BundleHeader = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, createdAt: Date.now(), root: sessionId, sessions }
   // Blobs the bundled entries reference (a first pass, so the header can count them).
   const blobTypes = new Map<string, string>()

@@ -49,30 +49,35 @@ export const LOCK_WAIT_MS = 1000
  * A store held by a process that does not share it (`exclusive: true`) fails after
  * LOCK_WAIT_MS with CHAINLOG_STORE_LOCKED (exit status 3).
  */
-export async function openShared(dir: string): Promise<ChainlogStore> {
+export async function openShared(dir: string, extra: StoreExtras = {}): Promise<ChainlogStore> {
   // Loaded when a command opens a store, not when the CLI starts (`--help` needs none of it).
   const { openStore } = await import('../open.js')
   const progress = onMigrate ? { onMigrate } : {}
   // A PostgreSQL store is shared through its server; its schema is created on first use.
-  if (isPostgresUrl(dir)) return openStore({ postgres: { connectionString: dir }, durability: 'sync', ...progress })
-  return openStore({ path: dir, durability: 'sync', connectTimeoutMs: LOCK_WAIT_MS, ...progress })
+  if (isPostgresUrl(dir)) return openStore({ postgres: { connectionString: dir }, durability: 'sync', ...progress, ...extra })
+  return openStore({ path: dir, durability: 'sync', connectTimeoutMs: LOCK_WAIT_MS, ...progress, ...extra })
+}
+
+/** Store options a command may add: the signer key text its checkpoints and proofs are signed with (in this process, also through another that holds the store). */
+export interface StoreExtras {
+  signingKey?: string
 }
 
 /** Open an existing store (see openShared). */
-export async function openExistingStore(dir: string): Promise<ChainlogStore> {
-  if (isPostgresUrl(dir)) return openShared(dir)
+export async function openExistingStore(dir: string, extra: StoreExtras = {}): Promise<ChainlogStore> {
+  if (isPostgresUrl(dir)) return openShared(dir, extra)
   // A file, a directory we may not read or damaged LevelDB files get their own error (nothing is
   // created in them), not "no store here".
   checkStoreDir(dir)
   if (!isStoreDir(dir)) {
     throw new CliError(CliCodes.STORE_NOT_FOUND, `no chainlog store at ${dir} (create one with: chainlog --store ${dir} init)`)
   }
-  return openShared(dir)
+  return openShared(dir, extra)
 }
 
 /** Run `fn` with the store open, and close it whatever happens. */
-export async function withStore<T>(dir: string, fn: (store: ChainlogStore) => Promise<T>): Promise<T> {
-  const store = await openExistingStore(dir)
+export async function withStore<T>(dir: string, fn: (store: ChainlogStore) => Promise<T>, extra: StoreExtras = {}): Promise<T> {
+  const store = await openExistingStore(dir, extra)
   try {
     return await fn(store)
   } finally {

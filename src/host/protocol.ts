@@ -15,6 +15,11 @@ export interface Request {
   args: unknown[]
   /** The caller opened the store with durability `sync`: fsync what this call writes. */
   sync?: boolean
+  /**
+   * The caller signs checkpoints on turn_end (checkpointOnTurnEnd): an append result whose
+   * entries include a turn_end carries `turnHead`, the unsigned tree head at the new size.
+   */
+  turnHeads?: boolean
 }
 
 export type Response = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code?: string; message: string; data?: unknown } }

@@ -13,7 +13,11 @@ import { ChainlogError, ErrorCodes, isChainlogError } from '../errors.js'
 import type { ItemClass } from '../schema/classify.js'
 import { classifyItem } from '../schema/classify.js'
 import type { StoredEntry, StoreOptions, TurnOptions } from '../storage/session-store.js'
-import type { Store } from '../store.js'
+import { checkTurnCheckpointOptions, type Store } from '../store.js'
+import type { SignerKey } from '../proofs/note.js'
+import type { ProveOptions, TreeHead } from '../storage/tree-api.js'
+import type { WireTurnResult } from '../storage/turn-checkpoints.js'
+import { turnHeadsRequested } from '../storage/turn-heads.js'
 import type { BundleVerifyOptions, ExportOptions } from '../bundle/bundle.js'
 import { syncRequested } from '../storage/engine.js'
 import { encodeFrame, errorFromWire, errorToWire, isControl, onFrames, type Request, type Response } from './protocol.js'
@@ -51,7 +55,17 @@ const FORWARDED = [
   'locate',
   'readHead',
   'readMeta',
+  'treeHead',
+  'checkpoint',
+  'prove',
+  'proveConsistency',
 ] as const
+
+/** Forwarded calls that append: with checkpointOnTurnEnd, they ask the holder for tree heads. */
+const APPENDS = new Set<string>(['append', 'appendMany', 'appendTurn', 'appendTurnEnd', 'appendUsage', 'changeConfig', 'recordOutcome', 'lockCache', 'unlockCache', 'appendCustom'])
+
+/** The proof formats, loaded on the first checkpoint or proof (not with the store). */
+const treeApi = () => import('../storage/tree-api.js')
 
 type Forwarded = (typeof FORWARDED)[number]
 type StoreMethods = { [K in Forwarded]: Store[K] }
@@ -115,6 +129,11 @@ async function serve(store: Store, req: Request): Promise<unknown> {
     }
     case 'importBundle':
       return store.importBundle(args[0] as Uint8Array | string, args[1] as BundleVerifyOptions | undefined)
+    // The unsigned parts of proofs, for a sharing process that signs with its own key.
+    case 'inclusionParts':
+      return (await treeApi()).inclusionParts(store, args[0] as string, (args[1] ?? {}) as ProveOptions)
+    case 'consistencyParts':
+      return (await treeApi()).consistencyParts(store, args[0] as string, args[1] as number, args[2] as number | undefined)
     default:
       throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `unknown method ${method}`, { method })
   }
@@ -142,6 +161,8 @@ class Host {
   ) {}
 
   static async start(store: Store, path: string): Promise<Host> {
+    // Sharing processes with checkpointOnTurnEnd ask this one for tree heads on turn_end.
+    await store.serveTurnHeads()
     // We hold the LevelDB lock, so a socket file left here is from a holder that died.
     if (process.platform !== 'win32') rmSync(path, { force: true })
     const server = net.createServer()
@@ -168,7 +189,7 @@ class Host {
         }
         const req = f as Request
         peer.inFlight++
-        syncRequested.run(req.sync === true, () => serve(store, req))
+        syncRequested.run(req.sync === true, () => (req.turnHeads === true ? turnHeadsRequested.run(true, () => serve(store, req)) : serve(store, req)))
           .then(
             (value) => reply(socket, { id: req.id, ok: true, value }),
             (err) => reply(socket, { id: req.id, ok: false, error: errorToWire(err) }),
@@ -347,7 +368,7 @@ class Connection {
     return !this.closed && !this.closing
   }
 
-  request(method: string, args: unknown[], sync: boolean): Promise<unknown> {
+  request(method: string, args: unknown[], sync: boolean, turnHeads = false): Promise<unknown> {
     if (!this.open) return Promise.reject(unavailable(method))
     const id = this.#next++
     return new Promise((resolve, reject) => {
@@ -364,7 +385,9 @@ class Connection {
       this.#pending.set(id, { resolve, reject, method, deadline })
       // Keep the process alive while a call is in flight, not while idle.
       this.socket.ref()
-      this.socket.write(encodeFrame(sync ? { id, method, args, sync } : { id, method, args }))
+      const req: Request = sync ? { id, method, args, sync } : { id, method, args }
+      if (turnHeads) req.turnHeads = true
+      this.socket.write(encodeFrame(req))
       this.#armProbe()
     }).finally(() => {
       if (this.#pending.size === 0) this.socket.unref()
@@ -417,6 +440,8 @@ export class SharedStore implements StoreMethods {
   #establishing: Promise<void> | undefined
   #closed = false
   #openLocal: (options: StoreOptions) => Promise<Store>
+  /** This process's signing key: checkpoints and proofs it asks for are signed with it, here. */
+  #signer: SignerKey | undefined
 
   private constructor(options: SharedStoreOptions, openLocal: (options: StoreOptions) => Promise<Store>) {
     this.path = resolvePath(options.path)
@@ -426,7 +451,15 @@ export class SharedStore implements StoreMethods {
   }
 
   static async open(options: SharedStoreOptions, openLocal: (options: StoreOptions) => Promise<Store>): Promise<SharedStore> {
+    checkTurnCheckpointOptions(options)
     const s = new SharedStore(options, openLocal)
+    if (options.signingKey !== undefined) {
+      // Refused here, as Store.open refuses it, whether this process ends up holding the store or not.
+      const { SIG_ED25519, toSignerKey } = await import('../proofs/note.js')
+      const key = toSignerKey(options.signingKey)
+      if (key.type !== SIG_ED25519) throw new ChainlogError(ErrorCodes.INVALID_KEY, 'the signing key must be an Ed25519 (type 0x01) log key, not a witness key', { name: key.name })
+      s.#signer = key
+    }
     await s.#establish()
     return s
   }
@@ -508,9 +541,25 @@ export class SharedStore implements StoreMethods {
       // A connection whose holder is closing takes no new calls: wait for the next holder.
       // The holder fsyncs this call's writes if this process asked for `sync` (the default),
       // whatever durability the holder itself was opened with.
-      if (this.#conn?.open) return this.#conn.request(method, args, (this.#options.durability ?? 'sync') === 'sync')
+      if (this.#conn?.open) {
+        const sync = (this.#options.durability ?? 'sync') === 'sync'
+        if (this.#options.checkpointOnTurnEnd === true && APPENDS.has(method)) return this.#signTurn(await this.#conn.request(method, args, sync, true))
+        return this.#conn.request(method, args, sync)
+      }
       await this.#establish()
     }
+  }
+
+  /** An append result from the holder: sign the tree head it carries (a turn_end was appended) with this process's key. */
+  async #signTurn(value: unknown): Promise<unknown> {
+    const r = value as WireTurnResult & { seq?: number }
+    if (!r || typeof r !== 'object' || r.turnHead === undefined) return value
+    const { turnHead, ...rest } = r
+    const { signCheckpoint } = await import('../proofs/checkpoint.js')
+    const checkpoint = signCheckpoint(turnHead, this.#signer!)
+    const { tell } = await import('../storage/turn-checkpoints.js')
+    tell(this.#options.onCheckpoint, { sessionId: turnHead.sessionId, size: turnHead.size, checkpoint })
+    return { ...rest, checkpoint }
   }
 
   async close(): Promise<void> {
@@ -568,7 +617,9 @@ export class SharedStore implements StoreMethods {
   async exportSession(sessionId: string, out: Writable | string, options: ExportOptions = {}): ReturnType<Store['exportSession']> {
     // In the holder: straight to the stream or file, with progress (nothing is buffered).
     if (this.#local && !this.#closed) return this.#local.exportSession(sessionId, typeof out === 'string' ? resolvePath(out) : out, options)
-    const { onProgress: _p, ...opts } = options
+    const { onProgress: _p, ...given } = options
+    // Signed with this process's key (it crosses to the holder as its text, as the CLI's --key does), else the holder's.
+    const opts = given.signingKey === undefined && this.#options.signingKey !== undefined ? { ...given, signingKey: this.#options.signingKey } : given
     if (typeof out === 'string') return this.#call('exportFile', [sessionId, resolvePath(out), opts]) as ReturnType<Store['exportSession']>
     const { result, bytes } = (await this.#call('exportBytes', [sessionId, opts])) as { result: Awaited<ReturnType<Store['exportSession']>>; bytes: Uint8Array }
     await new Promise<void>((resolve, reject) => out.write(bytes, (err) => (err ? reject(err) : resolve())))
@@ -606,6 +657,33 @@ export class SharedStore implements StoreMethods {
     return this.#call('verify', [rest]) as never
   }
   gc: Store['gc'] = (...a) => this.#call('gc', a) as never
+  treeHead: Store['treeHead'] = (...a) => this.#call('treeHead', a) as never
+
+  /**
+   * A signed checkpoint (Store.checkpoint). Signed with this process's `signingKey` when it was
+   * opened with one (the holder only reads the tree head); else the holder signs with its own.
+   */
+  async checkpoint(sessionId: string, options: { size?: number } = {}): Promise<string> {
+    if (!this.#signer) return this.#call('checkpoint', [sessionId, options]) as Promise<string>
+    const th = (await this.#call('treeHead', [sessionId, options])) as TreeHead
+    const { signCheckpoint } = await import('../proofs/checkpoint.js')
+    return signCheckpoint(th, this.#signer)
+  }
+
+  /** An inclusion proof file (Store.prove); signed as checkpoint() signs, unless `checkpoint` is given. */
+  async prove(entryHashOrPrefix: string, options: ProveOptions = {}): Promise<string> {
+    if (!this.#signer || options.checkpoint !== undefined) return this.#call('prove', [entryHashOrPrefix, options]) as Promise<string>
+    const { formatInclusion } = await treeApi()
+    return formatInclusion((await this.#call('inclusionParts', [entryHashOrPrefix, options])) as never, undefined, this.#signer)
+  }
+
+  /** A consistency file (Store.proveConsistency); signed as checkpoint() signs. */
+  async proveConsistency(sessionId: string, oldSize: number, newSize?: number): Promise<string> {
+    const args = newSize === undefined ? [sessionId, oldSize] : [sessionId, oldSize, newSize]
+    if (!this.#signer) return this.#call('proveConsistency', args) as Promise<string>
+    const { formatConsistency } = await treeApi()
+    return formatConsistency((await this.#call('consistencyParts', args)) as never, this.#signer)
+  }
   usage: Store['usage'] = (...a) => this.#call('usage', a) as never
   usageBySession: Store['usageBySession'] = (...a) => this.#call('usageBySession', a) as never
   figures: Store['figures'] = (...a) => this.#call('figures', a) as never

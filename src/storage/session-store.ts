@@ -88,7 +88,31 @@ export interface StoreOptions {
    * proofs: `checkpoint()`, `prove()` and `proveConsistency()` sign with it.
    */
   signingKey?: string
+  /**
+   * With `signingKey`: after every append whose entries include a `turn_end`, sign a checkpoint
+   * of the session at its new size and return it as the result's `checkpoint` (and pass it to
+   * `onCheckpoint`). Produced, not stored (docs/proofs.md section 4.3).
+   */
+  checkpointOnTurnEnd?: boolean
+  /** Called with each checkpoint `checkpointOnTurnEnd` produces, in append order per session; what it throws is ignored. */
+  onCheckpoint?: (c: TurnCheckpoint) => void
 }
+
+/** A checkpoint signed after an append that ended a turn (StoreOptions.checkpointOnTurnEnd). */
+export interface TurnCheckpoint {
+  sessionId: string
+  /** The session's size after the append. */
+  size: number
+  /** The signed checkpoint (docs/proofs.md section 4). */
+  checkpoint: string
+}
+
+/**
+ * Told of each append once it has committed, under the session's lock, with the session's head
+ * and tree as the append left them (absent for an append that had already landed); returns the
+ * result the caller gets. Store sets it for checkpoints on turn_end (storage/turn-checkpoints.ts).
+ */
+export type AppendHook = (sessionId: string, entries: readonly Entry[], result: TurnResult, landed?: { head: Head; tree: TreeState }) => TurnResult | Promise<TurnResult>
 
 /** An entry as given to `append`: `ts` defaults to now. */
 export type EntryInput = Entry extends infer E ? (E extends { ts: number } ? Omit<E, 'ts'> & { ts?: number } : never) : never
@@ -103,6 +127,8 @@ export interface AppendOptions {
 export interface AppendResult {
   hash: string
   seq: number
+  /** With checkpointOnTurnEnd, when the append added a turn_end: a signed checkpoint at seq + 1. */
+  checkpoint?: string
 }
 
 export interface TurnOptions extends AppendOptions {
@@ -119,6 +145,8 @@ export interface TurnOptions extends AppendOptions {
 export interface TurnResult {
   head: string
   entries: AppendResult[]
+  /** With checkpointOnTurnEnd, when the entries include a turn_end: a signed checkpoint of the session at its new size. */
+  checkpoint?: string
 }
 
 export interface CreateSessionInput {
@@ -196,6 +224,8 @@ export class SessionStore {
   #usage = new Map<string, UsageByModel>()
   /** A session's tree frontier as of its head (exclusive engines only: others read it per append). */
   #trees = new Map<string, TreeState>()
+  /** See AppendHook; unset (nothing called) unless a Store asks for checkpoints on turn_end. */
+  protected appendHook: AppendHook | undefined
   #closed = false
 
   protected constructor(engine: StorageEngine, options: StoreOptions) {
@@ -465,7 +495,10 @@ export class SessionStore {
    */
   async append(sessionId: string, entry: EntryInput, options: AppendOptions = {}): Promise<AppendResult> {
     const r = await this.appendMany(sessionId, [entry], options)
-    return r.entries[0]!
+    if (!this.appendHook) return r.entries[0]!
+    // What the hook added (a turn_end checkpoint; for a sharing process, the tree head) goes with the entry.
+    const { head: _h, entries, idempotent: _i, ...added } = r as TurnResult & { idempotent?: boolean }
+    return { ...entries[0]!, ...added }
   }
 
   /**
@@ -568,11 +601,12 @@ export class SessionStore {
       const landed = await this.locate(lastHash)
       if (landed && landed.sessionId === sessionId) {
         const first = landed.seq - sealed.length + 1
-        return {
+        const again = {
           head: lastHash,
           entries: sealed.map((s, i) => ({ hash: toHex(s.hash), seq: first + i })),
           idempotent: true,
         } as TurnResult
+        return this.appendHook ? this.appendHook(sessionId, full, again) : again
       }
       throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${sessionId} head is ${headHex}, not ${options.expectedHead}`, {
         sessionId,
@@ -612,7 +646,8 @@ export class SessionStore {
       for (const e of full) if (e.kind === 'turn_end') turn = e.turn
       this.#turns.set(sessionId, { seq: plan.head.seq, turn })
     }
-    return { head: plan.results[plan.results.length - 1]!.hash, entries: plan.results }
+    const result: TurnResult = { head: plan.results[plan.results.length - 1]!.hash, entries: plan.results }
+    return this.appendHook ? this.appendHook(sessionId, full, result, plan) : result
   }
 
   /**

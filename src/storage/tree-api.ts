@@ -33,7 +33,8 @@ async function entryHashAt(store: SessionStore, sessionId: string, head: Head, s
   return rec.slice(0, 32)
 }
 
-async function treeHeadLocked(store: SessionStore, sessionId: string, size: number | undefined): Promise<{ th: TreeHead; head: Head; source: StoreNodeSource }> {
+/** treeHead for callers that hold the session's lock (the append hook, the proofs below). */
+export async function treeHeadLocked(store: SessionStore, sessionId: string, size: number | undefined): Promise<{ th: TreeHead; head: Head; source: StoreNodeSource }> {
   const { head, tree } = await store.ensureTree(sessionId)
   const n = head.seq + 1
   const s = size ?? n
@@ -74,11 +75,53 @@ export interface ProveOptions {
   checkpoint?: string
 }
 
+/** What an inclusion proof file holds but its signature (docs/proofs.md section 5.3). */
+export interface InclusionParts {
+  /** The tree the proof is against: the given checkpoint's, or the store's at the size asked. */
+  th: TreeHead
+  entryHash: string
+  index: number
+  proof: Uint8Array[]
+}
+
 /**
- * A self-contained inclusion proof file (docs/proofs.md section 5.3) for an entry, by hash or
- * unique prefix: the entry's index in its session, the proof, and a signed checkpoint.
+ * Check a checkpoint text given for a session against the store (parsed, not verified: the
+ * verifier checks the signature): its tree at the checkpoint's size must have the same root and
+ * head. Callers hold the session's lock.
  */
-export async function prove(store: SessionStore, key: SignerKey | undefined, entryHashOrPrefix: string, options: ProveOptions = {}): Promise<string> {
+async function checkGivenLocked(store: SessionStore, sessionId: string, given: ChainlogCheckpoint): Promise<{ th: TreeHead; source: StoreNodeSource }> {
+  if (!given.origin.endsWith(`/${sessionId}`)) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `the checkpoint is of ${given.origin}, not of session ${sessionId}`, { origin: given.origin, sessionId })
+  }
+  const r = await treeHeadLocked(store, sessionId, given.size)
+  if (toHex(given.root) !== toHex(r.th.root) || given.head !== r.th.head) {
+    throw new ChainlogError(ErrorCodes.INVALID_PROOF, `the store's tree of ${sessionId} at size ${r.th.size} is not the one the checkpoint signs: history was rewritten (run verify with the checkpoint)`, {
+      reason: 'inconsistent',
+      sessionId,
+      size: r.th.size,
+    })
+  }
+  return r
+}
+
+/**
+ * A checkpoint text a caller gives for a session (to prove against, or to carry in an export),
+ * checked against the store's tree: same session, a size the session has reached, the same root
+ * and head there (else CHAINLOG_INVALID_PROOF, reason `inconsistent`). O(log n) reads.
+ */
+export async function checkGivenCheckpoint(store: SessionStore, sessionId: string, text: string): Promise<ChainlogCheckpoint> {
+  const given = parseGiven(text)
+  await store.locks.run(sessionId, () => checkGivenLocked(store, sessionId, given))
+  return given
+}
+
+/**
+ * The unsigned parts of an inclusion proof for an entry (hash or unique prefix): its index, the
+ * proof, and the tree head it is against (the given checkpoint's, checked against the store, or
+ * the store's at `size`, default now). prove() signs and formats them; a process sharing the
+ * store gets them over the socket and signs with its own key.
+ */
+export async function inclusionParts(store: SessionStore, entryHashOrPrefix: string, options: ProveOptions = {}): Promise<InclusionParts> {
   const hash = await store.resolveHash(entryHashOrPrefix)
   const loc = await store.locate(hash)
   if (!loc) throw new ChainlogError(ErrorCodes.ENTRY_NOT_FOUND, `no entry ${hash}`, { hash })
@@ -86,24 +129,53 @@ export async function prove(store: SessionStore, key: SignerKey | undefined, ent
   if (given && !given.origin.endsWith(`/${loc.sessionId}`)) {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `the checkpoint is of ${given.origin}, not of session ${loc.sessionId}`, { origin: given.origin, sessionId: loc.sessionId })
   }
-  if (!given) requireKey(key)
   return store.locks.run(loc.sessionId, async () => {
-    const size = given ? given.size : options.size
-    const { th, source } = await treeHeadLocked(store, loc.sessionId, size)
+    const { th, source } = given ? await checkGivenLocked(store, loc.sessionId, given) : await treeHeadLocked(store, loc.sessionId, options.size)
     if (loc.seq >= th.size) {
       throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `entry ${hash} is entry ${loc.seq} of ${loc.sessionId}, not among its first ${th.size}`, { hash, seq: loc.seq, size: th.size })
     }
-    if (given && (toHex(given.root) !== toHex(th.root) || given.head !== th.head)) {
-      throw new ChainlogError(ErrorCodes.INVALID_PROOF, `the store's tree of ${loc.sessionId} at size ${th.size} is not the one the checkpoint signs: history was rewritten (run verify with the checkpoint)`, {
-        reason: 'inconsistent',
-        sessionId: loc.sessionId,
-        size: th.size,
-      })
-    }
-    const note = options.checkpoint ?? signCheckpoint(th, requireKey(key))
     const proof = await inclusionProof(loc.seq, th.size, source)
-    return formatProofFile({ entryHash: hash, index: loc.seq, proof, checkpoint: note })
+    return { th, entryHash: hash, index: loc.seq, proof }
   })
+}
+
+/** The inclusion proof file for parts, with the checkpoint given or one signed now with `key`. */
+export function formatInclusion(parts: InclusionParts, checkpointText: string | undefined, key: SignerKey | undefined): string {
+  const note = checkpointText ?? signCheckpoint(parts.th, requireKey(key))
+  return formatProofFile({ entryHash: parts.entryHash, index: parts.index, proof: parts.proof, checkpoint: note })
+}
+
+/**
+ * A self-contained inclusion proof file (docs/proofs.md section 5.3) for an entry, by hash or
+ * unique prefix: the entry's index in its session, the proof, and a signed checkpoint.
+ */
+export async function prove(store: SessionStore, key: SignerKey | undefined, entryHashOrPrefix: string, options: ProveOptions = {}): Promise<string> {
+  if (options.checkpoint === undefined) requireKey(key)
+  const parts = await inclusionParts(store, entryHashOrPrefix, options)
+  return formatInclusion(parts, options.checkpoint, key)
+}
+
+/** What a consistency file holds but its signature. */
+export interface ConsistencyParts {
+  /** The tree at the new size. */
+  th: TreeHead
+  oldSize: number
+  proof: Uint8Array[]
+}
+
+/** The unsigned parts of a consistency file from `oldSize` to `newSize` (default: now). */
+export async function consistencyParts(store: SessionStore, sessionId: string, oldSize: number, newSize?: number): Promise<ConsistencyParts> {
+  return store.locks.run(sessionId, async () => {
+    const { th, source } = await treeHeadLocked(store, sessionId, newSize)
+    if (!Number.isSafeInteger(oldSize) || oldSize < 1 || oldSize > th.size) throw badSize(sessionId, oldSize, th.size, 'oldSize')
+    const proof = await consistencyProof(oldSize, th.size, source)
+    return { th, oldSize, proof }
+  })
+}
+
+/** The consistency file for parts, its new checkpoint signed with `key`. */
+export function formatConsistency(parts: ConsistencyParts, key: SignerKey | undefined): string {
+  return formatConsistencyFile({ oldSize: parts.oldSize, proof: parts.proof }, signCheckpoint(parts.th, requireKey(key)))
 }
 
 /**
@@ -111,11 +183,6 @@ export async function prove(store: SessionStore, key: SignerKey | undefined, ent
  * prefix of the session at `newSize` (default: now), and a signed checkpoint of `newSize`.
  */
 export async function proveConsistency(store: SessionStore, key: SignerKey | undefined, sessionId: string, oldSize: number, newSize?: number): Promise<string> {
-  const k = requireKey(key)
-  return store.locks.run(sessionId, async () => {
-    const { th, source } = await treeHeadLocked(store, sessionId, newSize)
-    if (!Number.isSafeInteger(oldSize) || oldSize < 1 || oldSize > th.size) throw badSize(sessionId, oldSize, th.size, 'oldSize')
-    const proof = await consistencyProof(oldSize, th.size, source)
-    return formatConsistencyFile({ oldSize, proof }, signCheckpoint(th, k))
-  })
+  requireKey(key)
+  return formatConsistency(await consistencyParts(store, sessionId, oldSize, newSize), key)
 }

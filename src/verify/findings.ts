@@ -92,6 +92,11 @@ export interface CheckpointResult {
   storeSize: number
   /** consistent: the session still holds the signed history (and may have grown); unchecked: the chain could not be followed that far (see the other findings). */
   status: 'consistent' | 'rollback' | 'fork' | 'truncated' | 'rewrite' | 'unchecked'
+  /**
+   * How it was checked: `tree`, O(log n) reads of the stored tree, the signed head's record and
+   * the head (the session's other records were not read); `walk`, the whole session walked.
+   */
+  method: 'tree' | 'walk'
 }
 
 export interface VerifyReport {

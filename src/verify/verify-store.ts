@@ -20,6 +20,7 @@ import { platform } from '../platform/node.js'
 import { FindingList, type CheckpointResult, type TrustedHeadResult, type VerifyReport } from './findings.js'
 import { verifyCheckpoint, type VerifiedCheckpoint } from '../proofs/checkpoint.js'
 import { latin1, utf8 } from '../encoding/bytes.js'
+import { treeExtends } from './checkpoint-tree.js'
 
 const CHUNK = 512
 /** Chunks of the head, metadata and tree scans of a whole-store verify: small first, then larger. */
@@ -77,6 +78,13 @@ export interface VerifyOptions {
   checkpoint?: string
   /** Log keys (verifier key texts) that may sign the checkpoint. */
   keys?: readonly string[]
+  /**
+   * With a checkpoint: walk the whole session (every record re-hashed, the root at the
+   * checkpoint's size recomputed from the chain, every tree row checked), O(n), instead of the
+   * O(log n) check with the stored tree. The walk also runs when the tree cannot answer (see
+   * verification.md, "Signed checkpoints"), and with `lineage` or `trustedHead`.
+   */
+  full?: boolean
   /** Witness keys whose cosignatures count, and how many must have cosigned (default 1 with witnesses). */
   witnesses?: readonly string[]
   quorum?: number
@@ -520,13 +528,12 @@ async function verifyAll(ctx: Ctx): Promise<void> {
  * Compare a session with a verified checkpoint of it (verification.md section 4): the store's
  * size comes from its head, the root and head at the checkpoint's size from the chain walked.
  */
-async function checkCheckpoint(ctx: Ctx, cp: VerifiedCheckpoint): Promise<CheckpointResult> {
-  const { store, findings } = ctx
+async function checkCheckpoint(store: SessionStore, findings: FindingList, reached: { root: Uint8Array; head: Uint8Array } | undefined, cp: VerifiedCheckpoint, method: 'tree' | 'walk'): Promise<CheckpointResult> {
   const sessionId = cp.sessionId
   const headRaw = await store.getRaw(K.headKey(sessionId))
   const head = headRaw ? parseHead(headRaw) : undefined
   const size = head ? head.seq + 1 : 0
-  const base = { sessionId, size: cp.size, storeSize: size }
+  const base = { sessionId, size: cp.size, storeSize: size, method }
   if (size < cp.size) {
     const loc = await locate(store, cp.head)
     if (loc && loc.sessionId === sessionId && loc.seq === cp.size - 1 && (await store.getRaw(K.recordKey(sessionId, loc.seq)))) {
@@ -536,7 +543,7 @@ async function checkCheckpoint(ctx: Ctx, cp: VerifiedCheckpoint): Promise<Checkp
     findings.add({ code: 'checkpoint_truncated', message: `session ${sessionId} has ${size} entries; the checkpoint signs ${cp.size}`, sessionId, seq: cp.size - 1, hash: cp.head, expected: cp.size, actual: size })
     return { ...base, status: 'truncated' }
   }
-  const got = ctx.checkpoint?.reached
+  const got = reached
   if (!got) return { ...base, status: 'unchecked' }
   if (bytesEqual(got.root, cp.root) && toHex(got.head) === cp.head) return { ...base, status: 'consistent' }
   const detail = { sessionId, seq: cp.size - 1, hash: cp.head, expected: { root: toHex(cp.root), head: cp.head }, actual: { root: toHex(got.root), head: toHex(got.head) } }
@@ -709,11 +716,52 @@ export async function verifyStore(store: SessionStore, options: VerifyOptions = 
   if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 0 && threads <= 64)) {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `threads must be an integer from 0 to 64, not ${String(threads)}`, { threads })
   }
-  const checker = await platform.recordChecker(threads ?? (options.sessionId === undefined ? undefined : 0))
+  if (options.checkpoint !== undefined && options.full !== true && options.lineage !== true && options.trustedHead === undefined) {
+    const fast = await checkpointByTree(store, { ...options, checkpoint: options.checkpoint })
+    if (fast) return fast
+  }
+  const oneSession = options.sessionId !== undefined || options.checkpoint !== undefined
+  const checker = await platform.recordChecker(threads ?? (oneSession ? 0 : undefined))
   try {
     return await verifyWith(store, options, extraCheck, checker)
   } finally {
     await checker.close()
+  }
+}
+
+/** The checkpoint given to verify, its signature checked with the keys given, and of the session asked for (if one is). */
+function verifiedCheckpoint(options: VerifyOptions & { checkpoint: string }): VerifiedCheckpoint {
+  const cp = verifyCheckpoint(options.checkpoint, options.keys ?? [], { ...(options.witnesses ? { witnesses: options.witnesses } : {}), ...(options.quorum !== undefined ? { quorum: options.quorum } : {}) })
+  if (options.sessionId !== undefined && options.sessionId !== cp.sessionId) {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `the checkpoint is of session ${cp.sessionId}, not ${options.sessionId}`, { sessionId: options.sessionId, checkpointSession: cp.sessionId })
+  }
+  return cp
+}
+
+/**
+ * Verify against a checkpoint with the stored tree, O(log n) reads (checkpoint-tree.ts): a head
+ * behind the checkpoint is a rollback or a truncation, found from the head row and the hash
+ * index; a session the tree shows extends the checkpoint is consistent. Undefined when only the
+ * full walk can tell (no head row, no complete tree, or the tree does not extend it).
+ */
+async function checkpointByTree(store: SessionStore, options: VerifyOptions & { checkpoint: string }): Promise<VerifyReport | undefined> {
+  const cp = verifiedCheckpoint(options)
+  const headRaw = await store.getRaw(K.headKey(cp.sessionId))
+  const head = headRaw ? parseHead(headRaw) : undefined
+  if (!head) return undefined
+  const findings = new FindingList()
+  const checked = { sessions: 1, entries: 0, bytes: 0 }
+  if (head.seq + 1 < cp.size) {
+    const checkpoint = await checkCheckpoint(store, findings, undefined, cp, 'tree')
+    return { ok: findings.errors === 0, checked, findings: findings.items, checkpoint }
+  }
+  const t = await treeExtends(store, cp, head)
+  if (!t) return undefined
+  return {
+    ok: true,
+    checked: { sessions: 1, entries: t.entries, bytes: t.bytes },
+    findings: [],
+    checkpoint: { sessionId: cp.sessionId, size: cp.size, storeSize: head.seq + 1, status: 'consistent', method: 'tree' },
   }
 }
 
@@ -730,16 +778,13 @@ async function verifyWith(store: SessionStore, options: VerifyOptions, extraChec
   }
   let cp: VerifiedCheckpoint | undefined
   if (options.checkpoint !== undefined) {
-    cp = verifyCheckpoint(options.checkpoint, options.keys ?? [], { ...(options.witnesses ? { witnesses: options.witnesses } : {}), ...(options.quorum !== undefined ? { quorum: options.quorum } : {}) })
-    if (options.sessionId !== undefined && options.sessionId !== cp.sessionId) {
-      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `the checkpoint is of session ${cp.sessionId}, not ${options.sessionId}`, { sessionId: options.sessionId, checkpointSession: cp.sessionId })
-    }
+    cp = verifiedCheckpoint({ ...options, checkpoint: options.checkpoint })
     options = { ...options, sessionId: cp.sessionId }
     ctx.checkpoint = { sessionId: cp.sessionId, size: cp.size }
     if (!(await store.getRaw(K.headKey(cp.sessionId))) && !(await anySeq(store, cp.sessionId))) {
       // The whole session is gone: truncated to nothing.
       ctx.findings.add({ code: 'checkpoint_truncated', message: `session ${cp.sessionId} is gone; the checkpoint signs ${cp.size} entries`, sessionId: cp.sessionId, expected: cp.size, actual: 0 })
-      return { ok: false, checked: ctx.checked, findings: ctx.findings.items, checkpoint: { sessionId: cp.sessionId, size: cp.size, storeSize: 0, status: 'truncated' } }
+      return { ok: false, checked: ctx.checked, findings: ctx.findings.items, checkpoint: { sessionId: cp.sessionId, size: cp.size, storeSize: 0, status: 'truncated', method: 'walk' } }
     }
   }
   if (options.sessionId !== undefined) {
@@ -770,7 +815,7 @@ async function verifyWith(store: SessionStore, options: VerifyOptions, extraChec
   await checkOrigins(ctx)
   let trustedHead: TrustedHeadResult | undefined
   if (options.trustedHead !== undefined) trustedHead = await checkTrustedHead(ctx, options.trustedHead, options.sessionId)
-  const checkpoint = cp ? await checkCheckpoint(ctx, cp) : undefined
+  const checkpoint = cp ? await checkCheckpoint(store, ctx.findings, ctx.checkpoint?.reached, cp, 'walk') : undefined
   const report: VerifyReport = { ok: ctx.findings.errors === 0, checked: ctx.checked, findings: ctx.findings.items }
   if (checkpoint) report.checkpoint = checkpoint
   if (ctx.findings.truncated) report.truncated = true

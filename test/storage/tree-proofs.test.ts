@@ -159,8 +159,13 @@ for (const backend of ['memory', 'classic'] as const) {
       const held = await store.checkpoint('t')
       const rec = (await store.getRaw(K.recordKey('t', 4)))!
       await store.engine.commit({ ops: [{ type: 'put', key: K.recordKey('t', 4), value: flip(rec, 40) }] })
-      const report = await store.verify({ checkpoint: held, keys: [keys.verifierKey] })
+      // The O(log n) check reads the tree, the signed head's record and the head, not record 4:
+      // the store's tree still extends the checkpoint. The full walk re-hashes every record.
+      const byTree = await store.verify({ checkpoint: held, keys: [keys.verifierKey] })
+      expect(byTree.checkpoint).toMatchObject({ status: 'consistent', method: 'tree' })
+      const report = await store.verify({ checkpoint: held, keys: [keys.verifierKey], full: true })
       expect(report.ok).toBe(false)
+      expect(report.checkpoint?.method).toBe('walk')
       expect(report.findings.map((f) => f.code)).toContain('hash_mismatch')
     })
 
@@ -170,7 +175,8 @@ for (const backend of ['memory', 'classic'] as const) {
       const held = await store.checkpoint('r')
       const clean = await store.verify({ checkpoint: held, keys: [keys.verifierKey] })
       expect(clean.ok).toBe(true)
-      expect(clean.checkpoint).toEqual({ sessionId: 'r', size: 12, storeSize: 12, status: 'consistent' })
+      expect(clean.checkpoint).toEqual({ sessionId: 'r', size: 12, storeSize: 12, status: 'consistent', method: 'tree' })
+      expect((await store.verify({ checkpoint: held, keys: [keys.verifierKey], full: true })).checkpoint).toEqual({ sessionId: 'r', size: 12, storeSize: 12, status: 'consistent', method: 'walk' })
       await store.append('r', { kind: 'turn_end', ts: T0 + 99, turn: 99 })
       expect((await store.verify({ checkpoint: held, keys: [keys.verifierKey] })).checkpoint?.status).toBe('consistent')
       // Rewrite entry 3 and re-seal everything after it, with every index and tree row to match.

@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import type { Writable } from 'node:stream'
 import { Option, type Command } from 'commander'
 import type { BundleFormat, ExportResult } from '../../index.js'
-import type { Ctx } from '../context.js'
+import { readInput, type Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount } from '../format.js'
 import { resolveSession } from '../sessions.js'
@@ -58,8 +58,9 @@ export function registerExport(program: Command, ctx: Ctx): void {
     .addOption(new Option('--format <format>', 'bundle (verifiable, binary) or jsonl (for reading)').choices(['bundle', 'jsonl']).default('bundle'))
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--key <file>', 'a signer key file (chainlog key generate): each session carries a checkpoint signed with it')
+    .option('--checkpoint <file>', 'carry this signed checkpoint of the session (one a witness cosigned, say) instead of signing a new one; checked against the store first')
     .option('--json', 'with -o: print { file, format, sessions, entries, bytes } as JSON')
-    .action(async (session: string, opts: { format: BundleFormat; output?: string; key?: string; json?: boolean }) => {
+    .action(async (session: string, opts: { format: BundleFormat; output?: string; key?: string; checkpoint?: string; json?: boolean }) => {
       const { out } = ctx
       if (opts.output === '') throw usageError('-o needs a file name; it was given an empty string')
       if (opts.json && opts.output === undefined) throw usageError('--json needs -o FILE (without it, stdout carries the export itself)')
@@ -68,10 +69,11 @@ export function registerExport(program: Command, ctx: Ctx): void {
       }
       // The key text, not the parsed key: it crosses to the process that holds the store as it is.
       const signingKey = opts.key !== undefined ? (await import('../../proofs/note.js')).formatSignerKey(await readSigner(ctx, opts.key)) : undefined
+      const checkpoint = opts.checkpoint !== undefined ? new TextDecoder().decode(await readInput(ctx, opts.checkpoint)) : undefined
       const result = await withStore(ctx.storeDir(), async (store) => {
         const sid = await resolveSession(store, session)
         const progress = out.progress(`exporting ${sid}`)
-        const options = { format: opts.format, onProgress: (n: number) => progress.update(n), ...(signingKey !== undefined ? { signingKey } : {}) }
+        const options = { format: opts.format, onProgress: (n: number) => progress.update(n), ...(signingKey !== undefined ? { signingKey } : {}), ...(checkpoint !== undefined ? { checkpoint } : {}) }
         try {
           if (opts.output === undefined) return { sid, ...(await store.exportSession(sid, out.io.stdout, options)) }
           return { sid, ...(await exportToFile(opts.output, (stream) => store.exportSession(sid, stream, options))) }

@@ -4,11 +4,9 @@
 // size, or a checkpoint file) to NEW (a size; default the session's size now).
 // docs/proofs.md has the formats; docs/cli.md the commands.
 import type { Command } from 'commander'
-import { ChainlogError, ErrorCodes } from '../../errors.js'
+import { ChainlogError } from '../../errors.js'
 import type { SignerKey } from '../../proofs/note.js'
 import { parseDecimal } from '../../proofs/text.js'
-import type { ChainlogStore } from '../../open.js'
-import type { Store } from '../../store.js'
 import { readInput, type Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 import { resolveSession } from '../sessions.js'
@@ -16,16 +14,10 @@ import { withStore } from '../store-access.js'
 
 const dec = new TextDecoder()
 
-/** Ed25519, the proof formats and the store's tree are loaded when a command runs, not at start-up. */
+/** Ed25519 and the proof formats are loaded when a command runs, not at start-up. */
 async function load() {
-  const [checkpoints, note, proofs, tree, store] = await Promise.all([
-    import('../../proofs/checkpoint.js'),
-    import('../../proofs/note.js'),
-    import('../../proofs/proof.js'),
-    import('../../storage/tree-api.js'),
-    import('../../store.js'),
-  ])
-  return { ...checkpoints, ...note, ...proofs, ...tree, Store: store.Store }
+  const [checkpoints, note, proofs] = await Promise.all([import('../../proofs/checkpoint.js'), import('../../proofs/note.js'), import('../../proofs/proof.js')])
+  return { ...checkpoints, ...note, ...proofs }
 }
 
 /** A text file (or - for stdin), without one final newline. */
@@ -49,15 +41,13 @@ export async function readSigner(ctx: Ctx, file: string): Promise<SignerKey> {
 }
 
 /**
- * The store held by this process: checkpoints and proofs read the tree rows directly. A store
- * another process holds and shares cannot do it through that process yet.
+ * The key as the store is opened with it: checkpoints and proofs are signed with it in this
+ * process, also when another process holds the store (it only reads the tree there).
  */
-async function localStore(store: ChainlogStore): Promise<Store> {
-  const { Store } = await load()
-  if (store instanceof Store) return store
-  const local = (store as { local?: Store }).local
-  if (local) return local
-  throw new ChainlogError(ErrorCodes.STORE_LOCKED, 'another process holds this store: checkpoints and proofs need the store to themselves for now (stop that process, or run this there)')
+async function withKey(key: SignerKey | undefined): Promise<{ signingKey?: string }> {
+  if (!key) return {}
+  const { formatSignerKey } = await load()
+  return { signingKey: formatSignerKey(key) }
 }
 
 function size(text: string | undefined, what: string): number | undefined {
@@ -77,14 +67,17 @@ export function registerProofs(program: Command, ctx: Ctx): void {
     .action(async (session: string, opts: { key: string; size?: string; json?: boolean }) => {
       const at = size(opts.size, '--size')
       const key = await readSigner(ctx, opts.key)
-      const { checkpoint, treeHead, parseChainlogCheckpoint, parseNote, rootBase64 } = await load()
-      const out = await withStore(ctx.storeDir(), async (shared) => {
-        const store = await localStore(shared)
-        const sessionId = await resolveSession(shared, session)
-        const note = await checkpoint(store, key, sessionId, at)
-        const th = await treeHead(store, sessionId, parseChainlogCheckpoint(parseNote(note).text).size)
-        return { sessionId, size: th.size, root: rootBase64(th), head: th.head, checkpoint: note }
-      })
+      const { parseChainlogCheckpoint, parseNote, rootBase64 } = await load()
+      const out = await withStore(
+        ctx.storeDir(),
+        async (store) => {
+          const sessionId = await resolveSession(store, session)
+          const note = await store.checkpoint(sessionId, at !== undefined ? { size: at } : {})
+          const cp = parseChainlogCheckpoint(parseNote(note).text)
+          return { sessionId, size: cp.size, root: rootBase64(cp), head: cp.head, checkpoint: note }
+        },
+        await withKey(key),
+      )
       if (opts.json) ctx.out.json(out)
       else ctx.out.line(out.checkpoint.replace(/\n$/, ''))
     })
@@ -108,11 +101,12 @@ export function registerProofs(program: Command, ctx: Ctx): void {
       const at = size(opts.size, '--size')
       const key = opts.key !== undefined ? await readSigner(ctx, opts.key) : undefined
       const given = opts.checkpoint !== undefined ? await readText(ctx, opts.checkpoint) : undefined
-      const { prove, parseProofFile, parseChainlogCheckpoint, parseNote } = await load()
-      const file = await withStore(ctx.storeDir(), async (shared) => {
-        const store = await localStore(shared)
-        return prove(store, key, entry, { ...(at !== undefined ? { size: at } : {}), ...(given !== undefined ? { checkpoint: given } : {}) })
-      })
+      const { parseProofFile, parseChainlogCheckpoint, parseNote } = await load()
+      const file = await withStore(
+        ctx.storeDir(),
+        (store) => store.prove(entry, { ...(at !== undefined ? { size: at } : {}), ...(given !== undefined ? { checkpoint: given } : {}) }),
+        await withKey(key),
+      )
       if (opts.json) {
         const p = parseProofFile(file)
         const cp = parseChainlogCheckpoint(parseNote(p.checkpoint).text)
@@ -127,7 +121,7 @@ async function consistencyCommand(ctx: Ctx, session: string | undefined, opts: {
   if (opts.key === undefined) throw usageError('--consistency needs --key FILE (the new checkpoint is signed)')
   if (opts.checkpoint !== undefined || opts.size !== undefined) throw usageError('--consistency cannot be combined with --checkpoint or --size')
   const key = await readSigner(ctx, opts.key)
-  const { proveConsistency, parseConsistencyFile, parseChainlogCheckpoint, parseNote } = await load()
+  const { parseConsistencyFile, parseChainlogCheckpoint, parseNote } = await load()
   let oldSize = parseDecimal(args[0]!)
   let sessionId = session
   if (oldSize === undefined) {
@@ -150,7 +144,7 @@ async function consistencyCommand(ctx: Ctx, session: string | undefined, opts: {
   if (oldSize < 1) throw usageError('OLD must be at least 1')
   const newSize = size(args[1], 'NEW')
   const sid = sessionId
-  const file = await withStore(ctx.storeDir(), async (shared) => proveConsistency(await localStore(shared), key, await resolveSession(shared, sid), oldSize, newSize))
+  const file = await withStore(ctx.storeDir(), async (store) => store.proveConsistency(await resolveSession(store, sid), oldSize, newSize), await withKey(key))
   if (opts.json) {
     const p = parseConsistencyFile(file)
     ctx.out.json({ sessionId: sid, oldSize: p.oldSize, newSize: parseChainlogCheckpoint(parseNote(p.checkpoint).text).size, proof: file })

@@ -17,6 +17,7 @@ interface VerifyFlags {
   bundle?: string
   checkpoint?: string
   key?: string[]
+  full?: boolean
   json?: boolean
 }
 
@@ -30,8 +31,10 @@ export function registerVerify(program: Command, ctx: Ctx): void {
     .option('--bundle <file>', 'verify a bundle file (- for stdin) instead of a store')
     .option('--checkpoint <file>', 'a signed checkpoint of the session: fail if the session no longer holds the history it signs')
     .option('--key <file...>', 'with --checkpoint: the verifier key file(s) trusted to sign it; with --bundle: to sign every checkpoint the bundle carries')
+    .option('--full', 'with --checkpoint: walk the whole session (O(n)) instead of checking the stored tree (O(log n))')
     .option('--json', 'print the verification report as JSON')
     .action(async (session: string | undefined, opts: VerifyFlags) => {
+      if (opts.full && opts.checkpoint === undefined) throw usageError('--full goes with --checkpoint (without one, verify always walks)')
       if (opts.bundle !== undefined) {
         if (session !== undefined || opts.all || opts.lineage || opts.trustedHead !== undefined || opts.checkpoint !== undefined) {
           throw usageError('--bundle cannot be combined with a session, --all, --lineage, --trusted-head or --checkpoint')
@@ -70,6 +73,7 @@ export function registerVerify(program: Command, ctx: Ctx): void {
         if (checkpoint !== undefined) {
           options.checkpoint = checkpoint
           options.keys = keys!
+          if (opts.full) options.full = true
           total = undefined
         }
         const progress = ctx.out.progress('verifying', total)
@@ -86,7 +90,8 @@ export function registerVerify(program: Command, ctx: Ctx): void {
         if (report.checkpoint) {
           const k = report.checkpoint
           const paint = k.status === 'consistent' ? ctx.out.c.green : ctx.out.c.red
-          ctx.out.line(`checkpoint of ${k.sessionId} at ${k.size} entries (the store has ${k.storeSize}): ${paint(k.status)}`)
+          const how = k.method === 'tree' ? 'checked with the stored tree, O(log n) reads; --full walks every entry' : 'checked by walking the session'
+          ctx.out.line(`checkpoint of ${k.sessionId} at ${k.size} entries (the store has ${k.storeSize}): ${paint(k.status)} (${how})`)
         }
       }
       conclude(ctx, report.ok, report.findings)
