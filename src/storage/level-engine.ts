@@ -19,6 +19,7 @@ import { PreconditionFailed, sameValue, type BatchOp, type Commit, type EngineSt
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { encodeRecord, Journal, type JournalRecord } from './journal.js'
 import * as K from './keys.js'
+import { storageError } from './open-errors.js'
 
 /** Any abstract-level database (classic-level, memory-level, ...), used with raw byte keys and values. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -57,6 +58,11 @@ interface Queued {
   ops: BatchOp[]
 }
 
+export interface LevelEngineOptions {
+  /** The store directory, named in the errors LevelDB's failures are mapped to. */
+  path?: string
+}
+
 export class LevelEngine implements StorageEngine {
   #pending: Pending[] = []
   #writing = false
@@ -81,19 +87,34 @@ export class LevelEngine implements StorageEngine {
   /** A journalled group failed to land in LevelDB: nothing more is accepted until the store is opened again. */
   #failed: unknown
 
+  readonly #path: string | undefined
+
   constructor(
     readonly db: AnyLevel,
     journal?: { journal: Journal; seq: number },
+    options: LevelEngineOptions = {},
   ) {
     this.#journal = journal?.journal
     this.#seq = this.#applied = journal?.seq ?? 0
+    this.#path = options.path
+  }
+
+  /**
+   * What LevelDB (or the file system) threw, as the ChainlogError a library caller matches on:
+   * CHAINLOG_CORRUPT_STORE for damaged files, CHAINLOG_IO with the reason otherwise, the original
+   * as `cause` (open-errors.ts). ChainlogErrors pass through.
+   */
+  #fail(op: 'read' | 'write'): (err: unknown) => never {
+    return (err) => {
+      throw storageError(err, op, this.#path)
+    }
   }
 
   /**
    * An engine over the LevelDB of the store directory `dir` with its journal: records the
    * database lacks (after a crash) are applied first, durably, and the journal emptied.
    */
-  static async withJournal(db: AnyLevel, dir: string): Promise<LevelEngine> {
+  static async withJournal(db: AnyLevel, dir: string, options: LevelEngineOptions = {}): Promise<LevelEngine> {
     const { journal, records } = Journal.open(dir)
     try {
       const row = (await db.get(K.journalKey(), BIN)) as Uint8Array | undefined
@@ -121,7 +142,7 @@ export class LevelEngine implements StorageEngine {
         }
         await journal.reset()
       }
-      return new LevelEngine(db, { journal, seq: applied })
+      return new LevelEngine(db, { journal, seq: applied }, { path: dir, ...options })
     } catch (err) {
       journal.close()
       throw err
@@ -133,11 +154,11 @@ export class LevelEngine implements StorageEngine {
       const o = this.#overlay.get(id(key))
       if (o) return Promise.resolve(o.value && new Uint8Array(o.value))
     }
-    return this.db.get(key, BIN) as Promise<Uint8Array | undefined>
+    return (this.db.get(key, BIN) as Promise<Uint8Array | undefined>).catch(this.#fail('read'))
   }
 
   async getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (this.#overlay.size === 0) return this.db.getMany(keys as Uint8Array[], BIN) as Promise<(Uint8Array | undefined)[]>
+    if (this.#overlay.size === 0) return (this.db.getMany(keys as Uint8Array[], BIN) as Promise<(Uint8Array | undefined)[]>).catch(this.#fail('read'))
     const out: (Uint8Array | undefined)[] = new Array(keys.length)
     const rest: number[] = []
     keys.forEach((key, i) => {
@@ -146,7 +167,7 @@ export class LevelEngine implements StorageEngine {
       else rest.push(i)
     })
     if (rest.length > 0) {
-      const got = (await this.db.getMany(rest.map((i) => keys[i]!) as Uint8Array[], BIN)) as (Uint8Array | undefined)[]
+      const got = (await this.db.getMany(rest.map((i) => keys[i]!) as Uint8Array[], BIN).catch(this.#fail('read'))) as (Uint8Array | undefined)[]
       rest.forEach((i, j) => (out[i] = got[j]))
     }
     return out
@@ -158,12 +179,12 @@ export class LevelEngine implements StorageEngine {
     const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, ...BIN })
     try {
       for (let n = chunk; ; n = Math.min(n * 2, maxChunk)) {
-        const rows = (await it.nextv(n)) as Row[]
+        const rows = (await it.nextv(n).catch(this.#fail('read'))) as Row[]
         if (rows.length === 0) return
         yield rows
       }
     } finally {
-      await it.close()
+      await it.close().catch(this.#fail('read'))
     }
   }
 
@@ -213,7 +234,8 @@ export class LevelEngine implements StorageEngine {
       } catch (err) {
         // What the failed batch did is unknown: read the rows again next time.
         this.#known.clear()
-        for (const p of accepted) p.reject(err)
+        const failure = storageError(err, 'write', this.#path)
+        for (const p of accepted) p.reject(failure)
       }
     }
     this.#writing = false
@@ -232,7 +254,8 @@ export class LevelEngine implements StorageEngine {
       journal.append(encodeRecord(seq, ops))
     } catch (err) {
       // Nothing of the group is in the journal (a torn write is cut off again).
-      for (const p of accepted) p.reject(err)
+      const failure = storageError(err, 'write', this.#path)
+      for (const p of accepted) p.reject(failure)
       return
     }
     this.#seq = seq
@@ -253,7 +276,8 @@ export class LevelEngine implements StorageEngine {
       } catch (err) {
         // The group is in the journal and will land; whether it would survive a power loss is
         // not known, so the callers are told it failed (a retry is idempotent).
-        for (const p of accepted) p.reject(err)
+        const failure = storageError(err, 'write', this.#path)
+        for (const p of accepted) p.reject(failure)
         return
       }
     }
@@ -287,7 +311,7 @@ export class LevelEngine implements StorageEngine {
       }
     } catch (err) {
       // The groups are in the journal: opening the store again applies them.
-      this.#failed = err
+      this.#failed = storageError(err, 'write', this.#path)
       this.#wake()
     } finally {
       this.#applying = undefined

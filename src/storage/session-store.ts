@@ -228,7 +228,7 @@ export class SessionStore {
       engine = await openPgEngine(options.postgres)
     } else {
       const db = await openLevel(options)
-      if (options.db || options.path === undefined) engine = new LevelEngine(db)
+      if (options.db || options.path === undefined) engine = new LevelEngine(db, undefined, { path: options.path })
       else {
         // A store directory gets its journal (docs/storage.md section 12).
         try {
