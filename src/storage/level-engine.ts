@@ -61,6 +61,11 @@ interface Queued {
 export interface LevelEngineOptions {
   /** The store directory, named in the errors LevelDB's failures are mapped to. */
   path?: string
+  /**
+   * A bound for commits that do not ask for sync (`relaxed`): the first write of a group made
+   * this many milliseconds or more after the last fsync is fsynced too (docs/storage.md, section 5).
+   */
+  syncEveryMs?: number
 }
 
 export class LevelEngine implements StorageEngine {
@@ -88,6 +93,9 @@ export class LevelEngine implements StorageEngine {
   #failed: unknown
 
   readonly #path: string | undefined
+  readonly #syncEveryMs: number | undefined
+  /** When the last fsync that made every acknowledged commit durable began (Date.now()). */
+  #lastSync = Date.now()
 
   constructor(
     readonly db: AnyLevel,
@@ -97,6 +105,12 @@ export class LevelEngine implements StorageEngine {
     this.#journal = journal?.journal
     this.#seq = this.#applied = journal?.seq ?? 0
     this.#path = options.path
+    this.#syncEveryMs = options.syncEveryMs
+  }
+
+  /** Whether a group that did not ask for sync is fsynced anyway, by the `syncEveryMs` bound. */
+  #syncDue(): boolean {
+    return this.#syncEveryMs !== undefined && Date.now() - this.#lastSync >= this.#syncEveryMs
   }
 
   /**
@@ -208,7 +222,7 @@ export class LevelEngine implements StorageEngine {
       }
       if (accepted.length === 0) continue
       const ops: BatchOp[] = accepted.length === 1 ? accepted[0]!.commit.ops : accepted.flatMap((p) => p.commit.ops)
-      const sync = accepted.some((p) => p.commit.sync === true)
+      const sync = accepted.some((p) => p.commit.sync === true) || this.#syncDue()
       let bytes = 0
       for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
       if (this.#failed !== undefined) {
@@ -222,7 +236,10 @@ export class LevelEngine implements StorageEngine {
       try {
         // Past the journal (a large commit, such as an import): everything journalled lands first.
         if (this.#applied < this.#seq) await this.#settle()
+        const started = Date.now()
         await this.db.batch(ops as never, { ...BIN, sync } as never)
+        // Without a journal, a synced batch makes every commit before it durable too.
+        if (sync && !this.#journal) this.#lastSync = started
         for (const op of ops) {
           const k = id(op.key)
           if (this.#known.has(k)) this.#known.set(k, op.type === 'put' ? op.value : undefined)
@@ -271,7 +288,9 @@ export class LevelEngine implements StorageEngine {
     this.#applying ??= this.#apply()
     if (sync) {
       try {
+        const started = Date.now()
         await journal.sync()
+        this.#lastSync = started
         this.stats.syncedBatches++
       } catch (err) {
         // The group is in the journal and will land; whether it would survive a power loss is
