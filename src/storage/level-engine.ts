@@ -118,10 +118,8 @@ export class LevelEngine implements StorageEngine {
    * CHAINLOG_CORRUPT_STORE for damaged files, CHAINLOG_IO with the reason otherwise, the original
    * as `cause` (open-errors.ts). ChainlogErrors pass through.
    */
-  #fail(op: 'read' | 'write'): (err: unknown) => never {
-    return (err) => {
-      throw storageError(err, op, this.#path)
-    }
+  readonly #readFailed = (err: unknown): never => {
+    throw storageError(err, 'read', this.#path)
   }
 
   /**
@@ -168,11 +166,11 @@ export class LevelEngine implements StorageEngine {
       const o = this.#overlay.get(id(key))
       if (o) return Promise.resolve(o.value && new Uint8Array(o.value))
     }
-    return (this.db.get(key, BIN) as Promise<Uint8Array | undefined>).catch(this.#fail('read'))
+    return (this.db.get(key, BIN) as Promise<Uint8Array | undefined>).catch(this.#readFailed)
   }
 
   async getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (this.#overlay.size === 0) return (this.db.getMany(keys as Uint8Array[], BIN) as Promise<(Uint8Array | undefined)[]>).catch(this.#fail('read'))
+    if (this.#overlay.size === 0) return (this.db.getMany(keys as Uint8Array[], BIN) as Promise<(Uint8Array | undefined)[]>).catch(this.#readFailed)
     const out: (Uint8Array | undefined)[] = new Array(keys.length)
     const rest: number[] = []
     keys.forEach((key, i) => {
@@ -181,7 +179,7 @@ export class LevelEngine implements StorageEngine {
       else rest.push(i)
     })
     if (rest.length > 0) {
-      const got = (await this.db.getMany(rest.map((i) => keys[i]!) as Uint8Array[], BIN).catch(this.#fail('read'))) as (Uint8Array | undefined)[]
+      const got = (await this.db.getMany(rest.map((i) => keys[i]!) as Uint8Array[], BIN).catch(this.#readFailed)) as (Uint8Array | undefined)[]
       rest.forEach((i, j) => (out[i] = got[j]))
     }
     return out
@@ -193,12 +191,12 @@ export class LevelEngine implements StorageEngine {
     const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, ...BIN })
     try {
       for (let n = chunk; ; n = Math.min(n * 2, maxChunk)) {
-        const rows = (await it.nextv(n).catch(this.#fail('read'))) as Row[]
+        const rows = (await it.nextv(n).catch(this.#readFailed)) as Row[]
         if (rows.length === 0) return
         yield rows
       }
     } finally {
-      await it.close().catch(this.#fail('read'))
+      await it.close().catch(this.#readFailed)
     }
   }
 
