@@ -177,6 +177,34 @@ export function collectRefs(value: unknown, out: BlobRef[] = []): BlobRef[] {
   return out
 }
 
+/**
+ * Where a value holds a map with the reserved key "$blob" that is not exactly a reference
+ * (docs/format.md section 7): the paths (as in error messages), in document order. Appends
+ * refuse such maps (CHAINLOG_INVALID_ENTRY); verify reports each as a `blob_invalid` finding.
+ */
+export function malformedRefs(value: unknown, path: (string | number)[] = [], out: string[] = []): string[] {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return out
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      path.push(i)
+      malformedRefs(value[i], path, out)
+      path.pop()
+    }
+    return out
+  }
+  const o = value as Record<string, unknown>
+  if (Object.prototype.hasOwnProperty.call(o, BLOB_KEY)) {
+    if (!isBlobRef(o)) out.push(formatPath(path))
+    return out
+  }
+  for (const k of Object.keys(o)) {
+    path.push(k)
+    malformedRefs(o[k], path, out)
+    path.pop()
+  }
+  return out
+}
+
 const MARKER = new Uint8Array([0x65, ...ascii(BLOB_KEY)]) // CBOR text(5) "$blob"
 
 /** Fast test on canonical entry bytes: could they contain a blob reference? */

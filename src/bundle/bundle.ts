@@ -25,7 +25,7 @@ import { storageError } from '../storage/open-errors.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
 import { usageOf } from '../state/reducer.js'
 import { FindingList, type Finding } from '../verify/findings.js'
-import { TEXT_MEDIA_TYPE, collectRefs, mayHaveRefs, packBlob, refHash, resolveRefs } from '../blobs/blobs.js'
+import { TEXT_MEDIA_TYPE, collectRefs, malformedRefs, mayHaveRefs, packBlob, refHash, resolveRefs } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
 import { checkCarriedCheckpoint, checkLogKeys } from '../proofs/carried.js'
 import type { SignerKey, VerifierKey } from '../proofs/note.js'
@@ -568,23 +568,46 @@ function parseBundle(buf: Uint8Array, options: BundleVerifyOptions = {}): Parsed
       }
       sessions.push(ps)
     }
-    // Blobs: each item hashes to the hash it starts with; every reference has its blob.
+    // Blobs: each item hashes to the hash it starts with, the items in strictly ascending hash
+    // order (so each blob once); every reference has its blob. checked.bytes counts the entry
+    // records only, as store verification does (docs/verification.md section 1).
+    let last: string | undefined
     for (let i = 1 + entryCount; i < end; i++) {
       const item = items[i]!
-      if (item.length < 32) {
-        findings.add({ code: 'bundle_malformed', message: `blob item ${i - 1 - entryCount} is too short` })
+      const n = i - 1 - entryCount
+      if (item.length < HASH_BYTES) {
+        findings.add({ code: 'bundle_malformed', message: `blob item ${n} is ${item.length} bytes, shorter than the 32-byte hash it starts with`, expected: HASH_BYTES, actual: item.length })
         continue
       }
-      const hex = toHex(item.subarray(0, 32))
-      const content = item.subarray(32)
+      const hex = toHex(item.subarray(0, HASH_BYTES))
+      if (last !== undefined && hex <= last) {
+        findings.add({
+          code: 'bundle_malformed',
+          message: hex === last ? `blob ${hex} is in the bundle twice (blob item ${n})` : `blob item ${n} (${hex}) is out of order: blobs come in ascending hash order`,
+          expected: `a hash above ${last}`,
+          actual: hex,
+        })
+      }
+      last = hex
+      const content = item.subarray(HASH_BYTES)
       const actual = toHex(sha256(content))
       if (actual !== hex) findings.add({ code: 'blob_invalid', message: `blob ${hex} in the bundle hashes to ${actual}`, expected: hex, actual })
       else blobs.set(hex, content)
-      checked.bytes += content.length
     }
     for (const ps of sessions) {
       for (let seq = 0; seq < ps.entries.length; seq++) {
         if (ps.entries[seq] === undefined || !mayHaveRefs(ps.records[seq]!.subarray(HASH_BYTES))) continue
+        for (const path of malformedRefs(ps.entries[seq])) {
+          findings.add({
+            code: 'blob_invalid',
+            message: `entry ${seq} of ${ps.sessionId} has a malformed blob reference at ${path} (the key "$blob" is reserved for { $blob: "sha256:<hex>", size, mediaType })`,
+            sessionId: ps.sessionId,
+            seq,
+            hash: ps.hashes[seq],
+            expected: null,
+            actual: { malformedReference: path },
+          })
+        }
         for (const ref of collectRefs(ps.entries[seq])) {
           const hex = refHash(ref)
           const content = blobs.get(hex)

@@ -20,6 +20,7 @@ import { ChainlogError, ErrorCodes } from '../errors.js'
 import { encodeRecord, Journal, type JournalRecord } from './journal.js'
 import * as K from './keys.js'
 import { latin1 } from '../encoding/bytes.js'
+import { storageError } from './open-errors.js'
 
 /** Any abstract-level database (classic-level, memory-level, ...), used with raw byte keys and values. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -58,6 +59,16 @@ interface Queued {
   ops: BatchOp[]
 }
 
+export interface LevelEngineOptions {
+  /** The store directory, named in the errors LevelDB's failures are mapped to. */
+  path?: string
+  /**
+   * A bound for commits that do not ask for sync (`relaxed`): the first write of a group made
+   * this many milliseconds or more after the last fsync is fsynced too (docs/storage.md, section 5).
+   */
+  syncEveryMs?: number
+}
+
 export class LevelEngine implements StorageEngine {
   #pending: Pending[] = []
   #writing = false
@@ -82,19 +93,41 @@ export class LevelEngine implements StorageEngine {
   /** A journalled group failed to land in LevelDB: nothing more is accepted until the store is opened again. */
   #failed: unknown
 
+  readonly #path: string | undefined
+  readonly #syncEveryMs: number | undefined
+  /** When the last fsync that made every acknowledged commit durable began (Date.now()). */
+  #lastSync = Date.now()
+
   constructor(
     readonly db: AnyLevel,
     journal?: { journal: Journal; seq: number },
+    options: LevelEngineOptions = {},
   ) {
     this.#journal = journal?.journal
     this.#seq = this.#applied = journal?.seq ?? 0
+    this.#path = options.path
+    this.#syncEveryMs = options.syncEveryMs
+  }
+
+  /** Whether a group that did not ask for sync is fsynced anyway, by the `syncEveryMs` bound. */
+  #syncDue(): boolean {
+    return this.#syncEveryMs !== undefined && Date.now() - this.#lastSync >= this.#syncEveryMs
+  }
+
+  /**
+   * What LevelDB (or the file system) threw, as the ChainlogError a library caller matches on:
+   * CHAINLOG_CORRUPT_STORE for damaged files, CHAINLOG_IO with the reason otherwise, the original
+   * as `cause` (open-errors.ts). ChainlogErrors pass through.
+   */
+  readonly #readFailed = (err: unknown): never => {
+    throw storageError(err, 'read', this.#path)
   }
 
   /**
    * An engine over the LevelDB of the store directory `dir` with its journal: records the
    * database lacks (after a crash) are applied first, durably, and the journal emptied.
    */
-  static async withJournal(db: AnyLevel, dir: string): Promise<LevelEngine> {
+  static async withJournal(db: AnyLevel, dir: string, options: LevelEngineOptions = {}): Promise<LevelEngine> {
     const { journal, records } = Journal.open(dir)
     try {
       const row = (await db.get(K.journalKey(), BIN)) as Uint8Array | undefined
@@ -122,7 +155,7 @@ export class LevelEngine implements StorageEngine {
         }
         await journal.reset()
       }
-      return new LevelEngine(db, { journal, seq: applied })
+      return new LevelEngine(db, { journal, seq: applied }, { path: dir, ...options })
     } catch (err) {
       journal.close()
       throw err
@@ -134,11 +167,11 @@ export class LevelEngine implements StorageEngine {
       const o = this.#overlay.get(id(key))
       if (o) return Promise.resolve(o.value && new Uint8Array(o.value))
     }
-    return this.db.get(key, BIN) as Promise<Uint8Array | undefined>
+    return (this.db.get(key, BIN) as Promise<Uint8Array | undefined>).catch(this.#readFailed)
   }
 
   async getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    if (this.#overlay.size === 0) return this.db.getMany(keys as Uint8Array[], BIN) as Promise<(Uint8Array | undefined)[]>
+    if (this.#overlay.size === 0) return (this.db.getMany(keys as Uint8Array[], BIN) as Promise<(Uint8Array | undefined)[]>).catch(this.#readFailed)
     const out: (Uint8Array | undefined)[] = new Array(keys.length)
     const rest: number[] = []
     keys.forEach((key, i) => {
@@ -147,7 +180,7 @@ export class LevelEngine implements StorageEngine {
       else rest.push(i)
     })
     if (rest.length > 0) {
-      const got = (await this.db.getMany(rest.map((i) => keys[i]!) as Uint8Array[], BIN)) as (Uint8Array | undefined)[]
+      const got = (await this.db.getMany(rest.map((i) => keys[i]!) as Uint8Array[], BIN).catch(this.#readFailed)) as (Uint8Array | undefined)[]
       rest.forEach((i, j) => (out[i] = got[j]))
     }
     return out
@@ -159,12 +192,12 @@ export class LevelEngine implements StorageEngine {
     const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, ...BIN })
     try {
       for (let n = chunk; ; n = Math.min(n * 2, maxChunk)) {
-        const rows = (await it.nextv(n)) as Row[]
+        const rows = (await it.nextv(n).catch(this.#readFailed)) as Row[]
         if (rows.length === 0) return
         yield rows
       }
     } finally {
-      await it.close()
+      await it.close().catch(this.#readFailed)
     }
   }
 
@@ -188,7 +221,7 @@ export class LevelEngine implements StorageEngine {
       }
       if (accepted.length === 0) continue
       const ops: BatchOp[] = accepted.length === 1 ? accepted[0]!.commit.ops : accepted.flatMap((p) => p.commit.ops)
-      const sync = accepted.some((p) => p.commit.sync === true)
+      const sync = accepted.some((p) => p.commit.sync === true) || this.#syncDue()
       let bytes = 0
       for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
       if (this.#failed !== undefined) {
@@ -202,7 +235,10 @@ export class LevelEngine implements StorageEngine {
       try {
         // Past the journal (a large commit, such as an import): everything journalled lands first.
         if (this.#applied < this.#seq) await this.#settle()
+        const started = Date.now()
         await this.db.batch(ops as never, { ...BIN, sync } as never)
+        // Without a journal, a synced batch makes every commit before it durable too.
+        if (sync && !this.#journal) this.#lastSync = started
         for (const op of ops) {
           const k = id(op.key)
           if (this.#known.has(k)) this.#known.set(k, op.type === 'put' ? op.value : undefined)
@@ -214,7 +250,8 @@ export class LevelEngine implements StorageEngine {
       } catch (err) {
         // What the failed batch did is unknown: read the rows again next time.
         this.#known.clear()
-        for (const p of accepted) p.reject(err)
+        const failure = storageError(err, 'write', this.#path)
+        for (const p of accepted) p.reject(failure)
       }
     }
     this.#writing = false
@@ -233,7 +270,8 @@ export class LevelEngine implements StorageEngine {
       journal.append(encodeRecord(seq, ops))
     } catch (err) {
       // Nothing of the group is in the journal (a torn write is cut off again).
-      for (const p of accepted) p.reject(err)
+      const failure = storageError(err, 'write', this.#path)
+      for (const p of accepted) p.reject(failure)
       return
     }
     this.#seq = seq
@@ -249,12 +287,15 @@ export class LevelEngine implements StorageEngine {
     this.#applying ??= this.#apply()
     if (sync) {
       try {
+        const started = Date.now()
         await journal.sync()
+        this.#lastSync = started
         this.stats.syncedBatches++
       } catch (err) {
         // The group is in the journal and will land; whether it would survive a power loss is
         // not known, so the callers are told it failed (a retry is idempotent).
-        for (const p of accepted) p.reject(err)
+        const failure = storageError(err, 'write', this.#path)
+        for (const p of accepted) p.reject(failure)
         return
       }
     }
@@ -288,7 +329,7 @@ export class LevelEngine implements StorageEngine {
       }
     } catch (err) {
       // The groups are in the journal: opening the store again applies them.
-      this.#failed = err
+      this.#failed = storageError(err, 'write', this.#path)
       this.#wake()
     } finally {
       this.#applying = undefined

@@ -73,6 +73,11 @@ export interface StoreOptions {
   db?: AnyLevel
   /** `sync` (default): each append is fsynced before it returns. `relaxed`: left to the OS. */
   durability?: Durability
+  /**
+   * With `relaxed`, bound what a power cut can lose: the first commit made this many ms or more
+   * after the last fsync is fsynced before it returns (LevelDB stores; docs/storage.md, section 5).
+   */
+  syncEveryMs?: number
   /** Classifier used by appendTurn when the call does not pass its own. */
   classify?: ItemClassifier
   /** Recompute hashes and links while restoring (default true). */
@@ -251,6 +256,11 @@ export class SessionStore {
   /** Open the database and its engine, and check (or migrate) the store format. */
   protected static async openEngine(options: StoreOptions): Promise<StorageEngine> {
     let engine: StorageEngine
+    const every = options.syncEveryMs
+    if (every !== undefined && !(typeof every === 'number' && Number.isFinite(every) && every >= 0)) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `syncEveryMs must be a number of milliseconds, 0 or more (got ${String(every)})`, { syncEveryMs: every })
+    }
+    const engineOptions = { path: options.path, ...(every !== undefined ? { syncEveryMs: every } : {}) }
     if (options.postgres) {
       if (options.path !== undefined || options.db !== undefined) {
         throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'give one of path, db and postgres', {})
@@ -258,11 +268,11 @@ export class SessionStore {
       engine = await platform.openPgEngine(options.postgres)
     } else {
       const db = await openLevel(options)
-      if (options.db || options.path === undefined) engine = new LevelEngine(db)
+      if (options.db || options.path === undefined) engine = new LevelEngine(db, undefined, engineOptions)
       else {
         // A store directory gets its journal (docs/storage.md section 12).
         try {
-          engine = await LevelEngine.withJournal(db, options.path)
+          engine = await LevelEngine.withJournal(db, options.path, engineOptions)
         } catch (err) {
           await db.close().catch(() => undefined)
           throw storageError(err, 'open', options.path)

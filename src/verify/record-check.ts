@@ -3,7 +3,7 @@
 // hash, the error if any, the genesis fields, the blob references). Pure and self-contained, so
 // it runs the same on the main thread and on worker threads (verify-threads.ts), and what it
 // returns is small and cheap to send back: never the decoded entry.
-import { collectRefs, mayHaveRefs, refHash } from '../blobs/blobs.js'
+import { collectRefs, malformedRefs, mayHaveRefs, refHash } from '../blobs/blobs.js'
 import { openRecord } from '../encoding/entry-codec.js'
 import { HASH_BYTES, hashRecord } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
@@ -20,6 +20,8 @@ export interface RecordCheck {
   genesis?: { sessionId: string; forkedFrom?: Origin; compactedFrom?: Origin; selfContained: boolean }
   /** Blob references in the entry: hex SHA-256 and recorded size. */
   refs?: { hex: string; size: number }[]
+  /** Paths of maps with the reserved key "$blob" that are not exactly a reference. */
+  malformedRefs?: string[]
 }
 
 export function checkRecord(record: Uint8Array): RecordCheck {
@@ -38,6 +40,10 @@ export function checkRecord(record: Uint8Array): RecordCheck {
     if (entry.forkedFrom) out.genesis.forkedFrom = entry.forkedFrom
     if (entry.compactedFrom) out.genesis.compactedFrom = entry.compactedFrom
   }
-  if (mayHaveRefs(record.subarray(HASH_BYTES))) out.refs = collectRefs(entry).map((r) => ({ hex: refHash(r), size: r.size }))
+  if (mayHaveRefs(record.subarray(HASH_BYTES))) {
+    out.refs = collectRefs(entry).map((r) => ({ hex: refHash(r), size: r.size }))
+    const bad = malformedRefs(entry)
+    if (bad.length > 0) out.malformedRefs = bad
+  }
   return out
 }

@@ -419,6 +419,9 @@ class SessionWalk {
     } else if (c.genesis) {
       findings.add({ code: 'genesis_invalid', message: `session_start at seq ${h.seq} of ${sessionId}`, ...at })
     }
+    for (const path of c.malformedRefs ?? []) {
+      findings.add({ code: 'blob_invalid', message: `entry at ${sessionId}#${h.seq} has a malformed blob reference at ${path} (the key "$blob" is reserved for { $blob: "sha256:<hex>", size, mediaType })`, ...at, expected: null, actual: { malformedReference: path } })
+    }
     if (ctx.extraCheck && c.refs) await ctx.extraCheck({ sessionId, seq: h.seq, hash: at.hash, refs: c.refs, findings })
   }
 }

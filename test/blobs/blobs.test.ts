@@ -3,7 +3,7 @@
 // resolveRefs, packBlob/unpackBlob under each compression profile, and mayHaveRefs. The
 // expected hashes come from node:crypto, independently of the code under test.
 import { createHash } from 'node:crypto'
-import { deflateRawSync } from 'node:zlib'
+import { deflateRawSync, deflateSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -430,6 +430,13 @@ describe('packBlob / unpackBlob', () => {
     const d = deflateRawSync(text)
     const packed = encodeCanonical({ codec: 'deflate', size: text.length, data: new Uint8Array(d.buffer, d.byteOffset, d.byteLength) })
     expect(Buffer.from(unpackBlob(packed)).equals(Buffer.from(text))).toBe(true)
+  })
+
+  it('deflate is raw DEFLATE (RFC 1951): a zlib-framed stream (RFC 1950 header and Adler-32) is not read (docs/storage.md)', () => {
+    const z = deflateSync(text)
+    expect(z[0]).toBe(0x78) // the zlib header
+    const packed = encodeCanonical({ codec: 'deflate', size: text.length, data: new Uint8Array(z.buffer, z.byteOffset, z.byteLength) })
+    expect(catchError(() => unpackBlob(packed)).code).toBe(ErrorCodes.DECODE_FAILED)
   })
 
   it('fails with CHAINLOG_DECODE_FAILED on a corrupted stored form', () => {

@@ -223,6 +223,36 @@ describe('blob tampering in a store', () => {
   })
 })
 
+describe('a malformed $blob map in a stored entry', () => {
+  it('is blob_invalid at the entry, with the map’s path, on every verify path (issue 18, item 15)', async () => {
+    const store = await memStore()
+    await store.createSession({ sessionId: 't', ts: TS })
+    await store.appendTurn('t', [call('c'), result('c', TEXT)], { ts: TS + 1 })
+    const good = (((await entriesOf(store, 't', false))[2]!.entry as { items: { output: unknown }[] }).items[0]!.output) as Record<string, unknown>
+    // Written past the API (which refuses each with CHAINLOG_INVALID_ENTRY): an extra key, a
+    // hash that is not 64 hex digits, no mediaType, and, nested in a good reference's sibling, a bare $blob.
+    const malformed = [
+      { ...good, note: 'x' },
+      { ...good, $blob: 'sha256:1234' },
+      { $blob: good.$blob, size: good.size },
+    ]
+    for (const [i, m] of malformed.entries()) await appendPastApi(store, 't', { kind: 'user_input', ts: TS + 2 + i, item: { role: 'user', content: [m] } })
+    await appendPastApi(store, 't', { kind: 'custom', ts: TS + 9, namespace: 'x', type: 'y', data: { ok: good, deeper: [{ $blob: 1 }] } })
+    const t = await entriesOf(store, 't', false)
+    const want = [
+      ...malformed.map((_, i) => ({ sessionId: 't', seq: 3 + i, hash: t[3 + i]!.hash, expected: null, actual: { malformedReference: 'item.content[0]' } })),
+      { sessionId: 't', seq: 6, hash: t[6]!.hash, expected: null, actual: { malformedReference: 'data.deeper[0]' } },
+    ]
+    for (const options of [{}, { threads: 0 }, { sessionId: 't' }]) {
+      const report = await store.verify(options)
+      expect(blobFindings(report.findings), JSON.stringify(options)).toEqual(want)
+      expect(report.ok).toBe(false)
+    }
+    // The good reference in the custom entry is still checked, and sound.
+    expect(blobFindings((await store.verify()).findings).filter((f) => f.expected !== null)).toEqual([])
+  })
+})
+
 /** Append an entry by writing its rows directly, as a tool that bypasses the checks would. */
 async function appendPastApi(store: Store, sessionId: string, entry: Record<string, unknown>): Promise<void> {
   const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const

@@ -186,21 +186,38 @@ describe.each(FILES)('vectors %s (entry format %i)', (name, format) => {
       expect(new Set(vectors.map((v) => v.hashHex)).size).toBe(vectors.length)
     })
 
-    it('a materialised fork’s history is what a replay of its source to the fork point gives (format 2)', () => {
-      if (format === 1) return // format 1's vector predates this check (docs/format.md, section 9)
+    // docs/format.md section 6: a verifier with the source may replay it to atHash and compare
+    // with a materialised fork's genesis. Every vector with a source passes that check, except
+    // the one format-1 vector docs/format.md section 9 names, whose difference is pinned here.
+    it('a materialised fork’s genesis is what a replay of its source to the fork point gives', () => {
       const chained = (id: string): ChainedEntry[] =>
         bySession.get(id)!.map((v) => ({ hash: v.hashHex, entry: openRecord(unhex(v.recordHex)).entry as Entry }))
-      const [mainId] = bySession.keys()
-      const main = chained(mainId!)
       let checked = 0
       for (const [id] of bySession) {
         const genesis = chained(id)[0]!.entry as Extract<Entry, { kind: 'session_start' }>
         if (!genesis.forkedFrom || !genesis.snapshot) continue
-        const at = main.findIndex((e) => e.hash === genesis.forkedFrom!.atHash)
-        const source = reduceEntries(main.slice(0, at + 1))
-        expect(genesis.history).toEqual(source.history)
-        expect(genesis.snapshot.turnCount).toBe(source.turnCount)
-        expect(genesis.snapshot.usage).toEqual(source.usage)
+        const source = chained(genesis.forkedFrom.sessionId)
+        const at = source.findIndex((e) => e.hash === genesis.forkedFrom!.atHash)
+        expect(at).toBeGreaterThanOrEqual(0)
+        const replayed = reduceEntries(source.slice(0, at + 1))
+        expect(genesis.systemPrompt).toBe(replayed.systemPrompt)
+        expect(genesis.config).toEqual(replayed.config)
+        expect(genesis.snapshot.turnCount).toBe(replayed.turnCount)
+        expect(genesis.snapshot.cacheLockedPrefix ?? null).toBe(replayed.cacheLockedPrefix)
+        expect(genesis.snapshot.lastOutcome ?? null).toEqual(replayed.lastOutcome)
+        expect(genesis.snapshot.usage).toEqual(replayed.usage)
+        const name = file.vectors.find((v) => v.session === id && v.seq === 0)!.name
+        if (format === 1 && name === 'materialised fork genesis with snapshot') {
+          // Exempt, and kept unchanged (vectors are never rewritten: fixtures/vectors/README.md):
+          // written before this check, it lacks the reasoning item and the hook-injected message,
+          // items 1 and 4 of the six the replay gives; the other four are the replay's, in order.
+          expect(replayed.history).toHaveLength(6)
+          expect((replayed.history[1] as { type: string }).type).toBe('reasoning')
+          expect((replayed.history[4] as { role: string }).role).toBe('developer')
+          expect(genesis.history).toEqual(replayed.history.filter((_, i) => i !== 1 && i !== 4))
+        } else {
+          expect(genesis.history).toEqual(replayed.history)
+        }
         checked++
       }
       expect(checked).toBe(1)

@@ -16,6 +16,9 @@ import { LevelEngine } from '../../src/storage/level-engine.js'
 import { migrateToV2, type MigrationProgress } from '../../src/storage/migrate.js'
 import { type Store } from '../../src/store.js'
 import { openStore } from '../../src/open.js'
+import type { SessionStart } from '../../src/schema/entry.js'
+import { reduceEntries, type ChainedEntry } from '../../src/state/reducer.js'
+import { entriesOf } from '../support/stores.js'
 
 const FIXTURES = new URL('../../fixtures/stores/', import.meta.url)
 const BIN = { keyEncoding: 'view', valueEncoding: 'view' } as const
@@ -114,6 +117,25 @@ for (const [label, entryFormat] of [
       expect(lin.descendants.map((d) => d.sessionId).sort()).toEqual([expected.lineage.compacted, expected.lineage.fork, expected.lineage.materialized].sort())
       await expect(s.restore(expected.deleted)).rejects.toMatchObject({ code: 'CHAINLOG_SESSION_NOT_FOUND' })
       await expect(s.claimSession(expected.leased, { owner: 'someone-else', ttlMs: 1000 })).resolves.toMatchObject({ owner: 'someone-else' })
+    })
+
+    it('its materialised fork carries what a replay of its source to the fork point gives (docs/format.md section 6)', async () => {
+      const s = store!
+      const own = await entriesOf(s, expected.lineage.materialized)
+      const g = own[0]!.entry as SessionStart
+      const source: ChainedEntry[] = []
+      for (const e of await entriesOf(s, g.forkedFrom!.sessionId)) {
+        source.push({ hash: e.hash, entry: e.entry })
+        if (e.hash === g.forkedFrom!.atHash) break
+      }
+      expect(source[source.length - 1]!.hash).toBe(g.forkedFrom!.atHash)
+      const replayed = reduceEntries(source)
+      expect(g.history).toEqual(replayed.history)
+      expect(g.systemPrompt).toBe(replayed.systemPrompt)
+      expect(g.config).toEqual(replayed.config)
+      expect(g.snapshot).toMatchObject({ turnCount: replayed.turnCount, usage: replayed.usage })
+      expect(g.snapshot!.cacheLockedPrefix ?? null).toBe(replayed.cacheLockedPrefix)
+      expect(g.snapshot!.lastOutcome ?? null).toEqual(replayed.lastOutcome)
     })
 
     it('takes new (format 2) entries after old ones and still verifies the chain and its forks', async () => {

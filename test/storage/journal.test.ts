@@ -7,13 +7,13 @@ import { statSync } from 'node:fs'
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { openStore } from '../../src/open.js'
 import type { BatchOp } from '../../src/storage/engine.js'
 import { decodeRecords, encodeRecord, JOURNAL_FILE } from '../../src/storage/journal.js'
 import * as K from '../../src/storage/keys.js'
-import { JOURNAL_MAX_BYTES, JOURNAL_RESET_BYTES, LevelEngine } from '../../src/storage/level-engine.js'
+import { JOURNAL_MAX_BYTES, JOURNAL_RESET_BYTES, LevelEngine, type LevelEngineOptions } from '../../src/storage/level-engine.js'
 import type { Store } from '../../src/store.js'
 
 const dirs: string[] = []
@@ -63,13 +63,14 @@ describe('journal records', () => {
   })
 })
 
+async function engineIn(dir: string, options?: LevelEngineOptions): Promise<LevelEngine> {
+  const { ClassicLevel } = await import('classic-level')
+  const db = new ClassicLevel(dir, K.BIN)
+  await db.open()
+  return LevelEngine.withJournal(db as never, dir, options)
+}
+
 describe('a journalled engine', () => {
-  async function engineIn(dir: string): Promise<LevelEngine> {
-    const { ClassicLevel } = await import('classic-level')
-    const db = new ClassicLevel(dir, K.BIN)
-    await db.open()
-    return LevelEngine.withJournal(db as never, dir)
-  }
 
   it('acknowledges a commit once it is in the journal; reads see it before and after it lands', async () => {
     const dir = await tempDir()
@@ -228,5 +229,114 @@ describe('after a power cut', () => {
       if (cut === 0) expect(head).toBe(heads[0])
       else expect(heads.slice(0, 8)).toContain(head)
     }
+  })
+})
+
+describe('syncEveryMs: a bound on what a relaxed store can lose', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it('fdatasyncs the first relaxed group N ms or more after the last fdatasync, and only that one', async () => {
+    let now = 1_000_000
+    vi.spyOn(Date, 'now').mockImplementation(() => now)
+    const dir = await tempDir()
+    const engine = await engineIn(dir, { syncEveryMs: 1000 })
+    try {
+      // Opening counts as the last fsync: relaxed commits within the bound are not fdatasync'ed.
+      for (let i = 0; i < 5; i++) {
+        now += 100
+        await engine.commit({ ops: [put(`a${i}`, 'v')] })
+      }
+      expect(engine.stats.syncedBatches).toBe(0)
+      // 1,000 ms after it: this group is fdatasync'ed before it is acknowledged ...
+      now += 500
+      await engine.commit({ ops: [put('b', 'v')] })
+      expect(engine.stats.syncedBatches).toBe(1)
+      // ... and the clock starts again from that fdatasync.
+      now += 999
+      await engine.commit({ ops: [put('c', 'v')] })
+      expect(engine.stats.syncedBatches).toBe(1)
+      now += 1
+      await engine.commit({ ops: [put('d', 'v')] })
+      expect(engine.stats.syncedBatches).toBe(2)
+      // A sync commit also restarts it.
+      now += 600
+      await engine.commit({ ops: [put('e', 'v')], sync: true })
+      now += 600
+      await engine.commit({ ops: [put('f', 'v')] })
+      expect(engine.stats.syncedBatches).toBe(3)
+    } finally {
+      await engine.close()
+    }
+  })
+
+  it('without it, relaxed groups are never fdatasync’ed, however much time passes', async () => {
+    let now = 1_000_000
+    vi.spyOn(Date, 'now').mockImplementation(() => now)
+    const dir = await tempDir()
+    const engine = await engineIn(dir)
+    try {
+      for (let i = 0; i < 5; i++) {
+        now += 60_000
+        await engine.commit({ ops: [put(`a${i}`, 'v')] })
+      }
+      expect(engine.stats.syncedBatches).toBe(0)
+    } finally {
+      await engine.close()
+    }
+  })
+
+  it('bounds a store on a db (no journal) the same way, on its LevelDB batches', async () => {
+    let now = 1_000_000
+    vi.spyOn(Date, 'now').mockImplementation(() => now)
+    const { MemoryLevel } = await import('memory-level')
+    const store = await openStore({ db: new MemoryLevel(), durability: 'relaxed', syncEveryMs: 1000 })
+    try {
+      // (Opening wrote the store's format row, fsynced.)
+      const base = store.engine.stats.syncedBatches
+      const { sessionId } = await store.createSession({ ts: 1 })
+      await store.appendTurn(sessionId, [{ role: 'user', content: 'a' }], { ts: 2 })
+      expect(store.engine.stats.syncedBatches - base).toBe(0)
+      now += 1000
+      await store.appendTurn(sessionId, [{ role: 'user', content: 'b' }], { ts: 3 })
+      expect(store.engine.stats.syncedBatches - base).toBe(1)
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('syncEveryMs: 0 makes a relaxed store keep every acknowledged append through a power cut', async () => {
+    const dir = await tempDir()
+    const first = await openStore({ path: dir, exclusive: true })
+    await first.createSession({ sessionId: 's', ts: 1 })
+    await first.close()
+    const store = (await openStore({ path: dir, exclusive: true, durability: 'relaxed', syncEveryMs: 0 })) as Store
+    const image = await tempDir()
+    await cp(dir, image, { recursive: true })
+    let head = ''
+    for (let i = 0; i < 6; i++) head = (await store.appendTurn('s', [{ role: 'user', content: `q ${i}` }], { ts: 2 + i, turnEnd: true })).head
+    expect(store.engine.stats.syncedBatches).toBe(6)
+    // The journal as acknowledged was fdatasync'ed whole; LevelDB as it was when the image was taken.
+    await writeFile(join(image, JOURNAL_FILE), await readFile(join(dir, JOURNAL_FILE)))
+    await store.close()
+    const back = await openStore({ path: image, exclusive: true })
+    try {
+      expect(await back.head('s')).toBe(head)
+      expect((await back.verify()).ok).toBe(true)
+    } finally {
+      await back.close()
+    }
+  })
+
+  it('a value that is not a number of milliseconds is CHAINLOG_INVALID_ARGUMENT, and nothing is created', async () => {
+    const dir = join(await tempDir(), 'never')
+    for (const bad of [-1, Number.NaN, Infinity, '100' as unknown as number]) {
+      const err = await openStore({ path: dir, exclusive: true, durability: 'relaxed', syncEveryMs: bad }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(err).toBeInstanceOf(ChainlogError)
+      expect((err as ChainlogError).code).toBe(ErrorCodes.INVALID_ARGUMENT)
+    }
+    expect(await stat(dir).then(() => true, () => false)).toBe(false)
   })
 })
