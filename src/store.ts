@@ -4,7 +4,9 @@
 // them at start-up.
 import type { CompactOptions, DeleteResult, DependantPolicy, ForkOptions, Lineage } from './lineage/lineage.js'
 import type { Writable } from 'node:stream'
-import type { BundleVerifyOptions, ExportOptions, ExportResult, ImportResult } from './bundle/bundle.js'
+import type { BundleVerifyOptions, ImportResult } from './bundle/bundle.js'
+import type { ExportOptions, ExportResult } from './bundle/export.js'
+import { platform } from './platform/node.js'
 import { SessionStore, type StoreOptions } from './storage/session-store.js'
 import type { VerifyReport } from './verify/findings.js'
 import type { GcResult } from './storage/gc.js'
@@ -146,7 +148,7 @@ export class Store extends SessionStore {
   async exportSession(sessionId: string, out: Writable | string, options: ExportOptions = {}): Promise<ExportResult> {
     this.checkOpen()
     const signingKey = options.signingKey ?? this.#signingKey
-    return (await bundles()).exportSession(this, sessionId, out, signingKey === undefined ? options : { ...options, signingKey })
+    return (await platform.bundleExport()).exportSession(this, sessionId, out, signingKey === undefined ? options : { ...options, signingKey })
   }
 
   /** Verify a bundle (its checkpoints too; with `keys`, their signatures), then add what the store lacks in one batch (idempotent). */

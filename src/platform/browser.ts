@@ -44,4 +44,13 @@ export const platform: Platform = {
   openPgEngine: async () => {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'PostgreSQL stores need Node', {})
   },
+  openJournal: async () => {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'a store journal needs a directory, which needs Node', {})
+  },
+  readBundleFile: async (path) => {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `in a browser a bundle is given as bytes, not a path (${path})`, { path })
+  },
+  bundleExport: async () => {
+    throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'writing a bundle needs Node (streams and files)', {})
+  },
 }

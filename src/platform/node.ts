@@ -22,4 +22,16 @@ export const platform: Platform = {
   },
   openStoreDir: async (path) => (await import('../storage/store-dir.js')).openStoreDir(path),
   openPgEngine: async (options) => (await import('../storage/pg-engine.js')).openPgEngine(options),
+  openJournal: async (dir) => (await import('../storage/journal.js')).Journal.open(dir),
+  async readBundleFile(path) {
+    const [{ readFile }, { storageError }, { ChainlogError }] = await Promise.all([import('node:fs/promises'), import('../storage/open-errors.js'), import('../errors.js')])
+    try {
+      return new Uint8Array(await readFile(path))
+    } catch (err) {
+      // CHAINLOG_IO with the reason (not-found, permission, ...) and the fs error as cause.
+      const io = storageError(err, 'read', path)
+      throw new ChainlogError(io.code, `cannot read bundle ${path}: ${(err as Error).message}`, io.data, { cause: err })
+    }
+  },
+  bundleExport: () => import('../bundle/export.js'),
 }

@@ -12,6 +12,7 @@ import type { RecordChecker } from '../verify/checker.js'
 import type { AnyLevel } from '../storage/level-engine.js'
 import type { StorageEngine } from '../storage/engine.js'
 import type { PgEngineOptions } from '../storage/pg-engine.js'
+import type { Journal, JournalRecord } from '../storage/journal.js'
 
 export interface Platform {
   /** 'node' or 'browser'. */
@@ -29,4 +30,10 @@ export interface Platform {
   openStoreDir(path: string): Promise<AnyLevel>
   /** A PostgreSQL engine (Node only). */
   openPgEngine(options: PgEngineOptions): Promise<StorageEngine>
+  /** The write-ahead journal of a store directory and the records it holds (Node only). */
+  openJournal(dir: string): Promise<{ journal: Journal; records: JournalRecord[] }>
+  /** A bundle file's bytes (Node only: a page passes bytes). CHAINLOG_IO when it cannot be read. */
+  readBundleFile(path: string): Promise<Uint8Array>
+  /** Bundle writing: streams and files (Node only). */
+  bundleExport(): Promise<typeof import('../bundle/export.js')>
 }

@@ -145,6 +145,11 @@ export class Journal {
    * Write a record (synchronously: once this returns, a process crash cannot lose it). A write
    * that fails is cut off again, so no torn record sits before the next one.
    */
+  /** Encode a group's ops as record `seq` and append it (encodeRecord, then append). */
+  appendRecord(seq: number, ops: readonly BatchOp[]): void {
+    this.append(encodeRecord(seq, ops))
+  }
+
   append(record: Buffer): void {
     try {
       let done = 0

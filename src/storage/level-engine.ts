@@ -17,7 +17,8 @@
 import type { AbstractLevel } from 'abstract-level'
 import { PreconditionFailed, sameValue, type BatchOp, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import { encodeRecord, Journal, type JournalRecord } from './journal.js'
+import type { Journal, JournalRecord } from './journal.js'
+import { platform } from '../platform/node.js'
 import * as K from './keys.js'
 import { latin1 } from '../encoding/bytes.js'
 import { storageError } from './open-errors.js'
@@ -128,7 +129,7 @@ export class LevelEngine implements StorageEngine {
    * database lacks (after a crash) are applied first, durably, and the journal emptied.
    */
   static async withJournal(db: AnyLevel, dir: string, options: LevelEngineOptions = {}): Promise<LevelEngine> {
-    const { journal, records } = Journal.open(dir)
+    const { journal, records } = await platform.openJournal(dir)
     try {
       const row = (await db.get(K.journalKey(), BIN)) as Uint8Array | undefined
       let applied = row ? K.readU64(row) : 0
@@ -267,7 +268,7 @@ export class LevelEngine implements StorageEngine {
     }
     const seq = this.#seq + 1
     try {
-      journal.append(encodeRecord(seq, ops))
+      journal.appendRecord(seq, ops)
     } catch (err) {
       // Nothing of the group is in the journal (a torn write is cut off again).
       const failure = storageError(err, 'write', this.#path)
