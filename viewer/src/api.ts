@@ -37,15 +37,57 @@ async function parse<T>(res: Response): Promise<T> {
   return body as T
 }
 
+// ---- a bundle opened in the page (local-api.ts): reads go to it instead of the server ----
+
+/** What reads go to instead of the server while a bundle is open in the page. */
+export interface PageSource {
+  name: string
+  get(path: string): Promise<unknown>
+  stream(path: string, handlers: Record<string, (data: any) => void>): () => void
+}
+
+let local: PageSource | undefined
+const watchers = new Set<() => void>()
+
+/** Browse a bundle opened in the page (or, with undefined, the server's store again). */
+export function setPageSource(source: PageSource | undefined): void {
+  local = source
+  for (const w of watchers) w()
+}
+
+export function pageSource(): PageSource | undefined {
+  return local
+}
+
+/** Call `fn` whenever the page switches between the server's store and a bundle. */
+export function watchPageSource(fn: () => void): () => void {
+  watchers.add(fn)
+  return () => watchers.delete(fn)
+}
+
+function readOnly(): ApiError {
+  return new ApiError(405, 'CHAINLOG_HTTP_READ_ONLY', 'a bundle opened in the page is read-only: import it into the store to change it')
+}
+
 export async function getJson<T>(path: string): Promise<T> {
+  if (local) {
+    try {
+      return (await local.get(path)) as T
+    } catch (err) {
+      const e = err as { status?: number; code?: string; message?: string; data?: Record<string, unknown> }
+      throw new ApiError(e.status ?? 500, e.code ?? 'CHAINLOG_INTERNAL', e.message ?? String(err), e.data)
+    }
+  }
   return parse<T>(await fetch(path, { headers: { accept: 'application/json' } }))
 }
 
 export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  if (local) throw readOnly()
   return parse<T>(await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainlog-token': token() }, body: JSON.stringify(body) }))
 }
 
 export async function postBytes<T>(path: string, bytes: ArrayBuffer): Promise<T> {
+  if (local) throw readOnly()
   return parse<T>(await fetch(path, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-chainlog-token': token() }, body: bytes }))
 }
 
@@ -53,6 +95,7 @@ export const enc = encodeURIComponent
 
 /** Listen to named server-sent events; returns a function that closes the stream. */
 export function stream(path: string, handlers: Record<string, (data: any) => void>, onBroken?: () => void): () => void {
+  if (local) return local.stream(path, handlers)
   const es = new EventSource(path)
   for (const [name, fn] of Object.entries(handlers)) es.addEventListener(name, (ev) => fn(JSON.parse((ev as MessageEvent).data)))
   es.onerror = () => {

@@ -1,7 +1,8 @@
 // The viewer's page: a header with the store and the pages, and the page the hash names.
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { enc, getJson, type StoredEntry } from './api'
+import { enc, getJson, pageSource, setPageSource, watchPageSource, type StoredEntry } from './api'
+import { BundlePage } from './pages/bundle'
 import { ActionsPage } from './pages/actions'
 import { LineagePage } from './pages/lineage'
 import { SessionsPage } from './pages/sessions'
@@ -36,6 +37,8 @@ function Page({ route }: { route: Route }) {
       return <UsagePage />
     case 'actions':
       return <ActionsPage />
+    case 'bundle':
+      return <BundlePage />
     default:
       return <p>No page at {route.path}.</p>
   }
@@ -44,6 +47,9 @@ function Page({ route }: { route: Route }) {
 function App() {
   const route = useRoute()
   const [storeDir, setStoreDir] = useState<string | null>(null)
+  // Which store the pages read: the server's, or a bundle opened in the page (pages/bundle.tsx).
+  const [source, setSource] = useState(pageSource())
+  useEffect(() => watchPageSource(() => setSource(pageSource())), [])
   useEffect(() => {
     getJson<{ storeDir: string | null }>('/api/info').then((i) => setStoreDir(i.storeDir), () => undefined)
   }, [])
@@ -62,11 +68,31 @@ function App() {
           {tab('sessions', link.sessions(), 'Sessions')}
           {tab('verify', link.verify(), 'Verify')}
           {tab('usage', link.usage(), 'Usage')}
-          {tab('actions', link.actions(), 'Actions')}
+          {!source && tab('actions', link.actions(), 'Actions')}
+          {tab('bundle', link.bundle(), 'Bundle')}
         </nav>
-        {storeDir && <span class="store mono" title="store directory">{storeDir}</span>}
+        {source ? (
+          <span class="store page-source" data-testid="page-source">
+            bundle <span class="mono">{source.name}</span> (in this page){' '}
+            <button
+              type="button"
+              onClick={() => {
+                setPageSource(undefined)
+                location.hash = link.sessions()
+              }}
+            >
+              Back to the store
+            </button>
+          </span>
+        ) : (
+          storeDir && (
+            <span class="store mono" title="store directory">
+              {storeDir}
+            </span>
+          )
+        )}
       </header>
-      <main key={route.page === 'session' ? `s-${route.sessionId}` : route.page}>
+      <main key={`${source?.name ?? ''}:${route.page === 'session' ? `s-${route.sessionId}` : route.page}`}>
         <Page route={route} />
       </main>
     </>

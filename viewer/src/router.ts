@@ -10,6 +10,7 @@ export type Route =
   | { page: 'verify'; sessionId?: string }
   | { page: 'usage' }
   | { page: 'actions' }
+  | { page: 'bundle' }
   | { page: 'missing'; path: string }
 
 export function parseRoute(hash: string): Route {
@@ -28,6 +29,7 @@ export function parseRoute(hash: string): Route {
   if (head === 'verify') return a ? { page: 'verify', sessionId: a } : { page: 'verify' }
   if (head === 'usage') return { page: 'usage' }
   if (head === 'actions') return { page: 'actions' }
+  if (head === 'bundle') return { page: 'bundle' }
   return { page: 'missing', path: hash }
 }
 
@@ -39,6 +41,7 @@ export const link = {
   verify: (id?: string) => (id ? `#/verify/${encodeURIComponent(id)}` : '#/verify'),
   usage: () => '#/usage',
   actions: () => '#/actions',
+  bundle: () => '#/bundle',
 }
 
 export function useRoute(): Route {

@@ -2,7 +2,7 @@
 // their place, a panel with the decoded entry and its actions, and live updates while a runtime
 // appends.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { ApiError, enc, getJson, postJson, stream, type Finding, type SessionRow, type StoredEntry, type VerifyReport } from '../api'
+import { ApiError, enc, getJson, pageSource, postJson, stream, type Finding, type SessionRow, type StoredEntry, type VerifyReport } from '../api'
 import { EntryView } from '../entry-view'
 import { count, models, short, time, totalTokens } from '../format'
 import { go, link } from '../router'
@@ -133,12 +133,16 @@ export function TimelinePage({ sessionId, hash }: { sessionId: string; hash?: st
           <nav class="actions">
             <a href={link.lineage(sessionId)}>Lineage</a>
             <a href={link.verify(sessionId)}>Verify</a>
-            <a href={`/api/sessions/${enc(sessionId)}/export`} download>
-              Export bundle
-            </a>
-            <a href={`/api/sessions/${enc(sessionId)}/export?format=jsonl`} download>
-              Export JSONL
-            </a>
+            {!pageSource() && (
+              <>
+                <a href={`/api/sessions/${enc(sessionId)}/export`} download>
+                  Export bundle
+                </a>
+                <a href={`/api/sessions/${enc(sessionId)}/export?format=jsonl`} download>
+                  Export JSONL
+                </a>
+              </>
+            )}
           </nav>
           {unplaced.map((f, i) => (
             <p key={i} class={`finding ${f.severity}`}>

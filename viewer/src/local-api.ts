@@ -1,0 +1,124 @@
+// A bundle opened in the page (docs/viewer.md#bundle): verified here with chainlog's browser
+// build, imported into a store held in this page's memory, and browsed through the same views
+// the server sends (src/views/data.ts), so every page works on it without a server call. The
+// server never sees the file; closing the page forgets it.
+import { MemoryLevel } from 'memory-level'
+import { ChainlogError, openBrowserStore, verifyBundle, type BundleReport, type Store } from '../../src/browser'
+import { toJsonSafe } from '../../src/cli/json'
+import { entriesView, entryView, lineageView, MAX_PAGE, requireSession, sessionView, sessionsView, usageView, verifySessionView } from '../../src/views/data'
+
+export interface LocalApi {
+  /** The file's name, shown in the header. */
+  name: string
+  get(path: string): Promise<unknown>
+  /** A server-sent-event route run in the page: the same events, then nothing more. */
+  stream(path: string, handlers: Record<string, (data: any) => void>): () => void
+}
+
+/** Codes as the server would reply them (docs/viewer.md#errors). */
+export class LocalError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly data?: Record<string, unknown>,
+  ) {
+    super(message)
+  }
+}
+
+/** The bundle's own check, in the page: nothing is sent anywhere. */
+export function checkBundle(bytes: Uint8Array): Promise<BundleReport> {
+  return verifyBundle(bytes)
+}
+
+/** Import a verified bundle into a store in this page's memory and serve the views from it. */
+export async function openLocal(name: string, bytes: Uint8Array): Promise<LocalApi> {
+  const store = await openBrowserStore({ db: new MemoryLevel({ keyEncoding: 'view', valueEncoding: 'view' }), durability: 'relaxed' })
+  // importBundle verifies the bundle again before it writes anything.
+  await store.importBundle(bytes)
+  return localApi(name, store)
+}
+
+const json = (v: unknown): unknown => JSON.parse(JSON.stringify(toJsonSafe(v)))
+
+function int(url: URL, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = url.searchParams.get(name)
+  if (raw === null || raw === '') return fallback
+  if (!/^\d{1,15}$/.test(raw)) throw new LocalError(400, 'CHAINLOG_HTTP_BAD_REQUEST', `${name} must be a non-negative integer`)
+  return Math.min(Number(raw), max)
+}
+
+const flag = (url: URL, name: string) => ['1', 'true'].includes(url.searchParams.get(name) ?? '')
+
+function asLocalError(err: unknown): LocalError {
+  if (err instanceof LocalError) return err
+  if (err instanceof ChainlogError) return new LocalError(/NOT_FOUND$/.test(err.code) ? 404 : 400, err.code, err.message, err.data)
+  return new LocalError(500, 'CHAINLOG_HTTP_INTERNAL', err instanceof Error ? err.message : String(err))
+}
+
+export function localApi(name: string, store: Store): LocalApi {
+  const routes: [RegExp, (url: URL, p: string[]) => Promise<unknown>][] = [
+    [/^\/api\/info$/, async () => ({ storeDir: null, bundle: name })],
+    [/^\/api\/sessions$/, () => sessionsView(store)],
+    [/^\/api\/sessions\/([^/]+)$/, (_u, p) => sessionView(store, p[0]!)],
+    [/^\/api\/sessions\/([^/]+)\/entries$/, (u, p) => entriesView(store, p[0]!, { from: int(u, 'from', 0), limit: int(u, 'limit', 200, MAX_PAGE), blobs: flag(u, 'blobs') })],
+    [/^\/api\/sessions\/([^/]+)\/lineage$/, (_u, p) => lineageView(store, p[0]!)],
+    [/^\/api\/sessions\/([^/]+)\/verify$/, (_u, p) => verifySessionView(store, p[0]!)],
+    [/^\/api\/entries\/([^/]+)$/, (_u, p) => entryView(store, p[0]!.toLowerCase())],
+    [/^\/api\/usage$/, () => usageView(store)],
+  ]
+  return {
+    name,
+    async get(path) {
+      const url = new URL(path, 'http://page.invalid')
+      for (const [re, fn] of routes) {
+        const m = re.exec(url.pathname)
+        if (!m) continue
+        try {
+          return json(await fn(url, m.slice(1).map(decodeURIComponent)))
+        } catch (err) {
+          throw asLocalError(err)
+        }
+      }
+      throw new LocalError(404, 'CHAINLOG_HTTP_NOT_FOUND', `not in a bundle opened in the page: ${url.pathname}`)
+    },
+    stream(path, handlers) {
+      const url = new URL(path, 'http://page.invalid')
+      let closed = false
+      // Live updates: a bundle does not change.
+      if (url.pathname !== '/api/verify') return () => undefined
+      const send = (event: string, data: unknown) => {
+        if (!closed) handlers[event]?.(json(data))
+      }
+      void (async () => {
+        await Promise.resolve()
+        const sessionId = url.searchParams.get('session') || undefined
+        const lineage = flag(url, 'lineage')
+        try {
+          let total = 0
+          if (sessionId) {
+            total = (await requireSession(store, sessionId)).length
+            if (lineage) {
+              for (const a of (await store.lineage(sessionId)).ancestors) {
+                const h = a.present ? await store.readHead(a.sessionId) : undefined
+                if (h) total += h.seq + 1
+              }
+            }
+          } else {
+            for (const s of await store.listSessions()) total += s.length
+          }
+          send('start', { total, sessionId: sessionId ?? null, lineage })
+          const report = await store.verify({ ...(sessionId ? { sessionId, lineage } : {}), onProgress: (p) => send('progress', p) })
+          send('report', report)
+        } catch (err) {
+          const e = asLocalError(err)
+          send('failed', { code: e.code, message: e.message })
+        }
+      })()
+      return () => {
+        closed = true
+      }
+    },
+  }
+}
