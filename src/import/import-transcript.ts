@@ -11,7 +11,8 @@ import { mapCodex } from './codex.js'
 import { mapPi } from './pi.js'
 import { planFile, type ForkPoint, type PlannedLine } from './plan.js'
 import { findTranscriptFiles, readSourceLines } from './read-lines.js'
-import { importNamespace, readStoredFile, type StoredFile } from './stored.js'
+import { importNamespace, readStoredFile, type StoredFile, type StoredLine } from './stored.js'
+import { isObject } from './read-lines.js'
 import { DamageCodes, TRANSCRIPT_FORMATS, type Damage, type FileReport, type ImportOptions, type ImportReport, type MappedFile, type SourceLine, type TranscriptFormat } from './types.js'
 
 const MAPPERS: Record<TranscriptFormat, (lines: readonly SourceLine[], stem: string) => MappedFile> = {
@@ -44,17 +45,21 @@ export async function importTranscript(store: ChainlogStore, paths: string | rea
   if (!options || !TRANSCRIPT_FORMATS.includes(options.from)) {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `from must be one of ${TRANSCRIPT_FORMATS.join(', ')}`, { from: options?.from })
   }
-  const files = await findTranscriptFiles(typeof paths === 'string' ? [paths] : paths)
+  // Subagent files after the others: their parent's lines (the Task call) are then in the store
+  // when their link is written.
+  const found = await findTranscriptFiles(typeof paths === 'string' ? [paths] : paths)
+  const files = [...found.filter((f) => !isSubagentPath(f)), ...found.filter(isSubagentPath)]
   const report: ImportReport = { files: [], sessionsCreated: [], sessionsExtended: [], linesImported: 0, entriesAppended: 0, damaged: [] }
   // Session ids are listed once per call, not once per file, and kept up to date as we create.
   const known = new Set((await store.listSessions()).map((s) => s.sessionId))
+  const run: RunContext = { spawns: new Map() }
   for (const [i, file] of files.entries()) {
     const progress = (linesImported: number) =>
       options.onProgress?.({ file, filesDone: i, filesTotal: files.length, linesImported: report.linesImported + linesImported })
     for (let attempt = 1; ; attempt++) {
       const part: ImportReport = { files: [], sessionsCreated: [], sessionsExtended: [], linesImported: 0, entriesAppended: 0, damaged: [] }
       try {
-        const fr = await importFile(store, file, options, part, known, progress)
+        const fr = await importFile(store, file, options, part, known, progress, run)
         merge(report, part, true)
         report.files.push(fr)
         report.linesImported += fr.linesImported
@@ -90,6 +95,7 @@ async function importFile(
   report: ImportReport,
   known: Set<string>,
   progress: (linesImported: number) => void,
+  run: RunContext,
 ): Promise<FileReport> {
   const format = options.from
   const damaged: Damage[] = []
@@ -105,6 +111,10 @@ async function importFile(
     stored = await readStoredFile(store, mainId, format, { known, items: false })
   }
   const rootConfig = { import: { format, sourceSessionId: mapped.sourceSessionId, file: name, role: mapped.agentId !== undefined ? 'subagent' : 'main', ...mapped.config } }
+  if (mapped.agentId !== undefined && !stored.heads.has(mainId)) {
+    // A subagent file: link it to the session that spawned it, when its parent is in the store.
+    Object.assign(rootConfig.import, await subagentLink(store, format, mapped, known, run))
+  }
   const plan = planFile(file, mainId, rootConfig, lines, mapped)
   damaged.push(...plan.damaged)
   damaged.sort((a, b) => a.line - b.line)
@@ -153,12 +163,18 @@ async function executePlan(
     if (h === undefined) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `import: no entry for the fork point ${JSON.stringify(at)}`, { at })
     return h
   }
+  const tryResolve = (at: ForkPoint): string | undefined => ('line' in at ? lastHash.get(at.line) : stored.genesis.get(at.genesisOf))
   for (const step of steps) {
     if (step.op === 'create') {
       if (stored.heads.has(step.session)) continue
       const c = step.create
       let res: { sessionId: string; head: string }
-      if (c.kind === 'root') res = await store.createSession({ sessionId: step.session, ts: c.ts, config: c.config })
+      if (c.kind === 'root') {
+        let config = c.config
+        const spawnedAt = c.spawnAt !== undefined ? tryResolve(c.spawnAt) : undefined
+        if (spawnedAt !== undefined) config = { ...config, import: { ...(config.import as object), spawnedAt } }
+        res = await store.createSession({ sessionId: step.session, ts: c.ts, config })
+      }
       else if (c.kind === 'fork') res = await store.forkAt(resolve(c.at), { sessionId: step.session, ts: c.ts })
       else res = await store.compact(c.source, { sessionId: step.session, ts: c.ts, history: c.history, ...(c.summary !== undefined ? { summary: c.summary } : {}), details: c.details })
       stored.heads.set(step.session, res.head)
@@ -206,6 +222,82 @@ function lineEntries(ns: string, l: PlannedLine, usageKeys: Set<string>): EntryI
   if (withUsage) {
     out.push({ kind: 'llm_usage', ts, ...l.usage! })
     if (l.usageKey !== undefined) usageKeys.add(l.usageKey)
+  }
+  return out
+}
+
+/** State shared by the files of one import call. */
+interface RunContext {
+  /** By parent main session id: the subagents its lines name, and the line that spawned each. */
+  spawns: Map<string, Map<string, Spawn>>
+}
+
+interface Spawn {
+  session: string
+  line: number
+  hash: string
+}
+
+/** Claude Code keeps subagent runs in `<session>/subagents/agent-<id>.jsonl`. */
+const isSubagentPath = (f: string): boolean => /(^|[\\/])subagents[\\/][^\\/]+$/.test(f)
+
+/**
+ * `config.import` fields linking a subagent file's session to its parent: `parent` (the session
+ * holding the line that spawned it, else the parent file's main id) and, when that line is in
+ * the store, `spawnLine` (its line number in the parent's file) and `spawnedAt` (its last entry).
+ */
+async function subagentLink(store: ChainlogStore, format: TranscriptFormat, mapped: MappedFile, known: Set<string>, run: RunContext): Promise<Record<string, unknown>> {
+  const parentMain = mainSessionIdOf(format, { ...mapped, agentId: undefined })
+  const out: Record<string, unknown> = { parent: parentMain }
+  if (!known.has(parentMain)) return out
+  let index = run.spawns.get(parentMain)
+  if (!index) {
+    index = spawnIndex(await readStoredFile(store, parentMain, format, { known, items: false }))
+    run.spawns.set(parentMain, index)
+  }
+  const s = index.get(mapped.agentId!)
+  if (s) Object.assign(out, { parent: s.session, spawnLine: s.line, spawnedAt: s.hash })
+  return out
+}
+
+/**
+ * The subagents a Claude Code file's lines name, each with the line that spawned it: lines
+ * naming an agent are its `agent_progress` lines (`data.agentId`, `parentToolUseID`) and the
+ * Task result (`toolUseResult.agentId`, its `tool_result` block's `tool_use_id`,
+ * `sourceToolAssistantUUID`); the spawning line is the assistant line with that `tool_use`.
+ */
+function spawnIndex(stored: StoredFile): Map<string, Spawn> {
+  const lines = [...stored.lines.values()].sort((a, b) => a.record.n - b.record.n)
+  const byToolUse = new Map<string, StoredLine>()
+  const byUuid = new Map<string, StoredLine>()
+  for (const s of lines) {
+    const env = s.record.line
+    if (isObject(env) && typeof env.uuid === 'string') byUuid.set(env.uuid, s)
+    const item = s.item
+    if (isObject(item) && item.role === 'assistant' && Array.isArray(item.content)) {
+      for (const b of item.content) if (isObject(b) && b.type === 'tool_use' && typeof b.id === 'string') byToolUse.set(b.id, s)
+    }
+  }
+  const out = new Map<string, Spawn>()
+  for (const s of lines) {
+    const env = s.record.line
+    if (!isObject(env)) continue
+    let agent: string | undefined
+    let toolUse: unknown
+    let assistant: unknown
+    if (isObject(env.data) && typeof env.data.agentId === 'string') {
+      agent = env.data.agentId
+      toolUse = env.parentToolUseID
+    } else if (isObject(env.toolUseResult) && typeof env.toolUseResult.agentId === 'string') {
+      agent = env.toolUseResult.agentId
+      const item = s.item
+      const block = isObject(item) && Array.isArray(item.content) ? item.content.find((b) => isObject(b) && b.type === 'tool_result') : undefined
+      toolUse = isObject(block) ? block.tool_use_id : undefined
+      assistant = env.sourceToolAssistantUUID
+    }
+    if (agent === undefined || out.has(agent)) continue
+    const spawner = (typeof toolUse === 'string' ? byToolUse.get(toolUse) : undefined) ?? (typeof assistant === 'string' ? byUuid.get(assistant) : undefined)
+    if (spawner) out.set(agent, { session: spawner.session, line: spawner.record.n, hash: spawner.lastHash })
   }
   return out
 }

@@ -8,7 +8,8 @@ import { DamageCodes, type Damage, type ItemEntryKind, type LineRecord, type Map
 export type ForkPoint = { line: number } | { genesisOf: string }
 
 export type CreateStep =
-  | { kind: 'root'; ts: number; config: Record<string, unknown> }
+  /** `spawnAt`: a sidechain's spawning line; its hash goes into `config.import.spawnedAt`. */
+  | { kind: 'root'; ts: number; config: Record<string, unknown>; spawnAt?: ForkPoint }
   | { kind: 'fork'; ts: number; at: ForkPoint }
   | { kind: 'compaction'; ts: number; source: string; history: unknown[]; summary?: string; details: Record<string, unknown> }
 
@@ -99,7 +100,17 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
     const lane = () => (ml.sidechain ? (currentSide !== undefined ? sessions.get(currentSide)! : undefined) : current !== undefined ? sessions.get(current)! : undefined)
     const newSidechain = () => {
       sidechains.add(`${mainId}~s${l.n}`)
-      return create(`${mainId}~s${l.n}`, { kind: 'root', ts, config: { import: { ...(rootConfig.import as object), role: 'sidechain', parent: mainId, line: l.n } } })
+      // Spawned by its parent line (the Task call) when that is a line of the conversation: the
+      // link names the session holding it and, once written, its last entry.
+      const p = ml.parentId
+      const spawner = p !== null && p !== undefined && nodeLine.has(p) && !sidechains.has(nodeSession.get(p)!) ? p : undefined
+      const link = spawner !== undefined ? { parent: nodeSession.get(spawner)!, spawnLine: nodeLine.get(spawner)! } : { parent: mainId }
+      return create(`${mainId}~s${l.n}`, {
+        kind: 'root',
+        ts,
+        config: { import: { ...(rootConfig.import as object), role: 'sidechain', ...link, line: l.n } },
+        ...(spawner !== undefined ? { spawnAt: { line: nodeLine.get(spawner)! } } : {}),
+      })
     }
     if (ml.compaction) {
       const parentOwner = ml.parentId ? tipOwner.get(ml.parentId) : undefined

@@ -1,6 +1,6 @@
 // Read-only JSON routes: sessions, a page of a session's entries, one entry, the lineage graph
 // around a session, token usage by model and by day.
-import { ErrorCodes, ChainlogError, isHexHash, toHex, type ChainlogStore, type Descendant, type SessionInfo, type UsageTotals } from '../index.js'
+import { ErrorCodes, ChainlogError, isHexHash, toHex, type ChainlogStore, type Descendant, type LineageRelation, type SessionInfo, type UsageTotals } from '../index.js'
 import { sessionRow, sessionRows, type SessionRow } from '../cli/sessions.js'
 import type { Handler } from './context.js'
 import { badRequest } from './http-errors.js'
@@ -68,8 +68,10 @@ export interface LineageNode {
 export interface LineageEdge {
   from: string
   to: string
-  relation: 'fork' | 'compaction'
-  atHash: string
+  /** `subagent`: an imported subagent session under the session that spawned it. */
+  relation: LineageRelation
+  /** Null for a subagent spawned at an entry the import did not know. */
+  atHash: string | null
   /** The seq of atHash in `from`, when that entry is in the store. */
   atSeq: number | null
   materialized: boolean
@@ -90,8 +92,8 @@ export const getLineage: Handler = async ({ res, ctx, params }) => {
     const s = infos.get(id)
     nodes.set(id, { sessionId: id, present: s !== undefined, length: s?.length ?? 0, firstUserMessage: s?.firstUserMessage ?? null })
   }
-  const edge = async (from: string, to: string, relation: LineageEdge['relation'], atHash: string, materialized: boolean) => {
-    const loc = isHexHash(atHash) ? await store.locate(atHash) : undefined
+  const edge = async (from: string, to: string, relation: LineageEdge['relation'], atHash: string | null, materialized: boolean) => {
+    const loc = atHash !== null && isHexHash(atHash) ? await store.locate(atHash) : undefined
     edges.push({ from, to, relation, atHash, atSeq: loc && loc.sessionId === from ? loc.seq : null, materialized })
   }
   node(top)
@@ -99,7 +101,7 @@ export const getLineage: Handler = async ({ res, ctx, params }) => {
   const above = tree.ancestors[0]
   if (above) {
     node(above.sessionId)
-    await edge(above.sessionId, top, above.relation, above.atHash, infos.get(top)?.materialized === true)
+    await edge(above.sessionId, top, above.relation, above.atHash, above.relation === 'subagent' || infos.get(top)?.materialized === true)
   }
   const walk = async (from: string, kids: Descendant[]) => {
     for (const k of kids) {
