@@ -48,7 +48,7 @@ export { regenerateTranscript, regeneratedJsonl } from './import/regenerate.js'
 export type { RegeneratedLine } from './import/regenerate.js'
 export { importNamespace } from './import/stored.js'
 export { DamageCodes, TRANSCRIPT_FORMATS } from './import/types.js'
-export type { TranscriptFormat, Damage, DamageCode, ImportOptions, ImportProgress, ImportReport, FileReport, LineRecord } from './import/types.js'
+export type { TranscriptFormat, Damage, DamageCode, ImportOptions, ImportProgress, ImportReport, FileReport, FileFork, LineRecord } from './import/types.js'
 export { findTranscriptFiles } from './import/read-lines.js'
 export {
   leafHash,

@@ -9,11 +9,12 @@ import type { EntryInput } from '../storage/session-store.js'
 import { mapClaudeCode } from './claude-code.js'
 import { mapCodex } from './codex.js'
 import { mapPi } from './pi.js'
-import { planFile, type ForkPoint, type PlannedLine } from './plan.js'
+import { planFile, type CopyPlan, type ForkPoint, type PlannedLine } from './plan.js'
+import { regenerateTranscript, restamp } from './regenerate.js'
 import { findTranscriptFiles, readSourceLines } from './read-lines.js'
 import { importNamespace, readStoredFile, type StoredFile, type StoredLine } from './stored.js'
 import { isObject } from './read-lines.js'
-import { DamageCodes, TRANSCRIPT_FORMATS, type Damage, type FileReport, type ImportOptions, type ImportReport, type MappedFile, type SourceLine, type TranscriptFormat } from './types.js'
+import { DamageCodes, TRANSCRIPT_FORMATS, type Damage, type FileFork, type FileReport, type ImportOptions, type ImportReport, type LineRecord, type MappedFile, type SourceLine, type TranscriptFormat } from './types.js'
 
 const MAPPERS: Record<TranscriptFormat, (lines: readonly SourceLine[], stem: string) => MappedFile> = {
   'claude-code': mapClaudeCode,
@@ -53,13 +54,24 @@ export async function importTranscript(store: ChainlogStore, paths: string | rea
   // Session ids are listed once per call, not once per file, and kept up to date as we create.
   const known = new Set((await store.listSessions()).map((s) => s.sessionId))
   const run: RunContext = { spawns: new Map() }
-  for (const [i, file] of files.entries()) {
+  // A forked rollout whose parent is a later file of this call waits for it (once).
+  const queue = [...files]
+  const deferred = new Set<string>()
+  let done = 0
+  for (let i = 0; i < queue.length; i++) {
+    const file = queue[i]!
     const progress = (linesImported: number) =>
-      options.onProgress?.({ file, filesDone: i, filesTotal: files.length, linesImported: report.linesImported + linesImported })
+      options.onProgress?.({ file, filesDone: done, filesTotal: files.length, linesImported: report.linesImported + linesImported })
+    const mayDefer = !deferred.has(file) && i < queue.length - 1
+    let wait = false
     for (let attempt = 1; ; attempt++) {
       const part: ImportReport = { files: [], sessionsCreated: [], sessionsExtended: [], linesImported: 0, entriesAppended: 0, damaged: [] }
       try {
-        const fr = await importFile(store, file, options, part, known, progress, run)
+        const fr = await importFile(store, file, options, part, known, progress, run, mayDefer)
+        if (fr === 'wait') {
+          wait = true
+          break
+        }
         merge(report, part, true)
         report.files.push(fr)
         report.linesImported += fr.linesImported
@@ -75,7 +87,13 @@ export async function importTranscript(store: ChainlogStore, paths: string | rea
         throw err
       }
     }
-    options.onProgress?.({ file, filesDone: i + 1, filesTotal: files.length, linesImported: report.linesImported })
+    if (wait) {
+      deferred.add(file)
+      queue.push(file)
+      continue
+    }
+    done += 1
+    options.onProgress?.({ file, filesDone: done, filesTotal: files.length, linesImported: report.linesImported })
   }
   return report
 }
@@ -96,7 +114,8 @@ async function importFile(
   known: Set<string>,
   progress: (linesImported: number) => void,
   run: RunContext,
-): Promise<FileReport> {
+  mayDefer = false,
+): Promise<FileReport | 'wait'> {
   const format = options.from
   const damaged: Damage[] = []
   const lines = await readSourceLines(file, damaged)
@@ -115,7 +134,10 @@ async function importFile(
     // A subagent file: link it to the session that spawned it, when its parent is in the store.
     Object.assign(rootConfig.import, await subagentLink(store, format, mapped, known, run))
   }
-  const plan = planFile(file, mainId, rootConfig, lines, mapped)
+  // A Codex rollout forked from a rollout in the store becomes a chainlog fork of it.
+  const fork = format === 'codex' ? await codexFork(store, mainId, lines, mapped, stored, known, mayDefer) : undefined
+  if (fork === 'wait') return 'wait'
+  const plan = planFile(file, mainId, rootConfig, lines, mapped, fork?.copy)
   damaged.push(...plan.damaged)
   damaged.sort((a, b) => a.line - b.line)
 
@@ -132,6 +154,7 @@ async function importFile(
   damaged.push(...changed)
   report.damaged.push(...damaged)
   const fr: FileReport = { file, sessions: [], lines: lines.length, linesImported: 0, status: 'unchanged' }
+  if (fork) fr.fork = fork.report
   if (options.strict && damaged.length > 0) {
     throw new ChainlogError(ErrorCodes.IMPORT_DAMAGED, `${file}: ${damaged.length} damaged line(s), first ${damaged[0]!.code} at line ${damaged[0]!.line}`, { file, damaged })
   }
@@ -140,7 +163,7 @@ async function importFile(
     fr.sessions = stored.sessions
     return fr
   }
-  await executePlan(store, format, plan.steps, stored, report, fr, known, progress)
+  await executePlan(store, format, plan.steps, stored, report, fr, known, progress, fork?.hashes)
   fr.sessions = [...new Set([mainId, ...plan.steps.map((s) => s.session)])]
   return fr
 }
@@ -154,12 +177,21 @@ async function executePlan(
   fr: FileReport,
   known: Set<string>,
   progress: (linesImported: number) => void,
+  copyHashes?: () => Promise<Map<number, string>>,
 ): Promise<void> {
   const ns = importNamespace(format)
   const lastHash = new Map<number, string>()
   for (const [n, s] of stored.lines) lastHash.set(n, s.lastHash)
-  const resolve = (at: ForkPoint): string => {
-    const h = 'line' in at ? lastHash.get(at.line) : stored.genesis.get(at.genesisOf)
+  // The copied lines of a forked rollout stand for the parent's lines: a fork at one starts
+  // from the parent's entry (read when first needed).
+  let copies: Map<number, string> | undefined
+  const copyOf = async (n: number): Promise<string | undefined> => {
+    if (!copyHashes) return undefined
+    copies ??= await copyHashes()
+    return copies.get(n)
+  }
+  const resolve = async (at: ForkPoint): Promise<string> => {
+    const h = 'line' in at ? ((await copyOf(at.line)) ?? lastHash.get(at.line)) : stored.genesis.get(at.genesisOf)
     if (h === undefined) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `import: no entry for the fork point ${JSON.stringify(at)}`, { at })
     return h
   }
@@ -175,7 +207,7 @@ async function executePlan(
         if (spawnedAt !== undefined) config = { ...config, import: { ...(config.import as object), spawnedAt } }
         res = await store.createSession({ sessionId: step.session, ts: c.ts, config })
       }
-      else if (c.kind === 'fork') res = await store.forkAt(resolve(c.at), { sessionId: step.session, ts: c.ts })
+      else if (c.kind === 'fork') res = await store.forkAt(await resolve(c.at), { sessionId: step.session, ts: c.ts })
       else res = await store.compact(c.source, { sessionId: step.session, ts: c.ts, history: c.history, ...(c.summary !== undefined ? { summary: c.summary } : {}), details: c.details })
       stored.heads.set(step.session, res.head)
       stored.genesis.set(step.session, res.head)
@@ -187,6 +219,8 @@ async function executePlan(
     if (fresh.length === 0) continue
     const entries: EntryInput[] = []
     const lastIndex: number[] = []
+    // A forked rollout's main session says what it is (its genesis, a fork, has no config).
+    if (step.config !== undefined && fresh[0] === step.lines[0]) entries.push({ kind: 'config_changed', ts: fresh[0]!.ts, config: step.config })
     for (const l of fresh) {
       entries.push(...lineEntries(ns, l, stored.usageKeys))
       lastIndex.push(entries.length - 1)
@@ -300,4 +334,74 @@ function spawnIndex(stored: StoredFile): Map<string, Spawn> {
     if (spawner) out.set(agent, { session: spawner.session, line: spawner.record.n, hash: spawner.lastHash })
   }
   return out
+}
+
+interface ForkImport {
+  copy?: CopyPlan
+  /** Child line -> the parent's entry its copy stands for (the parent's stored file, read when needed). */
+  hashes?: () => Promise<Map<number, string>>
+  report: FileFork
+}
+
+/**
+ * A Codex rollout with `forked_from_id`: Codex writes the fork as a new rollout that starts
+ * with its own `session_meta`, then the parent's lines again (each with a new timestamp). When
+ * the parent's rollout is in the store, those copies become records naming the parent's lines
+ * and the main session a chainlog fork after the last one; else the rollout is imported whole.
+ * `wait`: the parent is not in the store yet and a later file of this call may be it.
+ */
+async function codexFork(
+  store: ChainlogStore,
+  mainId: string,
+  lines: readonly SourceLine[],
+  mapped: MappedFile,
+  stored: StoredFile,
+  known: Set<string>,
+  mayDefer: boolean,
+): Promise<ForkImport | 'wait' | undefined> {
+  const src = mapped.config.forkedFromSourceSession
+  if (typeof src !== 'string') return undefined
+  const parentMain = `codex:${safeId(src)}`
+  const hashesOf = (refs: Map<number, NonNullable<LineRecord['copy']>>) => async () => {
+    const parent = await readStoredFile(store, parentMain, 'codex', { known, items: false })
+    const out = new Map<number, string>()
+    for (const [n, ref] of refs) {
+      const h = parent.lines.get(ref.n)?.lastHash
+      if (h !== undefined) out.set(n, h)
+    }
+    return out
+  }
+  const forked = (refs: Map<number, NonNullable<LineRecord['copy']>>, last: number): ForkImport => ({
+    copy: { last, refs },
+    hashes: hashesOf(refs),
+    report: { from: parentMain, status: 'forked', line: refs.get(last)!.n },
+  })
+  const whole = (reason: string): ForkImport => ({ report: { from: parentMain, status: 'whole', reason } })
+  if (stored.heads.has(mainId)) {
+    // Imported before: as it was then.
+    const refs = new Map<number, NonNullable<LineRecord['copy']>>()
+    let last = 0
+    for (const [n, s] of stored.lines) {
+      if (s.record.copy === undefined) continue
+      refs.set(n, s.record.copy)
+      last = Math.max(last, n)
+    }
+    return refs.size > 0 ? forked(refs, last) : whole('imported whole before (its parent was not in the store then)')
+  }
+  if (!known.has(parentMain)) return mayDefer ? 'wait' : whole(`its parent session ${parentMain} is not in the store`)
+  const parent = await regenerateTranscript(store, parentMain, 'codex')
+  const refs = new Map<number, NonNullable<LineRecord['copy']>>()
+  let last = 0
+  // Line 1 is the fork's own session_meta; line i + 1 copies the parent's line i while the bytes
+  // are exactly the parent's line with the new timestamp.
+  for (let i = 1; i < lines.length && i <= parent.length; i++) {
+    const cl = lines[i]!
+    const pl = parent[i - 1]!
+    if (pl.n !== i || !cl.parsed || !isObject(cl.value) || !('timestamp' in cl.value)) break
+    const r = restamp(pl, cl.value.timestamp)
+    if ((r.text ?? JSON.stringify(r.value)) !== cl.text) break
+    refs.set(cl.n, { session: parentMain, n: pl.n, timestamp: cl.value.timestamp })
+    last = cl.n
+  }
+  return refs.size > 0 ? forked(refs, last) : whole(`its lines after the session_meta are not a copy of the lines of ${parentMain}`)
 }
