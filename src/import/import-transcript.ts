@@ -12,7 +12,7 @@ import { mapPi } from './pi.js'
 import { planFile, type CopyPlan, type ForkPoint, type PlannedLine } from './plan.js'
 import { regenerateTranscript, restamp } from './regenerate.js'
 import { findTranscriptFiles, readSourceLines } from './read-lines.js'
-import { importNamespace, readStoredFile, type StoredFile, type StoredLine } from './stored.js'
+import { importNamespace, readStoredFile, sessionsOf, type StoredFile, type StoredLine } from './stored.js'
 import { isObject } from './read-lines.js'
 import { DamageCodes, TRANSCRIPT_FORMATS, type Damage, type FileFork, type FileReport, type ImportOptions, type ImportReport, type LineRecord, type MappedFile, type SourceLine, type TranscriptFormat } from './types.js'
 
@@ -122,6 +122,21 @@ async function importFile(
   const name = basename(file)
   const mapped = MAPPERS[format](lines, basename(file, extname(file)))
   let mainId = mainSessionIdOf(format, mapped)
+  const chains = chainOf(lines)
+  // A file imported before and unchanged since: known from the last imported line's record,
+  // without reading the file's stored entries. The damage it holds is reported as always.
+  const same = await unchangedFile(store, format, mainId, name, lines, chains, known)
+  if (same) {
+    const plan = planFile(file, same.mainId, {}, lines, mapped)
+    damaged.push(...plan.damaged)
+    damaged.sort((a, b) => a.line - b.line)
+    report.damaged.push(...damaged)
+    if (options.strict && damaged.length > 0) {
+      throw new ChainlogError(ErrorCodes.IMPORT_DAMAGED, `${file}: ${damaged.length} damaged line(s), first ${damaged[0]!.code} at line ${damaged[0]!.line}`, { file, damaged })
+    }
+    const sessions = [...new Set([same.mainId, ...plan.steps.map((s) => s.session)])].filter((id) => known.has(id))
+    return { file, sessions, lines: lines.length, linesImported: 0, status: 'unchanged', ...(same.fork ? { fork: same.fork } : {}) }
+  }
   let stored = await readStoredFile(store, mainId, format, { known, items: false })
   // Two files claiming one source session id (a copy, a resumed session), or a session of that
   // id that no import made: this file gets an id of its own, derived from its name.
@@ -137,6 +152,7 @@ async function importFile(
   // A Codex rollout forked from a rollout in the store becomes a chainlog fork of it.
   const fork = format === 'codex' ? await codexFork(store, mainId, lines, mapped, stored, known, mayDefer) : undefined
   if (fork === 'wait') return 'wait'
+  if (fork?.report.status === 'forked') Object.assign(rootConfig.import, { forkedAt: { session: fork.report.from, line: fork.report.line } })
   const plan = planFile(file, mainId, rootConfig, lines, mapped, fork?.copy)
   damaged.push(...plan.damaged)
   damaged.sort((a, b) => a.line - b.line)
@@ -163,7 +179,7 @@ async function importFile(
     fr.sessions = stored.sessions
     return fr
   }
-  await executePlan(store, format, plan.steps, stored, report, fr, known, progress, fork?.hashes)
+  await executePlan(store, format, plan.steps, stored, report, fr, known, progress, chains, fork?.hashes)
   fr.sessions = [...new Set([mainId, ...plan.steps.map((s) => s.session)])]
   return fr
 }
@@ -177,6 +193,7 @@ async function executePlan(
   fr: FileReport,
   known: Set<string>,
   progress: (linesImported: number) => void,
+  chains: readonly Uint8Array[],
   copyHashes?: () => Promise<Map<number, string>>,
 ): Promise<void> {
   const ns = importNamespace(format)
@@ -222,7 +239,9 @@ async function executePlan(
     // A forked rollout's main session says what it is (its genesis, a fork, has no config).
     if (step.config !== undefined && fresh[0] === step.lines[0]) entries.push({ kind: 'config_changed', ts: fresh[0]!.ts, config: step.config })
     for (const l of fresh) {
-      entries.push(...lineEntries(ns, l, stored.usageKeys))
+      // Each record carries the chain of the file's line hashes up to it: a later import tells
+      // an unchanged file from the last record of each session alone.
+      entries.push(...lineEntries(ns, { ...l, record: { ...l.record, chain: chains[l.n - 1]! } }, stored.usageKeys))
       lastIndex.push(entries.length - 1)
     }
     const head = stored.heads.get(step.session)!
@@ -404,4 +423,78 @@ async function codexFork(
     last = cl.n
   }
   return refs.size > 0 ? forked(refs, last) : whole(`its lines after the session_meta are not a copy of the lines of ${parentMain}`)
+}
+
+/**
+ * For each line, the chain of the file's line hashes up to it: c(n) = sha256(C(n-1) ‖ h(n)),
+ * C(0) empty, over the 32-byte hashes, each kept as its first 16 bytes (C(n) the whole digest
+ * chains on). Equal chains at line n: lines 1..n unchanged.
+ */
+export function chainOf(lines: readonly SourceLine[]): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let prev = Buffer.alloc(0)
+  for (const l of lines) {
+    prev = createHash('sha256').update(prev).update(l.sha256, 'hex').digest()
+    // 16 bytes: enough to tell a changed file (a second preimage of 2^128), 24 bytes a line stored.
+    out.push(new Uint8Array(prev.subarray(0, CHAIN_BYTES)))
+  }
+  return out
+}
+
+const CHAIN_BYTES = 16
+
+const sameBytes = (a: Uint8Array | undefined, b: unknown): boolean =>
+  a !== undefined && b instanceof Uint8Array && a.length === b.length && a.every((x, i) => x === b[i])
+
+/**
+ * Whether a file was imported whole before and has not changed since (no line added, changed or
+ * gone), from the first two entries of its main session and the last `line` record of each of
+ * its sessions: a few entries read, whatever the file's length. Undefined: the full comparison
+ * decides (a new or grown file, records written before chains were recorded, ...).
+ */
+async function unchangedFile(
+  store: ChainlogStore,
+  format: TranscriptFormat,
+  mainId: string,
+  name: string,
+  lines: readonly SourceLine[],
+  chains: readonly Uint8Array[],
+  known: Set<string>,
+): Promise<{ mainId: string; fork?: FileFork } | undefined> {
+  const ns = importNamespace(format)
+  for (const id of [mainId, `${mainId}@${sha8(name)}`]) {
+    if (!known.has(id)) continue
+    // The file a main session was made from: its genesis config, or (a forked rollout) the config_changed after it.
+    let imp: Record<string, unknown> | undefined
+    let forkedAt: unknown
+    for await (const e of store.entries(id, { to: 1, resolveBlobs: false })) {
+      const config = e.entry.kind === 'session_start' ? e.entry.config : e.entry.kind === 'config_changed' ? e.entry.config : undefined
+      const i = isObject(config) && isObject(config.import) ? config.import : undefined
+      if (i && typeof i.file === 'string') {
+        imp = i
+        forkedAt = i.forkedAt
+      }
+    }
+    if (imp?.file !== name) continue
+    let last: LineRecord | undefined
+    for (const s of await sessionsOf(store, id, known)) {
+      for await (const e of store.entries(s, { reverse: true, resolveBlobs: false })) {
+        const entry = e.entry
+        if (entry.kind === 'session_start') break
+        if (entry.kind === 'custom' && entry.namespace === ns && entry.type === 'line') {
+          const r = entry.data as LineRecord
+          if (!last || r.n > last.n) last = r
+          break
+        }
+      }
+    }
+    if (!last || last.n !== lines.length || !sameBytes(chains[last.n - 1], last.chain)) return undefined
+    let fork: FileFork | undefined
+    if (isObject(forkedAt) && typeof forkedAt.session === 'string' && typeof forkedAt.line === 'number') fork = { from: forkedAt.session, status: 'forked', line: forkedAt.line }
+    else if (format === 'codex' && typeof imp.forkedFromSourceSession === 'string') {
+      fork = { from: `codex:${safeId(imp.forkedFromSourceSession)}`, status: 'whole', reason: 'imported whole before (its parent was not in the store then)' }
+    }
+    return { mainId: id, ...(fork ? { fork } : {}) }
+  }
+  return undefined
 }

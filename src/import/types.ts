@@ -116,6 +116,12 @@ export interface LineRecord {
    * holds the parent's items); regeneration restamps the parent's line.
    */
   copy?: { session: string; n: number; timestamp: unknown }
+  /**
+   * The chain of the file's line hashes up to this line (16 bytes, docs/importers.md), so a
+   * re-import tells an unchanged file from the last record alone. Absent in records of
+   * imports made before it existed.
+   */
+  chain?: Uint8Array
 }
 
 export interface ImportProgress {

@@ -86,7 +86,7 @@ describe('a forked Codex rollout whose parent is in the store', () => {
     expect(own.filter((e) => e.entry.kind !== 'custom' && e.entry.kind !== 'session_start' && e.entry.kind !== 'config_changed').map((e) => e.entry.kind)).toEqual(['turn_end', 'user_input', 'assistant_items', 'llm_usage'])
     const copies = own.flatMap((e) => (e.entry.kind === 'custom' && (e.entry.data as { copy?: unknown }).copy ? [e.entry.data] : []))
     expect(copies).toHaveLength(18)
-    expect(copies[0]).toEqual({ n: 2, sha256: expect.any(String), copy: { session: PARENT, n: 1, timestamp: ts(1) } })
+    expect(copies[0]).toEqual({ n: 2, sha256: expect.any(String), copy: { session: PARENT, n: 1, timestamp: ts(1) }, chain: expect.any(Uint8Array) })
     const entriesAfter = (await store.listSessions()).reduce((n, s) => n + s.length, 0)
     expect(entriesAfter - entriesBefore).toBe(own.length)
     // Usage: only the fork's own call, the growth of the running total past the copied one.
