@@ -66,6 +66,35 @@ describe('a Claude Code subagent file', () => {
     expect((await store.lineage(MAIN)).descendants.filter((d) => d.relation === 'fork').map((d) => d.sessionId)).toEqual([`${MAIN}~b17`])
   })
 
+  it('named by agent_progress lines only (the subagent still running): linked to the tool_use they name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chainlog-claude-'))
+    try {
+      const base = { isSidechain: false, userType: 'external', cwd: '/w', sessionId: 's-run', version: '2.1.40' }
+      const parent = [
+        { parentUuid: null, ...base, type: 'user', message: { role: 'user', content: 'look it up' }, uuid: 'u1', timestamp: '2026-01-01T00:00:00.000Z' },
+        { parentUuid: 'u1', ...base, type: 'assistant', message: { id: 'm1', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'text', text: 'Delegating.' }] }, uuid: 'a0', timestamp: '2026-01-01T00:00:00.500Z' },
+        { parentUuid: 'a0', ...base, type: 'assistant', message: { id: 'm1', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'tool_use', id: 'toolu_T', name: 'Task', input: { prompt: 'find it' } }] }, uuid: 'a1', timestamp: '2026-01-01T00:00:01.000Z' },
+        { parentUuid: 'a1', ...base, type: 'progress', data: { type: 'agent_progress', agentId: 'b00c', prompt: 'find it', message: { type: 'user' } }, toolUseID: 'agent_msg_1', parentToolUseID: 'toolu_T', uuid: 'p1', timestamp: '2026-01-01T00:00:02.000Z' },
+      ]
+      const agent = [
+        { parentUuid: null, ...base, isSidechain: true, type: 'user', message: { role: 'user', content: 'find it' }, uuid: 'x1', timestamp: '2026-01-01T00:00:01.500Z', agentId: 'b00c' },
+      ]
+      const file = join(dir, 's-run.jsonl')
+      const agentFile = join(dir, 's-run', 'subagents', 'agent-b00c.jsonl')
+      const { mkdir } = await import('node:fs/promises')
+      await mkdir(join(dir, 's-run', 'subagents'), { recursive: true })
+      await writeFile(file, parent.map((l) => `${JSON.stringify(l)}\n`).join(''))
+      await writeFile(agentFile, agent.map((l) => `${JSON.stringify(l)}\n`).join(''))
+      const store = await openMem()
+      const r = await importTranscript(store, dir, { from: 'claude-code' })
+      expect(r.files.map((f) => f.sessions[0])).toEqual(['claude-code:s-run', 'claude-code:s-run:agent-b00c'])
+      const at = await lastEntryOfLine(store, 'claude-code:s-run', 3)
+      expect(await genesisConfig(store, 'claude-code:s-run:agent-b00c')).toMatchObject({ import: { parent: 'claude-code:s-run', spawnLine: 3, spawnedAt: at } })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('imported before its parent: shown under the parent once it is there, at an unknown entry', async () => {
     const store = await openMem()
     await importTranscript(store, CLAUDE_AGENT_FILE, { from: 'claude-code' })
