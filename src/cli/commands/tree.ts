@@ -232,7 +232,7 @@ export function registerTree(program: Command, ctx: Ctx): void {
             atHash: null,
             atSeq: null,
             materialized: originOf(sessions.get(a.sessionId) ?? {})?.materialized ?? false,
-            note: a.present ? undefined : '(deleted)',
+            note: a.present ? undefined : a.relation === 'subagent' ? '(not in store)' : '(deleted)',
             children: [node],
           }
         }
