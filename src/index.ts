@@ -28,7 +28,7 @@ export type {
   MessageCounts,
 } from './storage/session-store.js'
 export { groupTurnItems } from './state/turn.js'
-export type { CompactOptions, ForkOptions, Lineage, Ancestor, Descendant, DeleteResult, DependantPolicy } from './lineage/lineage.js'
+export type { CompactOptions, ForkOptions, Lineage, LineageRelation, Ancestor, Descendant, DeleteResult, DependantPolicy } from './lineage/lineage.js'
 export { verifyBundle, BUNDLE_FORMAT, BUNDLE_VERSION } from './bundle/bundle.js'
 export type { BundleHeader, BundleSession, BundleReport, BundleFormat, BundleCheckpointResult, BundleVerifyOptions, ExportOptions, ExportResult, ImportResult } from './bundle/bundle.js'
 export { FindingCodes } from './verify/findings.js'
@@ -48,7 +48,7 @@ export { regenerateTranscript, regeneratedJsonl } from './import/regenerate.js'
 export type { RegeneratedLine } from './import/regenerate.js'
 export { importNamespace } from './import/stored.js'
 export { DamageCodes, TRANSCRIPT_FORMATS } from './import/types.js'
-export type { TranscriptFormat, Damage, DamageCode, ImportOptions, ImportProgress, ImportReport, FileReport, LineRecord } from './import/types.js'
+export type { TranscriptFormat, Damage, DamageCode, ImportOptions, ImportProgress, ImportReport, FileReport, FileFork, LineRecord } from './import/types.js'
 export { findTranscriptFiles } from './import/read-lines.js'
 export {
   leafHash,

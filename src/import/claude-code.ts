@@ -2,7 +2,7 @@
 // <session>/subagents/agent-<id>.jsonl): one JSON object per line, linked by uuid/parentUuid.
 // user/assistant lines carry an Anthropic message in `message`; everything else (progress,
 // system, summary, file-history-snapshot, queue-operation, ...) is an envelope only.
-import { isObject, mapObjectLines, parseTs } from './read-lines.js'
+import { defined, isObject, mapObjectLines, parseTs } from './read-lines.js'
 import { count, itemEntryKind } from './item-kind.js'
 import { DamageCodes, type MappedFile, type SourceLine } from './types.js'
 
@@ -65,6 +65,9 @@ export function mapClaudeCode(lines: readonly SourceLine[], fileStem: string): M
             cacheWriteTokens: cacheWrite,
             outputTokens: count(u.output_tokens),
             reasoningTokens: 0,
+            // The usage record as Claude Code wrote it (cache writes by TTL in cache_creation,
+            // service_tier, server_tool_use, ...), the ids tying it to the call, a cost if given.
+            details: defined({ usage: u, messageId: m.id, requestId: v.requestId, costUSD: v.costUSD }),
           },
         }
       }

@@ -2,7 +2,7 @@
 // `{timestamp, type, payload}` per line, type one of session_meta, response_item,
 // turn_context, event_msg, compacted. response_item payloads are OpenAI Responses items.
 // Rollouts of the first format (a bare header line, then bare Responses items) are read too.
-import { isObject, mapObjectLines, parseTs } from './read-lines.js'
+import { defined, isObject, mapObjectLines, parseTs } from './read-lines.js'
 import { count, itemEntryKind } from './item-kind.js'
 import { DamageCodes, type MappedFile, type SourceLine } from './types.js'
 
@@ -81,6 +81,9 @@ export function mapCodex(lines: readonly SourceLine[], fileStem: string): Mapped
                 cacheWriteTokens: 0,
                 outputTokens: d('output_tokens'),
                 reasoningTokens: d('reasoning_output_tokens'),
+                // The snapshot as Codex wrote it: the running totals, the last call's usage,
+                // the context window, and the rate limits it reported with them.
+                details: defined({ info: p.info, rate_limits: isObject(p.rate_limits) ? p.rate_limits : undefined }),
               },
             }
           }

@@ -3,7 +3,7 @@
 // ids and are linear). `message` entries carry a pi AgentMessage; model_change,
 // thinking_level_change, compaction, branch_summary, custom, custom_message, label and
 // session_info entries are kept as envelopes.
-import { isObject, mapObjectLines, parseTs } from './read-lines.js'
+import { defined, isObject, mapObjectLines, parseTs } from './read-lines.js'
 import { count, itemEntryKind } from './item-kind.js'
 import { DamageCodes, type MappedFile, type SourceLine } from './types.js'
 
@@ -51,6 +51,8 @@ export function mapPi(lines: readonly SourceLine[], fileStem: string): MappedFil
               cacheWriteTokens: cacheWrite,
               outputTokens: count(u.output),
               reasoningTokens: 0,
+              // pi's usage record (cost by kind and total, totalTokens) and who served the call.
+              details: defined({ usage: u, provider: m.provider, api: m.api, responseId: m.responseId }),
             },
           }
         }
@@ -98,9 +100,4 @@ export function mapPi(lines: readonly SourceLine[], fileStem: string): MappedFil
     if (typeof header.parentSession === 'string') config.parentSessionFile = header.parentSession
   }
   return { sourceSessionId: sourceSessionId ?? fileStem, config, lines: out, branchOn: 'any' }
-}
-
-/** The object without its undefined fields (they have no canonical encoding). */
-function defined(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
 }

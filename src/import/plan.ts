@@ -8,7 +8,8 @@ import { DamageCodes, type Damage, type ItemEntryKind, type LineRecord, type Map
 export type ForkPoint = { line: number } | { genesisOf: string }
 
 export type CreateStep =
-  | { kind: 'root'; ts: number; config: Record<string, unknown> }
+  /** `spawnAt`: a sidechain's spawning line; its hash goes into `config.import.spawnedAt`. */
+  | { kind: 'root'; ts: number; config: Record<string, unknown>; spawnAt?: ForkPoint }
   | { kind: 'fork'; ts: number; at: ForkPoint }
   | { kind: 'compaction'; ts: number; source: string; history: unknown[]; summary?: string; details: Record<string, unknown> }
 
@@ -24,7 +25,19 @@ export interface PlannedLine {
   turnEnd?: number
 }
 
-export type Step = { op: 'create'; session: string; create: CreateStep } | { op: 'batch'; session: string; lines: PlannedLine[] }
+/** `config`: a `config_changed` entry written before the batch's first line (a forked rollout's main session). */
+export type Step = { op: 'create'; session: string; create: CreateStep } | { op: 'batch'; session: string; lines: PlannedLine[]; config?: Record<string, unknown> }
+
+/**
+ * A forked rollout whose first lines copy its parent's: lines 1 to `last` are written as
+ * records only (no items, usage or turn ends), the copies (`refs`) naming the parent's line;
+ * the main session is a fork after line `last` (the driver resolves that line to the parent's
+ * entry) and continues with the parent's turn and item counts there.
+ */
+export interface CopyPlan {
+  last: number
+  refs: Map<number, NonNullable<LineRecord['copy']>>
+}
 
 export interface Plan {
   mainId: string
@@ -52,7 +65,7 @@ interface SessionState {
 
 const snapshot = (s: SessionState) => ({ turns: s.turns, openTurn: s.openTurn, items: s.items, path: s.path, turnStarts: s.turnStarts, lastItemLine: s.lastItemLine })
 
-export function planFile(file: string, mainId: string, rootConfig: Record<string, unknown>, lines: readonly SourceLine[], mapped: MappedFile): Plan {
+export function planFile(file: string, mainId: string, rootConfig: Record<string, unknown>, lines: readonly SourceLine[], mapped: MappedFile, copy?: CopyPlan): Plan {
   const steps: Step[] = []
   const damaged: Damage[] = []
   const sessions = new Map<string, SessionState>()
@@ -70,10 +83,14 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
    */
   const open = new Map<string, Extract<Step, { op: 'batch' }>>()
   let lastTs = mapped.lines.find((m) => m.ts !== undefined)?.ts ?? 0
+  const firstTs = lastTs
+  /** In a forked rollout's copied lines: state is followed, nothing is written but records. */
+  let copying = copy !== undefined && copy.last > 0
+  const copied: PlannedLine[] = []
 
   const create = (id: string, step: CreateStep, from?: ReturnType<typeof snapshot>, fresh?: { items: number }): SessionState => {
     if (step.kind === 'compaction') open.delete(step.source)
-    steps.push({ op: 'create', session: id, create: step })
+    if (!copying) steps.push({ op: 'create', session: id, create: step })
     const s: SessionState = from
       ? { id, ...from, ...(fresh ? { items: fresh.items, path: null, turnStarts: null } : {}) }
       : { id, turns: 0, openTurn: false, items: fresh?.items ?? 0, path: null, turnStarts: null, lastItemLine: 0 }
@@ -99,7 +116,17 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
     const lane = () => (ml.sidechain ? (currentSide !== undefined ? sessions.get(currentSide)! : undefined) : current !== undefined ? sessions.get(current)! : undefined)
     const newSidechain = () => {
       sidechains.add(`${mainId}~s${l.n}`)
-      return create(`${mainId}~s${l.n}`, { kind: 'root', ts, config: { import: { ...(rootConfig.import as object), role: 'sidechain', parent: mainId, line: l.n } } })
+      // Spawned by its parent line (the Task call) when that is a line of the conversation: the
+      // link names the session holding it and, once written, its last entry.
+      const p = ml.parentId
+      const spawner = p !== null && p !== undefined && nodeLine.has(p) && !sidechains.has(nodeSession.get(p)!) ? p : undefined
+      const link = spawner !== undefined ? { parent: nodeSession.get(spawner)!, spawnLine: nodeLine.get(spawner)! } : { parent: mainId }
+      return create(`${mainId}~s${l.n}`, {
+        kind: 'root',
+        ts,
+        config: { import: { ...(rootConfig.import as object), role: 'sidechain', ...link, line: l.n } },
+        ...(spawner !== undefined ? { spawnAt: { line: nodeLine.get(spawner)! } } : {}),
+      })
     }
     if (ml.compaction) {
       const parentOwner = ml.parentId ? tipOwner.get(ml.parentId) : undefined
@@ -191,6 +218,23 @@ export function planFile(file: string, mainId: string, rootConfig: Record<string
       if (ml.usage.key !== undefined) pl.usageKey = pl.record.usageKey = ml.usage.key
     }
     afterLine.set(l.n, { session: target.id, ...snapshot(target) })
+
+    if (copying) {
+      const ref = copy!.refs.get(l.n)
+      copied.push(ref ? { n: l.n, sha256: l.sha256, ts, record: { n: l.n, sha256: l.sha256, copy: ref } } : { n: l.n, sha256: l.sha256, ts, record: pl.record })
+      if (l.n < copy!.last) continue
+      // The end of the copy: the main session is a fork after it, in the state it left.
+      copying = false
+      sessions.clear()
+      open.clear()
+      create(mainId, { kind: 'fork', ts: firstTs, at: { line: l.n } }, afterLine.get(l.n))
+      current = mainId
+      currentSide = undefined
+      const first: Extract<Step, { op: 'batch' }> = { op: 'batch', session: mainId, lines: copied, config: rootConfig }
+      steps.push(first)
+      open.set(mainId, first)
+      continue
+    }
 
     let batch = open.get(target.id)
     if (!batch || ml.startsTurn) {

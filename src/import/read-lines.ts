@@ -79,6 +79,11 @@ export function parseTs(v: unknown): number | undefined {
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined
 }
 
+/** The object without its undefined fields (they have no canonical encoding). */
+export function defined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+}
+
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

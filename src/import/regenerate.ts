@@ -1,7 +1,7 @@
 // Rebuilds a source file's lines from the store: each line's JSON (its envelope with the item
 // put back at its key) or its raw text, in line order, with the SHA-256 recorded at import.
 import type { ChainlogStore } from '../open.js'
-import { readStoredFile } from './stored.js'
+import { readStoredFile, type StoredLine } from './stored.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { TRANSCRIPT_FORMATS, type TranscriptFormat } from './types.js'
 
@@ -27,30 +27,68 @@ export interface RegeneratedLine {
  */
 export async function regenerateTranscript(store: ChainlogStore, mainSessionId: string, format?: TranscriptFormat): Promise<RegeneratedLine[]> {
   if (format === undefined) {
-    for await (const e of store.entries(mainSessionId, { to: 0 })) {
-      const imp = e.entry.kind === 'session_start' ? (e.entry.config as { import?: { format?: unknown } }).import : undefined
+    // The genesis config, or (a forked rollout's main session, a fork) the config_changed after it.
+    for await (const e of store.entries(mainSessionId, { to: 1 })) {
+      const config = e.entry.kind === 'session_start' ? e.entry.config : e.entry.kind === 'config_changed' ? e.entry.config : undefined
+      const imp = config ? (config as { import?: { format?: unknown } }).import : undefined
+      if (format !== undefined) break
       if (imp && TRANSCRIPT_FORMATS.includes(imp.format as TranscriptFormat)) format = imp.format as TranscriptFormat
     }
     if (format === undefined) {
       throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `session ${mainSessionId} was not made by a transcript import`, { sessionId: mainSessionId })
     }
   }
+  return regenerateLines(store, mainSessionId, format, new Map())
+}
+
+/** `parents`: regenerated files by main id, for the copied lines of forked rollouts. */
+async function regenerateLines(store: ChainlogStore, mainSessionId: string, format: TranscriptFormat, parents: Map<string, RegeneratedLine[]>): Promise<RegeneratedLine[]> {
   const stored = await readStoredFile(store, mainSessionId, format)
   const out: RegeneratedLine[] = []
   for (const s of [...stored.lines.values()].sort((a, b) => a.record.n - b.record.n)) {
     const r = s.record
-    if (!('line' in r)) {
-      out.push({ n: r.n, sha256: r.sha256, text: r.text ?? '' })
+    if (r.copy !== undefined) {
+      // A line of a forked rollout that copies its parent's line with another timestamp.
+      const c = r.copy
+      let lines = parents.get(c.session)
+      if (!lines) {
+        lines = await regenerateLines(store, c.session, format, parents)
+        parents.set(c.session, lines)
+      }
+      const from = lines[c.n - 1]
+      if (!from || from.n !== c.n) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `line ${r.n} of ${mainSessionId} copies line ${c.n} of ${c.session}, which is not in the store`, { sessionId: mainSessionId, line: r.n, copy: c })
+      out.push({ n: r.n, sha256: r.sha256, ...restamp(from, c.timestamp) })
       continue
     }
-    let value = r.line
-    if (r.item === '') value = s.item
-    else if (r.item !== undefined && value && typeof value === 'object') {
-      value = { ...(value as Record<string, unknown>), [r.item]: s.item }
-    }
-    out.push(r.text !== undefined ? { n: r.n, sha256: r.sha256, value, text: r.text } : { n: r.n, sha256: r.sha256, value })
+    out.push({ n: r.n, sha256: r.sha256, ...lineOf(s) })
   }
   return out
+}
+
+/** A stored line's JSON value and kept text, as its record and item give them. */
+export function lineOf(s: StoredLine): { value?: unknown; text?: string } {
+  const r = s.record
+  if (!('line' in r)) return { text: r.text ?? '' }
+  let value = r.line
+  if (r.item === '') value = s.item
+  else if (r.item !== undefined && value && typeof value === 'object') {
+    value = { ...(value as Record<string, unknown>), [r.item]: s.item }
+  }
+  return r.text !== undefined ? { value, text: r.text } : { value }
+}
+
+/**
+ * A line with its top-level `timestamp` replaced (the key keeps its place); a kept text gets
+ * the first `"timestamp":<old>` replaced. The importer takes a line as a copy only when this
+ * gives back its exact bytes.
+ */
+export function restamp(line: { value?: unknown; text?: string }, timestamp: unknown): { value?: unknown; text?: string } {
+  const v = line.value
+  if (!v || typeof v !== 'object' || Array.isArray(v) || !('timestamp' in v)) return line
+  const old = (v as Record<string, unknown>).timestamp
+  const value = { ...(v as Record<string, unknown>), timestamp }
+  if (line.text === undefined) return { value }
+  return { value, text: line.text.replace(`"timestamp":${JSON.stringify(old)}`, () => `"timestamp":${JSON.stringify(timestamp)}`) }
 }
 
 /** The regenerated lines as JSONL text (kept texts as they were). */

@@ -64,6 +64,12 @@ export async function readStoredFile(
         }
         continue
       }
+      // A forked rollout's main session (a fork, its genesis has no config) says it here.
+      if (entry.kind === 'config_changed' && session === mainId && out.file === undefined && !out.lines.size) {
+        const imp = (entry.config as { import?: { file?: unknown } }).import
+        if (imp && typeof imp.file === 'string') out.file = imp.file
+        continue
+      }
       if (entry.kind === 'custom' && entry.namespace === ns && entry.type === 'line') {
         const record = entry.data as LineRecord
         cur = { session, record, recordHash: e.hash, lastHash: e.hash }

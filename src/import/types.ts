@@ -110,6 +110,18 @@ export interface LineRecord {
   item?: string
   /** Usage de-duplication key recorded with this line. */
   usageKey?: string
+  /**
+   * A line of a forked rollout that repeats line `n` of its parent's file (main session
+   * `session`) with this `timestamp`: it has no `line`, `text` or item of its own (the fork
+   * holds the parent's items); regeneration restamps the parent's line.
+   */
+  copy?: { session: string; n: number; timestamp: unknown }
+  /**
+   * The chain of the file's line hashes up to this line (16 bytes, docs/importers.md), so a
+   * re-import tells an unchanged file from the last record alone. Absent in records of
+   * imports made before it existed.
+   */
+  chain?: Uint8Array
 }
 
 export interface ImportProgress {
@@ -134,6 +146,20 @@ export interface FileReport {
   linesImported: number
   /** `imported`: new lines added; `unchanged`: nothing new; `changed`: the source was rewritten, nothing added. */
   status: 'imported' | 'unchanged' | 'changed'
+  /** A Codex rollout forked from another (`forked_from_id`): how it was imported. */
+  fork?: FileFork
+}
+
+/**
+ * `forked`: a chainlog fork of `from` (the parent rollout's main session) after the parent's
+ * line `line`, the copied lines kept as records naming the parent's lines; `whole`: imported as
+ * a session of its own, for `reason` (the parent is not in the store, ...).
+ */
+export interface FileFork {
+  from: string
+  status: 'forked' | 'whole'
+  line?: number
+  reason?: string
 }
 
 export interface ImportReport {

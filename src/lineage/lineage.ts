@@ -13,6 +13,7 @@ import type { SessionState } from '../state/reducer.js'
 import { PreconditionFailed, type BatchOp } from '../storage/engine.js'
 import * as K from '../storage/keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionStore } from '../storage/session-store.js'
+import { maySpawnedId, spawnLinkOf, spawnPrefixOf, type SpawnLink } from '../import/links.js'
 
 
 export type Relation = 'fork' | 'compaction'
@@ -158,19 +159,32 @@ async function compactLocked(store: SessionStore, sourceId: string, options: Com
   })
 }
 
+/**
+ * How a session relates to the one above it in a lineage: a fork or a compaction (its genesis
+ * records the source), or `subagent`: an imported subagent or sidechain session, whose genesis
+ * config names the session that spawned it (docs/importers.md). A subagent does not need its
+ * parent to restore; the link is read from data the session already has, not a lineage row.
+ */
+export type LineageRelation = Relation | 'subagent'
+
 export interface Ancestor {
   sessionId: string
-  relation: Relation
-  /** The entry of `sessionId` that the session below it starts from. */
-  atHash: string
+  relation: LineageRelation
+  /**
+   * The entry of `sessionId` that the session below it starts from (for a subagent: the entry
+   * after which it was spawned; null when the import did not know it).
+   */
+  atHash: string | null
   /** False when the source session no longer exists (deleted). */
   present: boolean
 }
 
 export interface Descendant {
   sessionId: string
-  relation: Relation
-  atHash: string
+  relation: LineageRelation
+  /** As in Ancestor; null only for a subagent whose spawning entry is not known. */
+  atHash: string | null
+  /** True when it restores without its source: a materialised fork, a compaction, a subagent. */
   materialized: boolean
   children: Descendant[]
 }
@@ -197,33 +211,82 @@ export async function lineage(store: SessionStore, sessionId: string): Promise<L
   if (!meta) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
   const ancestors: Ancestor[] = []
   const seen = new Set([sessionId])
+  // Each hop's relation is that of the session below it: its fork or compaction origin, else
+  // the subagent link its genesis config records.
+  let below: string = sessionId
   let m: typeof meta | undefined = meta
   while (m) {
     const origin = m.forkedFrom ?? m.compactedFrom
-    if (!origin) break
-    if (seen.has(origin.sessionId)) break // a cycle can only come from tampering; verify reports it
-    seen.add(origin.sessionId)
-    m = await store.readMeta(origin.sessionId)
-    ancestors.push({ sessionId: origin.sessionId, relation: meta.forkedFrom ? 'fork' : 'compaction', atHash: origin.atHash, present: m !== undefined })
+    let up: { sessionId: string; relation: LineageRelation; atHash: string | null }
+    if (origin) up = { sessionId: origin.sessionId, relation: m.forkedFrom ? 'fork' : 'compaction', atHash: origin.atHash }
+    else {
+      const link = await spawnLink(store, below)
+      if (!link) break
+      up = { sessionId: link.parent, relation: 'subagent', atHash: link.atHash }
+    }
+    if (seen.has(up.sessionId)) break // a cycle can only come from tampering; verify reports it
+    seen.add(up.sessionId)
+    m = await store.readMeta(up.sessionId)
+    ancestors.push({ ...up, present: m !== undefined })
+    below = up.sessionId
   }
-  // Relation of each hop is the relation of the session below it.
-  for (let i = 0, below = meta; i < ancestors.length; i++) {
-    ancestors[i]!.relation = below.forkedFrom ? 'fork' : 'compaction'
-    const next = await store.readMeta(ancestors[i]!.sessionId)
-    if (!next) break
-    below = next
-  }
+  const spawned = spawnedFinder(store)
   const walk = async (id: string, depth: number): Promise<Descendant[]> => {
-    const kids = await children(store, id)
     const out: Descendant[] = []
+    const kids: { sessionId: string; relation: LineageRelation; atHash: string | null; materialized: boolean }[] = (await children(store, id)).map((k) => ({ sessionId: k.sessionId, ...k.row }))
+    for (const s of await spawned(id)) kids.push({ sessionId: s.sessionId, relation: 'subagent', atHash: s.link.atHash, materialized: true })
     for (const k of kids) {
       if (depth > 10_000 || seen.has(k.sessionId)) continue
       seen.add(k.sessionId)
-      out.push({ sessionId: k.sessionId, relation: k.row.relation, atHash: k.row.atHash, materialized: k.row.materialized, children: await walk(k.sessionId, depth + 1) })
+      out.push({ ...k, children: await walk(k.sessionId, depth + 1) })
     }
     return out
   }
   return { sessionId, ancestors, descendants: await walk(sessionId, 0) }
+}
+
+/** The genesis config of a session (one record read), or undefined. */
+async function genesisConfig(store: SessionStore, sessionId: string): Promise<unknown> {
+  for await (const e of store.entries(sessionId, { to: 0, verify: false, resolveBlobs: false })) {
+    return e.entry.kind === 'session_start' ? e.entry.config : undefined
+  }
+  return undefined
+}
+
+/** The subagent link of a session, read from its genesis only when its id has an imported subagent's shape. */
+async function spawnLink(store: SessionStore, sessionId: string): Promise<SpawnLink | undefined> {
+  return maySpawnedId(sessionId) ? spawnLinkOf(sessionId, await genesisConfig(store, sessionId)) : undefined
+}
+
+/**
+ * The subagent sessions spawned from a session. Subagent and sidechain ids start with their
+ * file's main id, so one range scan of the heads under that prefix finds every candidate (a
+ * session no import made has no prefix and costs nothing); each candidate's genesis is read
+ * once per lineage call.
+ */
+function spawnedFinder(store: SessionStore): (sessionId: string) => Promise<{ sessionId: string; link: SpawnLink }[]> {
+  const byPrefix = new Map<string, { sessionId: string; link: SpawnLink }[]>()
+  return async (sessionId) => {
+    const prefix = spawnPrefixOf(sessionId)
+    if (prefix === undefined) return []
+    let list = byPrefix.get(prefix)
+    if (!list) {
+      const ids: string[] = []
+      for await (const rows of store.engine.scan({ gte: K.headKey(prefix), lt: K.headKey(`${prefix}\x7f`) }, 512)) {
+        for (const [key] of rows) {
+          const id = K.sessionIdFromKey(key)
+          if (maySpawnedId(id)) ids.push(id)
+        }
+      }
+      list = []
+      for (const id of ids) {
+        const link = await spawnLink(store, id)
+        if (link) list.push({ sessionId: id, link })
+      }
+      byPrefix.set(prefix, list)
+    }
+    return list.filter((s) => s.link.parent === sessionId)
+  }
 }
 
 export type DependantPolicy = 'refuse' | 'delete' | 'materialize'

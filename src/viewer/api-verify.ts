@@ -26,6 +26,8 @@ export const verifyStream: Handler = async ({ req, res, ctx, url }) => {
     total = (await requireSession(store, sessionId)).length
     if (lineage) {
       for (const a of (await store.lineage(sessionId)).ancestors) {
+        // verify follows forks and compactions; a subagent does not need the session above it.
+        if (a.relation === 'subagent') break
         const h = a.present ? await store.readHead(a.sessionId) : undefined
         if (h) total += h.seq + 1
       }

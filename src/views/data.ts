@@ -6,7 +6,7 @@
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { isHexHash, toHex } from '../encoding/hash.js'
 import type { ChainlogStore } from '../open.js'
-import type { Descendant } from '../lineage/lineage.js'
+import type { Descendant, LineageRelation } from '../lineage/lineage.js'
 import type { VerifyReport } from '../verify/findings.js'
 import { sessionRow, sessionRows, type SessionRow } from './rows.js'
 
@@ -71,8 +71,10 @@ export interface LineageNode {
 export interface LineageEdge {
   from: string
   to: string
-  relation: 'fork' | 'compaction'
-  atHash: string
+  /** `subagent`: an imported subagent session under the session that spawned it. */
+  relation: LineageRelation
+  /** Null for a subagent spawned at an entry the import did not know. */
+  atHash: string | null
   /** The seq of atHash in `from`, when that entry is in the store. */
   atSeq: number | null
   materialized: boolean
@@ -91,8 +93,8 @@ export async function lineageView(store: ViewStore, sessionId: string) {
     const s = infos.get(id)
     nodes.set(id, { sessionId: id, present: s !== undefined, length: s?.length ?? 0, firstUserMessage: s?.firstUserMessage ?? null })
   }
-  const edge = async (from: string, to: string, relation: LineageEdge['relation'], atHash: string, materialized: boolean) => {
-    const loc = isHexHash(atHash) ? await store.locate(atHash) : undefined
+  const edge = async (from: string, to: string, relation: LineageEdge['relation'], atHash: string | null, materialized: boolean) => {
+    const loc = atHash !== null && isHexHash(atHash) ? await store.locate(atHash) : undefined
     edges.push({ from, to, relation, atHash, atSeq: loc && loc.sessionId === from ? loc.seq : null, materialized })
   }
   node(top)
@@ -100,7 +102,7 @@ export async function lineageView(store: ViewStore, sessionId: string) {
   const above = tree.ancestors[0]
   if (above) {
     node(above.sessionId)
-    await edge(above.sessionId, top, above.relation, above.atHash, infos.get(top)?.materialized === true)
+    await edge(above.sessionId, top, above.relation, above.atHash, above.relation === 'subagent' || infos.get(top)?.materialized === true)
   }
   const walk = async (from: string, kids: Descendant[]) => {
     for (const k of kids) {

@@ -168,7 +168,8 @@ describe('structure', () => {
     const side = (await entriesOf(store, `${main}~s11`))[0]!.entry
     expect(side.kind === 'session_start' && side.config).toMatchObject({ import: { role: 'sidechain', parent: main, format: 'claude-code' } })
     const lineage = await store.lineage(main)
-    expect(lineage.descendants.map((d) => d.sessionId)).toEqual([`${main}~b17`])
+    // The sidechain shows under the main session (its first line has no parent: spawned at an unknown entry).
+    expect(lineage.descendants.map((d) => [d.sessionId, d.relation, d.atHash])).toEqual([[`${main}~b17`, 'fork', line8.hash], [`${main}~s11`, 'subagent', null]])
     expect(lineage.descendants[0]!.children.map((d) => [d.sessionId, d.relation])).toEqual([[`${main}~c19`, 'compaction']])
   })
 

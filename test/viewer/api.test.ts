@@ -327,3 +327,25 @@ describe('lineage with a deleted source', () => {
     }
   })
 })
+
+describe('lineage with an imported subagent', () => {
+  it('draws the subagent under the session that spawned it, at the Task call (a sidechain of unknown spawn point: atHash null)', async () => {
+    const dir = await tempDir()
+    const s = await serve(dir)
+    try {
+      const { importTranscript } = await import('../../src/index.js')
+      const { CLAUDE_AGENT_FILE, CLAUDE_FILE, CLAUDE_ID } = await import('../import/support.js')
+      await importTranscript(s.store, [CLAUDE_FILE, CLAUDE_AGENT_FILE], { from: 'claude-code' })
+      const main = `claude-code:${CLAUDE_ID}`
+      const agent = `${main}:agent-a7f3c2e`
+      const g = (await (await fetch(`${s.viewer.url}api/sessions/${encodeURIComponent(agent)}/lineage`)).json()) as { root: string; edges: { from: string; to: string; relation: string; atHash: string | null; atSeq: number | null }[] }
+      expect(g.root).toBe(main)
+      const edge = g.edges.find((e) => e.to === agent)!
+      expect(edge).toMatchObject({ from: main, relation: 'subagent', materialized: true })
+      expect(edge.atSeq).toBe((await s.store.locate(edge.atHash!))!.seq)
+      expect(g.edges.find((e) => e.to === `${main}~s11`)).toMatchObject({ from: main, relation: 'subagent', atHash: null, atSeq: null })
+    } finally {
+      await s.close()
+    }
+  })
+})

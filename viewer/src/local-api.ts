@@ -101,6 +101,8 @@ export function localApi(name: string, store: Store): LocalApi {
             total = (await requireSession(store, sessionId)).length
             if (lineage) {
               for (const a of (await store.lineage(sessionId)).ancestors) {
+                // verify follows forks and compactions; a subagent does not need the session above it.
+                if (a.relation === 'subagent') break
                 const h = a.present ? await store.readHead(a.sessionId) : undefined
                 if (h) total += h.seq + 1
               }

@@ -200,6 +200,8 @@ function printReport(ctx: Ctx, report: ImportReport): void {
   for (const f of report.files) {
     const what = f.status === 'changed' ? 'changed since it was imported, kept as stored' : f.linesImported > 0 ? `${formatCount(f.linesImported)} new line${f.linesImported === 1 ? '' : 's'}` : 'up to date'
     out.line(`${f.file}: ${what} -> ${f.sessions[0] ?? '-'}${f.sessions.length > 1 ? ` (+${f.sessions.length - 1} session${f.sessions.length === 2 ? '' : 's'})` : ''}`)
+    if (f.fork?.status === 'forked') out.line(`  a fork of ${f.fork.from} after its line ${f.fork.line}`)
+    else if (f.fork) out.note(`${f.file}: forked from ${f.fork.from}, imported whole: ${f.fork.reason}`)
   }
   out.line(
     `imported ${formatCount(report.linesImported)} line${report.linesImported === 1 ? '' : 's'} from ${formatCount(report.files.length)} file${report.files.length === 1 ? '' : 's'}: ` +

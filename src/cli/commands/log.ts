@@ -2,7 +2,7 @@
 // of descent (the sources it was forked or compacted from, down to their fork points) with the
 // other forks and compactions branching off where they were taken, like `git log --graph`.
 import { InvalidArgumentError, type Command } from 'commander'
-import type { ChainlogStore, Descendant, StoredEntry } from '../../index.js'
+import type { ChainlogStore, Descendant, LineageRelation, StoredEntry } from '../../index.js'
 import type { Ctx } from '../context.js'
 import { usageError } from '../errors.js'
 import { formatTime, oneLine, shortHash, summarizeEntry } from '../format.js'
@@ -22,8 +22,9 @@ export interface EntryView {
 
 export interface BranchView {
   sessionId: string
-  relation: 'fork' | 'compaction'
-  atHash: string
+  relation: LineageRelation
+  /** Null for an imported subagent spawned at an entry the import did not know (not listed under an entry). */
+  atHash: string | null
   materialized: boolean
   length: number | null
   head: string | null
@@ -168,6 +169,7 @@ async function graphLog(ctx: Ctx, store: ChainlogStore, sid: string, opts: { lim
         head: info?.head ?? null,
         descendants: countDescendants(d),
       }
+      if (d.atHash === null) continue
       const list = byHash.get(d.atHash) ?? []
       list.push(b)
       byHash.set(d.atHash, list)
@@ -178,7 +180,7 @@ async function graphLog(ctx: Ctx, store: ChainlogStore, sid: string, opts: { lim
       if (opts.json) entries.push(v)
       else {
         for (const b of branches) {
-          const label = b.relation === 'compaction' ? 'compaction' : b.materialized ? 'fork (materialized)' : 'fork'
+          const label = b.relation !== 'fork' ? b.relation : b.materialized ? 'fork (materialized)' : 'fork'
           const size = b.length !== null ? `${b.length} entr${b.length === 1 ? 'y' : 'ies'}, head ${shortHash(b.head!)}` : 'not in store'
           const more = b.descendants > 0 ? `, +${b.descendants} made from it` : ''
           out.line(`${c.dim('|')} ${c.cyan('*')} ${label} ${c.yellow(b.sessionId)}  ${c.dim(`${size}${more}`)}`)

@@ -1,19 +1,23 @@
 // `chainlog tree [<session>]`: lineage as a tree. With a session, the line from its root down to
 // it and everything made from it; without, the forest of every session in the store.
 import type { Command } from 'commander'
-import type { ChainlogStore, Descendant, SessionInfo } from '../../index.js'
+import type { ChainlogStore, Descendant, LineageRelation, SessionInfo } from '../../index.js'
+import { maySpawnedId, spawnLinkOf } from '../../import/links.js'
 import type { Ctx } from '../context.js'
 import { formatCount, oneLine, shortHash } from '../format.js'
 import type { Colors } from '../output.js'
-import { locateEntry, originOf, resolveSession, sessionMap, type Relation } from '../sessions.js'
+import { locateEntry, originOf, resolveSession, sessionMap } from '../sessions.js'
 import { withStore } from '../store-access.js'
 import { codePoints } from '../table.js'
 
 export interface TreeNode {
   sessionId: string
-  /** How this session was made from its parent node; null for a root. */
-  relation: Relation | null
-  /** The parent's entry this session starts from; null for a root. */
+  /**
+   * How this session was made from its parent node (`subagent`: an imported subagent session
+   * under the session that spawned it); null for a root.
+   */
+  relation: LineageRelation | null
+  /** The parent's entry this session starts from; null for a root, or a subagent spawned at an unknown entry. */
   atHash: string | null
   atSeq: number | null
   materialized: boolean
@@ -21,8 +25,8 @@ export interface TreeNode {
   head: string
   createdAt: number
   firstUserMessage: string | null
-  /** Set on a root whose recorded source is not in the store (deleted, or never imported). */
-  missingOrigin: { relation: Relation; sessionId: string; atHash: string } | null
+  /** Set on a root whose recorded source (or spawning session) is not in the store (deleted, or never imported). */
+  missingOrigin: { relation: LineageRelation; sessionId: string; atHash: string | null } | null
   children: TreeNode[]
 }
 
@@ -55,9 +59,24 @@ export async function buildForest(store: ChainlogStore, sessions: Map<string, Se
       node.atHash = o.atHash
       node.atSeq = (await locateEntry(store, o.atHash))?.seq ?? null
       parent.children.push(node)
-    } else {
-      if (o) node.missingOrigin = { relation: o.relation, sessionId: o.sessionId, atHash: o.atHash }
+    } else if (o) {
+      node.missingOrigin = { relation: o.relation, sessionId: o.sessionId, atHash: o.atHash }
       roots.push(node)
+    } else {
+      // An imported subagent goes under the session that spawned it. Only ids of that shape
+      // have their genesis read.
+      const link = maySpawnedId(s.sessionId) ? spawnLinkOf(s.sessionId, await genesisConfig(store, s.sessionId)) : undefined
+      const spawner = link ? nodes.get(link.parent) : undefined
+      if (link && spawner) {
+        node.relation = 'subagent'
+        node.atHash = link.atHash
+        node.atSeq = link.atHash !== null ? ((await locateEntry(store, link.atHash))?.seq ?? null) : null
+        node.materialized = true
+        spawner.children.push(node)
+      } else {
+        if (link) node.missingOrigin = { relation: 'subagent', sessionId: link.parent, atHash: link.atHash }
+        roots.push(node)
+      }
     }
   }
   // Sessions whose sources loop (only tampering makes that) are reached from no root: list them too.
@@ -81,9 +100,15 @@ export async function buildForest(store: ChainlogStore, sessions: Map<string, Se
   return roots
 }
 
+/** The genesis config of a session: one record read. */
+async function genesisConfig(store: ChainlogStore, sessionId: string): Promise<unknown> {
+  for await (const e of store.entries(sessionId, { to: 0, verify: false, resolveBlobs: false })) return e.entry.kind === 'session_start' ? e.entry.config : undefined
+  return undefined
+}
+
 interface RenderNode {
   sessionId: string
-  relation: Relation | null
+  relation: LineageRelation | null
   atHash: string | null
   atSeq: number | null
   materialized: boolean
@@ -97,18 +122,20 @@ interface RenderNode {
 function noteOf(n: RenderNode): string | undefined {
   if (n.note !== undefined) return n.note
   const m = n.missingOrigin
-  return m ? `(${m.relation} of ${m.sessionId} at ${shortHash(m.atHash)}, not in store)` : undefined
+  if (!m) return undefined
+  return `(${m.relation} of ${m.sessionId}${m.atHash !== null ? ` at ${shortHash(m.atHash)}` : ''}, not in store)`
 }
 
 function label(c: Colors, n: RenderNode, sessions: Map<string, SessionInfo>, width: number, indent: number): string {
   const info = sessions.get(n.sessionId)
   const parts: string[] = []
   if (n.relation) {
-    const rel = n.relation === 'fork' ? (n.materialized ? 'fork (materialized)' : 'fork') : 'compaction'
+    const rel = n.relation === 'fork' ? (n.materialized ? 'fork (materialized)' : 'fork') : n.relation
     parts.push(c.cyan(rel))
   }
   parts.push(n.selected ? c.bold(c.yellow(n.sessionId)) : c.yellow(n.sessionId))
   if (n.atHash) parts.push(c.dim(`at ${n.atSeq !== null ? `#${n.atSeq} ` : ''}${shortHash(n.atHash)}`))
+  else if (n.relation === 'subagent') parts.push(c.dim('at an unknown entry'))
   const note = noteOf(n)
   if (info) parts.push(`${formatCount(info.length)} entr${info.length === 1 ? 'y' : 'ies'}`)
   else if (!note) parts.push(c.red('(not in store)'))
@@ -147,7 +174,7 @@ function fromDescendant(d: Descendant, atSeq: Map<string, number>): RenderNode {
     sessionId: d.sessionId,
     relation: d.relation,
     atHash: d.atHash,
-    atSeq: atSeq.get(d.atHash) ?? null,
+    atSeq: d.atHash !== null ? (atSeq.get(d.atHash) ?? null) : null,
     materialized: d.materialized,
     children: d.children.map((k) => fromDescendant(k, atSeq)),
   }
@@ -176,10 +203,11 @@ export function registerTree(program: Command, ctx: Ctx): void {
           return
         }
         const atSeq = new Map<string, number>()
-        const hashes = [...lineage.ancestors.map((a) => a.atHash)]
+        const hashes: (string | null)[] = [...lineage.ancestors.map((a) => a.atHash)]
         const collect = (ds: Descendant[]): void => ds.forEach((d) => (hashes.push(d.atHash), collect(d.children)))
         collect(lineage.descendants)
         for (const h of hashes) {
+          if (h === null) continue
           const loc = await locateEntry(store, h)
           if (loc) atSeq.set(h, loc.seq)
         }
@@ -196,14 +224,15 @@ export function registerTree(program: Command, ctx: Ctx): void {
         for (const a of lineage.ancestors) {
           node.relation = a.relation
           node.atHash = a.atHash
-          node.atSeq = atSeq.get(a.atHash) ?? null
+          node.atSeq = a.atHash !== null ? (atSeq.get(a.atHash) ?? null) : null
+          if (a.relation === 'subagent') node.materialized = true
           node = {
             sessionId: a.sessionId,
             relation: null,
             atHash: null,
             atSeq: null,
             materialized: originOf(sessions.get(a.sessionId) ?? {})?.materialized ?? false,
-            note: a.present ? undefined : '(deleted)',
+            note: a.present ? undefined : a.relation === 'subagent' ? '(not in store)' : '(deleted)',
             children: [node],
           }
         }

@@ -17,8 +17,8 @@ interface LineageNode {
 interface LineageEdge {
   from: string
   to: string
-  relation: 'fork' | 'compaction'
-  atHash: string
+  relation: 'fork' | 'compaction' | 'subagent'
+  atHash: string | null
   atSeq: number | null
   materialized: boolean
 }
@@ -65,11 +65,11 @@ export function LineagePage({ sessionId }: { sessionId: string }) {
             const x2 = x(e.to) + W / 2
             const y2 = y(e.to)
             const my = (y1 + y2) / 2
-            const label = `${e.relation}${e.materialized && e.relation === 'fork' ? ' (m)' : ''} @ ${e.atSeq === null ? '' : `#${e.atSeq} `}${short(e.atHash, 8)}`
+            const label = `${e.relation}${e.materialized && e.relation === 'fork' ? ' (m)' : ''} @ ${e.atSeq === null ? '' : `#${e.atSeq} `}${e.atHash === null ? '?' : short(e.atHash, 8)}`
             return (
               <g key={`${e.from}-${e.to}`} class={`edge ${e.relation}`} data-from={e.from} data-to={e.to}>
                 <path d={`M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`} />
-                <a href={link.entry(e.from, e.atHash)} class="edge-label">
+                <a href={e.atHash === null ? link.session(e.from) : link.entry(e.from, e.atHash)} class="edge-label">
                   <text x={(x1 + x2) / 2 + 8} y={my} dy="4">
                     {label}
                   </text>
