@@ -60,33 +60,45 @@ export function checkStoreDir(path: string): void {
   }
   // No CURRENT: not a LevelDB database yet (LevelDB creates one). Stat, not readdir: a big store
   // holds thousands of table files.
-  let current: Buffer
+  // The process that holds the store may be writing a new manifest meanwhile: it renames CURRENT
+  // to name the new one, then deletes the old. A manifest that is missing while CURRENT has moved
+  // on is that, not damage: look again (a stable CURRENT naming a missing manifest is damage).
+  let current = readCurrent(path)
+  for (let attempt = 1; current !== undefined; attempt++) {
+    const m = /^(MANIFEST-\d+)\n$/.exec(current.toString('latin1'))
+    if (!m) {
+      throw new ChainlogError(
+        ErrorCodes.CORRUPT_STORE,
+        `the store's LevelDB files at ${path} are damaged: CURRENT does not name a manifest (it holds "${printable(current)}")`,
+        { path, op: 'open', file: 'CURRENT' },
+      )
+    }
+    if (existsSync(join(path, m[1]!))) return
+    const again = readCurrent(path)
+    if (attempt >= 5 || (again !== undefined && again.equals(current))) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the store's LevelDB files at ${path} are damaged: ${m[1]} named by CURRENT is missing`, {
+        path,
+        op: 'open',
+        file: m[1],
+      })
+    }
+    current = again
+  }
+}
+
+/** The bytes of the store's CURRENT file (its first 256), or undefined when there is none. */
+function readCurrent(path: string): Buffer | undefined {
   try {
     const fd = openSync(join(path, 'CURRENT'), 'r')
     try {
       const buf = Buffer.alloc(256)
-      current = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0))
+      return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0))
     } finally {
       closeSync(fd)
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     // EACCES here is a directory this process may not enter or a CURRENT it may not read
     throw storageError(err, 'open', path)
-  }
-  const m = /^(MANIFEST-\d+)\n$/.exec(current.toString('latin1'))
-  if (!m) {
-    throw new ChainlogError(
-      ErrorCodes.CORRUPT_STORE,
-      `the store's LevelDB files at ${path} are damaged: CURRENT does not name a manifest (it holds "${printable(current)}")`,
-      { path, op: 'open', file: 'CURRENT' },
-    )
-  }
-  if (!existsSync(join(path, m[1]!))) {
-    throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the store's LevelDB files at ${path} are damaged: ${m[1]} named by CURRENT is missing`, {
-      path,
-      op: 'open',
-      file: m[1],
-    })
   }
 }
