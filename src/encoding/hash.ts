@@ -1,6 +1,7 @@
-// SHA-256 and the chain hash. node:crypto (OpenSSL, SHA-NI) where it exists, @noble/hashes
-// elsewhere; both give the same digests (test/encoding/hash.test.ts).
+// SHA-256 and the chain hash. node:crypto (OpenSSL, SHA-NI) under Node, @noble/hashes
+// elsewhere (a browser); both give the same digests (test/encoding/hash.test.ts).
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
+import { platform } from '../platform/node.js'
 import { ascii, fromHexString, hex } from './bytes.js'
 
 type Sha256 = (...parts: Uint8Array[]) => Uint8Array
@@ -12,20 +13,8 @@ export const sha256Noble: Sha256 = (...parts) => {
   return h.digest()
 }
 
-async function loadNodeSha256(): Promise<Sha256 | undefined> {
-  try {
-    const crypto = await import('node:crypto')
-    return (...parts) => {
-      const h = crypto.createHash('sha256')
-      for (const p of parts) h.update(p)
-      return h.digest()
-    }
-  } catch {
-    return undefined
-  }
-}
-
-export const sha256Node: Sha256 | undefined = await loadNodeSha256()
+/** node:crypto's SHA-256 (OpenSSL, SHA-NI) where the host has it (platform/), else undefined. */
+export const sha256Node: Sha256 | undefined = platform.sha256
 
 /** SHA-256 over the concatenation of `parts`. */
 export const sha256: Sha256 = sha256Node ?? sha256Noble

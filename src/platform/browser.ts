@@ -33,6 +33,9 @@ const unavailable = (what: string): never => {
 export const platform: Platform = {
   name: 'browser',
   asyncContext: <T>(): AsyncContext<T> => new SyncOnlyContext<T>(),
+  // @noble/hashes (encoding/hash.ts).
+  sha256: undefined,
+  sha256OneShot: undefined,
   brotliCompress: () => undefined,
   brotliDecompress: () => unavailable('brotli decompression'),
   inflateRaw: () => unavailable('DEFLATE decompression'),

@@ -1,12 +1,30 @@
 // The core's host capabilities under Node (types.ts). Bundlers that honour the package's
 // "browser" field load browser.ts instead, so nothing here reaches a browser bundle.
 import { AsyncLocalStorage } from 'node:async_hooks'
+import * as crypto from 'node:crypto'
 import { brotliCompressSync, brotliDecompressSync, constants as zc, inflateRawSync } from 'node:zlib'
 import type { AsyncContext, Platform } from './types.js'
 
 export const platform: Platform = {
   name: 'node',
   asyncContext: <T>(): AsyncContext<T> => new AsyncLocalStorage<T>(),
+  sha256(...parts) {
+    const h = crypto.createHash('sha256')
+    for (const p of parts) h.update(p)
+    return h.digest()
+  },
+  // The digest comes back as a binary (latin1) string and is copied into a small (on-heap)
+  // Uint8Array: a Buffer digest has its own off-heap memory, and collecting millions of them cost
+  // more than the hashing (measured: about 1.5 µs per node hash this way, 2.6 µs with Buffer digests).
+  sha256OneShot:
+    typeof crypto.hash === 'function'
+      ? (data) => {
+          const s = crypto.hash('sha256', data, 'binary')
+          const out = new Uint8Array(32)
+          for (let i = 0; i < 32; i++) out[i] = s.charCodeAt(i)
+          return out
+        }
+      : undefined,
   brotliCompress(bytes, quality) {
     const packed = brotliCompressSync(bytes, {
       params: { [zc.BROTLI_PARAM_QUALITY]: quality, [zc.BROTLI_PARAM_SIZE_HINT]: bytes.length },

@@ -14,10 +14,17 @@ import type { StorageEngine } from '../storage/engine.js'
 import type { PgEngineOptions } from '../storage/pg-engine.js'
 import type { Journal, JournalRecord } from '../storage/journal.js'
 
+/** SHA-256 over the concatenation of the parts. */
+export type Sha256 = (...parts: Uint8Array[]) => Uint8Array
+
 export interface Platform {
   /** 'node' or 'browser'. */
   readonly name: 'node' | 'browser'
   asyncContext<T>(): AsyncContext<T>
+  /** A native SHA-256 (node:crypto), or undefined: the core then uses @noble/hashes. */
+  sha256: Sha256 | undefined
+  /** A native one-shot SHA-256 of one buffer returning an on-heap array (Merkle nodes), or undefined. */
+  sha256OneShot: ((data: Uint8Array) => Uint8Array) | undefined
   /** Brotli at `quality` (0-11), or undefined where no compressor exists (blobs are then stored raw). */
   brotliCompress(bytes: Uint8Array, quality: number): Uint8Array | undefined
   /** Throws where no decompressor exists. */

@@ -10,21 +10,11 @@
 // batched read of at most 2·log2(n) + 1 nodes.
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { HASH_BYTES, sha256 } from '../encoding/hash.js'
+import { platform } from '../platform/node.js'
 
-// One-shot SHA-256 of one buffer: node:crypto's hash() where it exists, sha256() elsewhere. The
-// digest comes back as a binary (latin1) string and is copied into a small (on-heap) Uint8Array: a
-// Buffer digest has its own off-heap memory, and collecting millions of them cost more than
-// the hashing (measured: about 1.5 µs per node hash this way, 2.6 µs with Buffer digests).
-const nodeCrypto = await import('node:crypto').catch(() => undefined)
-const oneShot: (data: Uint8Array) => Uint8Array =
-  typeof nodeCrypto?.hash === 'function'
-    ? (data) => {
-        const s = nodeCrypto.hash('sha256', data, 'binary')
-        const out = new Uint8Array(HASH_BYTES)
-        for (let i = 0; i < HASH_BYTES; i++) out[i] = s.charCodeAt(i)
-        return out
-      }
-    : (data) => sha256(data)
+// One-shot SHA-256 of one buffer: node:crypto's hash() under Node (platform/node.ts says why it
+// returns an on-heap array), sha256() elsewhere.
+const oneShot: (data: Uint8Array) => Uint8Array = platform.sha256OneShot ?? ((data) => sha256(data))
 
 /** The largest tree size the functions here accept: 2^53 - 1 (exact in a JS number). */
 export const MAX_TREE_SIZE = Number.MAX_SAFE_INTEGER

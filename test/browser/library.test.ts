@@ -15,11 +15,12 @@ import { launchBrowser, removeTempDirs, tempDir, type Browser } from '../viewer/
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 /** Modules that only Node can run: none may reach the browser bundle. */
-const NODE_ONLY = /dist\/(platform\/node|storage\/(store-dir|journal|pg-engine)|verify\/verify-(threads|worker)|bundle\/export|host\/|cli\/|viewer\/|import\/)/
+const NODE_ONLY = /dist\/(platform\/node|storage\/(store-dir|journal|pg-engine)|verify\/verify-(threads|worker)|bundle\/export|host\/|cli\/|viewer\/|import\/(import-transcript|read-lines)\.js)/
 
 let server: Server
 let url: string
 let inputs: string[]
+let appText: string
 let browser: Browser
 
 beforeAll(async () => {
@@ -39,6 +40,7 @@ beforeAll(async () => {
   })
   inputs = Object.keys(result.metafile.inputs)
   const app = await readFile(join(dir, 'app.js'))
+  appText = app.toString('utf8')
   server = createServer((req, res) => {
     if (req.url === '/app.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' })
@@ -67,6 +69,8 @@ describe('the browser build', () => {
     expect(inputs.some((i) => i.endsWith('dist/platform/browser.js'))).toBe(true)
     expect(inputs.filter((i) => NODE_ONLY.test(i) || i.startsWith('node:'))).toEqual([])
     expect(inputs.filter((i) => /node_modules\/(classic-level|pg|commander)\//.test(i))).toEqual([])
+    // Not even a guarded dynamic import of one (SHA-256 comes from the platform, not import('node:crypto')).
+    expect(appText.match(/["']node:[a-z_/]+["']/g) ?? []).toEqual([])
   })
 
   it('a store on BrowserLevel: appends, restores items in their key order, verifies, and is there after a reload', async () => {
