@@ -252,9 +252,15 @@ async function appendCase(n, stores, { durable, sessions, turns, pairedTo }) {
     key: s.key,
     label: s.label,
     floor: !!s.floor,
-    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches', 'opsPerTurn', 'treeRows']),
-    // Case 14: this row's turns/s ÷ the reference row's in the same round, per repetition.
-    ...(pairedTo && s.key !== pairedTo ? { paired: stats(runs[s.key].map((x, r) => (x.error || runs[pairedTo][r]?.error ? NaN : x.turnsPerSec / runs[pairedTo][r].turnsPerSec))) } : {}),
+    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches', 'opsPerTurn', 'treeRows', 'cpuUsPerTurn']),
+    // Case 14, per repetition, against the reference row of the same round: this row's turns/s ÷
+    // the reference's (paired), and the reference's CPU time per turn ÷ this row's (pairedCpu).
+    ...(pairedTo && s.key !== pairedTo
+      ? {
+          paired: stats(runs[s.key].map((x, r) => (x.error || runs[pairedTo][r]?.error ? NaN : x.turnsPerSec / runs[pairedTo][r].turnsPerSec))),
+          pairedCpu: stats(runs[s.key].map((x, r) => (x.error || runs[pairedTo][r]?.error ? NaN : runs[pairedTo][r].cpuUsPerTurn / x.cpuUsPerTurn))),
+        }
+      : {}),
   }))
   return { sessions, turns, durable, rows }
 }
