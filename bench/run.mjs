@@ -252,7 +252,7 @@ async function appendCase(n, stores, { durable, sessions, turns, pairedTo }) {
     key: s.key,
     label: s.label,
     floor: !!s.floor,
-    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches', 'opsPerTurn', 'treeRows', 'cpuUsPerTurn']),
+    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches', 'bytesWritten', 'opsPerTurn', 'treeRows', 'cpuUsPerTurn']),
     // Case 14, per repetition, against the reference row of the same round: this row's turns/s ÷
     // the reference's (paired), and the reference's CPU time per turn ÷ this row's (pairedCpu).
     ...(pairedTo && s.key !== pairedTo
@@ -681,9 +681,14 @@ if (want(14)) {
     { key: 'notree-rows', store: 'chainlog-notree-rows', countTree: true, label: 'the same, each commit passed on without its tree rows (the tree still computed in memory)' },
     ...(distNoTree ? [{ key: 'notree', store: 'chainlog-notree', dist: distNoTree, countTree: true, label: 'the same build with the tree taken out of the append plan (no leaf or node hashes, no tree rows)' }] : []),
   ]
+  // The tree's own work alone (hashing and row building for turns of 4 entries, as appendTurn
+  // writes the workload's turns), no store: a bound that a busy machine does not blur.
+  const treeWork = []
+  for (let r = 0; r < P.reps; r++) treeWork.push(await runWorker({ task: 'treeWork', turns: 20_000, perTurn: 4 }, { label: `c14-work-r${r}` }))
   R.cases.c14 = {
     relaxed: await appendCase(14, variants(false), { durable: false, sessions: 1, turns: P.c1Turns, pairedTo: 'chainlog' }),
     durable: await appendCase(14, variants(true), { durable: true, sessions: 1, turns: P.c2Turns, pairedTo: 'chainlog' }),
+    work: summarise(treeWork, ['usPerTurn', 'cpuUsPerTurn', 'rowBytesPerTurn']),
     ...(noTreeError ? { noTreeError } : {}),
   }
 }

@@ -75,7 +75,7 @@ function chainlogWriter(store) {
       heads.set(id, r.head)
       written += r.entries.length
     },
-    stats: () => ({ entriesWritten: written, batches: localStore(store).engine?.stats.batches }),
+    stats: () => ({ entriesWritten: written, batches: localStore(store).engine?.stats.batches, bytesWritten: localStore(store).engine?.stats.bytesWritten }),
     close: () => store.close(),
   }
 }
@@ -739,6 +739,38 @@ const tasks = {
     const ru = process.resourceUsage()
     return { ms, entries, method, maxRssBytes: ru.maxRSS * 1024, peakRssAnonBytes: peak.RssAnon ?? NaN, peakRssFileBytes: peak.RssFile ?? NaN, heapUsed: process.memoryUsage().heapUsed }
   },
+  // Case 14: the tree's own work per turn, in process and alone: the calls an append makes for
+  // it (nodesAfterAppend over the turn's entry hashes, then treeRowOps), for `turns` turns of
+  // `perTurn` entries (random hashes), after a warm-up of as many. No store, no I/O.
+  async treeWork(t) {
+    const { randomBytes } = await import('node:crypto')
+    const { leafHash, nodesAfterAppend } = await distModule('proofs/merkle.js')
+    const { treeRowOps } = await distModule('storage/tree.js')
+    const hashes = Array.from({ length: t.turns * t.perTurn }, () => new Uint8Array(randomBytes(32)))
+    let rows = 0
+    let rowBytes = 0
+    const run = () => {
+      let tree = { size: 1, frontier: [leafHash(new Uint8Array(32))] }
+      for (let i = 0; i < t.turns; i++) {
+        const r = nodesAfterAppend(tree.size, tree.frontier, hashes.slice(i * t.perTurn, (i + 1) * t.perTurn))
+        for (const op of treeRowOps('019b8f2e-5a10-7c3e-9d41-6e2f0a1b3c4d', r.nodes)) {
+          rows++
+          rowBytes += op.key.length + op.value.length
+        }
+        tree = { size: r.size, frontier: r.frontier }
+      }
+    }
+    run()
+    rows = 0
+    rowBytes = 0
+    const cpu0 = process.cpuUsage()
+    const t0 = now()
+    run()
+    const ms = now() - t0
+    const cpu = process.cpuUsage(cpu0)
+    return { ms, usPerTurn: (ms * 1000) / t.turns, cpuUsPerTurn: (cpu.user + cpu.system) / t.turns, rows, rowBytesPerTurn: rowBytes / t.turns }
+  },
+
   // Case 12: write the synthetic session files of one format (not timed; run.mjs reuses them).
   async writeTranscripts(t) {
     rmrf(t.dir)

@@ -161,6 +161,22 @@ function targets(R) {
   return T
 }
 
+/** Case 14: the tree's own work alone (worker treeWork), against chainlog's time and bytes per turn in cases 14a and 14b. */
+function treeWorkNote(c14) {
+  const w = c14?.work
+  if (!w || !num(w.usPerTurn?.median)) return ''
+  const share = (cs) => {
+    const ch = cs?.rows?.find((r) => r.key === 'chainlog')
+    const us = ch && num(ch.turnsPerSec?.median) ? 1e6 / ch.turnsPerSec.median : NaN
+    const bytes = num(ch?.bytesWritten?.median) ? ch.bytesWritten.median / cs.turns : NaN
+    return `${pct((w.usPerTurn.median / us) * 100)} of its ${fmt.int(us)} µs per turn and ${pct((w.rowBytesPerTurn.median / bytes) * 100)} of the ${fmt.int(bytes)} bytes its storage engine was given per turn`
+  }
+  return (
+    `**The tree's own work alone**, measured apart in the same run (\`nodesAfterAppend\` and \`treeRowOps\` for turns of 4 entries, in process, no store; ${w.usPerTurn.n} run(s)): ${mm(w.usPerTurn, fmt.f1)} µs per turn (CPU ${mm(w.cpuUsPerTurn, fmt.f1)} µs), and its rows ${fmt.int(w.rowBytesPerTurn.median)} bytes per turn (keys and values). ` +
+    `That is ${share(c14.relaxed)} in case 14a, and ${share(c14.durable)} in case 14b. The rows' storage cost past their bytes (journal, LevelDB's puts and compactions) is what the rows-left-out variant measures.`
+  )
+}
+
 /** µs per turn of a row (from its median turns/s). */
 const usPerTurn = (r) => (r && num(r.turnsPerSec?.median) ? 1e6 / r.turnsPerSec.median : NaN)
 
@@ -324,6 +340,7 @@ function limits(R) {
     out.push(
       `- **14, tree cost.** What the tree adds to a turn, median of the paired repetitions: ${parts.join('; ')}. ` +
         'Past the rows, the tree is hashing on the main thread: SHA-256 of each new leaf (1 per entry) and of each node it completes (1 per entry on average). ' +
+        (treeWorkNote(c.c14) ? `${treeWorkNote(c.c14).replace(/\*\*/g, '')} ` : '') +
         'Where the paired ratios spread over tens of percent, the machine was busy: rerun `--only 14 --reps 9` on a quiet one before reading the cost.',
     )
   }
@@ -735,6 +752,8 @@ export function renderReport(R) {
         'The CPU column is the same pairing on the process\'s CPU time per turn (all its threads, from the first append to the end of the close), which other load on a shared machine moves less than the wall time.',
     )
     if (c.c14.noTreeError) p(`- the no-tree build could not be made: \`${c.c14.noTreeError.slice(0, 300)}\``)
+    const wk = treeWorkNote(c.c14)
+    if (wk) p(wk)
     for (const [which, n] of [
       ['relaxed', 1],
       ['durable', 2],
