@@ -60,6 +60,11 @@ const FULL = {
   c9PerSession: 10_000, // 10 x 10,000 workload entries (+ 10 genesis entries) in format 1
   c10Sessions: 20_000,
   c10Iters: 2, // timed rounds of the 6 commands per repetition
+  c12Files: 4, // synthetic session files per format (~1,500-2,000 lines each, bench/lib/transcripts.mjs)
+  c12Turns: null, // turns per file: the format's default (TURNS_PER_FILE)
+  c13Steps: 10_000, // LangGraph supersteps (checkpoints) in the thread
+  c13Gets: 200, // getTuple calls of random checkpoints after the writes
+  c13Turns: 200, // Agents SDK turns (4 items each)
 }
 const QUICK = {
   reps: 1,
@@ -85,6 +90,11 @@ const QUICK = {
   c10Sessions: 500,
   c10Iters: 1,
   cliWarmup: 0,
+  c12Files: 1,
+  c12Turns: 6,
+  c13Steps: 200,
+  c13Gets: 20,
+  c13Turns: 20,
 }
 const P = { ...(quick ? QUICK : FULL), quick }
 if (args.reps) {
@@ -110,8 +120,10 @@ fs.mkdirSync(RESULTS_DIR, { recursive: true })
 const distSnap = path.join(RESULTS_DIR, `.dist-${process.pid}`)
 fs.cpSync(distSrc, distSnap, { recursive: true })
 
+let distNoTree = null
 function cleanup() {
   rmrf(distSnap)
+  if (distNoTree) rmrf(distNoTree)
   if (!args.keep) rmrf(root)
 }
 process.on('SIGINT', () => {
@@ -121,7 +133,7 @@ process.on('SIGINT', () => {
 
 // ------------------------------------------------------------------------------ workers
 let workerSeq = 0
-function runWorker(task, { profile = false, label = task.task } = {}) {
+function runWorker(task, { profile = false, label = task.task, dist = distSnap } = {}) {
   const execArgv = []
   if (profile && profileDir) {
     fs.mkdirSync(profileDir, { recursive: true })
@@ -129,7 +141,7 @@ function runWorker(task, { profile = false, label = task.task } = {}) {
   }
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...execArgv, path.join(HERE, 'worker.mjs'), JSON.stringify(task)], {
-      env: { ...process.env, CHAINLOG_BENCH_DIST: distSnap },
+      env: { ...process.env, CHAINLOG_BENCH_DIST: dist },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -228,16 +240,27 @@ log(`${quick ? 'quick' : 'full'} run; data in ${root}; report -> ${path.relative
 const dir = (name) => path.join(root, name)
 
 // Cases 1-3: appends -------------------------------------------------------------------------
-async function appendCase(n, stores, { durable, sessions, turns }) {
+async function appendCase(n, stores, { durable, sessions, turns, pairedTo }) {
   log(`case ${n}: ${sessions} session(s) x ${turns} turns, ${durable ? 'durable' : 'relaxed'}; ${stores.length} stores x ${P.reps} reps`)
   const runs = await interleaved(stores, P.reps, (s, r) =>
-    runWorker({ task: 'append', store: s.store, mode: s.mode, durable, sessions, turns, dir: dir(`c${n}-${s.key}`) }, { profile: s.store === 'chainlog', label: `c${n}-${s.key}-r${r}` }),
+    runWorker(
+      { task: 'append', store: s.store, mode: s.mode, durable, sessions, turns, dir: dir(`c${n}-${s.key}`), ...(s.countTree ? { countTree: true } : {}) },
+      { profile: s.store === 'chainlog' && n < 14, label: `c${n}-${s.key}-r${r}`, ...(s.dist ? { dist: s.dist } : {}) },
+    ),
   )
   const rows = stores.map((s) => ({
     key: s.key,
     label: s.label,
     floor: !!s.floor,
-    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches', 'opsPerTurn']),
+    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches', 'bytesWritten', 'opsPerTurn', 'treeRows', 'cpuUsPerTurn']),
+    // Case 14, per repetition, against the reference row of the same round: this row's turns/s ÷
+    // the reference's (paired), and the reference's CPU time per turn ÷ this row's (pairedCpu).
+    ...(pairedTo && s.key !== pairedTo
+      ? {
+          paired: stats(runs[s.key].map((x, r) => (x.error || runs[pairedTo][r]?.error ? NaN : x.turnsPerSec / runs[pairedTo][r].turnsPerSec))),
+          pairedCpu: stats(runs[s.key].map((x, r) => (x.error || runs[pairedTo][r]?.error ? NaN : runs[pairedTo][r].cpuUsPerTurn / x.cpuUsPerTurn))),
+        }
+      : {}),
   }))
   return { sessions, turns, durable, rows }
 }
@@ -550,6 +573,124 @@ if (want(9)) {
     ...summarise(build.error ? [build] : runs, ['ms', 'entriesPerSec', 'closeMs', 'reopenMs']),
   }
   rmrf(v1Dir)
+}
+
+// Case 12: importing agent transcripts (issue 14) --------------------------------------------
+if (want(12)) {
+  R.cases.c12 = { files: P.c12Files, formats: {} }
+  for (const format of ['claude-code', 'codex', 'pi']) {
+    const src = dir(`c12-src-${format}`)
+    const w = await runWorker({ task: 'writeTranscripts', dir: src, format, files: P.c12Files, ...(P.c12Turns ? { turns: P.c12Turns } : {}) }, { label: `c12-write-${format}` })
+    if (w.error) {
+      R.cases.c12.formats[format] = { error: w.error }
+      continue
+    }
+    log(`case 12: import of ${P.c12Files} ${format} file(s), ${fmt.int(w.lines)} lines, ${fmt.f1(w.bytes / 1e6)} MB; ${P.reps} reps`)
+    const modes = [
+      { key: 'sync', durability: 'sync', label: '`importTranscript`, store durability `sync` (as `chainlog import` opens it)' },
+      { key: 'relaxed', durability: 'relaxed', label: '`importTranscript`, store durability `relaxed`' },
+      { key: 'floor', floor: true, label: 'floor: read, split into lines, SHA-256 and `JSON.parse` of every line, nothing stored' },
+    ]
+    const runs = await interleaved(modes, P.reps, (m, r) =>
+      m.floor
+        ? runWorker({ task: 'importFloor', src, lines: w.lines, bytes: w.bytes }, { label: `c12-${format}-floor-r${r}` })
+        : runWorker(
+            { task: 'importTranscripts', src, format, dir: dir(`c12-${format}-${m.key}`), durability: m.durability, lines: w.lines, bytes: w.bytes, files: P.c12Files },
+            { profile: m.key === 'relaxed' && r === 0, label: `c12-${format}-${m.key}-r${r}` },
+          ),
+    )
+    R.cases.c12.formats[format] = {
+      files: P.c12Files,
+      lines: w.lines,
+      bytes: w.bytes,
+      rows: modes.map((m) => {
+        const first = ok(runs[m.key])[0]
+        return { key: m.key, label: m.label, floor: !!m.floor, entries: first?.entries, disk: first?.disk, compacted: first?.compacted, ...summarise(runs[m.key], ['ms', 'linesPerSec', 'bytesPerSec', 'closeMs']) }
+      }),
+    }
+    rmrf(src)
+  }
+}
+
+// Case 13: the framework adapters (issue 19) -------------------------------------------------
+if (want(13)) {
+  log(`case 13a: LangGraph thread of ${fmt.int(P.c13Steps)} steps (putWrites + put each), then getTuple x ${P.c13Gets} and list; ${P.readReps} reps`)
+  const savers = [
+    { key: 'chainlog', store: 'chainlog', label: '`ChainlogSaver`, store durability `sync` (the default)' },
+    { key: 'chainlog-relaxed', store: 'chainlog-relaxed', label: '`ChainlogSaver`, store durability `relaxed`' },
+    { key: 'sqlite', store: 'sqlite', label: '`SqliteSaver` (@langchain/langgraph-checkpoint-sqlite as shipped: WAL, synchronous FULL)' },
+    { key: 'memory', store: 'memory', floor: true, label: 'floor: `MemorySaver` (@langchain/langgraph-checkpoint, in memory)' },
+  ]
+  const lg = await interleaved(savers, P.readReps, (s, r) =>
+    runWorker({ task: 'langgraph', store: s.store, steps: P.c13Steps, gets: P.c13Gets, dir: dir(`c13-lg-${s.key}`) }, { profile: s.key === 'chainlog' && r === 0, label: `c13-lg-${s.key}-r${r}` }),
+  )
+  log(`case 13b: Agents SDK session, ${P.c13Turns} turns (getItems + 2 addItems each); ${P.readReps} reps`)
+  const sessions = [
+    { key: 'chainlog', store: 'chainlog', label: '`ChainlogSession`, store durability `relaxed`' },
+    { key: 'chainlog-sync', store: 'chainlog-sync', label: '`ChainlogSession`, store durability `sync`' },
+    { key: 'file', store: 'file', label: "the SDK examples' `FileSession`: one pretty-printed JSON array per session, read and rewritten whole by every `addItems`, no fsync (written here from the example's description)" },
+    { key: 'jsonl', store: 'jsonl', label: 'JSONL session file: one line per item appended through an open handle, no fsync; `getItems` parses every line' },
+    { key: 'memory', store: 'memory', floor: true, label: "floor: the SDK's `MemorySession` (in memory)" },
+  ]
+  const ag = await interleaved(sessions, P.readReps, (s, r) =>
+    runWorker({ task: 'agentsSession', store: s.store, turns: P.c13Turns, dir: dir(`c13-ag-${s.key}`) }, { profile: s.key === 'chainlog' && r === 0, label: `c13-ag-${s.key}-r${r}` }),
+  )
+  R.cases.c13 = {
+    steps: P.c13Steps,
+    gets: P.c13Gets,
+    turns: P.c13Turns,
+    langgraph: savers.map((s) => ({
+      key: s.key,
+      label: s.label,
+      floor: !!s.floor,
+      disk: ok(lg[s.key])[0]?.disk,
+      ...summarise(lg[s.key], ['stepsPerSec', 'p50ms', 'p99ms', 'resumeMs', 'getMs', 'getsPerSec', 'listMs', 'listPerSec', 'list10Ms']),
+    })),
+    agents: sessions.map((s) => ({
+      key: s.key,
+      label: s.label,
+      floor: !!s.floor,
+      items: ok(ag[s.key])[0]?.items,
+      disk: ok(ag[s.key])[0]?.disk,
+      ...summarise(ag[s.key], ['turnsPerSec', 'p50ms', 'p99ms', 'lastMs', 'resumeMs', 'tail20Ms']),
+    })),
+  }
+}
+
+// Case 14: the cost of the Merkle tree on appends (issue 16) --------------------------------
+if (want(14)) {
+  // A copy of the build under test whose append plan computes no tree: the call that hashes the
+  // new leaves and nodes (nodesAfterAppend) gives an empty list of nodes, so no T row is written
+  // either. Bench-side only; if the built code no longer has that line, the row reports it.
+  let noTreeError
+  try {
+    const d = path.join(RESULTS_DIR, `.dist-notree-${process.pid}`)
+    fs.cpSync(distSnap, d, { recursive: true })
+    const f = path.join(d, 'storage', 'append-plan.js')
+    const src = fs.readFileSync(f, 'utf8')
+    const call = /nodesAfterAppend\(input\.tree\.size, input\.tree\.frontier, sealed\.map\(\(s\) => s\.hash\)\)/
+    if (!call.test(src)) throw new Error('dist/storage/append-plan.js no longer calls nodesAfterAppend(input.tree.size, input.tree.frontier, ...): update case 14')
+    fs.writeFileSync(f, src.replace(call, '({ size: input.tree.size + sealed.length, frontier: input.tree.frontier, nodes: [] }) /* bench case 14: no tree */'))
+    distNoTree = d
+  } catch (err) {
+    noTreeError = String(err.message ?? err)
+    log(`case 14: no build without the tree: ${noTreeError}`)
+  }
+  const variants = (durable) => [
+    { key: 'chainlog', store: 'chainlog', countTree: true, label: `chainlog \`appendTurn\`, durability \`${durable ? 'sync' : 'relaxed'}\` (as in case ${durable ? 2 : 1})` },
+    { key: 'notree-rows', store: 'chainlog-notree-rows', countTree: true, label: 'the same, each commit passed on without its tree rows (the tree still computed in memory)' },
+    ...(distNoTree ? [{ key: 'notree', store: 'chainlog-notree', dist: distNoTree, countTree: true, label: 'the same build with the tree taken out of the append plan (no leaf or node hashes, no tree rows)' }] : []),
+  ]
+  // The tree's own work alone (hashing and row building for turns of 4 entries, as appendTurn
+  // writes the workload's turns), no store: a bound that a busy machine does not blur.
+  const treeWork = []
+  for (let r = 0; r < P.reps; r++) treeWork.push(await runWorker({ task: 'treeWork', turns: 20_000, perTurn: 4 }, { label: `c14-work-r${r}` }))
+  R.cases.c14 = {
+    relaxed: await appendCase(14, variants(false), { durable: false, sessions: 1, turns: P.c1Turns, pairedTo: 'chainlog' }),
+    durable: await appendCase(14, variants(true), { durable: true, sessions: 1, turns: P.c2Turns, pairedTo: 'chainlog' }),
+    work: summarise(treeWork, ['usPerTurn', 'cpuUsPerTurn', 'rowBytesPerTurn']),
+    ...(noTreeError ? { noTreeError } : {}),
+  }
 }
 
 R.machine.loadEnd = os.loadavg().map((x) => x.toFixed(2)).join(' ')

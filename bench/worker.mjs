@@ -10,6 +10,8 @@ import { dirSize, now, percentile, rmrf, median } from './lib/util.mjs'
 import * as P from './lib/peers.mjs'
 import { WRITE_BUFFER_BYTES, chainlog, classify, distModule, keys, localStore, openChainlog, readAllVerified, toEntries, turnItems, verifyMethod, verifyStore } from './lib/chainlog.mjs'
 import { smallSession, smallSessionJsonl } from './lib/small-sessions.mjs'
+import { writeTranscripts } from './lib/transcripts.mjs'
+import { JsonlFileSession, SampleFileSession, agentTurns, langgraphSteps, langgraphWrite } from './lib/adapters.mjs'
 
 const task = JSON.parse(process.argv[2])
 
@@ -18,7 +20,20 @@ const task = JSON.parse(process.argv[2])
 async function openWriter(spec, dir) {
   switch (spec.store) {
     case 'chainlog':
+    case 'chainlog-notree':
+      // chainlog-notree: the same, on a copy of the build whose append plan computes no tree at
+      // all (run.mjs patches it, case 14): no leaf or node hashes, no T rows.
       return chainlogWriter(await openChainlog(dir, { durability: spec.durable ? 'sync' : 'relaxed' }))
+    case 'chainlog-notree-rows': {
+      // Case 14: chainlog as is, except that every commit is passed on without its Merkle tree
+      // rows (T table, docs/storage.md section 1). The tree is still computed (frontier kept in
+      // memory, so appends never read the rows back); only its rows are not written.
+      const store = await openChainlog(dir, { durability: spec.durable ? 'sync' : 'relaxed' })
+      const engine = localStore(store).engine
+      const commit = engine.commit.bind(engine)
+      engine.commit = (c) => commit({ ...c, ops: c.ops.filter((op) => op.key[0] !== keys.TAG.tree) })
+      return chainlogWriter(store)
+    }
     case 'chainlog-mem': {
       // Floor: chainlog's own work per turn (validation, canonical encoding, hashing, blobs,
       // batch assembly) with LevelDB taken away: the same calls on a memory-level database that
@@ -60,7 +75,7 @@ function chainlogWriter(store) {
       heads.set(id, r.head)
       written += r.entries.length
     },
-    stats: () => ({ entriesWritten: written, batches: localStore(store).engine?.stats.batches }),
+    stats: () => ({ entriesWritten: written, batches: localStore(store).engine?.stats.batches, bytesWritten: localStore(store).engine?.stats.bytesWritten }),
     close: () => store.close(),
   }
 }
@@ -182,6 +197,20 @@ async function inspectStore(dir) {
   }
 }
 
+/** Rows of one table (first key byte) in a store directory. */
+async function countRows(dir, tag) {
+  const { ClassicLevel } = await import('classic-level')
+  const db = new ClassicLevel(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+  await db.open()
+  let n = 0
+  try {
+    for await (const _ of db.keys(keys.tableRange(tag))) n++
+  } finally {
+    await db.close()
+  }
+  return n
+}
+
 // ------------------------------------------------------------------------------ tasks
 const tasks = {
   // Cases 1-3: S sessions, T turns each, appended concurrently (S loops) one turn per call.
@@ -195,6 +224,10 @@ const tasks = {
     const ids = Array.from({ length: S }, () => randomUUID())
     for (const id of ids) await w.createSession(id)
     const lat = []
+    // CPU time of the whole process (main thread, LevelDB's and libuv's threads) from the first
+    // append to the end of the close: the work the appends caused, less moved by other load on
+    // the machine than the wall time (case 14 reports both).
+    const cpu0 = process.cpuUsage()
     const t0 = now()
     await Promise.all(
       ids.map(async (id, k) => {
@@ -212,7 +245,19 @@ const tasks = {
     const tc = now()
     await w.close()
     const closeMs = now() - tc
+    const cpu = process.cpuUsage(cpu0)
     const disk = dirSize(t.dir)
+    // Case 14 checks that each variant wrote (or left out) the tree rows it should, and that the
+    // sessions it wrote read back whole and verified (hashes and links), with or without them.
+    let treeRows
+    if (t.countTree) {
+      treeRows = await countRows(t.dir, keys.TAG.tree)
+      const store = await openChainlog(t.dir)
+      let read = 0
+      for (const id of ids) for await (const _ of store.entries(id, { verify: true })) read++
+      await store.close()
+      if (read !== extra.entriesWritten + S) throw new Error(`read back ${read} entries, wrote ${extra.entriesWritten} + ${S} genesis`)
+    }
     rmrf(t.dir)
     const turns = S * T
     return {
@@ -224,7 +269,9 @@ const tasks = {
       entriesPerSec: ((turns * TURN_SIZE) / ms) * 1000,
       p50ms: percentile(lat, 0.5),
       p99ms: percentile(lat, 0.99),
+      cpuUsPerTurn: (cpu.user + cpu.system) / turns,
       disk,
+      treeRows,
       ...extra,
     }
   },
@@ -691,6 +738,263 @@ const tasks = {
     clearInterval(timer)
     const ru = process.resourceUsage()
     return { ms, entries, method, maxRssBytes: ru.maxRSS * 1024, peakRssAnonBytes: peak.RssAnon ?? NaN, peakRssFileBytes: peak.RssFile ?? NaN, heapUsed: process.memoryUsage().heapUsed }
+  },
+  // Case 14: the tree's own work per turn, in process and alone: the calls an append makes for
+  // it (nodesAfterAppend over the turn's entry hashes, then treeRowOps), for `turns` turns of
+  // `perTurn` entries (random hashes), after a warm-up of as many. No store, no I/O.
+  async treeWork(t) {
+    const { randomBytes } = await import('node:crypto')
+    const { leafHash, nodesAfterAppend } = await distModule('proofs/merkle.js')
+    const { treeRowOps } = await distModule('storage/tree.js')
+    const hashes = Array.from({ length: t.turns * t.perTurn }, () => new Uint8Array(randomBytes(32)))
+    let rows = 0
+    let rowBytes = 0
+    const run = () => {
+      let tree = { size: 1, frontier: [leafHash(new Uint8Array(32))] }
+      for (let i = 0; i < t.turns; i++) {
+        const r = nodesAfterAppend(tree.size, tree.frontier, hashes.slice(i * t.perTurn, (i + 1) * t.perTurn))
+        for (const op of treeRowOps('019b8f2e-5a10-7c3e-9d41-6e2f0a1b3c4d', r.nodes)) {
+          rows++
+          rowBytes += op.key.length + op.value.length
+        }
+        tree = { size: r.size, frontier: r.frontier }
+      }
+    }
+    run()
+    rows = 0
+    rowBytes = 0
+    const cpu0 = process.cpuUsage()
+    const t0 = now()
+    run()
+    const ms = now() - t0
+    const cpu = process.cpuUsage(cpu0)
+    return { ms, usPerTurn: (ms * 1000) / t.turns, cpuUsPerTurn: (cpu.user + cpu.system) / t.turns, rows, rowBytesPerTurn: rowBytes / t.turns }
+  },
+
+  // Case 12: write the synthetic session files of one format (not timed; run.mjs reuses them).
+  async writeTranscripts(t) {
+    rmrf(t.dir)
+    return writeTranscripts(t.dir, t.format, { files: t.files, turns: t.turns })
+  },
+
+  // Case 12: import every file of one format into a fresh store with importTranscript, the
+  // library call behind `chainlog import --from <format>` (which opens its store with
+  // durability sync). Checks that every line was imported, one session per file, no damage.
+  // Bytes on disk: as the close leaves them, and after a full compaction (untimed).
+  async importTranscripts(t) {
+    rmrf(t.dir)
+    const store = await chainlog.openStore({ path: t.dir, durability: t.durability })
+    const t0 = now()
+    const r = await chainlog.importTranscript(store, t.src, { from: t.format })
+    const ms = now() - t0
+    const tc = now()
+    await store.close()
+    const closeMs = now() - tc
+    if (r.linesImported !== t.lines) throw new Error(`imported ${r.linesImported} lines of ${t.lines}`)
+    if (r.damaged.length) throw new Error(`the import reported damage: ${JSON.stringify(r.damaged[0])}`)
+    if (r.sessionsCreated.length !== t.files) throw new Error(`${r.sessionsCreated.length} sessions created for ${t.files} files`)
+    const disk = dirSize(t.dir)
+    await P.classicCompact(t.dir)
+    const compacted = dirSize(t.dir)
+    rmrf(t.dir)
+    return { ms, closeMs, lines: r.linesImported, entries: r.entriesAppended, sessions: r.sessionsCreated.length, linesPerSec: (r.linesImported / ms) * 1000, bytesPerSec: (t.bytes / ms) * 1000, disk, compacted }
+  },
+
+  // Case 12 floor: what any importer does at least: read each file, split it into lines, SHA-256
+  // of each line's bytes and JSON.parse of each line. Nothing stored.
+  async importFloor(t) {
+    const { createHash } = await import('node:crypto')
+    const files = []
+    const walk = (d) => {
+      for (const n of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, n.name)
+        if (n.isDirectory()) walk(p)
+        else if (n.name.endsWith('.jsonl')) files.push(p)
+      }
+    }
+    const t0 = now()
+    walk(t.src)
+    let lines = 0
+    let keys = 0
+    for (const f of files) {
+      const buf = fs.readFileSync(f)
+      let start = 0
+      for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, start)) {
+        const line = buf.subarray(start, nl)
+        createHash('sha256').update(line).digest('hex')
+        keys += Object.keys(JSON.parse(line.toString('utf8'))).length
+        lines++
+        start = nl + 1
+      }
+    }
+    const ms = now() - t0
+    if (lines !== t.lines) throw new Error(`read ${lines} lines of ${t.lines}`)
+    return { ms, lines, keys, linesPerSec: (lines / ms) * 1000, bytesPerSec: (t.bytes / ms) * 1000 }
+  },
+
+  // Case 13a: a LangGraph thread of `steps` supersteps on one saver (bench/lib/adapters.mjs):
+  // the writes timed per step; then the saver is closed and opened again (a new process would
+  // do the same) and the reads are timed: the first getTuple of the latest checkpoint (what a
+  // resume does, open included), getTuple of `gets` checkpoints picked at random, list of the
+  // whole thread and list with limit 10. Checks: every read returns the checkpoint asked for.
+  async langgraph(t) {
+    const cp = await import('@langchain/langgraph-checkpoint')
+    const work = langgraphSteps(t.steps)
+    rmrf(t.dir)
+    fs.mkdirSync(t.dir, { recursive: true })
+    let store
+    const open = async () => {
+      switch (t.store) {
+        case 'chainlog':
+        case 'chainlog-relaxed': {
+          const { ChainlogSaver } = await distModule('adapters/langgraph.js')
+          store = await chainlog.openStore({ path: t.dir, durability: t.store === 'chainlog' ? 'sync' : 'relaxed' })
+          return new ChainlogSaver(store)
+        }
+        case 'sqlite': {
+          const { SqliteSaver } = await import('@langchain/langgraph-checkpoint-sqlite')
+          const saver = SqliteSaver.fromConnString(path.join(t.dir, 'checkpoints.db'))
+          store = { close: async () => saver.db.close() }
+          return saver
+        }
+        case 'memory':
+          store = { close: async () => {} }
+          return (t.memSaver ??= new cp.MemorySaver())
+        default:
+          throw new Error(`unknown saver ${t.store}`)
+      }
+    }
+    const thread = 'bench-thread'
+    let saver = await open()
+    const t0 = now()
+    const { ids, lat } = await langgraphWrite(saver, thread, work, cp, now)
+    const writeMs = now() - t0
+    const tc = now()
+    await store.close()
+    const closeMs = now() - tc
+    const disk = t.store === 'memory' ? undefined : dirSize(t.dir)
+    const cfg = (id) => ({ configurable: { thread_id: thread, checkpoint_ns: '', ...(id ? { checkpoint_id: id } : {}) } })
+    const stepOf = (tuple) => tuple?.checkpoint?.channel_values?.step
+    // Resume: open again, read the latest checkpoint.
+    const tr = now()
+    saver = await open()
+    const latest = await saver.getTuple(cfg())
+    const resumeMs = now() - tr
+    if (latest?.checkpoint.id !== ids[ids.length - 1] || stepOf(latest) !== ids.length - 1) throw new Error(`getTuple(latest) returned ${latest?.checkpoint.id}`)
+    // Random checkpoints by id (seeded picks).
+    let x = 0x2545f491
+    const pick = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x % ids.length)
+    const gets = []
+    for (let k = 0; k < t.gets; k++) {
+      const i = pick()
+      const ta = now()
+      const tuple = await saver.getTuple(cfg(ids[i]))
+      gets.push(now() - ta)
+      if (stepOf(tuple) !== i) throw new Error(`getTuple(${ids[i]}) returned step ${stepOf(tuple)}, not ${i}`)
+      if (i > 0 && i < ids.length - 1 && tuple.pendingWrites.length !== 2) throw new Error(`checkpoint ${i} has ${tuple.pendingWrites.length} pending writes, not 2`)
+    }
+    const tl = now()
+    let listed = 0
+    let prev = null
+    for await (const tuple of saver.list(cfg())) {
+      if (prev !== null && !(tuple.checkpoint.id < prev)) throw new Error('list is not newest first')
+      prev = tuple.checkpoint.id
+      listed++
+    }
+    const listMs = now() - tl
+    if (listed !== ids.length) throw new Error(`list returned ${listed} checkpoints of ${ids.length}`)
+    const t10 = now()
+    let n10 = 0
+    for await (const _ of saver.list(cfg(), { limit: 10 })) n10++
+    const list10Ms = now() - t10
+    if (n10 !== 10) throw new Error(`list(limit 10) returned ${n10}`)
+    await store.close()
+    rmrf(t.dir)
+    const steps = ids.length
+    return {
+      steps,
+      writeMs,
+      stepsPerSec: (steps / writeMs) * 1000,
+      p50ms: percentile(lat, 0.5),
+      p99ms: percentile(lat, 0.99),
+      closeMs,
+      resumeMs,
+      getMs: median(gets),
+      getsPerSec: 1000 / median(gets),
+      listMs,
+      listPerSec: (listed / listMs) * 1000,
+      list10Ms,
+      disk,
+    }
+  },
+
+  // Case 13b: `turns` turns of the Agents SDK runner's calls on one session (bench/lib/adapters.mjs),
+  // each timed: getItems() of the whole history, addItems(input), addItems(output). Then a new
+  // session object on a reopened store (a new process would do the same): getItems() of the
+  // whole history and getItems(20), timed, and checked against what was written.
+  async agentsSession(t) {
+    const turns = agentTurns(t.turns)
+    rmrf(t.dir)
+    fs.mkdirSync(t.dir, { recursive: true })
+    const sdk = await import('@openai/agents')
+    const sessionId = 'bench-agent-session'
+    let store
+    const open = async () => {
+      switch (t.store) {
+        case 'chainlog':
+        case 'chainlog-sync': {
+          const { ChainlogSession } = await distModule('adapters/openai-agents.js')
+          store = await chainlog.openStore({ path: t.dir, durability: t.store === 'chainlog-sync' ? 'sync' : 'relaxed' })
+          return new ChainlogSession({ store, sessionId })
+        }
+        case 'file': {
+          const s = new SampleFileSession({ dir: t.dir, sessionId, protocol: sdk.protocol })
+          store = s
+          return s
+        }
+        case 'jsonl': {
+          const s = new JsonlFileSession({ dir: t.dir, sessionId })
+          store = s
+          return s
+        }
+        case 'memory': {
+          const s = (t.memSession ??= new sdk.MemorySession({ sessionId }))
+          store = { close: async () => {} }
+          return s
+        }
+        default:
+          throw new Error(`unknown session ${t.store}`)
+      }
+    }
+    let session = await open()
+    const lat = []
+    let items = 0
+    const t0 = now()
+    for (const turn of turns) {
+      const ta = now()
+      const history = await session.getItems()
+      if (history.length !== items) throw new Error(`getItems returned ${history.length} items, not ${items}`)
+      await session.addItems(turn.input)
+      await session.addItems(turn.output)
+      lat.push(now() - ta)
+      items += turn.input.length + turn.output.length
+    }
+    const ms = now() - t0
+    await store.close()
+    const disk = t.store === 'memory' ? undefined : dirSize(t.dir)
+    const tr = now()
+    session = await open()
+    const all = await session.getItems()
+    const resumeMs = now() - tr
+    const t20 = now()
+    const last20 = await session.getItems(20)
+    const tail20Ms = now() - t20
+    const lastItem = turns[turns.length - 1].output[2]
+    if (all.length !== items || last20.length !== 20) throw new Error(`after reopening: ${all.length} items (of ${items}), ${last20.length} of the last 20`)
+    if (JSON.stringify(last20[19].content) !== JSON.stringify(lastItem.content)) throw new Error('the last item read back differs from the one written')
+    await store.close()
+    rmrf(t.dir)
+    return { turns: turns.length, items, ms, turnsPerSec: (turns.length / ms) * 1000, p50ms: percentile(lat, 0.5), p99ms: percentile(lat, 0.99), lastMs: lat[lat.length - 1], resumeMs, tail20Ms, disk }
   },
 }
 

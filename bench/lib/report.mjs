@@ -6,7 +6,13 @@ const MB = 1e6
 const MiB = 2 ** 20
 const num = (x) => typeof x === 'number' && Number.isFinite(x)
 const ratio = (a, b) => (num(a) && num(b) && b !== 0 ? a / b : NaN)
-const x2 = (r) => (num(r) ? `${r >= 100 ? Math.round(r).toLocaleString('en-US') : r.toFixed(2)}×` : 'n/a')
+// Two decimals, or two significant digits below 0.01 (a ratio to an in-memory floor can be that small).
+const x2 = (r) => (num(r) ? `${r >= 100 ? Math.round(r).toLocaleString('en-US') : r >= 0.01 || r === 0 ? r.toFixed(2) : r.toPrecision(2)}×` : 'n/a')
+const pct = (p) => (num(p) ? `${p.toFixed(1)}%` : 'n/a')
+/** Case 14: the row without the tree that the target is judged on (no tree at all, else the rows left out). */
+const treeRow = (cs) => cs?.rows?.find((r) => r.key === 'notree' && r.n > 0) ?? cs?.rows?.find((r) => r.key === 'notree-rows')
+/** What the tree adds to the time per turn, in %: the median over repetitions of (turns/s without ÷ turns/s with, same round) − 1. */
+const treeCost = (row) => (num(row?.paired?.median) ? (row.paired.median - 1) * 100 : NaN)
 
 /** "median (min–max)" with a formatter; a single repetition shows just the value. */
 function mm(s, f = fmt.int) {
@@ -128,7 +134,47 @@ function targets(R) {
     const r = ratio(cl, big)
     add('11', `\`verify --all\` of ${fmt.int(c.c11.sessions)} small sessions (${fmt.int(c.c11.entries)} entries): entries/s ≥ 0.9× the verify of the ${fmt.int(c.c11.bigTotal)}-entry 3-session store`, x2(r), cmpGe(r, 0.9), `${fmt.int(cl)} vs ${fmt.int(big)} entries/s`)
   }
+  if (c.c13?.langgraph) {
+    const ch = find(c.c13.langgraph, 'chainlog')
+    const sq = find(c.c13.langgraph, 'sqlite')
+    const r1 = ratio(ch?.stepsPerSec.median, sq?.stepsPerSec.median)
+    const r2 = ratio(ch?.getsPerSec.median, sq?.getsPerSec.median)
+    const r3 = ratio(ch?.listPerSec.median, sq?.listPerSec.median)
+    const r4 = ratio(ch?.disk?.apparent, sq?.disk?.apparent)
+    const steps = fmt.int(c.c13.steps)
+    add('13a', `LangGraph \`ChainlogSaver\` put + putWrites per step ≥ 1.0× \`SqliteSaver\` (${steps}-step thread, both durable)`, x2(r1), cmpGe(r1, 1.0), `${fmt.int(ch?.stepsPerSec.median)} vs ${fmt.int(sq?.stepsPerSec.median)} steps/s`)
+    add('13b', `LangGraph getTuple of a random checkpoint ≥ 1.0× \`SqliteSaver\``, x2(r2), cmpGe(r2, 1.0), `${fmt.ms(ch?.getMs.median)} ms vs ${fmt.ms(sq?.getMs.median)} ms per call`)
+    add('13c', `LangGraph list of the whole thread ≥ 1.0× \`SqliteSaver\` (checkpoints/s)`, x2(r3), cmpGe(r3, 1.0), `${fmt.int(ch?.listPerSec.median)} vs ${fmt.int(sq?.listPerSec.median)} checkpoints/s`)
+    add('13d', `LangGraph bytes on disk ≤ 0.5× \`SqliteSaver\` (size ratio)`, x2(r4), cmpLe(r4, 0.5), `${fmt.f1((ch?.disk?.apparent ?? NaN) / MB)} MB vs ${fmt.f1((sq?.disk?.apparent ?? NaN) / MB)} MB`)
+  }
+  if (c.c14) {
+    for (const [id, which, n] of [
+      ['14a', 'relaxed', 1],
+      ['14b', 'durable', 2],
+    ]) {
+      const cs = c.c14[which]
+      const row = treeRow(cs)
+      const cost = treeCost(row)
+      add(id, `the Merkle tree adds ≤ 5% to the time per turn of case ${n} (${which} append; paired with a build without the tree)`, pct(cost), num(cost) ? cost <= 5 : null, `${fmt.int(find(cs.rows, 'chainlog')?.turnsPerSec.median)} turns/s with the tree, ${fmt.int(row?.turnsPerSec.median)} without (${row?.key === 'notree' ? 'no tree at all' : 'tree rows left out'})`)
+    }
+  }
   return T
+}
+
+/** Case 14: the tree's own work alone (worker treeWork), against chainlog's time and bytes per turn in cases 14a and 14b. */
+function treeWorkNote(c14) {
+  const w = c14?.work
+  if (!w || !num(w.usPerTurn?.median)) return ''
+  const share = (cs) => {
+    const ch = cs?.rows?.find((r) => r.key === 'chainlog')
+    const us = ch && num(ch.turnsPerSec?.median) ? 1e6 / ch.turnsPerSec.median : NaN
+    const bytes = num(ch?.bytesWritten?.median) ? ch.bytesWritten.median / cs.turns : NaN
+    return `${pct((w.usPerTurn.median / us) * 100)} of its ${fmt.int(us)} µs per turn and ${pct((w.rowBytesPerTurn.median / bytes) * 100)} of the ${fmt.int(bytes)} bytes its storage engine was given per turn`
+  }
+  return (
+    `**The tree's own work alone**, measured apart in the same run (\`nodesAfterAppend\` and \`treeRowOps\` for turns of 4 entries, in process, no store; ${w.usPerTurn.n} run(s)): ${mm(w.usPerTurn, fmt.f1)} µs per turn (CPU ${mm(w.cpuUsPerTurn, fmt.f1)} µs), and its rows ${fmt.int(w.rowBytesPerTurn.median)} bytes per turn (keys and values). ` +
+    `That is ${share(c14.relaxed)} in case 14a, and ${share(c14.durable)} in case 14b. The rows' storage cost past their bytes (journal, LevelDB's puts and compactions) is what the rows-left-out variant measures.`
+  )
 }
 
 /** µs per turn of a row (from its median turns/s). */
@@ -262,6 +308,40 @@ function limits(R) {
     const extra = ((many?.ms.median ?? NaN) - ((c.c11.entries ?? NaN) / (big?.entriesPerSec.median ?? NaN)) * 1000) / c.c11.sessions
     out.push(
       `- **11, verify of many small sessions.** In-process, \`store.verify()\` of the ${fmt.int(c.c11.sessions)} sessions runs at ${fmt.int(many?.entriesPerSec.median)} entries/s (the CLI at ${fmt.int(cli?.entriesPerSec.median)}), against ${fmt.int(big?.entriesPerSec.median)} for 3 long sessions: at the long sessions' rate per entry, each small session costs ${fmt.sig(extra * 1000)} µs more: a fixed cost per session that 5 entries do not amortise (bench/README.md says what the profile shows it is).`,
+    )
+  }
+  if (c.c13?.langgraph && (unmet('13a') || unmet('13b') || unmet('13c') || unmet('13d'))) {
+    const L = c.c13.langgraph
+    const ch = find(L, 'chainlog')
+    const rx = find(L, 'chainlog-relaxed')
+    const sq = find(L, 'sqlite')
+    const mem = find(L, 'memory')
+    const us = (r) => (num(r?.stepsPerSec?.median) ? 1e6 / r.stepsPerSec.median : NaN)
+    out.push(
+      `- **13, LangGraph saver.** Per step (putWrites + put): chainlog ${fmt.int(us(ch))} µs durable, ${fmt.int(us(rx))} µs relaxed, \`SqliteSaver\` ${fmt.int(us(sq))} µs, \`MemorySaver\` ${fmt.int(us(mem))} µs (LangGraph's own serialisation and copying, no storage). ` +
+        `A step is two chainlog appends (the writes entry, then the checkpoint entry), each its own commit and, durable, its own fdatasync of the journal; the SQLite saver's two transactions each sync the WAL too. ` +
+        `Reads: a random getTuple takes ${fmt.ms(ch?.getMs.median)} ms against ${fmt.ms(sq?.getMs.median)} ms (one indexed row with its writes); listing the ${fmt.int(c.c13.steps)} checkpoints ${fmt.ms(ch?.listMs.median)} ms against ${fmt.ms(sq?.listMs.median)} ms; ` +
+        `the first getTuple after opening (the saver reads the thread's checkpoint index from the log: every entry of the thread) ${fmt.ms(ch?.resumeMs.median)} ms against ${fmt.ms(sq?.resumeMs.median)} ms. ` +
+        `Bytes: chainlog keeps only the channels a step changed (the ~2 KB context channel once), each checkpoint and write as a hashed, CBOR-encoded entry (bytes: the store directory as the close leaves it, not compacted); the SQLite saver writes the whole serialised checkpoint per step.`,
+    )
+  }
+  if (c.c14 && (unmet('14a') || unmet('14b'))) {
+    const cpuCost = (row) => (num(row?.pairedCpu?.median) ? (row.pairedCpu.median - 1) * 100 : NaN)
+    const parts = ['relaxed', 'durable'].map((w) => {
+      const cs = c.c14[w]
+      const rows = find(cs.rows, 'notree-rows')
+      const all = treeRow(cs)
+      const noisy = num(all?.paired?.min) && all.paired.min < 1 && all.paired.max > 1
+      return (
+        `${w}: ${pct(treeCost(all))} of the time per turn in all (paired repetitions from ${pct((all?.paired?.min - 1) * 100)} to ${pct((all?.paired?.max - 1) * 100)}${noisy ? ': on both sides of zero, so this run cannot tell the cost from the noise' : ''}), ` +
+        `${pct(cpuCost(all))} of the CPU per turn; the rows alone ${pct(treeCost(rows))} of the time, ${pct(cpuCost(rows))} of the CPU (${fmt.int(find(cs.rows, 'chainlog')?.treeRows?.median)} rows for ${fmt.int(find(cs.rows, 'chainlog')?.entriesWritten?.median)} entries)`
+      )
+    })
+    out.push(
+      `- **14, tree cost.** What the tree adds to a turn, median of the paired repetitions: ${parts.join('; ')}. ` +
+        'Past the rows, the tree is hashing on the main thread: SHA-256 of each new leaf (1 per entry) and of each node it completes (1 per entry on average). ' +
+        (treeWorkNote(c.c14) ? `${treeWorkNote(c.c14).replace(/\*\*/g, '')} ` : '') +
+        'Where the paired ratios spread over tens of percent, the machine was busy: rerun `--only 14 --reps 9` on a quiet one before reading the cost.',
     )
   }
   return out
@@ -557,6 +637,150 @@ export function renderReport(R) {
     const e = errNote(c.c11.rows)
     if (e) p(e)
   } else p(c.c11?.error ? `- failed: \`${c.c11.error.split('\n')[0].slice(0, 300)}\`` : '_not run_')
+
+  // ---- case 12
+  p('## 12. Importing agent transcripts')
+  if (c.c12?.formats) {
+    p(
+      `\`importTranscript(store, dir, { from })\`, the library call behind \`chainlog import --from <format> DIR\`, on session files the bench writes itself (bench/lib/transcripts.mjs): ${c.c12.files} file(s) per format, seeded, shaped as docs/importers.md describes each format, with the line mix and line sizes of real sessions (Claude Code: mostly hook progress lines, tool calls and tool results of a few KB, 2% of results 30-40 KB, each result twice in its line as Claude Code writes it; Codex: a turn_context and token_count snapshots per turn, reasoning with encrypted content; pi: user, assistant and toolResult messages with usage). ` +
+        `Each repetition imports every file of the format into a fresh store in its own process; the time is the call's (open and close apart). Every run checks that every line was imported, one session per file, with no damage reported. ` +
+        'Bytes on disk: the store directory after the close, and after a full LevelDB compaction (`compactRange`, untimed), against the source files\' bytes.',
+    )
+    for (const [format, f] of Object.entries(c.c12.formats)) {
+      if (f.error) {
+        p(`### ${format}`, `- failed: \`${f.error.split('\n')[0].slice(0, 300)}\``)
+        continue
+      }
+      const rel = find(f.rows, 'relaxed')
+      const floor = find(f.rows, 'floor')
+      p(
+        `### ${format}: ${fmt.int(f.lines)} lines, ${fmt.f1(f.bytes / MB)} MB of JSONL in ${f.files} file(s)`,
+        table(
+          ['what', 'ms', 'lines/s', 'source MB/s', 'chainlog entries', 'bytes on disk after close (÷ source)', 'after compaction (÷ source)', 'lines/s ÷ the relaxed import'],
+          f.rows.map((r) => [
+            r.label,
+            mm(r.ms, fmt.ms),
+            mm(r.linesPerSec),
+            mm(scale(r.bytesPerSec, MB), fmt.f2),
+            r.floor ? '' : fmt.int(r.entries),
+            r.disk ? `${fmt.f1(r.disk.apparent / MB)} MB (**${x2(r.disk.apparent / f.bytes)}**)` : '',
+            r.compacted ? `${fmt.f1(r.compacted.apparent / MB)} MB (**${x2(r.compacted.apparent / f.bytes)}**)` : '',
+            r.key === 'relaxed' ? '—' : `**${x2(ratio(r.linesPerSec.median, rel?.linesPerSec.median))}**`,
+          ]),
+        ),
+        num(floor?.ms?.median) && num(rel?.ms?.median)
+          ? `**What limits it.** Reading, hashing and parsing the lines (floor row) is ${fmt.f1((floor.ms.median / rel.ms.median) * 100)}% of the relaxed import's time; the rest is the import's own work per line (mapping, planning the sessions and turns, building the line records and item entries, chainlog's validation, canonical encoding, hashing and blob extraction of ${fmt.f2((rel.entries ?? NaN) / f.lines)} entries per line) and the appends (one \`appendMany\` per turn).`
+          : '',
+      )
+      const e = errNote(f.rows)
+      if (e) p(e)
+    }
+  } else p('_not run_')
+
+  // ---- case 13
+  p('## 13. Framework adapters: LangGraph.js checkpointer and OpenAI Agents SDK session')
+  if (c.c13?.langgraph) {
+    const L = c.c13.langgraph
+    const sq = find(L, 'sqlite')
+    p(
+      '### 13a. LangGraph.js: `ChainlogSaver` against `SqliteSaver`',
+      `One thread of ${fmt.int(c.c13.steps)} supersteps of an agent graph (bench/lib/adapters.mjs): each step \`putWrites\` (2 writes of the step's task) on the current checkpoint, then \`put\` of the next checkpoint (4 channels: a window of the last 4 messages, a step counter, a tool result of 1-4 KB every other step, a ~2 KB context written once; \`newVersions\` names the channels the step changed). ` +
+        `Then the saver is closed and opened again, and the reads are timed: the first \`getTuple\` of the latest checkpoint (a resume, the open included), \`getTuple\` of ${c.c13.gets} checkpoints picked at random (median per call), \`list\` of the whole thread and \`list\` with \`limit: 10\`. Each read is checked (the checkpoint asked for, its 2 pending writes, newest first). ${P.readReps} repetition(s), each saver in its own process, taking turns.`,
+      table(
+        ['saver', 'steps/s (put + putWrites)', 'p50 ms per step', 'p99 ms per step', 'resume: open + getTuple(latest), ms', 'getTuple (random), ms', 'list all, checkpoints/s', 'list limit 10, ms', 'MB on disk', 'chainlog ÷ this: steps/s, getTuple/s, list/s, bytes'],
+        L.map((r) => [
+          r.label,
+          mm(r.stepsPerSec),
+          mm(r.p50ms, fmt.ms),
+          mm(r.p99ms, fmt.ms),
+          mm(r.resumeMs, fmt.ms),
+          mm(r.getMs, fmt.ms),
+          mm(r.listPerSec),
+          mm(r.list10Ms, fmt.ms),
+          r.disk ? fmt.f1(r.disk.apparent / MB) : '—',
+          r.key === 'chainlog'
+            ? '—'
+            : [ratio(find(L, 'chainlog')?.stepsPerSec.median, r.stepsPerSec.median), ratio(find(L, 'chainlog')?.getsPerSec.median, r.getsPerSec.median), ratio(find(L, 'chainlog')?.listPerSec.median, r.listPerSec.median)]
+                .map((x) => `**${x2(x)}**`)
+                .join(', ') + (r.disk ? `, **${x2(ratio(find(L, 'chainlog')?.disk?.apparent, r.disk.apparent))}**` : ''),
+        ]),
+      ),
+      `The SQLite saver as its package ships it: \`SqliteSaver.fromConnString(file)\` sets WAL; better-sqlite3 leaves synchronous at FULL, so each of its transactions is durable, like chainlog's default durability \`sync\`${sq ? '' : ' (row missing)'}.`,
+    )
+    const e = errNote(L)
+    if (e) p(e)
+  }
+  if (c.c13?.agents) {
+    const A = c.c13.agents
+    const ch = find(A, 'chainlog')
+    p(
+      '### 13b. OpenAI Agents SDK: `ChainlogSession` against a file session',
+      `${c.c13.turns} turns on one session, as the SDK's runner drives a session in \`run(agent, input, { session })\`: \`getItems()\` of the whole history, \`addItems\` of the user input, \`addItems\` of what the turn produced (a function call, its result of 1-4 KB, 2% 30-40 KB, and the answer): ${fmt.int(ch?.items)} items in all. ` +
+        "The SDK ships no file-backed session (only `MemorySession`, which its docs call not for production, and the remote `OpenAIConversationsSession`); its examples' `FileSession` keeps a session as one JSON array file, and that is the peer here, written from the example's description, and a JSONL file as one would write it instead. " +
+        `Then a new session object on the reopened store reads the whole history (resume) and the last 20 items, checked against what was written. ${P.readReps} repetition(s), each in its own process, taking turns.`,
+      table(
+        ['session', 'turns/s', 'p50 ms per turn', 'p99 ms per turn', 'last turn, ms', 'resume: getItems() after reopening, ms', 'getItems(20), ms', 'KB on disk', 'chainlog turns/s ÷ this'],
+        A.map((r) => [
+          r.label,
+          mm(r.turnsPerSec, fmt.sig),
+          mm(r.p50ms, fmt.ms),
+          mm(r.p99ms, fmt.ms),
+          mm(r.lastMs, fmt.ms),
+          mm(r.resumeMs, fmt.ms),
+          mm(r.tail20Ms, fmt.ms),
+          r.disk ? fmt.int(r.disk.apparent / 1000) : '—',
+          r.key === 'chainlog' ? '—' : `**${x2(ratio(ch?.turnsPerSec.median, r.turnsPerSec.median))}**`,
+        ]),
+      ),
+      '**What limits it.** Every turn begins with `getItems()` of the whole history (the runner asks for all of it), so each store reads and decodes more per turn as the session grows: the last turn\'s time shows where that is at the end. ' +
+        '`ChainlogSession.getItems()` without a limit restores the session (verified read of every entry); with a limit it reads only the tail.',
+    )
+    const e = errNote(A)
+    if (e) p(e)
+  }
+  if (!c.c13) p('_not run_')
+
+  // ---- case 14
+  p('## 14. Cost of the Merkle tree on appends')
+  if (c.c14) {
+    p(
+      "Each session's Merkle tree (docs/proofs.md) is kept in the same commit as each append: the leaf hash of each new entry, the nodes it completes, and their `T` rows. " +
+        'Cases 1 and 2 again (same workload and counts), chainlog as is against two variants made in the bench alone, the three taking turns in each repetition: ' +
+        '**rows left out**: every commit is passed on to the storage engine without its tree rows (the tree is still computed; its frontier stays in memory, so appends never read the rows back); ' +
+        "**no tree**: a copy of the build under test whose append plan skips the tree (`nodesAfterAppend` patched out of dist/storage/append-plan.js): no hashes, no rows. " +
+        'Each run counts the tree rows left in its store after the close, then reads every session back with `verify: true` (untimed). The cost is the median over repetitions of (turns/s without ÷ turns/s with, same round) − 1: what the tree adds to the time per turn; the target is judged on it. ' +
+        'The CPU column is the same pairing on the process\'s CPU time per turn (all its threads, from the first append to the end of the close), which other load on a shared machine moves less than the wall time.',
+    )
+    if (c.c14.noTreeError) p(`- the no-tree build could not be made: \`${c.c14.noTreeError.slice(0, 300)}\``)
+    const wk = treeWorkNote(c.c14)
+    if (wk) p(wk)
+    for (const [which, n] of [
+      ['relaxed', 1],
+      ['durable', 2],
+    ]) {
+      const cs = c.c14[which]
+      const ch = find(cs.rows, 'chainlog')
+      p(
+        `### 14${which === 'relaxed' ? 'a' : 'b'}. Case ${n}: ${fmt.int(cs.turns)} turns, ${which === 'relaxed' ? 'durability relaxed' : 'durability sync'}`,
+        table(
+          ['store', 'turns/s', 'p50 ms per turn', 'p99 ms per turn', 'CPU µs per turn (process, close included)', 'tree rows in the store after the run', 'the tree adds to the time per turn (paired: median (min–max))', 'the tree adds to the CPU per turn (paired)'],
+          cs.rows.map((r) => [
+            r.label,
+            mm(r.turnsPerSec),
+            mm(r.p50ms, fmt.ms),
+            mm(r.p99ms, fmt.ms),
+            mm(r.cpuUsPerTurn),
+            fmt.int(r.treeRows?.median),
+            r.key === 'chainlog' ? '—' : num(r.paired?.median) ? `**${pct((r.paired.median - 1) * 100)}** (${pct((r.paired.min - 1) * 100)} – ${pct((r.paired.max - 1) * 100)})` : 'n/a',
+            r.key === 'chainlog' ? '—' : num(r.pairedCpu?.median) ? `${pct((r.pairedCpu.median - 1) * 100)} (${pct((r.pairedCpu.min - 1) * 100)} – ${pct((r.pairedCpu.max - 1) * 100)})` : 'n/a',
+          ]),
+        ),
+        ch && num(ch.entriesWritten?.median) ? `Entries written per run: ${fmt.int(ch.entriesWritten.median)} (${fmt.f2(ch.entriesWritten.median / cs.turns)} per turn); a tree row is written for every second entry (each odd leaf, holding the nodes it completes).` : '',
+      )
+      const e = errNote(cs.rows)
+      if (e) p(e)
+    }
+  } else p('_not run_')
 
   p(
     '## Reproduce',

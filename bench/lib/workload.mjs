@@ -85,6 +85,29 @@ function id(rng, prefix, n = 24) {
 
 const TOOLS = ['read_file', 'edit_file', 'bash', 'grep', 'write_file', 'list_dir']
 
+/**
+ * A seeded text source over the same kind of corpus (for the bench's synthetic transcripts, case
+ * 12): `text(len)` slices ~len characters (~10% from the non-ASCII corpus, never splitting a
+ * surrogate pair), `between(lo, hi)` an integer, `id(prefix, n)` a base-62 id. Its own PRNG:
+ * makeWorkload's sequence is untouched.
+ */
+export function makeTextSource(seed = DEFAULT_SEED, asciiChars = 2 * 1024 * 1024, uniChars = 512 * 1024) {
+  const rng = makeRng(seed)
+  const ascii = makeCorpus(rng, asciiChars, false)
+  const uni = makeCorpus(rng, uniChars, true)
+  const text = (len) => {
+    const src = rng() < 0.1 ? uni : ascii
+    len = Math.min(len, src.length - 2)
+    let off = Math.floor(rng() * (src.length - len - 1))
+    let end = off + len
+    if (isLow(src.charCodeAt(off))) off++
+    if (isHigh(src.charCodeAt(end - 1))) end++
+    return src.slice(off, end)
+  }
+  const between = (lo, hi) => lo + Math.floor(rng() * (hi - lo + 1))
+  return { rng, text, between, id: (prefix, n = 24) => id(rng, prefix, n) }
+}
+
 export function makeWorkload(count, seed = DEFAULT_SEED) {
   const rng = makeRng(seed)
   const ascii = makeCorpus(rng, 8 * 1024 * 1024, false)
