@@ -62,7 +62,7 @@ const FULL = {
   c10Iters: 2, // timed rounds of the 6 commands per repetition
   c12Files: 4, // synthetic session files per format (~1,500-2,000 lines each, bench/lib/transcripts.mjs)
   c12Turns: null, // turns per file: the format's default (TURNS_PER_FILE)
-  c13Steps: 10_000, // LangGraph supersteps (checkpoints) in the thread
+  c13Steps: 3_000, // LangGraph supersteps (checkpoints) in the thread (10,000 took ~96 s per repetition for the durable chainlog saver)
   c13Gets: 200, // getTuple calls of random checkpoints after the writes
   c13Turns: 200, // Agents SDK turns (4 items each)
 }
