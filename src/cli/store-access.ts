@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { ChainlogStore } from '../index.js'
-import { checkStoreDir } from '../storage/store-dir.js'
+import { checkStoreDir } from '../storage/dir-check.js'
 import { CliCodes, CliError, usageError } from './errors.js'
 
 export const DEFAULT_STORE = '.chainlog'

@@ -21,7 +21,7 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...fs, readSync, default: { ...fs, readSync } }
 })
 
-const { checkStoreDir } = await import('../../src/storage/store-dir.js')
+const { checkStoreDir } = await import('../../src/storage/dir-check.js')
 
 const dirs: string[] = []
 afterEach(() => {
