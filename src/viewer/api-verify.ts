@@ -4,7 +4,7 @@ import type { VerifyOptions } from '../index.js'
 import type { Handler } from './context.js'
 import { describeHttpError } from './http-errors.js'
 import { boolParam, sendJson, startEvents } from './http.js'
-import { requireSession, verifySessionView } from '../views/data.js'
+import { verifySessionView, verifyTotal } from '../views/data.js'
 
 export const verifySession: Handler = async ({ res, ctx, params }) => {
   sendJson(res, 200, await verifySessionView(ctx.store, params[0]!))
@@ -21,20 +21,7 @@ export const verifyStream: Handler = async ({ req, res, ctx, url }) => {
   const sessionId = url.searchParams.get('session') || undefined
   const lineage = boolParam(url, 'lineage')
   const store = ctx.store
-  let total = 0
-  if (sessionId) {
-    total = (await requireSession(store, sessionId)).length
-    if (lineage) {
-      for (const a of (await store.lineage(sessionId)).ancestors) {
-        // verify follows forks and compactions; a subagent does not need the session above it.
-        if (a.relation === 'subagent') break
-        const h = a.present ? await store.readHead(a.sessionId) : undefined
-        if (h) total += h.seq + 1
-      }
-    }
-  } else {
-    for (const s of await store.listSessions()) total += s.length
-  }
+  const total = await verifyTotal(store, sessionId, lineage)
   const send = startEvents(res)
   send('start', { total, sessionId: sessionId ?? null, lineage })
   let closed = false

@@ -144,6 +144,28 @@ export async function usageView(store: ViewStore) {
   return { byModel, byDay }
 }
 
+/**
+ * The entries a verify will check (the progress bar's end): one session, with its sources when
+ * `lineage`, or the whole store.
+ */
+export async function verifyTotal(store: ViewStore, sessionId: string | undefined, lineage: boolean): Promise<number> {
+  if (!sessionId) {
+    let total = 0
+    for (const s of await store.listSessions()) total += s.length
+    return total
+  }
+  let total = (await requireSession(store, sessionId)).length
+  if (lineage) {
+    for (const a of (await store.lineage(sessionId)).ancestors) {
+      // verify follows forks and compactions; a subagent does not need the session above it.
+      if (a.relation === 'subagent') break
+      const h = a.present ? await store.readHead(a.sessionId) : undefined
+      if (h) total += h.seq + 1
+    }
+  }
+  return total
+}
+
 /** A session's verification report (the list's badges, the timeline's findings). */
 export async function verifySessionView(store: ViewStore, sessionId: string): Promise<VerifyReport> {
   await requireSession(store, sessionId)

@@ -5,7 +5,7 @@
 import { MemoryLevel } from 'memory-level'
 import { ChainlogError, openBrowserStore, verifyBundle, type BundleReport, type Store } from '../../src/browser'
 import { toJsonSafe } from '../../src/cli/json'
-import { entriesView, entryView, lineageView, MAX_PAGE, requireSession, sessionView, sessionsView, usageView, verifySessionView } from '../../src/views/data'
+import { entriesView, entryView, lineageView, MAX_PAGE, sessionView, sessionsView, usageView, verifySessionView, verifyTotal } from '../../src/views/data'
 
 export interface LocalApi {
   /** The file's name, shown in the header. */
@@ -96,20 +96,7 @@ export function localApi(name: string, store: Store): LocalApi {
         const sessionId = url.searchParams.get('session') || undefined
         const lineage = flag(url, 'lineage')
         try {
-          let total = 0
-          if (sessionId) {
-            total = (await requireSession(store, sessionId)).length
-            if (lineage) {
-              for (const a of (await store.lineage(sessionId)).ancestors) {
-                // verify follows forks and compactions; a subagent does not need the session above it.
-                if (a.relation === 'subagent') break
-                const h = a.present ? await store.readHead(a.sessionId) : undefined
-                if (h) total += h.seq + 1
-              }
-            }
-          } else {
-            for (const s of await store.listSessions()) total += s.length
-          }
+          const total = await verifyTotal(store, sessionId, lineage)
           send('start', { total, sessionId: sessionId ?? null, lineage })
           const report = await store.verify({ ...(sessionId ? { sessionId, lineage } : {}), onProgress: (p) => send('progress', p) })
           send('report', report)
