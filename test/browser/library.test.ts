@@ -109,7 +109,7 @@ describe('the browser build', () => {
     expect(again).toEqual({ sessions: ['in-the-page'], history: JSON.stringify(items), ok: true })
   })
 
-  it('a store directory is refused in a page with a typed error, nothing else opened', async () => {
+  it('a store directory is refused in a page with a typed error', async () => {
     const code = await browser.page.evaluate(async () => {
       try {
         await (globalThis as any).chainlog.Store.open({ path: './store' })

@@ -70,14 +70,8 @@ function readOnly(): ApiError {
 }
 
 export async function getJson<T>(path: string): Promise<T> {
-  if (local) {
-    try {
-      return (await local.get(path)) as T
-    } catch (err) {
-      const e = err as { status?: number; code?: string; message?: string; data?: Record<string, unknown> }
-      throw new ApiError(e.status ?? 500, e.code ?? 'CHAINLOG_INTERNAL', e.message ?? String(err), e.data)
-    }
-  }
+  // The page source fails with ApiErrors as the server's replies do.
+  if (local) return (await local.get(path)) as T
   return parse<T>(await fetch(path, { headers: { accept: 'application/json' } }))
 }
 

@@ -3,8 +3,11 @@
 // the server sends (src/views/data.ts), so every page works on it without a server call. The
 // server never sees the file; closing the page forgets it.
 import { MemoryLevel } from 'memory-level'
-import { ChainlogError, openBrowserStore, verifyBundle, type BundleReport, type Store } from '../../src/browser'
+import { openBrowserStore, verifyBundle, type BundleReport, type Store } from '../../src/browser'
 import { toJsonSafe } from '../../src/cli/json'
+import { describeHttpError, notFound } from '../../src/viewer/http-errors'
+import { boolParam, intParam } from '../../src/viewer/http'
+import { ApiError } from './api'
 import { entriesView, entryView, lineageView, MAX_PAGE, sessionView, sessionsView, usageView, verifySessionView, verifyTotal } from '../../src/views/data'
 
 export interface LocalApi {
@@ -13,18 +16,6 @@ export interface LocalApi {
   get(path: string): Promise<unknown>
   /** A server-sent-event route run in the page: the same events, then nothing more. */
   stream(path: string, handlers: Record<string, (data: any) => void>): () => void
-}
-
-/** Codes as the server would reply them (docs/viewer.md#errors). */
-export class LocalError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly data?: Record<string, unknown>,
-  ) {
-    super(message)
-  }
 }
 
 /** The bundle's own check, in the page: nothing is sent anywhere. */
@@ -42,19 +33,10 @@ export async function openLocal(name: string, bytes: Uint8Array): Promise<LocalA
 
 const json = (v: unknown): unknown => JSON.parse(JSON.stringify(toJsonSafe(v)))
 
-function int(url: URL, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = url.searchParams.get(name)
-  if (raw === null || raw === '') return fallback
-  if (!/^\d{1,15}$/.test(raw)) throw new LocalError(400, 'CHAINLOG_HTTP_BAD_REQUEST', `${name} must be a non-negative integer`)
-  return Math.min(Number(raw), max)
-}
-
-const flag = (url: URL, name: string) => ['1', 'true'].includes(url.searchParams.get(name) ?? '')
-
-function asLocalError(err: unknown): LocalError {
-  if (err instanceof LocalError) return err
-  if (err instanceof ChainlogError) return new LocalError(/NOT_FOUND$/.test(err.code) ? 404 : 400, err.code, err.message, err.data)
-  return new LocalError(500, 'CHAINLOG_HTTP_INTERNAL', err instanceof Error ? err.message : String(err))
+/** A failure as the server would reply it: the same status and code (src/viewer/http-errors.ts). */
+function asApiError(err: unknown): ApiError {
+  const { status, code, message, data } = describeHttpError(err)
+  return new ApiError(status, code, message, data)
 }
 
 export function localApi(name: string, store: Store): LocalApi {
@@ -62,7 +44,7 @@ export function localApi(name: string, store: Store): LocalApi {
     [/^\/api\/info$/, async () => ({ storeDir: null, bundle: name })],
     [/^\/api\/sessions$/, () => sessionsView(store)],
     [/^\/api\/sessions\/([^/]+)$/, (_u, p) => sessionView(store, p[0]!)],
-    [/^\/api\/sessions\/([^/]+)\/entries$/, (u, p) => entriesView(store, p[0]!, { from: int(u, 'from', 0), limit: int(u, 'limit', 200, MAX_PAGE), blobs: flag(u, 'blobs') })],
+    [/^\/api\/sessions\/([^/]+)\/entries$/, (u, p) => entriesView(store, p[0]!, { from: intParam(u, 'from', 0), limit: intParam(u, 'limit', 200, MAX_PAGE), blobs: boolParam(u, 'blobs') })],
     [/^\/api\/sessions\/([^/]+)\/lineage$/, (_u, p) => lineageView(store, p[0]!)],
     [/^\/api\/sessions\/([^/]+)\/verify$/, (_u, p) => verifySessionView(store, p[0]!)],
     [/^\/api\/entries\/([^/]+)$/, (_u, p) => entryView(store, p[0]!.toLowerCase())],
@@ -78,10 +60,10 @@ export function localApi(name: string, store: Store): LocalApi {
         try {
           return json(await fn(url, m.slice(1).map(decodeURIComponent)))
         } catch (err) {
-          throw asLocalError(err)
+          throw asApiError(err)
         }
       }
-      throw new LocalError(404, 'CHAINLOG_HTTP_NOT_FOUND', `not in a bundle opened in the page: ${url.pathname}`)
+      throw asApiError(notFound(`${url.pathname} (in a bundle opened in the page)`))
     },
     stream(path, handlers) {
       const url = new URL(path, 'http://page.invalid')
@@ -94,14 +76,14 @@ export function localApi(name: string, store: Store): LocalApi {
       void (async () => {
         await Promise.resolve()
         const sessionId = url.searchParams.get('session') || undefined
-        const lineage = flag(url, 'lineage')
         try {
+          const lineage = boolParam(url, 'lineage')
           const total = await verifyTotal(store, sessionId, lineage)
           send('start', { total, sessionId: sessionId ?? null, lineage })
           const report = await store.verify({ ...(sessionId ? { sessionId, lineage } : {}), onProgress: (p) => send('progress', p) })
           send('report', report)
         } catch (err) {
-          const e = asLocalError(err)
+          const e = asApiError(err)
           send('failed', { code: e.code, message: e.message })
         }
       })()
