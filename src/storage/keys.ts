@@ -36,7 +36,8 @@ export const TAG = {
   /**
    * Merkle tree rows (derived, docs/storage.md section 1, docs/proofs.md section 2):
    * `T` ‖ sessionId ‖ 0x00 ‖ leaf(u64 BE) -> the hashes of the nodes of levels 1..t that leaf
-   * completes, concatenated (t = trailing one bits of leaf; only odd leaves have a row)
+   * completes, concatenated (t = trailing one bits of leaf; only leaves with t >= 3, leaf mod 8 = 7,
+   * have a row since store format 3; format 2 had one at every odd leaf)
    */
   tree: 0x54,
   /** journal position: `J` -> seq(u64 BE) of the last journal record applied (docs/storage.md section 12) */

@@ -32,12 +32,14 @@ import { storeWideRangeV1 } from './usage-ledger.js'
 import { NodeBuffer, compareBytes, latin1 } from '../encoding/bytes.js'
 
 export interface MigrationProgress {
-  /** Records moved so far (in this run and any earlier, interrupted one). */
+  /** Records moved so far (in this run and any earlier, interrupted one); from format 2, tree rows looked at. */
   done: number
-  /** Records the store holds, by its heads (an estimate when the store is damaged). */
+  /** Records the store holds, by its heads (an estimate when the store is damaged); from format 2, its tree rows. */
   total: number
   /** Format-1 records in no session's sequence index, removed (as `gc` would have). */
   orphansRemoved: number
+  /** The format this step migrates from, when it is not 1 (format 2 to 3: migrate-v3.ts). */
+  from?: number
 }
 
 /** Records moved per commit. */

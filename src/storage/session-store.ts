@@ -6,7 +6,7 @@
 // listing (list-sessions.ts), leases (leases.ts), metadata (session-meta.ts), the appended rows
 // (append-plan.ts), opening and migration (store-format.ts, migrate.ts).
 import { v7 as uuidv7 } from 'uuid'
-import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
+import { bytesEqual, decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import type { OpenedRecord } from '../encoding/record.js'
 import { ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
@@ -227,8 +227,11 @@ export class SessionStore {
   #metas = new Map<string, SessionMeta>()
   /** A session's usage totals as its last append left them (exclusive engines only; bounded). */
   #usage = new Map<string, UsageByModel>()
-  /** A session's tree frontier as of its head (exclusive engines only: others read it per append). */
-  #trees = new Map<string, TreeState>()
+  /**
+   * A session's tree frontier as of the head whose hash is kept with it (bounded). Any engine:
+   * a head hash fixes the whole chain below it, so the frontier is right whoever moved the head.
+   */
+  #trees = new Map<string, { head: Uint8Array; tree: TreeState }>()
   /** See AppendHook; unset (nothing called) unless a Store asks for checkpoints on turn_end. */
   protected appendHook: AppendHook | undefined
   #closed = false
@@ -494,7 +497,7 @@ export class SessionStore {
       this.#heads.set(sessionId, plan.head)
       this.#turns.delete(sessionId)
       this.#metas.set(sessionId, plan.meta)
-      this.#rememberTree(sessionId, plan.tree)
+      this.#rememberTree(sessionId, plan.head, plan.tree)
       return { sessionId, head: toHex(plan.head.hash) }
     })
   }
@@ -648,7 +651,7 @@ export class SessionStore {
       if (this.#usage.size >= 10_000) this.#usage.clear()
       this.#usage.set(sessionId, plan.usageTotals)
     }
-    this.#rememberTree(sessionId, plan.tree)
+    this.#rememberTree(sessionId, plan.head, plan.tree)
     // Carry a known turn count forward over what was just appended.
     const known = this.#turns.get(sessionId)
     if (known && known.seq === head.seq) {
@@ -661,25 +664,24 @@ export class SessionStore {
   }
 
   /**
-   * The session's tree at `head`: the frontier kept in memory (exclusive engines), else read with
+   * The session's tree at `head`: the frontier kept in memory for that head hash, else read with
    * one getMany. A session whose tree is not complete (written before trees, migrated, imported)
    * gets every row computed from its records; `build` holds them for the caller's commit, whose
    * head precondition makes them valid.
    */
   async #treeAt(sessionId: string, head: Head): Promise<{ state: TreeState; build?: BatchOp[] }> {
-    const cached = this.engine.exclusive ? this.#trees.get(sessionId) : undefined
-    if (cached && cached.size === head.seq + 1) return { state: cached }
+    const cached = this.#trees.get(sessionId)
+    if (cached && cached.tree.size === head.seq + 1 && bytesEqual(cached.head, head.hash)) return { state: cached.tree }
     const state = await readFrontier(this.engine, sessionId, head)
     if (state) return { state }
     const built = await buildTreeOps(this.engine, sessionId, head)
     return { state: built.state, build: built.ops }
   }
 
-  /** Keep a session's frontier (exclusive engines; bounded: a miss costs one getMany). */
-  #rememberTree(sessionId: string, tree: TreeState): void {
-    if (!this.engine.exclusive) return
+  /** Keep a session's frontier at a head (bounded: a miss costs one getMany). */
+  #rememberTree(sessionId: string, head: Head, tree: TreeState): void {
     if (this.#trees.size >= 10_000 && !this.#trees.has(sessionId)) this.#trees.clear()
-    this.#trees.set(sessionId, tree)
+    this.#trees.set(sessionId, { head: head.hash, tree })
   }
 
   /**
@@ -692,7 +694,7 @@ export class SessionStore {
       const head = await this.requireHead(sessionId)
       const t = await this.#treeAt(sessionId, head)
       if (!t.build) {
-        this.#rememberTree(sessionId, t.state)
+        this.#rememberTree(sessionId, head, t.state)
         return { head, tree: t.state }
       }
       try {
@@ -702,7 +704,7 @@ export class SessionStore {
         this.invalidate(sessionId)
         continue
       }
-      this.#rememberTree(sessionId, t.state)
+      this.#rememberTree(sessionId, head, t.state)
       return { head, tree: t.state }
     }
   }

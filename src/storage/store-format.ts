@@ -1,17 +1,19 @@
-// Opening a store's database and checking its format row (`F`). A store of format 1 is migrated
-// to format 2 here, on open, before any other call can see it (migrate.ts, docs/storage.md
-// section 11); a store of a newer format than this code reads is refused, untouched.
+// Opening a store's database and checking its format row (`F`). A store of an older format is
+// migrated here, on open, before any other call can see it, one numbered step at a time (format 1
+// to 2: migrate.ts; 2 to 3: migrate-v3.ts; docs/storage.md section 11); a store of a newer format
+// than this code reads is refused, untouched.
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { StorageEngine } from './engine.js'
 import * as K from './keys.js'
 import type { AnyLevel } from './level-engine.js'
 import { migrateToV2, type MigrationProgress } from './migrate.js'
+import { migrateToV3 } from './migrate-v3.js'
 import { storageError } from './open-errors.js'
 import { platform } from '../platform/node.js'
 
-/** The store layout version this code writes. Format-1 stores are migrated on open. */
-export const STORE_FORMAT_VERSION = 2
+/** The store layout version this code writes. Format-1 and format-2 stores are migrated on open. */
+export const STORE_FORMAT_VERSION = 3
 
 /**
  * LevelDB's write buffer (memtable) for stores opened by path: 32 MiB instead of LevelDB's 4 MiB.
@@ -38,7 +40,7 @@ export async function openLevel(options: { path?: string; db?: AnyLevel }): Prom
 }
 
 export interface FormatOptions {
-  /** Migrate a format-1 store on open (default true); false refuses it with CHAINLOG_UNSUPPORTED_VERSION. */
+  /** Migrate an older store on open (default true); false refuses it with CHAINLOG_UNSUPPORTED_VERSION. */
   migrate?: boolean
   /** Progress of a migration, after each step. */
   onMigrate?: (progress: MigrationProgress) => void
@@ -87,8 +89,10 @@ export async function checkFormat(engine: StorageEngine, options: FormatOptions 
       migrate: true,
     })
   }
-  // A format-1 store, or one whose migration was interrupted (it resumes where it stopped).
-  await migrateToV2(engine, options.onMigrate)
+  // An older store, or one whose migration was interrupted (it resumes where it stopped). A
+  // format-1 store, or one stopped on its way to 2, goes to 2 first.
+  if (version < 2 || (version === 2 && migrating !== undefined)) await migrateToV2(engine, options.onMigrate)
+  await migrateToV3(engine, options.onMigrate)
 }
 
 async function isEmpty(engine: StorageEngine): Promise<boolean> {

@@ -1,18 +1,21 @@
 // A session's Merkle tree in the store (docs/storage.md section 1, docs/proofs.md section 2).
-// The tree is a derived index over the session's entry hashes: one `T` row per leaf that
-// completes nodes above level 0, holding those nodes (levels 1..t) concatenated. Level 0 (the
-// leaf hashes) is not stored: it is SHA-256(0x00 ‖ entry hash), and the entry hash of seq i is
-// the prev of record i+1 (the head for the last entry).
+// The tree is a derived index over the session's entry hashes. Store format 3 keeps one `T` row
+// per block of 8 leaves: at each leaf that completes a node of level 3 or above (leaf i with
+// i mod 8 = 7), the nodes it completes, levels 1..t, concatenated. The levels below 3 are not
+// stored: a node there covers at most 4 leaves, recomputed from the entry hashes, and the entry
+// hash of seq i is the prev of record i+1 (the head for the last entry). Format 2 kept a row
+// at every odd leaf; those rows hold the same bytes, so its rows at leaves 7 mod 8 are format 3's.
 //
-// A session's tree is complete when the T row of its last odd leaf exists (a session of one
-// entry has no rows and is always complete). Every writer that adds entries to a session with a
-// complete tree writes their rows in the same commit, and the lazy build writes all of a
+// A session's tree is complete when the T row of its last block exists (a session of fewer than
+// 8 entries has no rows and is always complete). Every writer that adds entries to a session
+// with a complete tree writes their rows in the same commit, and the lazy build writes all of a
 // session's rows in one commit, so that row is only there when every row before it is.
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import {
   completedAt,
   frontierIds,
   leafHash,
+  nodeHash,
   nodesAfterAppend,
   type MerkleNode,
   type MerkleNodeSource,
@@ -36,19 +39,30 @@ export function completes(i: number): number {
   return t
 }
 
-/** The last leaf below `size` that has a T row, or -1 (a tree of one leaf has none). */
-export function lastRowLeaf(size: number): number {
-  if (size < 2) return -1
-  return size % 2 === 0 ? size - 1 : size - 2
+/** The lowest level kept in T rows: nodes below it are recomputed from at most 2^(STORED_LEVEL-1) leaves. */
+export const STORED_LEVEL = 3
+const BLOCK = 2 ** STORED_LEVEL
+
+/** Whether leaf `i` has a T row (it completes a node of STORED_LEVEL or above: i mod 8 = 7). */
+export function hasRow(leaf: number): boolean {
+  return leaf % BLOCK === BLOCK - 1
 }
 
-/** The T rows for the nodes of an append (nodesAfterAppend's `nodes`): one put per leaf that completes any. */
+/** The last leaf below `size` that has a T row, or -1 (a tree of fewer than 8 leaves has none). */
+export function lastRowLeaf(size: number): number {
+  return Math.floor(size / BLOCK) * BLOCK - 1
+}
+
+/** The T rows for the nodes of an append (nodesAfterAppend's `nodes`): one put per leaf that completes a node of STORED_LEVEL or above. */
 export function treeRowOps(sessionId: string, nodes: readonly MerkleNode[]): BatchOp[] {
   const ops: BatchOp[] = []
   let leaf = -1
   let parts: Uint8Array[] = []
   const flush = () => {
-    if (parts.length === 0) return
+    if (parts.length < STORED_LEVEL) {
+      parts = []
+      return
+    }
     const value = new Uint8Array(parts.length * HASH)
     parts.forEach((h, i) => value.set(h, i * HASH))
     ops.push({ type: 'put', key: K.treeKey(sessionId, leaf), value })
@@ -67,9 +81,60 @@ export function treeRowOps(sessionId: string, nodes: readonly MerkleNode[]): Bat
   return ops
 }
 
-/** The row a level >= 1 node is in, and its offset there. */
+/** The row a stored node (level >= STORED_LEVEL) is in, and its offset there. */
 function rowOf(id: NodeId): { leaf: number; offset: number } {
   return { leaf: completedAt(id), offset: (id.level - 1) * HASH }
+}
+
+/**
+ * Node hashes of a session's tree, with one getMany: stored nodes from their T rows, lower ones
+ * (levels 0..STORED_LEVEL-1, at most 4 leaves each) from the entry hashes of their leaves, read
+ * as the prev of the record after each leaf, or the head. `undefined` where a row is missing.
+ */
+async function readNodes(engine: Pick<StorageEngine, 'getMany'>, sessionId: string, head: { hash: Uint8Array; seq: number }, ids: readonly NodeId[]): Promise<(Uint8Array | undefined)[]> {
+  const keys: Uint8Array[] = []
+  const slot = new Map<string, number>()
+  const keyOf = (name: string, make: () => Uint8Array): number => {
+    let k = slot.get(name)
+    if (k === undefined) {
+      k = keys.length
+      keys.push(make())
+      slot.set(name, k)
+    }
+    return k
+  }
+  // Per id: the T row slot and offset, or the slots of its leaves' entry hashes (-1: the head).
+  const plan = ids.map((id) => {
+    if (id.level >= STORED_LEVEL) {
+      const { leaf, offset } = rowOf(id)
+      return { row: keyOf(`T${leaf}`, () => K.treeKey(sessionId, leaf)), offset, leaves: [] as number[] }
+    }
+    const leaves: number[] = []
+    const first = id.index * 2 ** id.level
+    for (let seq = first; seq < first + 2 ** id.level; seq++) {
+      leaves.push(seq === head.seq ? -1 : keyOf(`R${seq + 1}`, () => K.recordKey(sessionId, seq + 1)))
+    }
+    return { row: -1, offset: 0, leaves }
+  })
+  const rows = keys.length > 0 ? await engine.getMany(keys) : []
+  return plan.map((p) => {
+    if (p.row >= 0) {
+      const row = rows[p.row]
+      return row && row.length >= p.offset + HASH ? row.slice(p.offset, p.offset + HASH) : undefined
+    }
+    let level: Uint8Array[] = []
+    for (const k of p.leaves) {
+      const row = k === -1 ? head.hash : rows[k]
+      if (!row || row.length < HASH) return undefined
+      level.push(leafHash(row.subarray(0, HASH)))
+    }
+    while (level.length > 1) {
+      const up: Uint8Array[] = []
+      for (let i = 0; i < level.length; i += 2) up.push(nodeHash(level[i]!, level[i + 1]!))
+      level = up
+    }
+    return level[0]
+  })
 }
 
 /**
@@ -78,21 +143,11 @@ function rowOf(id: NodeId): { leaf: number; offset: number } {
  */
 export async function readFrontier(engine: StorageEngine, sessionId: string, head: { hash: Uint8Array; seq: number }): Promise<TreeState | undefined> {
   const size = head.seq + 1
-  const ids = frontierIds(size)
-  const upper = ids.filter((id) => id.level > 0)
-  const rows = upper.length > 0 ? await engine.getMany(upper.map((id) => K.treeKey(sessionId, completedAt(id)))) : []
+  const nodes = await readNodes(engine, sessionId, head, frontierIds(size))
   const frontier: Uint8Array[] = []
-  let r = 0
-  for (const id of ids) {
-    if (id.level === 0) {
-      // Only the last leaf of an odd size is a level-0 frontier node: the head.
-      frontier.push(leafHash(head.hash))
-      continue
-    }
-    const row = rows[r++]
-    const { offset } = rowOf(id)
-    if (!row || row.length < offset + HASH) return undefined
-    frontier.push(row.slice(offset, offset + HASH))
+  for (const n of nodes) {
+    if (!n) return undefined
+    frontier.push(n)
   }
   return { size, frontier }
 }
@@ -138,8 +193,7 @@ export async function buildTreeOps(engine: StorageEngine, sessionId: string, hea
 
 /**
  * Node hashes of one session's tree for proofs (MerkleNodeSource), each getNodes call one
- * getMany: level >= 1 from the T rows, level 0 from the record after the leaf (its prev) or the
- * head. The tree must be complete up to `head`.
+ * getMany (readNodes). The tree must be complete up to `head`.
  */
 export class StoreNodeSource implements MerkleNodeSource {
   constructor(
@@ -149,42 +203,13 @@ export class StoreNodeSource implements MerkleNodeSource {
   ) {}
 
   async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
-    const keys: Uint8Array[] = []
-    const slot = new Map<string, number>()
-    const where: { k: number; offset: number; leaf: boolean }[] = []
-    const keyOf = (kind: string, n: number, make: () => Uint8Array): number => {
-      const name = `${kind}${n}`
-      let k = slot.get(name)
-      if (k === undefined) {
-        k = keys.length
-        keys.push(make())
-        slot.set(name, k)
-      }
-      return k
-    }
-    for (const id of ids) {
-      if (id.level === 0) {
-        if (id.index === this.head.seq) where.push({ k: -1, offset: 0, leaf: true })
-        else where.push({ k: keyOf('R', id.index + 1, () => K.recordKey(this.sessionId, id.index + 1)), offset: 0, leaf: true })
-      } else {
-        const { leaf, offset } = rowOf(id)
-        where.push({ k: keyOf('T', leaf, () => K.treeKey(this.sessionId, leaf)), offset, leaf: false })
-      }
-    }
-    const rows = keys.length > 0 ? await this.engine.getMany(keys) : []
-    return where.map((w, i) => {
-      const row = w.k === -1 ? this.head.hash : rows[w.k]
-      if (!row || row.length < w.offset + HASH) {
+    const nodes = await readNodes(this.engine, this.sessionId, this.head, ids)
+    return nodes.map((h, i) => {
+      if (!h) {
         const id = ids[i]!
         throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${this.sessionId} lacks tree node (${id.level}, ${id.index}); run verify`, { sessionId: this.sessionId, level: id.level, index: id.index })
       }
-      const h = row.slice(w.offset, w.offset + HASH)
-      return w.leaf ? leafHash(h) : h
+      return h
     })
   }
-}
-
-/** Whether a tree row has the length leaf `leaf` calls for. */
-export function rowLengthOk(leaf: number, row: Uint8Array): boolean {
-  return row.length === completes(leaf) * HASH
 }

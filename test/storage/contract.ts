@@ -37,11 +37,15 @@ function mth(hashes: readonly string[]): Buffer {
 }
 export const mthHex = (hashes: readonly string[]): string => mth(hashes).toString('hex')
 
-/** The tree row leaf `i` should have (docs/storage.md section 1): the nodes of levels 1..t it completes. */
+/**
+ * The tree row leaf `i` should have (docs/storage.md section 1, store format 3): at a leaf that
+ * completes a node of level 3 or more (i mod 8 = 7), the nodes of levels 1..t it completes.
+ */
 export function expectedTreeRow(hashes: readonly string[], i: number): string | undefined {
+  if (i % 8 !== 7) return undefined
   let out = ''
   for (let w = 2; (i + 1) % w === 0; w *= 2) out += mthHex(hashes.slice(i + 1 - w, i + 1))
-  return out === '' ? undefined : out
+  return out
 }
 
 const ZERO = '0'.repeat(64)
@@ -375,15 +379,14 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(state.usageTotals.m1).toEqual({ calls: 2, inputTokens: 500, cacheReadTokens: 50, cacheWriteTokens: 25, outputTokens: 100, reasoningTokens: 5 })
       })
 
-      it('one append writes exactly its record, hash index row, head, meta and tree row', async () => {
+      it('one append writes exactly its record, hash index row, head and meta, and the tree row at the end of each 8 entries', async () => {
         await store.createSession({ sessionId: 'k', ts: T0 })
         const before = new Map(await dump(store))
         const r = await store.append('k', { kind: 'turn_end', ts: T0 + 1, turn: 1 })
         const after = new Map(await dump(store))
         const changed = [...after].filter(([k, v]) => before.get(k) !== v).map(([k]) => k)
         const hashBytes = Buffer.from(r.hash, 'hex')
-        // Leaf 1 completes the level-1 node over leaves 0 and 1: its tree row.
-        const expected = [K.recordKey('k', 1), K.hashKey(hashBytes), K.headKey('k'), K.metaKey('k'), K.treeKey('k', 1)].map(hex)
+        const expected = [K.recordKey('k', 1), K.hashKey(hashBytes), K.headKey('k'), K.metaKey('k')].map(hex)
         expect(changed.sort()).toEqual(expected.sort())
         expect([...before.keys()].filter((k) => !after.has(k))).toEqual([])
         // The values, byte for byte.
@@ -393,9 +396,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const record = after.get(hex(K.recordKey('k', 1)))!
         expect(record).toBe(genesis + hex(entryBytesV2({ kind: 'turn_end', ts: T0 + 1, turn: 1 })))
         expect(recordHash(Buffer.from(record, 'hex'))).toBe(r.hash)
-        expect(after.get(hex(K.treeKey('k', 1)))).toBe(mthHex([genesis, r.hash]))
         // The format row was written when the store was created.
         expect(after.get(hex(K.formatKey()))).toBe(hex(encodeCanonical({ version: STORE_FORMAT_VERSION })))
+        // Leaf 7 completes nodes of levels 1, 2 and 3: the append of seq 7 also writes its tree row.
+        const hashes = [genesis, r.hash]
+        for (let i = 2; i <= 6; i++) hashes.push((await store.append('k', { kind: 'turn_end', ts: T0 + i, turn: i })).hash)
+        const before7 = new Map(await dump(store))
+        const r7 = await store.append('k', { kind: 'turn_end', ts: T0 + 7, turn: 7 })
+        hashes.push(r7.hash)
+        const after7 = new Map(await dump(store))
+        const changed7 = [...after7].filter(([k, v]) => before7.get(k) !== v).map(([k]) => k)
+        expect(changed7.sort()).toEqual([K.recordKey('k', 7), K.hashKey(Buffer.from(r7.hash, 'hex')), K.headKey('k'), K.metaKey('k'), K.treeKey('k', 7)].map(hex).sort())
+        expect(after7.get(hex(K.treeKey('k', 7)))).toBe(mthHex(hashes.slice(6, 8)) + mthHex(hashes.slice(4, 8)) + mthHex(hashes))
       })
       it('a batch that fails leaves no trace: heads and caches do not move', async () => {
         const { head: h0 } = await store.createSession({ sessionId: 'f', ts: T0 })
@@ -1322,10 +1334,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
       it('a session without tree rows gets all of them with its next append, in the same commit', async () => {
         await store.createSession({ sessionId: 'u', ts: T0 })
-        for (let i = 1; i <= 12; i++) await store.append('u', { kind: 'turn_end', ts: T0 + i, turn: i })
+        for (let i = 1; i <= 24; i++) await store.append('u', { kind: 'turn_end', ts: T0 + i, turn: i })
         // As a session written before trees: no rows at all.
         const dels = [...(await treeRows(store, 'u')).keys()].map((leaf) => ({ type: 'del' as const, key: K.treeKey('u', leaf) }))
-        expect(dels.length).toBe(6)
+        expect(dels.length).toBe(3)
         await store.engine.commit({ ops: dels })
         store.invalidate()
         const b0 = store.engine.stats.batches
@@ -1337,27 +1349,27 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
       it('verify reports a tree row that does not match the entries, and one beyond the session', async () => {
         await store.createSession({ sessionId: 'v', ts: T0 })
-        for (let i = 1; i <= 5; i++) await store.append('v', { kind: 'turn_end', ts: T0 + i, turn: i })
+        for (let i = 1; i <= 16; i++) await store.append('v', { kind: 'turn_end', ts: T0 + i, turn: i })
         expect((await store.verify({ sessionId: 'v' })).ok).toBe(true)
-        const row = (await treeRows(store, 'v')).get(3)!
+        const row = (await treeRows(store, 'v')).get(7)!
         const bad = Buffer.from(row, 'hex')
         bad[40] = bad[40]! ^ 1
-        await store.engine.commit({ ops: [{ type: 'put', key: K.treeKey('v', 3), value: new Uint8Array(bad) }, { type: 'put', key: K.treeKey('v', 9), value: new Uint8Array(32) }] })
+        await store.engine.commit({ ops: [{ type: 'put', key: K.treeKey('v', 7), value: new Uint8Array(bad) }, { type: 'put', key: K.treeKey('v', 23), value: new Uint8Array(32) }] })
         store.invalidate()
         const r = await store.verify({ sessionId: 'v' })
         expect(r.ok).toBe(false)
         expect(r.findings.map((f) => [f.code, f.seq])).toEqual([
-          ['tree_mismatch', 3],
-          ['tree_mismatch', 9],
+          ['tree_mismatch', 7],
+          ['tree_mismatch', 23],
         ])
       })
 
       it('a missing row in a complete tree is reported; a tree with no rows yet is not', async () => {
         await store.createSession({ sessionId: 'w', ts: T0 })
-        for (let i = 1; i <= 7; i++) await store.append('w', { kind: 'turn_end', ts: T0 + i, turn: i })
-        await store.engine.commit({ ops: [{ type: 'del', key: K.treeKey('w', 1) }] })
+        for (let i = 1; i <= 15; i++) await store.append('w', { kind: 'turn_end', ts: T0 + i, turn: i })
+        await store.engine.commit({ ops: [{ type: 'del', key: K.treeKey('w', 7) }] })
         const r = await store.verify({ sessionId: 'w' })
-        expect(r.findings.map((f) => [f.code, f.seq])).toEqual([['tree_mismatch', 1]])
+        expect(r.findings.map((f) => [f.code, f.seq])).toEqual([['tree_mismatch', 7]])
         const all = [...(await treeRows(store, 'w')).keys()].map((leaf) => ({ type: 'del' as const, key: K.treeKey('w', leaf) }))
         await store.engine.commit({ ops: all })
         expect((await store.verify({ sessionId: 'w' })).ok).toBe(true)
@@ -1368,9 +1380,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         const hs: string[] = []
         for (let i = 1; i <= 6; i++) hs.push((await store.append('x', { kind: 'turn_end', ts: T0 + i, turn: i })).hash)
         const fork = await store.forkAt(hs[2]!, { sessionId: 'x-fork' })
-        for (let i = 1; i <= 3; i++) await store.append(fork.sessionId, { kind: 'turn_end', ts: T0 + 10 + i, turn: i })
+        for (let i = 1; i <= 8; i++) await store.append(fork.sessionId, { kind: 'turn_end', ts: T0 + 10 + i, turn: i })
         await expectTree(store, 'x-fork')
-        expect((await hashesOf(store, 'x-fork')).length).toBe(4)
+        expect((await hashesOf(store, 'x-fork')).length).toBe(9)
+        expect((await treeRows(store, 'x-fork')).size).toBe(1)
         await store.deleteSession('x-fork')
         expect((await treeRows(store, 'x-fork')).size).toBe(0)
         await expectTree(store, 'x')

@@ -1,5 +1,5 @@
 // Stores and bundles written by earlier releases, kept in fixtures/stores/ (see generate.mjs
-// there): this code must open them (migrating a format-1 store to format 2), read them back
+// there): this code must open them (migrating a format-1 or format-2 store to format 3), read them back
 // exactly, verify them, and carry on writing. A format change that breaks data already on disk
 // fails here.
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -14,6 +14,10 @@ import { u64 } from '../../src/storage/keys.js'
 import type { StorageEngine } from '../../src/storage/engine.js'
 import { LevelEngine } from '../../src/storage/level-engine.js'
 import { migrateToV2, type MigrationProgress } from '../../src/storage/migrate.js'
+import { migrateToV3 } from '../../src/storage/migrate-v3.js'
+import { inclusionParts } from '../../src/storage/tree-api.js'
+import { leafHash, verifyInclusion } from '../../src/proofs/merkle.js'
+import { mthHex } from './contract.js'
 import { type Store } from '../../src/store.js'
 import { openStore } from '../../src/open.js'
 import type { SessionStart } from '../../src/schema/entry.js'
@@ -44,6 +48,7 @@ const asWritten: Record<string, (v: unknown) => string> = {
   v1: (v) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? { type: 'Buffer', data: [...x] } : x)),
   v2: (v) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x)),
 }
+asWritten['v2-trees'] = asWritten.v2!
 
 /** Every key of a closed LevelDB directory, by table tag (a letter), and its format row. */
 async function rawTables(dir: string): Promise<{ tags: Record<string, number>; format: unknown }> {
@@ -89,6 +94,7 @@ async function expectAsWritten(s: Store, expected: Expected, entryFormat: 1 | 2)
 for (const [label, entryFormat] of [
   ['v1', 1],
   ['v2', 2],
+  ['v2-trees', 2],
 ] as const) {
   describe(`a store written in store format ${label.slice(1)} (entry format ${entryFormat})`, async () => {
     const expected = await load(label)
@@ -104,7 +110,7 @@ for (const [label, entryFormat] of [
     })
 
     it('opens and verifies, with every session, entry hash and head as written', async () => {
-      expect(expected.storeFormatVersion).toBe(Number(label.slice(1)))
+      expect(expected.storeFormatVersion).toBe(parseInt(label.slice(1), 10))
       await expectAsWritten(store!, expected, entryFormat)
     })
 
@@ -153,11 +159,14 @@ for (const [label, entryFormat] of [
       expect(report.checked.entries).toBe(Object.values(expected.sessions).reduce((n, x) => n + x.length, 0) + 3)
     })
 
-    it('is laid out in store format 2 once open: records by session and seq, no format-1 tables', async () => {
+    it('is laid out in store format 3 once open: records by session and seq, no format-1 tables, tree rows only at leaves 7 mod 8', async () => {
       await store!.close()
       store = undefined
       const { tags, format } = await rawTables(dir)
-      expect(format).toEqual({ version: 2 })
+      expect(format).toEqual({ version: 3 })
+      // Trees are built when first needed; the v2-trees fixture's rows at other odd leaves are gone.
+      const treeRows = label === 'v2-trees' ? Object.values(expected.sessions).reduce((n, x) => n + Math.floor(x.length / 8), 0) : 0
+      expect(tags.T ?? 0).toBe(treeRows)
       expect(tags.E).toBeUndefined() // format 1's records by hash
       expect(tags.S).toBeUndefined() // format 1's sequence index
       const entries = Object.values(expected.sessions).reduce((n, x) => n + x.length, 0)
@@ -196,7 +205,7 @@ describe('migrating the store format 1 fixture', async () => {
     const before = await rawTables(dir)
     await expect(openStore({ path: dir, exclusive: true, migrate: false })).rejects.toMatchObject({
       code: 'CHAINLOG_UNSUPPORTED_VERSION',
-      data: { found: 1, supported: 2, migrate: true },
+      data: { found: 1, supported: 3, migrate: true },
     })
     expect(await rawTables(dir)).toEqual(before)
     expect(before.format).toEqual({ version: 1 })
@@ -258,7 +267,7 @@ describe('migrating the store format 1 fixture', async () => {
     expect(seen[0]).toMatchObject({ done: doneBefore, total: entries })
     expect(seen[seen.length - 1]).toMatchObject({ done: entries, total: entries, orphansRemoved: 0 })
     const after = await rawTables(dir)
-    expect(after.format).toEqual({ version: 2 })
+    expect(after.format).toEqual({ version: 3 })
     expect(after.tags.S).toBeUndefined()
     expect(after.tags.E).toBeUndefined()
     expect(after.tags.R).toBe(entries)
@@ -390,6 +399,96 @@ describe('migrating the store format 1 fixture', async () => {
       expect(await check.get(key('H', fake(0x01)))).toBeUndefined()
     } finally {
       await check.close()
+    }
+  })
+})
+
+describe('migrating the store format 2 fixture with tree rows to format 3', async () => {
+  const expected = await load('v2-trees')
+  const main = expected.sessions['fixture-main']!
+  const dirs: string[] = []
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+  })
+  // Format 2 wrote a row at every odd leaf: fixture-main's 18 entries have 9, fixture-fork's 3 one.
+  const rowsBefore = 10
+  const rowsAfter = 2 // fixture-main's leaves 7 and 15
+
+  /** Roots at every size and an inclusion proof of every entry, against an independent RFC 9162 tree. */
+  async function expectProofs(s: Store): Promise<void> {
+    for (let size = 1; size <= main.length; size++) {
+      const th = await s.treeHead('fixture-main', { size })
+      expect(Buffer.from(th.root).toString('hex'), `root at ${size}`).toBe(mthHex(main.hashes.slice(0, size)))
+    }
+    for (const [i, h] of main.hashes.entries()) {
+      const p = await inclusionParts(s as never, h)
+      expect(p.index).toBe(i)
+      expect(verifyInclusion(leafHash(Buffer.from(h, 'hex')), i, p.th.size, p.proof, p.th.root), `proof of ${i}`).toBe(true)
+    }
+  }
+
+  it('drops the rows format 3 does not keep, reports progress over them, and the trees still prove', async () => {
+    const dir = await copyOf('v2-trees')
+    dirs.push(dir)
+    const before = await rawTables(dir)
+    expect(before.format).toEqual({ version: 2 })
+    expect(before.tags.T).toBe(rowsBefore)
+    const seen: MigrationProgress[] = []
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    try {
+      expect(seen[0]).toMatchObject({ done: 0, total: rowsBefore, from: 2 })
+      expect(seen[seen.length - 1]).toMatchObject({ done: rowsBefore, total: rowsBefore, from: 2 })
+      await expectAsWritten(store, expected, 2)
+      await expectProofs(store)
+    } finally {
+      await store.close()
+    }
+    const after = await rawTables(dir)
+    expect(after.format).toEqual({ version: 3 })
+    expect(after.tags.T).toBe(rowsAfter)
+    // Nothing but tree rows and the format row changed.
+    expect({ ...after.tags, T: 0 }).toEqual({ ...before.tags, T: 0 })
+  })
+
+  it('with migrate: false, a format-2 store is refused and left as it was', async () => {
+    const dir = await copyOf('v2-trees')
+    dirs.push(dir)
+    const before = await rawTables(dir)
+    await expect(openStore({ path: dir, exclusive: true, migrate: false })).rejects.toMatchObject({
+      code: 'CHAINLOG_UNSUPPORTED_VERSION',
+      data: { found: 2, supported: 3, migrate: true },
+    })
+    expect(await rawTables(dir)).toEqual(before)
+  })
+
+  it('a migration that stops after any commit leaves a store that resumes on the next open and verifies', async () => {
+    // Commits, with 3 rows deleted per commit: the marker (1), 3 rows (2), 3 rows (3), the last 2
+    // rows with the format row (4). Stop after each but the last.
+    for (const afterCommits of [1, 2, 3]) {
+      const dir = await copyOf('v2-trees')
+      dirs.push(dir)
+      const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+      await db.open()
+      const level = new LevelEngine(db as never)
+      const commit = level.commit.bind(level)
+      let commits = 0
+      level.commit = (c) => (++commits > afterCommits ? Promise.reject(new Error('simulated crash')) : commit(c))
+      await expect(migrateToV3(level, undefined, 3)).rejects.toThrow('simulated crash')
+      await level.close()
+      const mid = await rawTables(dir)
+      expect(mid.format).toEqual({ version: 3, migrating: 2 })
+      expect(mid.tags.T).toBe(rowsBefore - 3 * (afterCommits - 1))
+      // A chainlog that reads only format 2 would refuse it now (a newer version).
+      const store = await openStore({ path: dir, exclusive: true })
+      try {
+        await expectAsWritten(store, expected, 2)
+        await expectProofs(store)
+      } finally {
+        await store.close()
+      }
+      const after = await rawTables(dir)
+      expect(after.format).toEqual({ version: 3 })
+      expect(after.tags.T).toBe(rowsAfter)
     }
   })
 })
