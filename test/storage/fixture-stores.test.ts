@@ -49,6 +49,7 @@ const asWritten: Record<string, (v: unknown) => string> = {
   v2: (v) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x)),
 }
 asWritten['v2-trees'] = asWritten.v2!
+asWritten.v3 = asWritten.v2!
 
 /** Every key of a closed LevelDB directory, by table tag (a letter), and its format row. */
 async function rawTables(dir: string): Promise<{ tags: Record<string, number>; format: unknown }> {
@@ -95,6 +96,7 @@ for (const [label, entryFormat] of [
   ['v1', 1],
   ['v2', 2],
   ['v2-trees', 2],
+  ['v3', 2],
 ] as const) {
   describe(`a store written in store format ${label.slice(1)} (entry format ${entryFormat})`, async () => {
     const expected = await load(label)
@@ -165,7 +167,7 @@ for (const [label, entryFormat] of [
       const { tags, format } = await rawTables(dir)
       expect(format).toEqual({ version: 3 })
       // Trees are built when first needed; the v2-trees fixture's rows at other odd leaves are gone.
-      const treeRows = label === 'v2-trees' ? Object.values(expected.sessions).reduce((n, x) => n + Math.floor(x.length / 8), 0) : 0
+      const treeRows = label === 'v2-trees' || label === 'v3' ? Object.values(expected.sessions).reduce((n, x) => n + Math.floor(x.length / 8), 0) : 0
       expect(tags.T ?? 0).toBe(treeRows)
       expect(tags.E).toBeUndefined() // format 1's records by hash
       expect(tags.S).toBeUndefined() // format 1's sequence index
@@ -497,6 +499,7 @@ describe('bundles written by earlier releases', () => {
   for (const [label, version] of [
     ['v1', 1],
     ['v2', 2],
+    ['v3', 3],
   ] as const) {
     it(`bundle format ${version}: verifies, and imports into a new store whose sessions verify`, async () => {
       const expected = await load(label)
