@@ -775,7 +775,7 @@ export function renderReport(R) {
             r.key === 'chainlog' ? '—' : num(r.pairedCpu?.median) ? `${pct((r.pairedCpu.median - 1) * 100)} (${pct((r.pairedCpu.min - 1) * 100)} – ${pct((r.pairedCpu.max - 1) * 100)})` : 'n/a',
           ]),
         ),
-        ch && num(ch.entriesWritten?.median) ? `Entries written per run: ${fmt.int(ch.entriesWritten.median)} (${fmt.f2(ch.entriesWritten.median / cs.turns)} per turn); a tree row is written for every second entry (each odd leaf, holding the nodes it completes).` : '',
+        ch && num(ch.entriesWritten?.median) ? `Entries written per run: ${fmt.int(ch.entriesWritten.median)} (${fmt.f2(ch.entriesWritten.median / cs.turns)} per turn); a tree row is written for every eighth entry (store format 3: each leaf i with i mod 8 = 7, holding the nodes of levels 1 and up it completes; lower nodes elsewhere are hashed again from their leaves when a proof needs them).` : '',
       )
       const e = errNote(cs.rows)
       if (e) p(e)
