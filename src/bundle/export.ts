@@ -31,10 +31,17 @@ export interface ExportOptions {
    * A signed checkpoint of the exported session that the caller already holds (one a witness
    * cosigned, say), carried instead of signing a new one: checked against the store before
    * anything is written (same session, a size the session has, the store's root and head at that
-   * size: else CHAINLOG_INVALID_ARGUMENT or CHAINLOG_INVALID_PROOF). Its signature is not checked
-   * here; import checks it with the keys it trusts. Sources are signed only with `signingKey`.
+   * size: else CHAINLOG_INVALID_ARGUMENT or CHAINLOG_INVALID_PROOF). Its signature is checked
+   * only with `checkpointKeys`; else import checks it with the keys it trusts. Sources are signed
+   * only with `signingKey`.
    */
   checkpoint?: string
+  /**
+   * Log keys (verifier key texts, type 0x01), one of which must have signed `checkpoint`: checked
+   * before anything is written, as verifyCheckpoint checks it (CHAINLOG_INVALID_SIGNATURE when
+   * none did, CHAINLOG_INVALID_KEY for a key that is not a log key).
+   */
+  checkpointKeys?: readonly string[]
 }
 
 export type BundleFormat = 'bundle' | 'jsonl'
@@ -149,6 +156,17 @@ export async function exportSession(
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `unknown export format ${String(format)}`, { format })
   }
   const signer = options.signingKey === undefined ? undefined : await logSigner(options.signingKey)
+  if (options.checkpointKeys !== undefined) {
+    const keys: unknown = options.checkpointKeys
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'checkpointKeys must be an array of verifier key texts', {})
+    }
+    if (options.checkpoint === undefined) {
+      throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'checkpointKeys check the signature of a given checkpoint: give checkpoint too', {})
+    }
+    const { verifyCheckpoint } = await import('../proofs/checkpoint.js')
+    verifyCheckpoint(options.checkpoint, options.checkpointKeys)
+  }
   // A checkpoint the caller gives is checked first (the session only grows, so the plan below carries all it signs).
   const given = options.checkpoint === undefined ? undefined : await (await import('../storage/tree-api.js')).checkGivenCheckpoint(store, sessionId, options.checkpoint)
   const sessions = await plan(store, sessionId)

@@ -70,6 +70,24 @@ describe.concurrent('bundles with checkpoints on the command line', () => {
     expect((await chainlog([...target, 'verify', 'child', '--checkpoint', cpFile, '--key', pub])).code).toBe(0)
   })
 
+  it('export --checkpoint --checkpoint-key: carried when one of the keys signed it, else refused (exit 1) with no file written', async () => {
+    const { dir, store, key, pub, otherPub } = await setup()
+    const cp = join(dir, 'child.cp')
+    const c = await chainlogJson(['checkpoint', 'child', '--key', key, ...store])
+    await writeFile(cp, c.checkpoint as string)
+    const good = join(dir, 'good.bundle')
+    const e = await chainlog(['export', 'child', '-o', good, '--checkpoint', cp, '--checkpoint-key', otherPub, '--checkpoint-key', pub, ...store])
+    expect(e.code).toBe(0)
+    expect(e.stdout).toContain('with a signed checkpoint')
+    const bad = join(dir, 'bad.bundle')
+    const r = await chainlog(['export', 'child', '-o', bad, '--checkpoint', cp, '--checkpoint-key', otherPub, ...store])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('CHAINLOG_INVALID_SIGNATURE')
+    await expect(readFile(bad)).rejects.toMatchObject({ code: 'ENOENT' })
+    // Without --checkpoint there is nothing to check.
+    expect((await chainlog(['export', 'child', '-o', bad, '--checkpoint-key', pub, ...store])).code).toBe(2)
+  })
+
   it('usage: --key with --from, --bundle with --checkpoint, a signer key given where a verifier key belongs', async () => {
     const { dir, store, key } = await setup()
     expect((await chainlog(['import', dir, '--from', 'pi', '--key', key, ...store])).code).toBe(2)

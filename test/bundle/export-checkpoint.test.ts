@@ -124,6 +124,41 @@ describe('export with a caller-supplied checkpoint', () => {
   })
 })
 
+describe('export with a caller-supplied checkpoint and the keys that must have signed it', () => {
+  const OTHER = generateKeyPair('chainlog.test/export-given', { seed: sha('export given other key') })
+
+  it('carries it when one of checkpointKeys signed it; refuses it with CHAINLOG_INVALID_SIGNATURE, writing nothing, when none did', async () => {
+    const store = await memStore({ signingKey: LOG.signerKey })
+    await store.createSession({ sessionId: 's', ts: TS })
+    await turns(store, 's', 5)
+    const signed = await store.checkpoint('s')
+    const { result } = await exportToMemory(store, 's', { checkpoint: signed, checkpointKeys: [OTHER.verifierKey, LOG.verifierKey] })
+    expect(result.sessions[0]!.checkpoint).toBe(signed)
+    // The same text with its signature bytes changed.
+    const lines = signed.split('\n')
+    const sig = lines.findIndex((l) => l.startsWith('\u2014 '))
+    const b64 = lines[sig]!.split(' ')[2]!
+    const raw = Buffer.from(b64, 'base64')
+    raw[raw.length - 1] ^= 1
+    const forged = [...lines.slice(0, sig), lines[sig]!.replace(b64, raw.toString('base64')), ...lines.slice(sig + 1)].join('\n')
+    const dir = await tmpDirOf()
+    for (const [i, [checkpoint, keys, code]] of ([
+      [signed, [OTHER.verifierKey], ErrorCodes.INVALID_SIGNATURE],
+      [signed, [], ErrorCodes.INVALID_SIGNATURE],
+      [forged, [LOG.verifierKey], ErrorCodes.INVALID_SIGNATURE],
+      [signed, [LOG.signerKey], ErrorCodes.INVALID_KEY],
+    ] as const).entries()) {
+      const out = join(dir, `k${i}.bundle`)
+      await expect(store.exportSession('s', out, { checkpoint, checkpointKeys: keys })).rejects.toMatchObject({ code })
+      expect(existsSync(out)).toBe(false)
+    }
+    // Keys with no checkpoint to check, or not an array of texts.
+    await expect(store.exportSession('s', join(dir, 'n.bundle'), { checkpointKeys: [LOG.verifierKey] })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT })
+    await expect(store.exportSession('s', join(dir, 'n.bundle'), { checkpoint: signed, checkpointKeys: LOG.verifierKey as never })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT })
+    expect(existsSync(join(dir, 'n.bundle'))).toBe(false)
+  })
+})
+
 async function tmpDirOf(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'chainlog-export-given-'))
   dirs.push(d)

@@ -12,6 +12,7 @@ import { formatBytes, formatCount } from '../format.js'
 import { resolveSession } from '../sessions.js'
 import { withStore } from '../store-access.js'
 import { readSigner } from './proofs.js'
+import { readKeys } from './verify.js'
 
 /**
  * Write an export to `file` through a temporary file next to it, fsynced and renamed into place
@@ -59,8 +60,9 @@ export function registerExport(program: Command, ctx: Ctx): void {
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--key <file>', 'a signer key file (chainlog key generate): each session carries a checkpoint signed with it')
     .option('--checkpoint <file>', 'carry this signed checkpoint of the session (one a witness cosigned, say) instead of signing a new one; checked against the store first')
+    .option('--checkpoint-key <file>', 'a verifier key file (repeatable): the --checkpoint must be signed by one of these keys', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'with -o: print { file, format, sessions, entries, bytes } as JSON')
-    .action(async (session: string, opts: { format: BundleFormat; output?: string; key?: string; checkpoint?: string; json?: boolean }) => {
+    .action(async (session: string, opts: { format: BundleFormat; output?: string; key?: string; checkpoint?: string; checkpointKey?: string[]; json?: boolean }) => {
       const { out } = ctx
       if (opts.output === '') throw usageError('-o needs a file name; it was given an empty string')
       if (opts.json && opts.output === undefined) throw usageError('--json needs -o FILE (without it, stdout carries the export itself)')
@@ -70,10 +72,12 @@ export function registerExport(program: Command, ctx: Ctx): void {
       // The key text, not the parsed key: it crosses to the process that holds the store as it is.
       const signingKey = opts.key !== undefined ? (await import('../../proofs/note.js')).formatSignerKey(await readSigner(ctx, opts.key)) : undefined
       const checkpoint = opts.checkpoint !== undefined ? new TextDecoder().decode(await readInput(ctx, opts.checkpoint)) : undefined
+      if (opts.checkpointKey && checkpoint === undefined) throw usageError('--checkpoint-key checks the signature of a --checkpoint: give --checkpoint FILE too')
+      const checkpointKeys = opts.checkpointKey ? await readKeys(ctx, opts.checkpointKey) : undefined
       const result = await withStore(ctx.storeDir(), async (store) => {
         const sid = await resolveSession(store, session)
         const progress = out.progress(`exporting ${sid}`)
-        const options = { format: opts.format, onProgress: (n: number) => progress.update(n), ...(signingKey !== undefined ? { signingKey } : {}), ...(checkpoint !== undefined ? { checkpoint } : {}) }
+        const options = { format: opts.format, onProgress: (n: number) => progress.update(n), ...(signingKey !== undefined ? { signingKey } : {}), ...(checkpoint !== undefined ? { checkpoint } : {}), ...(checkpointKeys !== undefined ? { checkpointKeys } : {}) }
         try {
           if (opts.output === undefined) return { sid, ...(await store.exportSession(sid, out.io.stdout, options)) }
           return { sid, ...(await exportToFile(opts.output, (stream) => store.exportSession(sid, stream, options))) }
