@@ -3,7 +3,7 @@
 import { InvalidArgumentError } from 'commander'
 import { usageError } from './errors.js'
 import { ChainlogError, ErrorCodes, isChainlogError } from '../errors.js'
-import { isHexHash } from '../encoding/hash.js'
+import { isHexHash } from '../encoding/hex-hash.js'
 import type { ChainlogStore, SessionInfo, StoredEntry } from '../index.js'
 
 /** A session id as typed: the full id, or a prefix that only one session id starts with. */

@@ -2,7 +2,7 @@
 // elsewhere (a browser); both give the same digests (test/encoding/hash.test.ts).
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { platform } from '../platform/node.js'
-import { ascii, fromHexString, hex } from './bytes.js'
+import { ascii } from './bytes.js'
 
 type Sha256 = (...parts: Uint8Array[]) => Uint8Array
 
@@ -51,20 +51,4 @@ export function hashRecord(record: Uint8Array): Uint8Array {
   return sha256(recordFormat(record) === 2 ? ENTRY_DOMAIN_V2 : ENTRY_DOMAIN_V1, record)
 }
 
-/** Lowercase hex of `bytes`. */
-export function toHex(bytes: Uint8Array): string {
-  return hex(bytes)
-}
-
-const HEX64 = /^[0-9a-f]{64}$/
-
-/** True for a full lowercase 64-digit hex hash. */
-export function isHexHash(s: unknown): s is string {
-  return typeof s === 'string' && HEX64.test(s)
-}
-
-/** 32 raw bytes from a 64-digit lowercase hex hash. */
-export function fromHex(hex: string): Uint8Array {
-  if (!isHexHash(hex)) throw new TypeError(`not a 64-digit lowercase hex hash: ${hex}`)
-  return fromHexString(hex)
-}
+export { fromHex, isHexHash, toHex } from './hex-hash.js'

@@ -4,7 +4,7 @@
 // bundle page computes the same objects in the browser from a store in the page
 // (viewer/src/local-api.ts), so both show one thing the same way.
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import { isHexHash, toHex } from '../encoding/hash.js'
+import { isHexHash, toHex } from '../encoding/hex-hash.js'
 import type { ChainlogStore } from '../open.js'
 import type { Descendant, LineageRelation } from '../lineage/lineage.js'
 import type { VerifyReport } from '../verify/findings.js'

@@ -139,7 +139,7 @@ describe('export with a caller-supplied checkpoint and the keys that must have s
     const sig = lines.findIndex((l) => l.startsWith('\u2014 '))
     const b64 = lines[sig]!.split(' ')[2]!
     const raw = Buffer.from(b64, 'base64')
-    raw[raw.length - 1] ^= 1
+    raw[raw.length - 1] = raw[raw.length - 1]! ^ 1
     const forged = [...lines.slice(0, sig), lines[sig]!.replace(b64, raw.toString('base64')), ...lines.slice(sig + 1)].join('\n')
     const dir = await tmpDirOf()
     for (const [i, [checkpoint, keys, code]] of ([

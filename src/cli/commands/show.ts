@@ -2,7 +2,7 @@
 // record is re-hashed before it is shown, so a tampered entry is reported, not displayed.
 import type { Command } from 'commander'
 import { ChainlogError, ErrorCodes } from '../../errors.js'
-import { fromHex } from '../../encoding/hash.js'
+import { fromHex } from '../../encoding/hex-hash.js'
 import type { ChainlogStore, StoredEntry } from '../../index.js'
 import type { Ctx } from '../context.js'
 import { formatTime } from '../format.js'

@@ -2,7 +2,7 @@
 // too), of the whole store, or of a bundle file without any store. Exit status 1 on any error
 // finding; warnings are reported and leave the status 0.
 import type { Command } from 'commander'
-import { isHexHash } from '../../encoding/hash.js'
+import { isHexHash } from '../../encoding/hex-hash.js'
 import type { Finding, TrustedHeadResult, VerifyOptions } from '../../index.js'
 import { readInput, type Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
