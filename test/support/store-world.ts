@@ -81,7 +81,7 @@ export interface StoreSnapshot {
 }
 
 /** What a store holds, read through the public API (so any engine, any way of holding it). */
-export async function snapshotStore(store: ChainlogStore): Promise<StoreSnapshot> {
+export async function snapshotStore(store: Store): Promise<StoreSnapshot> {
   const sessions = (await store.listSessions()).map((s) => ({ sessionId: s.sessionId, head: s.head, length: s.length }))
   const hashes: Record<string, string[]> = {}
   const usageOf: Record<string, UsageByModel> = {}
