@@ -235,6 +235,8 @@ export async function copyStore(from: StoreLocation, to: StoreLocation, options:
       if (inFlight) await inFlight
       if (ops.length === 0) return
       const commit = engine.commit({ ops, sync })
+      // Awaited before the next commit or at the end; until then its failure must not count as unhandled.
+      commit.catch(() => undefined)
       wrote = true
       ops = []
       opBytes = 0

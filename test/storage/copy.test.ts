@@ -248,6 +248,27 @@ describe('copyStore refuses, writing nothing', () => {
     expect(existsSync(join(base, 'x')) || existsSync(join(base, 'y'))).toBe(false)
   })
 
+  it('a copy that fails part-way removes what it wrote, and says why', async () => {
+    const { dir } = await levelWorld()
+    // A database whose third write fails, as a disk that fills up would.
+    const db = new MemoryLevel()
+    const inner = db as unknown as { _batch: (...a: unknown[]) => Promise<void>; writes: number }
+    const batch = inner._batch.bind(db)
+    inner.writes = 0
+    inner._batch = async (...a) => {
+      if (++inner.writes === 3) throw Object.assign(new Error('No space left on device'), { code: 'ENOSPC' })
+      return batch(...a)
+    }
+    await expect(copyStore(dir, { db }, { chunk: 16 })).rejects.toMatchObject({ code: 'CHAINLOG_IO', data: { reason: 'no-space' } })
+    expect(inner.writes).toBeGreaterThan(3) // the writes after the failure are the removal
+    const left: string[] = []
+    await db.open()
+    for await (const key of db.keys({ keyEncoding: 'view' })) left.push(Buffer.from(key).toString('latin1'))
+    expect(left).toEqual(['F']) // its format row only: an empty store, which a new copy accepts
+    const again = await copyStore(dir, { db })
+    expect(again.ok).toBe(true)
+  })
+
   it('a LevelDB source another process holds: CHAINLOG_STORE_LOCKED, and the new target is not left behind', async () => {
     const { dir } = await levelWorld()
     const target = join(await tempDir(), 't')
