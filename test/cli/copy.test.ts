@@ -111,6 +111,20 @@ describe('chainlog copy', () => {
     expect(down.stderr).not.toContain('secret')
   })
 
+  it('export from a directory and import into PostgreSQL move sessions with the same hashes', async () => {
+    const url = await freshDatabase('bundles_there')
+    const dir = await tempDir()
+    for (const id of before.sessions.map((s) => s.sessionId)) {
+      const file = join(dir, `${id}.bundle`)
+      const out = await chainlog(['--store', source, 'export', id, '-o', file])
+      expect(out.code, out.stderr).toBe(0)
+      const into = await chainlog(['--store', url, 'import', file])
+      expect(into.code, into.stderr).toBe(0)
+    }
+    expect((await chainlog(['--store', url, 'verify', '--all'])).code).toBe(0)
+    expect(await snapshotAt(url)).toEqual(before)
+  })
+
   it('draws progress on stderr only on a terminal', async () => {
     class Capture extends Writable {
       text = ''
