@@ -31,6 +31,8 @@ async function loadPg(options: PgEngineOptions): Promise<Pg> {
 export interface PgSnapshot {
   /** Whether the schema holds a chainlog store (its kv table with a format row). */
   readonly exists: boolean
+  /** How many rows it holds besides its format row (one count, in the snapshot: for a progress bar). */
+  count(): Promise<number>
   /** Every row in key order, `chunk` at a time. */
   rows(chunk: number): AsyncIterable<Row[]>
   close(): Promise<void>
@@ -64,6 +66,12 @@ export async function openPgSnapshot(options: PgEngineOptions): Promise<PgSnapsh
     const exists = has.rows[0]!.has && (await client.query(`SELECT 1 FROM ${table} WHERE key = $1`, [Buffer.from(K.formatKey())])).rowCount === 1
     return {
       exists,
+      async count() {
+        const r = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE key <> $1`, [Buffer.from(K.formatKey())]).catch((err: unknown) => {
+          throw pgError(err, 'read')
+        })
+        return Number(r.rows[0]!.n)
+      },
       async *rows(chunk: number) {
         let after: Buffer | undefined
         for (;;) {

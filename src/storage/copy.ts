@@ -36,7 +36,7 @@ export interface CopyProgress {
   done: number
   /** Bytes of keys and values so far (entry bytes, in `verify`). */
   bytes: number
-  /** In `check` and `verify`: how many there are in all. */
+  /** How many there are in all: always in `check` and `verify`; in `copy` from a PostgreSQL source only (LevelDB cannot count rows without reading them). */
   total?: number
 }
 
@@ -117,6 +117,8 @@ function notFound(r: Resolved, detail: string): ChainlogError {
 /** The source side: its store (format checked, never migrated) and a snapshot of its rows. */
 interface Source {
   store: Store
+  /** How many rows will be copied, when the engine can tell without reading them (PostgreSQL). */
+  total(): Promise<number | undefined>
   rows(chunk: number): AsyncIterable<Row[]>
   close(): Promise<void>
 }
@@ -148,6 +150,7 @@ async function openSource(r: Resolved): Promise<Source> {
   const engine = store.engine
   return {
     store,
+    total: async () => snapshot?.count(),
     rows: (chunk) => (snapshot ? snapshot.rows(chunk) : engine.scan(ALL, chunk)),
     async close() {
       await snapshot?.close()
@@ -231,6 +234,7 @@ export async function copyStore(from: StoreLocation, to: StoreLocation, options:
     let opBytes = 0
     let inFlight: Promise<void> | undefined
     const engine = target.engine
+    const total = await source.total()
     const send = async (sync: boolean) => {
       if (inFlight) await inFlight
       if (ops.length === 0) return
@@ -241,7 +245,7 @@ export async function copyStore(from: StoreLocation, to: StoreLocation, options:
       ops = []
       opBytes = 0
       inFlight = commit
-      onProgress({ phase: 'copy', done: written.rows, bytes: written.bytes })
+      onProgress({ phase: 'copy', done: written.rows, bytes: written.bytes, ...(total !== undefined ? { total } : {}) })
     }
     for await (const rows of source.rows(chunk)) {
       for (const [key, value] of rows) {

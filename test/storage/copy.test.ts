@@ -96,7 +96,10 @@ describe('copyStore between engines', () => {
     })
 
     const back = join(await tempDir(), 'back')
-    const again = await copyStore(pgAt(schema), back)
+    const fromPg: CopyProgress[] = []
+    const again = await copyStore(pgAt(schema), back, { onProgress: (p) => fromPg.push(p) })
+    // From PostgreSQL the copy phase knows its total too (one count in the snapshot).
+    expect(fromPg.filter((p) => p.phase === 'copy').at(-1)).toMatchObject({ done: again.rows, total: again.rows })
     expect(again.ok).toBe(true)
     expect(again.rows).toBeGreaterThan(there.rows) // the turn appended on PostgreSQL came along
     await withOpen(back, async (s) => {
