@@ -204,6 +204,28 @@ async function usageFromEntries(store: Store, id: string): Promise<Record<string
   return out
 }
 
+describe('copyStore of a damaged store', () => {
+  it('copies it as it is and reports what verify finds in the copy (ok: false), keeping the target', async () => {
+    const db = new MemoryLevel()
+    await withOpen({ db } as never, async (s) => {
+      await buildWorld(s)
+      // One byte of one entry of sess-b changed behind the store's back.
+      const key = K.recordKey(WORLD.b, 3)
+      const record = new Uint8Array((await s.getRaw(key))!)
+      record[record.length - 2]! ^= 0x01
+      await s.engine.commit({ ops: [{ type: 'put', key, value: record }] })
+    })
+    const out = new MemoryLevel()
+    const r = await copyStore({ db }, { db: out })
+    expect(r.ok).toBe(false)
+    expect(r.verify.findings.filter((f) => f.severity === 'error').map((f) => f.sessionId)).toContain(WORLD.b)
+    // The copy holds the same bytes, damage included: the same findings as the source's own verify.
+    const own = await withOpen({ db } as never, (s) => s.verify())
+    expect(r.verify.findings).toEqual(own.findings)
+    expect(await withOpen({ db: out } as never, async (s) => (await s.listSessions()).length)).toBe(r.sessions)
+  })
+})
+
 describe('copyStore refuses, writing nothing', () => {
   it('a target that holds a session (PostgreSQL or LevelDB), or a directory of other files', async () => {
     const { dir, before } = await levelWorld()
