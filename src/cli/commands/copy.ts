@@ -1,7 +1,7 @@
 // `chainlog copy --to <dir|postgres://…>`: move a whole store (--from, default the --store one) to
-// another engine or place, row for row, checked and verified at the end (src/storage/copy.ts).
+// another engine or place, row for row, checked and verified at the end (src/copy/copy-store.ts).
 import type { Command } from 'commander'
-import type { CopyProgress, CopyResult } from '../../storage/copy.js'
+import type { CopyProgress, CopyResult } from '../../copy/copy-store.js'
 import type { Ctx } from '../context.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount } from '../format.js'
@@ -30,7 +30,7 @@ export function registerCopy(program: Command, ctx: Ctx): void {
       const to = location(opts.to, '--to')
       const chunk = opts.chunk === undefined ? undefined : Number(opts.chunk)
       if (chunk !== undefined && (!Number.isSafeInteger(chunk) || chunk < 1)) throw usageError(`--chunk takes a positive number of rows, not ${opts.chunk}`)
-      const { copyStore } = await import('../../storage/copy.js')
+      const { copyStore } = await import('../../copy/copy-store.js')
       let bar: Progress | undefined
       let phase: CopyProgress['phase'] | undefined
       let result: CopyResult

@@ -4,7 +4,7 @@
 // It copies rows, not bundles: both engines hold the same key layout (docs/storage.md section 1),
 // so the target gets the source's rows byte for byte, in key order, in commits of bounded size,
 // read from one snapshot of the source (a LevelDB iterator; a REPEATABLE READ transaction on
-// PostgreSQL, copy-pg.ts). Memory stays bounded by one chunk, whatever the store's size. Bundles
+// PostgreSQL, storage/pg-snapshot.ts). Memory stays bounded by one chunk, whatever the store's size. Bundles
 // would re-verify and re-derive every row per session, hold a bundle in memory, and leave out
 // what a bundle does not carry (tombstones, leases). The copy is then checked twice: the target's
 // rows are read back and must hash to what was written (every row, every byte), and the target
@@ -19,12 +19,12 @@ import { createHash } from 'node:crypto'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { VerifyReport } from '../verify/findings.js'
 import { Store } from '../store.js'
-import { checkStoreDir } from './dir-check.js'
-import type { BatchOp, Row, StorageEngine } from './engine.js'
-import * as K from './keys.js'
-import type { AnyLevel } from './level-engine.js'
-import type { PgEngineOptions } from './pg-engine.js'
-import { openPgSnapshot, type PgSnapshot } from './copy-pg.js'
+import { checkStoreDir } from '../storage/dir-check.js'
+import type { BatchOp, Row, StorageEngine } from '../storage/engine.js'
+import * as K from '../storage/keys.js'
+import type { AnyLevel } from '../storage/level-engine.js'
+import type { PgEngineOptions } from '../storage/pg-engine.js'
+import { openPgSnapshot, type PgSnapshot } from '../storage/pg-snapshot.js'
 
 /** Where a store is: a directory, a postgres:// URL, or options naming one of those or an abstract-level database. */
 export type StoreLocation = string | { path: string } | { postgres: PgEngineOptions } | { db: AnyLevel }

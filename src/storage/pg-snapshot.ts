@@ -1,4 +1,4 @@
-// The PostgreSQL side of copyStore (copy.ts): whether a schema holds a chainlog store, asked
+// The PostgreSQL side of copyStore (src/copy/copy-store.ts): whether a schema holds a chainlog store, asked
 // without creating anything (opening an engine creates its schema), and a scan of every row from
 // one snapshot (REPEATABLE READ, READ ONLY), so a copy of a store that other processes keep
 // writing is the store as it was at one moment. The engine's own scan pages outside any
