@@ -24,6 +24,10 @@ export const ErrorCodes = {
   STORE_LOCKED: 'CHAINLOG_STORE_LOCKED',
   /** The store was written by a newer format version than this code reads. */
   UNSUPPORTED_VERSION: 'CHAINLOG_UNSUPPORTED_VERSION',
+  /** No store where one was to be read (copyStore's source: a directory or PostgreSQL schema without one). */
+  STORE_NOT_FOUND: 'CHAINLOG_STORE_NOT_FOUND',
+  /** A store that must be empty holds sessions or other rows (copyStore's target); nothing was written. */
+  STORE_NOT_EMPTY: 'CHAINLOG_STORE_NOT_EMPTY',
   /** The store is closed. */
   STORE_CLOSED: 'CHAINLOG_STORE_CLOSED',
   /** Stored data breaks an invariant the operation relies on (run verify). */

@@ -12,6 +12,8 @@ export { applyEntry, reduceEntries } from './state/reducer.js'
 export type { SessionState, UsageTotals, ChainedEntry } from './state/reducer.js'
 export { Store } from './store.js'
 export { openStore } from './open.js'
+export { copyStore } from './copy/copy-store.js'
+export type { CopyOptions, CopyProgress, CopyResult, StoreLocation } from './copy/copy-store.js'
 export { STORE_FORMAT_VERSION } from './storage/session-store.js'
 export type {
   StoreOptions,

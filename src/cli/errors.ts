@@ -50,6 +50,8 @@ const EXIT_BY_LIBRARY_CODE: Record<string, ExitCode> = {
   [ErrorCodes.SESSION_NOT_FOUND]: ExitCode.NOT_FOUND,
   [ErrorCodes.ENTRY_NOT_FOUND]: ExitCode.NOT_FOUND,
   [ErrorCodes.STORE_LOCKED]: ExitCode.LOCKED,
+  [ErrorCodes.STORE_NOT_FOUND]: ExitCode.NOT_FOUND,
+  [ErrorCodes.STORE_NOT_EMPTY]: ExitCode.USAGE,
   [ErrorCodes.DECODE_FAILED]: ExitCode.VERIFY_FAILED,
   [ErrorCodes.CORRUPT_STORE]: ExitCode.VERIFY_FAILED,
   [ErrorCodes.INVALID_BUNDLE]: ExitCode.VERIFY_FAILED,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import type { Readable } from 'node:stream'
 import { registerCompact } from './commands/compact.js'
+import { registerCopy } from './commands/copy.js'
 import { registerDemo } from './commands/demo.js'
 import { registerExport } from './commands/export.js'
 import { registerFork } from './commands/fork.js'
@@ -65,6 +66,7 @@ Every read command takes --json. Full reference: docs/cli.md`,
     registerTree,
     registerExport,
     registerImport,
+    registerCopy,
     registerStats,
     registerDemo,
     registerServe,
