@@ -7,7 +7,8 @@ import type { Writable } from 'node:stream'
 import type { BundleVerifyOptions, ImportResult } from './bundle/bundle.js'
 import type { ExportOptions, ExportResult } from './bundle/export.js'
 import { platform } from './platform/node.js'
-import { SessionStore, type StoreOptions } from './storage/session-store.js'
+import { SessionStore, type AppendHook, type StoreOptions } from './storage/session-store.js'
+import { turnHeadsRequested } from './storage/turn-heads.js'
 import type { VerifyReport } from './verify/findings.js'
 import type { GcResult } from './storage/gc.js'
 import type { VerifyOptions } from './verify/verify-store.js'
@@ -60,7 +61,18 @@ export class Store extends SessionStore {
    * the store for others. A store that signs on turn_end itself already does.
    */
   async serveTurnHeads(): Promise<void> {
-    this.appendHook ??= (await turnCheckpoints()).turnCheckpointHook(this, undefined)
+    if (this.appendHook) return
+    // The signing and tree code (Ed25519 among it) is loaded when a sharing process first asks
+    // for a tree head, so that a holder that only lists or reads (a CLI command) never loads it.
+    let hook: AppendHook | undefined
+    this.appendHook = (sessionId, entries, result, landed) => {
+      if (hook) return hook(sessionId, entries, result, landed)
+      if (turnHeadsRequested.getStore() !== true) return result
+      return turnCheckpoints().then((m) => {
+        hook ??= m.turnCheckpointHook(this, undefined)
+        return hook(sessionId, entries, result, landed)
+      })
+    }
   }
 
   /**

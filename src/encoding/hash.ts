@@ -1,23 +1,15 @@
-// SHA-256 and the chain hash. node:crypto (OpenSSL, SHA-NI) under Node, @noble/hashes
-// elsewhere (a browser); both give the same digests (test/encoding/hash.test.ts).
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
+// SHA-256 and the chain hash. node:crypto (OpenSSL, SHA-NI) under Node, @noble/hashes in a
+// browser (platform/); both give the same digests (test/encoding/hash.test.ts).
 import { platform } from '../platform/node.js'
 import { ascii } from './bytes.js'
 
 type Sha256 = (...parts: Uint8Array[]) => Uint8Array
 
-/** The pure-JS implementation, exported so tests and non-Node hosts can use it directly. */
-export const sha256Noble: Sha256 = (...parts) => {
-  const h = nobleSha256.create()
-  for (const p of parts) h.update(p)
-  return h.digest()
-}
+/** node:crypto's SHA-256 (OpenSSL, SHA-NI) under Node, else undefined. */
+export const sha256Node: Sha256 | undefined = platform.name === 'node' ? platform.sha256 : undefined
 
-/** node:crypto's SHA-256 (OpenSSL, SHA-NI) where the host has it (platform/), else undefined. */
-export const sha256Node: Sha256 | undefined = platform.sha256
-
-/** SHA-256 over the concatenation of `parts`. */
-export const sha256: Sha256 = sha256Node ?? sha256Noble
+/** SHA-256 over the concatenation of `parts`: the platform's (node:crypto, or @noble/hashes in a browser). */
+export const sha256: Sha256 = platform.sha256
 
 /**
  * Domain tags that start every entry hash input: ASCII "chainlog/entry/v1" or

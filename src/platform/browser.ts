@@ -3,6 +3,7 @@
 // (LevelDB's or IndexedDB's own handling applies), and a compressed blob from a Node-written
 // store cannot be opened here (a DECODE_FAILED error; bundles carry blobs uncompressed).
 import { ChainlogError, ErrorCodes } from '../errors.js'
+import { sha256Noble } from '../encoding/sha256-noble.js'
 import type { AsyncContext, Platform } from './types.js'
 
 /**
@@ -33,8 +34,7 @@ const unavailable = (what: string): never => {
 export const platform: Platform = {
   name: 'browser',
   asyncContext: <T>(): AsyncContext<T> => new SyncOnlyContext<T>(),
-  // @noble/hashes (encoding/hash.ts).
-  sha256: undefined,
+  sha256: sha256Noble,
   sha256OneShot: undefined,
   brotliCompress: () => undefined,
   brotliDecompress: () => unavailable('brotli decompression'),

@@ -21,8 +21,8 @@ export interface Platform {
   /** 'node' or 'browser'. */
   readonly name: 'node' | 'browser'
   asyncContext<T>(): AsyncContext<T>
-  /** A native SHA-256 (node:crypto), or undefined: the core then uses @noble/hashes. */
-  sha256: Sha256 | undefined
+  /** SHA-256 over the concatenation of the parts: node:crypto under Node, @noble/hashes in a browser. */
+  sha256: Sha256
   /** A native one-shot SHA-256 of one buffer returning an on-heap array (Merkle nodes), or undefined. */
   sha256OneShot: ((data: Uint8Array) => Uint8Array) | undefined
   /** Brotli at `quality` (0-11), or undefined where no compressor exists (blobs are then stored raw). */

@@ -5,6 +5,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { encodeCanonical } from '../../src/encoding/cbor.js'
 import { encodeEntry, openRecord, sealEntry } from '../../src/encoding/entry-codec.js'
+import { sha256Noble } from '../../src/encoding/sha256-noble.js'
 import {
   ENTRY_DOMAIN,
   ENTRY_DOMAIN_V1,
@@ -16,7 +17,6 @@ import {
   hashRecord,
   isHexHash,
   sha256,
-  sha256Noble,
   sha256Node,
   toHex,
 } from '../../src/encoding/hash.js'
