@@ -24,7 +24,7 @@ import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { benchRoot, dirSize, fmt, parseArgs, rmrf, stats } from './lib/util.mjs'
 import { renderReport } from './lib/report.mjs'
-import { pgUnavailable, startBenchCluster } from './lib/pg-cluster.mjs'
+import { pgUnavailable, serverCpuMs, startBenchCluster } from './lib/pg-cluster.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.join(HERE, '..')
@@ -819,14 +819,23 @@ if (want(15)) {
           { key: 'peer', store: 'peer', label: 'plain table `entries(session_id, seq, prev_hash, hash, body bytea)`, PK (session_id, seq): 1 transaction per turn (BEGIN, read the last row, INSERT 5 rows, COMMIT), synchronous_commit on' },
         ]
         const rowOf = (s, runs, fields) => ({ key: s.key, label: s.label, ...summarise(runs[s.key], fields) })
-        const appendFields = ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'batches', 'turnsPerBatch', 'cpuUsPerTurn', 'refused', 'startSpreadMs', 'bytes']
+        const appendFields = ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'batches', 'turnsPerBatch', 'cpuUsPerTurn', 'serverCpuUsPerTurn', 'refused', 'startSpreadMs', 'bytes']
 
         // 15a: one session, durable, one awaited turn at a time.
         log(`case 15a: 1 session x ${P.c15aTurns} turns, durable; ${stores.length} stores x ${P.reps} reps`)
+        // The server's CPU time over each run (its setup included), per turn: the work the
+        // client's own CPU time does not show.
+        const withServerCpu = async (run) => {
+          const c0 = serverCpuMs(cluster)
+          const x = await run()
+          return x.error ? x : { ...x, serverCpuUsPerTurn: ((serverCpuMs(cluster) - c0) * 1000) / x.turns }
+        }
         const a = await interleaved(stores, P.reps, (s, r) =>
-          runWorker(
-            { task: 'pgAppend', store: s.store, url, schema: `c15a_${s.key}_r${r}`, create: true, drop: true, measureBytes: r === 0, durable: true, sessions: 1, turns: P.c15aTurns },
-            { profile: s.store === 'chainlog', label: `c15a-${s.key}-r${r}` },
+          withServerCpu(() =>
+            runWorker(
+              { task: 'pgAppend', store: s.store, url, schema: `c15a_${s.key}_r${r}`, create: true, drop: true, measureBytes: r === 0, durable: true, sessions: 1, turns: P.c15aTurns },
+              { profile: s.store === 'chainlog', label: `c15a-${s.key}-r${r}` },
+            ),
           ).then((x) => (x.error ? x : { ...x, turnsPerBatch: x.turns / x.batches })),
         )
         c15.a = { sessions: 1, turns: P.c15aTurns, rows: stores.map((s) => rowOf(s, a, appendFields)) }
@@ -834,7 +843,7 @@ if (want(15)) {
         // 15b: 64 sessions from 4 processes (16 each, all at once), durable.
         const per = P.c15bSessions / P.c15bProcs
         log(`case 15b: ${P.c15bSessions} sessions from ${P.c15bProcs} processes x ${P.c15bTurns} turns, durable; ${stores.length} stores x ${P.reps} reps`)
-        const b = await interleaved(stores, P.reps, async (s, r) => {
+        const b = await interleaved(stores, P.reps, (s, r) => withServerCpu(async () => {
           const schema = `c15b_${s.key}_r${r}`
           if (s.store === 'peer') await createPeerSchema(admin, schema)
           else {
@@ -846,9 +855,10 @@ if (want(15)) {
             Array.from({ length: P.c15bProcs }, (_, k) => ({ task: 'pgAppend', store: s.store, url, schema, part: k, durable: true, sessions: per, turns: P.c15bTurns, keepLatencies: true })),
             { label: `c15b-${s.key}-r${r}`, profile: s.store === 'chainlog' && r === 0 },
           )
+          const run = groupRun(parts)
           await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-          return groupRun(parts)
-        })
+          return run
+        }))
         c15.b = { sessions: P.c15bSessions, processes: P.c15bProcs, turns: P.c15bTurns, rows: stores.map((s) => rowOf(s, b, appendFields)) }
 
         // 15c: build one store each (untimed), then full verify, repeated.

@@ -310,11 +310,16 @@ const tasks = {
     const ids = Array.from({ length: S }, () => randomUUID())
     let w
     let engineStats = () => ({})
+    let markStats = () => undefined
     if (t.store === 'chainlog') {
       const store = await chainlog.openStore({ postgres: { connectionString: t.url, schema: t.schema }, durability: t.durable ? 'sync' : 'relaxed', classify })
       w = chainlogWriter(store)
+      // The engine's counters over the timed appends only (not the sessions' creation).
       const engine = localStore(store).engine
-      engineStats = () => ({ batches: engine.stats.transactions, syncedBatches: engine.stats.syncedTransactions, refused: engine.stats.refused, bytesWritten: engine.stats.bytesWritten })
+      let base = {}
+      const count = () => ({ batches: engine.stats.transactions, syncedBatches: engine.stats.syncedTransactions, refused: engine.stats.refused, bytesWritten: engine.stats.bytesWritten, retries: engine.stats.retries })
+      markStats = () => (base = count())
+      engineStats = () => Object.fromEntries(Object.entries(count()).map(([k, v]) => [k, v - (base[k] ?? 0)]))
     } else {
       w = await openPgPeer(t.url, { schema: t.schema, connections: S, create: !!t.create })
       const sc = (await w.pool.query('SHOW synchronous_commit')).rows[0].synchronous_commit
@@ -322,6 +327,7 @@ const tasks = {
     }
     for (const id of ids) await w.createSession(id)
     if (t.barrier) await startSignal()
+    markStats()
     const lat = []
     const cpu0 = process.cpuUsage()
     const t0 = now()

@@ -58,3 +58,35 @@ export async function startBenchCluster(settings = {}) {
   const { startPgCluster } = await load()
   return startPgCluster({ settings: { max_connections: 200, ...settings } })
 }
+
+/**
+ * CPU time (ms) the cluster's processes have used so far: the postmaster, its live children
+ * (backends, WAL writer, checkpointer, ...) and its children that have exited (cutime). Linux
+ * only (/proc); NaN elsewhere. Take the difference around a measurement: the server's side of
+ * the work, which a client process's own CPU time does not show.
+ */
+export function serverCpuMs(cluster) {
+  try {
+    const pid = Number(fs.readFileSync(path.join(cluster.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+    const tick = 1000 / 100 // USER_HZ: 100 on Linux (getconf CLK_TCK)
+    const fields = (p) => {
+      const s = fs.readFileSync(`/proc/${p}/stat`, 'utf8')
+      return s.slice(s.lastIndexOf(')') + 2).split(' ') // fields from 3 (state) on
+    }
+    const own = fields(pid)
+    // utime 14, stime 15, cutime 16, cstime 17 (1-based in proc(5)); here index = n - 3
+    let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue
+      try {
+        const f = fields(name)
+        if (Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12])
+      } catch {
+        // exited meanwhile: its time is in the postmaster's cutime
+      }
+    }
+    return ticks * tick
+  } catch {
+    return NaN
+  }
+}

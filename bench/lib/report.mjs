@@ -807,13 +807,14 @@ export function renderReport(R) {
         'chainlog: `openStore({ postgres: { connectionString, schema } , durability: \'sync\' })` with its defaults (pool of 10, group commit), `appendTurn` with `expectedHead` as in cases 1-3; a fresh schema per repetition. ' +
         'The peer (bench/lib/pg-peer.mjs) is a hash chain in a plain table written the obvious way with the same client (`pg`): `entries(session_id text, seq bigint, prev_hash bytea, hash bytea, body bytea)`, primary key (session_id, seq), body the entry\'s JSON bytes (bytea, so the hashed bytes can be checked again; jsonb would not keep them), hash = SHA-256(prev_hash ‖ body); ' +
         'an append is one transaction on a pooled connection (one connection per session): BEGIN, read the session\'s last row, INSERT the turn\'s 5 rows, COMMIT, durable with `synchronous_commit = on` (checked by the worker). It does no validation, no canonical encoding, no indexes by hash, no heads, leases or tree. ' +
-        'Both run the same workload turns as cases 1-3. Each run checks afterwards that every session holds exactly what was appended.',
+        'Both run the same workload turns as cases 1-3. Each run checks afterwards that every session holds exactly what was appended. ' +
+        'Client CPU: the writer processes\' own CPU time (all threads) from the first append to the end of the close, per turn; server CPU: the CPU time of all the cluster\'s processes (backends, WAL writer, checkpointer; from /proc) over the whole run, its setup included, per turn. On a 2-core machine the two share the cores.',
     )
     const appendRows = (cs) => {
       const ch = find(cs.rows, 'chainlog')
       return table(
-        ['store', 'turns/s', 'workload entries/s', 'p50 ms per turn', 'p99 ms per turn', 'turns per transaction', 'chainlog ÷ this'],
-        cs.rows.map((r) => [r.label, mm(r.turnsPerSec), mm(r.entriesPerSec), mm(r.p50ms, fmt.ms), mm(r.p99ms, fmt.ms), mm(r.turnsPerBatch, fmt.f2), r.key === 'chainlog' ? '—' : `**${x2(ratio(ch?.turnsPerSec.median, r.turnsPerSec.median))}**`]),
+        ['store', 'turns/s', 'workload entries/s', 'p50 ms per turn', 'p99 ms per turn', 'turns per transaction', 'client CPU µs per turn', 'server CPU µs per turn', 'chainlog ÷ this'],
+        cs.rows.map((r) => [r.label, mm(r.turnsPerSec), mm(r.entriesPerSec), mm(r.p50ms, fmt.ms), mm(r.p99ms, fmt.ms), mm(r.turnsPerBatch, fmt.f2), mm(r.cpuUsPerTurn), mm(r.serverCpuUsPerTurn), r.key === 'chainlog' ? '—' : `**${x2(ratio(ch?.turnsPerSec.median, r.turnsPerSec.median))}**`]),
       )
     }
     if (c.c15.a) {
