@@ -312,7 +312,7 @@ const tasks = {
     let engineStats = () => ({})
     let markStats = () => undefined
     if (t.store === 'chainlog') {
-      const store = await chainlog.openStore({ postgres: { connectionString: t.url, schema: t.schema }, durability: t.durable ? 'sync' : 'relaxed', classify })
+      const store = await chainlog.openStore({ postgres: { connectionString: t.url, schema: t.schema, ...(t.pool ? { pool: t.pool } : {}) }, durability: t.durable ? 'sync' : 'relaxed', classify })
       w = chainlogWriter(store)
       // The engine's counters over the timed appends only (not the sessions' creation).
       const engine = localStore(store).engine
