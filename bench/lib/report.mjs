@@ -339,6 +339,16 @@ function limits(R) {
         `Bytes: chainlog keeps only the channels a step changed (the ~2 KB context channel once), each checkpoint and write as a hashed, CBOR-encoded entry (bytes: the store directory as the close leaves it, not compacted); the SQLite saver writes the whole serialised checkpoint per step.`,
     )
   }
+  if (c.c15 && !c.c15.skipped && (unmet('15a') || unmet('15b'))) {
+    const f = (part, key) => find(c.c15[part]?.rows, key)
+    const cpu = (part) => `client ${fmt.int(f(part, 'chainlog')?.cpuUsPerTurn?.median)} against ${fmt.int(f(part, 'peer')?.cpuUsPerTurn?.median)} µs, server ${fmt.int(f(part, 'chainlog')?.serverCpuUsPerTurn?.median)} against ${fmt.int(f(part, 'peer')?.serverCpuUsPerTurn?.median)} µs`
+    out.push(
+      `- **15, PostgreSQL.** CPU per turn, chainlog against the plain table: 15a ${cpu('a')}; 15b ${cpu('b')}. ` +
+        'A single append makes 6 round trips to the server where the peer makes 4: the store reads the session\'s head, lease, tree frontier and metadata one after another (4 queries; on PostgreSQL nothing is kept between calls, since other processes move them), then the engine\'s transaction takes 2 (BEGIN, the key locks, the transaction id and the precondition rows; the writes and COMMIT), and it writes about 13 rows per turn (4 records, 4 hash-index rows, head, metadata, 1-2 tree rows, a blob) to the peer\'s 5. ' +
+        `In 15b each process commits one transaction at a time (the contract's order within a process), ${fmt.f2(f('b', 'chainlog')?.turnsPerBatch?.median)} turns per transaction; the peer's 64 connections commit in parallel and PostgreSQL flushes their WAL together, so it gets group commit from the server without asking. ` +
+        'On a shared 2-core machine the client\'s CPU (canonical encoding, hashing, blobs, the engine\'s SQL text, `pg`\'s socket writes) competes with the server\'s. What would move it: one `getMany` for the store\'s 4 reads (src/storage/session-store.ts), and fewer rows per append. Profile: `npm run bench -- --only 15 --profile`, then bench/profile-summary.mjs on the `c15*` profiles.',
+    )
+  }
   if (c.c14 && (unmet('14a') || unmet('14b'))) {
     const cpuCost = (row) => (num(row?.pairedCpu?.median) ? (row.pairedCpu.median - 1) * 100 : NaN)
     const parts = ['relaxed', 'durable'].map((w) => {
