@@ -21,6 +21,9 @@
 // checked against the rows as the commits before it in the group leave them; a commit whose
 // precondition fails is refused alone, without failing the others.
 //
+// Point reads (get, getMany) issued in the same tick share one query, so the concurrent appends
+// of a process, which resolve together, also read their heads, leases and metadata together.
+//
 // `sync: false` commits run with SET LOCAL synchronous_commit = off (visible at once, durable a
 // moment later: a server crash may lose the last few hundred milliseconds of them, never part of
 // one, and never one that a later durable commit built on); `sync: true` uses the server's
