@@ -13,6 +13,9 @@
 //   --keep             keep the data directory
 //   --profile          run chainlog's workers under `node --cpu-prof` (profiles in bench/results/profiles/)
 //   --report-only FILE rebuild the report from a results JSON written by an earlier run
+//
+// Case 15 (PostgreSQL) starts its own throwaway cluster (bench/lib/pg-cluster.mjs) and stops it at
+// the end; without PostgreSQL's server binaries it is skipped, and the report says why.
 import { spawn, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -21,6 +24,7 @@ import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { benchRoot, dirSize, fmt, parseArgs, rmrf, stats } from './lib/util.mjs'
 import { renderReport } from './lib/report.mjs'
+import { pgUnavailable, serverCpuMs, startBenchCluster } from './lib/pg-cluster.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const REPO = path.join(HERE, '..')
@@ -65,6 +69,12 @@ const FULL = {
   c13Steps: 3_000, // LangGraph supersteps (checkpoints) in the thread (10,000 took ~96 s per repetition for the durable chainlog saver)
   c13Gets: 200, // getTuple calls of random checkpoints after the writes
   c13Turns: 200, // Agents SDK turns (4 items each)
+  c15aTurns: 1000, // single-session durable appends on PostgreSQL (as case 2)
+  c15bProcs: 4, // writer processes of case 15b
+  c15bSessions: 64, // sessions in all (16 per process)
+  c15bTurns: 40, // turns per session: 2,560 turns (~54 MB of workload) per repetition
+  c15cSessions: 10,
+  c15cPerSession: 2_000, // 20,000 workload entries to verify
 }
 const QUICK = {
   reps: 1,
@@ -95,6 +105,12 @@ const QUICK = {
   c13Steps: 200,
   c13Gets: 20,
   c13Turns: 20,
+  c15aTurns: 30,
+  c15bProcs: 4,
+  c15bSessions: 64,
+  c15bTurns: 2,
+  c15cSessions: 2,
+  c15cPerSession: 100,
 }
 const P = { ...(quick ? QUICK : FULL), quick }
 if (args.reps) {
@@ -690,6 +706,191 @@ if (want(14)) {
     durable: await appendCase(14, variants(true), { durable: true, sessions: 1, turns: P.c2Turns, pairedTo: 'chainlog' }),
     work: summarise(treeWork, ['usPerTurn', 'cpuUsPerTurn', 'rowBytesPerTurn']),
     ...(noTreeError ? { noTreeError } : {}),
+  }
+}
+
+// Case 15: the PostgreSQL engine (issue 17) ----------------------------------------------------
+/**
+ * Case 15b: `tasks` as one group of worker processes that append at the same time: each sets up
+ * (pool, store, sessions) and prints @@READY; once all have, each gets its start line on stdin.
+ * Resolves to the workers' results in order (an { error } for a failed one; a failure before the
+ * start kills the others).
+ */
+function runWorkerGroup(tasks, { label, profile = false }) {
+  const kids = tasks.map((task, i) => {
+    const execArgv = []
+    if (profile && profileDir) {
+      fs.mkdirSync(profileDir, { recursive: true })
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${label.replace(/[^a-z0-9.-]+/gi, '_')}-p${i}-${++workerSeq}.cpuprofile`)
+    }
+    const child = spawn(process.execPath, [...execArgv, path.join(HERE, 'worker.mjs'), JSON.stringify({ ...task, barrier: true })], {
+      env: { ...process.env, CHAINLOG_BENCH_DIST: distSnap },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    child.stdin.on('error', () => undefined)
+    return { child, out: '', err: '', ready: false }
+  })
+  let started = false
+  const start = () => {
+    if (started || !kids.every((k) => k.ready)) return
+    started = true
+    for (const k of kids) k.child.stdin.end('go\n')
+  }
+  const timer = setTimeout(() => kids.forEach((k) => k.child.kill('SIGKILL')), 15 * 60_000)
+  return Promise.all(
+    kids.map(
+      (k, i) =>
+        new Promise((resolve) => {
+          k.child.stdout.on('data', (d) => {
+            k.out += d
+            if (!k.ready && k.out.includes('@@READY\n')) {
+              k.ready = true
+              start()
+            }
+          })
+          k.child.stderr.on('data', (d) => (k.err += d))
+          k.child.on('close', (code) => {
+            const line = k.out.split('\n').find((l) => l.startsWith('@@RESULT ') || l.startsWith('@@ERROR '))
+            if (line?.startsWith('@@RESULT ')) return resolve(JSON.parse(line.slice(9)))
+            const msg = line ? JSON.parse(line.slice(8)).message : `worker exited with ${code}: ${k.err.slice(-2000)}`
+            log(`FAILED ${label}-p${i}: ${msg.split('\n')[0]}`)
+            // The others would wait for a start that never comes.
+            if (!started) for (const o of kids) if (o !== k) o.child.kill('SIGKILL')
+            resolve({ error: msg.slice(0, 2000) })
+          })
+        }),
+    ),
+  ).finally(() => clearTimeout(timer))
+}
+
+/** One figure of case 15b from a group's results: turns over the span from the first start to the last end. */
+function groupRun(parts) {
+  const bad = parts.find((x) => x.error)
+  if (bad) return { error: bad.error }
+  const turns = parts.reduce((n, x) => n + x.turns, 0)
+  const ms = Math.max(...parts.map((x) => x.t1)) - Math.min(...parts.map((x) => x.t0))
+  const lat = parts.flatMap((x) => x.lat ?? [])
+  const sum = (f) => parts.reduce((n, x) => n + (x[f] ?? 0), 0)
+  lat.sort((a, b) => a - b)
+  const pick = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : NaN)
+  return {
+    ms,
+    turns,
+    turnsPerSec: (turns / ms) * 1000,
+    entriesPerSec: ((turns * 5) / ms) * 1000,
+    p50ms: pick(0.5),
+    p99ms: pick(0.99),
+    // How far apart the processes started (ms): the barrier's slack.
+    startSpreadMs: Math.max(...parts.map((x) => x.t0)) - Math.min(...parts.map((x) => x.t0)),
+    batches: sum('batches'),
+    turnsPerBatch: turns / sum('batches'),
+    refused: sum('refused'),
+    cpuUsPerTurn: sum('cpuUsPerTurn') / parts.length,
+    landed: sum('landed'),
+  }
+}
+
+if (want(15)) {
+  const skip = await pgUnavailable()
+  if (skip) {
+    log(`case 15: skipped: ${skip}`)
+    R.cases.c15 = { skipped: skip }
+  } else {
+    let cluster
+    const c15 = (R.cases.c15 = {})
+    try {
+      cluster = await startBenchCluster()
+      const url = cluster.connectionString
+      const pg = (await import('pg')).default
+      const { createPeerSchema } = await import('./lib/pg-peer.mjs')
+      const admin = new pg.Pool({ connectionString: url, max: 1 })
+      try {
+        const setting = async (name) => (await admin.query(`SELECT current_setting('${name}') AS v`)).rows[0].v
+        c15.server = {
+          version: (await admin.query('SELECT version() AS v')).rows[0].v,
+          pg: `pg ${pkgVersion('pg')}`,
+          settings: Object.fromEntries(await Promise.all(['fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'max_connections'].map(async (n) => [n, await setting(n)]))),
+          socket: 'unix socket in the cluster directory (no TCP)',
+        }
+        log(`case 15: ${c15.server.version.split(',')[0]}, fsync ${c15.server.settings.fsync}, synchronous_commit ${c15.server.settings.synchronous_commit}`)
+
+        const stores = [
+          { key: 'chainlog', store: 'chainlog', label: 'chainlog `appendTurn` on `openStore({ postgres })`, durability `sync`' },
+          { key: 'peer', store: 'peer', label: 'plain table `entries(session_id, seq, prev_hash, hash, body bytea)`, PK (session_id, seq): 1 transaction per turn (BEGIN, read the last row, INSERT 5 rows, COMMIT), synchronous_commit on' },
+        ]
+        const rowOf = (s, runs, fields) => ({ key: s.key, label: s.label, ...summarise(runs[s.key], fields) })
+        const appendFields = ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'batches', 'turnsPerBatch', 'cpuUsPerTurn', 'serverCpuUsPerTurn', 'refused', 'startSpreadMs', 'bytes', 'landed']
+
+        // 15a: one session, durable, one awaited turn at a time.
+        log(`case 15a: 1 session x ${P.c15aTurns} turns, durable; ${stores.length} stores x ${P.reps} reps`)
+        // The server's CPU time over each run (its setup included), per turn: the work the
+        // client's own CPU time does not show.
+        const withServerCpu = async (run) => {
+          const c0 = serverCpuMs(cluster)
+          const x = await run()
+          return x.error ? x : { ...x, serverCpuUsPerTurn: ((serverCpuMs(cluster) - c0) * 1000) / x.turns }
+        }
+        const a = await interleaved(stores, P.reps, (s, r) =>
+          withServerCpu(() =>
+            runWorker(
+              { task: 'pgAppend', store: s.store, url, schema: `c15a_${s.key}_r${r}`, create: true, drop: true, measureBytes: r === 0, durable: true, sessions: 1, turns: P.c15aTurns },
+              { profile: s.store === 'chainlog', label: `c15a-${s.key}-r${r}` },
+            ),
+          ).then((x) => (x.error ? x : { ...x, turnsPerBatch: x.turns / x.batches })),
+        )
+        c15.a = { sessions: 1, turns: P.c15aTurns, rows: stores.map((s) => rowOf(s, a, appendFields)) }
+
+        // 15b: 64 sessions from 4 processes (16 each, all at once), durable.
+        const per = P.c15bSessions / P.c15bProcs
+        log(`case 15b: ${P.c15bSessions} sessions from ${P.c15bProcs} processes x ${P.c15bTurns} turns, durable; ${stores.length} stores x ${P.reps} reps`)
+        const b = await interleaved(stores, P.reps, (s, r) => withServerCpu(async () => {
+          const schema = `c15b_${s.key}_r${r}`
+          if (s.store === 'peer') await createPeerSchema(admin, schema)
+          else {
+            // Created by one process first: see the pgInit task (a race of first opens).
+            const init = await runWorker({ task: 'pgInit', url, schema }, { label: `c15b-init-r${r}` })
+            if (init.error) return init
+          }
+          const parts = await runWorkerGroup(
+            Array.from({ length: P.c15bProcs }, (_, k) => ({ task: 'pgAppend', store: s.store, url, schema, part: k, durable: true, sessions: per, turns: P.c15bTurns, keepLatencies: true })),
+            { label: `c15b-${s.key}-r${r}`, profile: s.store === 'chainlog' && r === 0 },
+          )
+          const run = groupRun(parts)
+          await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+          return run
+        }))
+        c15.b = { sessions: P.c15bSessions, processes: P.c15bProcs, turns: P.c15bTurns, rows: stores.map((s) => rowOf(s, b, appendFields)) }
+
+        // 15c: build one store each (untimed), then full verify, repeated.
+        log(`case 15c: full verify of ${P.c15cSessions} sessions x ${P.c15cPerSession} workload entries; ${P.reps} reps`)
+        const built = {}
+        for (const s of stores) built[s.key] = await runWorker({ task: 'pgBuild', store: s.store, url, schema: `c15c_${s.key}`, sessions: P.c15cSessions, perSession: P.c15cPerSession }, { label: `c15c-build-${s.key}` })
+        const v = await interleaved(stores, P.reps, (s, r) =>
+          built[s.key].error ? built[s.key] : runWorker({ task: 'pgVerify', store: s.store, url, schema: `c15c_${s.key}` }, { profile: s.store === 'chainlog' && r === 0, label: `c15c-verify-${s.key}-r${r}` }),
+        )
+        c15.c = {
+          sessions: P.c15cSessions,
+          perSession: P.c15cPerSession,
+          rows: stores.map((s) => ({
+            ...rowOf(s, v, ['ms', 'entriesPerSec']),
+            label: s.key === 'chainlog' ? '`store.verify()` on the PostgreSQL store (every record re-hashed, links, sequence, canonical encoding, tree, heads)' : 'the peer: read every row in (session_id, seq) order, 1,000 per query, re-hash SHA-256(prev_hash ‖ body), check links and seq',
+            entries: ok(v[s.key])[0]?.entries,
+            build: { ms: built[s.key].ms, bytes: built[s.key].bytes, error: built[s.key].error },
+          })),
+        }
+      } finally {
+        await admin.end()
+      }
+    } catch (err) {
+      c15.error = String(err?.stack ?? err).slice(0, 2000)
+      log(`FAILED case 15: ${String(err?.message ?? err).split('\n')[0]}`)
+    } finally {
+      try {
+        cluster?.destroy()
+      } catch (err) {
+        log(`case 15: stopping the cluster: ${String(err?.message ?? err).split('\n')[0]}`)
+      }
+    }
   }
 }
 

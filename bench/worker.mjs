@@ -5,13 +5,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { makeWorkload, TURN_SIZE } from './lib/workload.mjs'
+import { DEFAULT_SEED, makeWorkload, TURN_SIZE } from './lib/workload.mjs'
 import { dirSize, now, percentile, rmrf, median } from './lib/util.mjs'
 import * as P from './lib/peers.mjs'
 import { WRITE_BUFFER_BYTES, chainlog, classify, distModule, keys, localStore, openChainlog, readAllVerified, toEntries, turnItems, verifyMethod, verifyStore } from './lib/chainlog.mjs'
 import { smallSession, smallSessionJsonl } from './lib/small-sessions.mjs'
 import { writeTranscripts } from './lib/transcripts.mjs'
 import { JsonlFileSession, SampleFileSession, agentTurns, langgraphSteps, langgraphWrite } from './lib/adapters.mjs'
+import { dropSchema, openPgPeer, pgPeerVerifyAll, schemaBytes } from './lib/pg-peer.mjs'
 
 const task = JSON.parse(process.argv[2])
 
@@ -211,6 +212,25 @@ async function countRows(dir, tag) {
   return n
 }
 
+/** Case 15b: say we are ready (@@READY on stdout), then wait for run.mjs's start line on stdin. */
+function startSignal() {
+  process.stdout.write('@@READY\n')
+  return new Promise((resolve, reject) => {
+    let got = ''
+    const onData = (d) => {
+      got += d
+      if (!got.includes('\n')) return
+      process.stdin.off('data', onData)
+      process.stdin.off('end', onEnd)
+      process.stdin.destroy()
+      resolve()
+    }
+    const onEnd = () => reject(new Error('stdin closed before the start signal'))
+    process.stdin.on('data', onData)
+    process.stdin.on('end', onEnd)
+  })
+}
+
 // ------------------------------------------------------------------------------ tasks
 const tasks = {
   // Cases 1-3: S sessions, T turns each, appended concurrently (S loops) one turn per call.
@@ -274,6 +294,147 @@ const tasks = {
       treeRows,
       ...extra,
     }
+  },
+
+  // Case 15 (PostgreSQL): S sessions x T turns appended concurrently, one turn per call, by
+  // chainlog on a PostgreSQL store (schema t.schema) or by the plain-table peer (pg-peer.mjs).
+  // With t.barrier the worker sets up (pool, store, sessions), prints @@READY and starts when
+  // run.mjs writes a line to its stdin, so that case 15b's 4 processes append at the same time;
+  // t0 and t1 are wall-clock times (ms since the epoch) to combine them. Part k of a group takes
+  // its workload from seed DEFAULT_SEED + k: the same mix and sizes, not the same bytes (chainlog
+  // would share the blobs of equal tool results across processes).
+  async pgAppend(t) {
+    const S = t.sessions
+    const T = t.turns
+    const { entries } = makeWorkload(S * T * TURN_SIZE, DEFAULT_SEED + (t.part ?? 0))
+    const ids = Array.from({ length: S }, () => randomUUID())
+    let w
+    let engineStats = () => ({})
+    let markStats = () => undefined
+    if (t.store === 'chainlog') {
+      const store = await chainlog.openStore({ postgres: { connectionString: t.url, schema: t.schema, ...(t.pool ? { pool: t.pool } : {}) }, durability: t.durable ? 'sync' : 'relaxed', classify })
+      w = chainlogWriter(store)
+      // The engine's counters over the timed appends only (not the sessions' creation).
+      const engine = localStore(store).engine
+      let base = {}
+      const count = () => ({ batches: engine.stats.transactions, syncedBatches: engine.stats.syncedTransactions, refused: engine.stats.refused, bytesWritten: engine.stats.bytesWritten, retries: engine.stats.retries })
+      markStats = () => (base = count())
+      engineStats = () => Object.fromEntries(Object.entries(count()).map(([k, v]) => [k, v - (base[k] ?? 0)]))
+    } else {
+      w = await openPgPeer(t.url, { schema: t.schema, connections: S, create: !!t.create })
+      const sc = (await w.pool.query('SHOW synchronous_commit')).rows[0].synchronous_commit
+      if (t.durable && sc !== 'on') throw new Error(`peer: synchronous_commit is ${sc}, not on`)
+    }
+    for (const id of ids) await w.createSession(id)
+    if (t.barrier) await startSignal()
+    markStats()
+    const lat = []
+    const cpu0 = process.cpuUsage()
+    const t0 = now()
+    await Promise.all(
+      ids.map(async (id, k) => {
+        for (let i = 0; i < T; i++) {
+          const base = (k * T + i) * TURN_SIZE
+          const ta = now()
+          await w.appendTurn(id, entries.slice(base, base + TURN_SIZE))
+          lat.push(now() - ta)
+        }
+      }),
+    )
+    const t1 = now()
+    const ms = t1 - t0
+    const extra = { ...(w.stats?.() ?? {}), ...engineStats() }
+    // What landed: every session holds exactly its T turns (chainlog: 4 entries per turn + the
+    // genesis entry; the peer: 5 rows per turn).
+    let landed
+    if (t.store === 'chainlog') {
+      const mine = new Set(ids)
+      landed = (await w.store.listSessions()).filter((s) => mine.has(s.sessionId)).reduce((n, s) => n + s.length, 0)
+      if (landed !== extra.entriesWritten + S) throw new Error(`chainlog: ${landed} entries in the store, ${extra.entriesWritten} + ${S} genesis appended`)
+    } else {
+      landed = Number((await w.pool.query(`SELECT count(*) AS n FROM ${t.schema}.entries WHERE session_id = ANY($1)`, [ids])).rows[0].n)
+      if (landed !== S * T * TURN_SIZE) throw new Error(`peer: ${landed} rows, ${S * T * TURN_SIZE} appended`)
+    }
+    await w.close()
+    const cpu = process.cpuUsage(cpu0)
+    const bytes = t.measureBytes ? await schemaBytes(t.url, t.schema) : undefined
+    if (t.drop) await dropSchema(t.url, t.schema)
+    const turns = S * T
+    return {
+      ms,
+      t0: performance.timeOrigin + t0,
+      t1: performance.timeOrigin + t1,
+      turns,
+      entries: turns * TURN_SIZE,
+      turnsPerSec: (turns / ms) * 1000,
+      entriesPerSec: ((turns * TURN_SIZE) / ms) * 1000,
+      p50ms: percentile(lat, 0.5),
+      p99ms: percentile(lat, 0.99),
+      ...(t.keepLatencies ? { lat } : {}),
+      cpuUsPerTurn: (cpu.user + cpu.system) / turns,
+      landed,
+      bytes,
+      ...extra,
+    }
+  },
+
+  // Case 15b: create a chainlog store on PostgreSQL (schema, tables, format row) before its writer
+  // processes open it. Four processes opening a new, empty store at the same moment race on the
+  // format row, and the losers' opens fail (store-format.ts takes the refused compare-and-set of
+  // that row as an error instead of reading the row again); an existing store opens fine.
+  async pgInit(t) {
+    const store = await chainlog.openStore({ postgres: { connectionString: t.url, schema: t.schema }, classify })
+    await store.close()
+    return {}
+  },
+
+  // Case 15c: build the store to verify (untimed): sessions of `perSession` workload entries,
+  // all sessions at once, one turn per call (chainlog: appendMany, one entry per workload
+  // entry, durability relaxed; the peer: its append transaction).
+  async pgBuild(t) {
+    const total = t.sessions * t.perSession
+    const { entries } = makeWorkload(total)
+    const ids = Array.from({ length: t.sessions }, (_, i) => `s${String(i).padStart(4, '0')}-${randomUUID()}`)
+    const t0 = now()
+    if (t.store === 'chainlog') {
+      const store = await chainlog.openStore({ postgres: { connectionString: t.url, schema: t.schema }, durability: 'relaxed', classify })
+      await Promise.all(
+        ids.map(async (id, k) => {
+          let r = await store.createSession({ sessionId: id, ts: 1767225600000 })
+          for (let i = 0; i < t.perSession; i += TURN_SIZE) {
+            const turn = entries.slice(k * t.perSession + i, k * t.perSession + Math.min(i + TURN_SIZE, t.perSession))
+            r = await store.appendMany(id, toEntries(turn), { expectedHead: r.head })
+          }
+        }),
+      )
+      await store.close()
+    } else {
+      const w = await openPgPeer(t.url, { schema: t.schema, connections: Math.min(t.sessions, 16), create: true })
+      await Promise.all(
+        ids.map(async (id, k) => {
+          for (let i = 0; i < t.perSession; i += TURN_SIZE) await w.appendTurn(id, entries.slice(k * t.perSession + i, k * t.perSession + Math.min(i + TURN_SIZE, t.perSession)))
+        }),
+      )
+      await w.close()
+    }
+    return { ms: now() - t0, entries: total, bytes: await schemaBytes(t.url, t.schema) }
+  },
+
+  // Case 15c: one full read + verify of a PostgreSQL store (open and close included).
+  async pgVerify(t) {
+    const t0 = now()
+    let r
+    if (t.store === 'chainlog') {
+      const store = await chainlog.openStore({ postgres: { connectionString: t.url, schema: t.schema }, classify })
+      const v = await verifyStore(store)
+      await store.close()
+      if (!v.ok) throw new Error('chainlog verify reported problems')
+      r = { entries: v.entries, method: v.method }
+    } else {
+      r = await pgPeerVerifyAll(t.url, t.schema)
+    }
+    const ms = now() - t0
+    return { ms, ...r, entriesPerSec: (r.entries / ms) * 1000 }
   },
 
   // Build a read data set: sessions of workload entries (consecutive slices of one workload).

@@ -21,6 +21,9 @@
 // checked against the rows as the commits before it in the group leave them; a commit whose
 // precondition fails is refused alone, without failing the others.
 //
+// Point reads (get, getMany) issued in the same tick share one query, so the concurrent appends
+// of a process, which resolve together, also read their heads, leases and metadata together.
+//
 // `sync: false` commits run with SET LOCAL synchronous_commit = off (visible at once, durable a
 // moment later: a server crash may lose the last few hundred milliseconds of them, never part of
 // one, and never one that a later durable commit built on); `sync: true` uses the server's
@@ -85,6 +88,8 @@ export interface PgEngineStats extends EngineStats {
   resolved: number
   /** Errors of idle pooled connections (a server restart, a killed backend), absorbed. */
   idleErrors: number
+  /** Queries made for `get` and `getMany` (point reads issued in the same tick share one). */
+  readQueries: number
 }
 
 type Pg = typeof PgTypes
@@ -259,8 +264,14 @@ async function migrate(client: PoolClient, schema: string): Promise<void> {
 
 /** Rows per INSERT statement (two parameters each; PostgreSQL allows 65535 parameters). */
 const PUT_ROWS_PER_STATEMENT = 8192
-/** Writes up to this many bytes of keys and values go inline (hex) with COMMIT in one round trip. */
-const INLINE_BYTES = 256 * 1024
+/**
+ * Writes up to this many bytes of keys and values go inline (hex) with COMMIT in one round trip;
+ * larger ones as binary parameters, then COMMIT. One append (~20 KB in the bench's workload)
+ * saves the round trip; for a group of appends the server's parsing and decoding of the hex text
+ * costs more than the round trip (bench case 15b, 16 sessions in one process: 256 KB here gave
+ * 123-146 turns/s, 32 KB 137-168, in 3 interleaved rounds on a loaded 2-core machine).
+ */
+const INLINE_BYTES = 32 * 1024
 /** Bytes as a SQL expression (hex digits only: nothing to escape, whatever standard_conforming_strings says). */
 const literal = (u: Uint8Array) => `decode('${buf(u).toString('hex')}','hex')`
 const noop = () => undefined
@@ -273,7 +284,7 @@ export function openPgEngine(options: PgEngineOptions): Promise<PgEngine> {
 export class PgEngine implements StorageEngine {
   /** Other processes and hosts write the same database. */
   readonly exclusive = false
-  readonly stats: PgEngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, transactions: 0, syncedTransactions: 0, commits: 0, refused: 0, escalated: 0, retries: 0, resolved: 0, idleErrors: 0 }
+  readonly stats: PgEngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, transactions: 0, syncedTransactions: 0, commits: 0, refused: 0, escalated: 0, retries: 0, resolved: 0, idleErrors: 0, readQueries: 0 }
   /** The last error of an idle pooled connection (absorbed; the pool replaces the connection). */
   lastIdleError: unknown
   readonly #pool: Pool
@@ -284,6 +295,8 @@ export class PgEngine implements StorageEngine {
   readonly #attempts: number
   readonly #locks: ReturnType<typeof pgLockIds>
   #pending: Pending[] = []
+  /** Point reads waiting for the end of the tick, to share one query. */
+  #lookups: Lookup[] = []
   #writing = false
   #closed = false
   #sql: { get: string; getMany: string; fwd: string; fwdAfter: string; rev: string }
@@ -387,16 +400,61 @@ export class PgEngine implements StorageEngine {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const r = await this.#read((c) => c.query<{ value: Buffer }>({ name: `chainlog:${this.#s}:get`, text: this.#sql.get, values: [buf(key)] }))
-    return r.rows.length === 0 ? undefined : view(r.rows[0]!.value)
+    return (await this.#lookup([key]))[0]
   }
 
   async getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
     if (keys.length === 0) return []
-    const r = await this.#read((c) => c.query<{ key: Buffer; value: Buffer }>({ name: `chainlog:${this.#s}:getMany`, text: this.#sql.getMany, values: [keys.map(buf)] }))
+    return this.#lookup(keys)
+  }
+
+  /**
+   * Point reads issued in the same tick (the concurrent appends of a process, which each read
+   * their session's head, lease, tree and metadata once the group commit before them has
+   * resolved) share one query: a one-key read is the prepared `get`, several keys one
+   * `key = ANY(...)`. The query runs after the tick's microtasks, so it sees at least every
+   * commit that had resolved when any of its reads was issued, as a query per read would.
+   */
+  #lookup(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    this.#open()
+    return new Promise((resolve, reject) => {
+      if (this.#lookups.push({ keys, resolve, reject }) === 1) process.nextTick(() => void this.#runLookups())
+    })
+  }
+
+  async #runLookups(): Promise<void> {
+    const batch = this.#lookups.splice(0)
+    const wanted = new Map<string, Uint8Array>()
+    for (const l of batch) for (const k of l.keys) wanted.set(id(k), k)
     const found = new Map<string, Uint8Array>()
-    for (const row of r.rows) found.set(row.key.toString('latin1'), view(row.value))
-    return keys.map((k) => found.get(id(k)))
+    try {
+      const keys = [...wanted.values()]
+      this.stats.readQueries++
+      if (keys.length === 1) {
+        const r = await this.#read((c) => c.query<{ value: Buffer }>({ name: `chainlog:${this.#s}:get`, text: this.#sql.get, values: [buf(keys[0]!)] }))
+        if (r.rows.length > 0) found.set(id(keys[0]!), view(r.rows[0]!.value))
+      } else {
+        const r = await this.#read((c) => c.query<{ key: Buffer; value: Buffer }>({ name: `chainlog:${this.#s}:getMany`, text: this.#sql.getMany, values: [keys.map(buf)] }))
+        for (const row of r.rows) found.set(row.key.toString('latin1'), view(row.value))
+      }
+    } catch (err) {
+      for (const l of batch) l.reject(err)
+      return
+    }
+    // Each caller gets values of its own: a key that two of them asked for is copied for the second.
+    const given = new Set<string>()
+    for (const l of batch) {
+      l.resolve(
+        l.keys.map((k) => {
+          const key = id(k)
+          const v = found.get(key)
+          if (v === undefined) return undefined
+          if (given.has(key)) return v.slice()
+          given.add(key)
+          return v
+        }),
+      )
+    }
   }
 
   /**
@@ -703,6 +761,13 @@ export class PgEngine implements StorageEngine {
     this.#closed = true
     await this.#pool.end()
   }
+}
+
+/** Point reads waiting to share a query (PgEngine.#lookup). */
+interface Lookup {
+  keys: readonly Uint8Array[]
+  resolve: (values: (Uint8Array | undefined)[]) => void
+  reject: (err: unknown) => void
 }
 
 /** A group's transaction failed; `outcome` says whether it is known that nothing was written. */
