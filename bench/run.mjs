@@ -847,7 +847,7 @@ if (want(15)) {
           const schema = `c15b_${s.key}_r${r}`
           if (s.store === 'peer') await createPeerSchema(admin, schema)
           else {
-            // Created by one process first: see the pgInit task (a race of first opens).
+            // Created by one process first, so that creating the schema and store is not timed.
             const init = await runWorker({ task: 'pgInit', url, schema }, { label: `c15b-init-r${r}` })
             if (init.error) return init
           }

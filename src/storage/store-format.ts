@@ -4,7 +4,7 @@
 // than this code reads is refused, untouched.
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import type { StorageEngine } from './engine.js'
+import { PreconditionFailed, type StorageEngine } from './engine.js'
 import * as K from './keys.js'
 import type { AnyLevel } from './level-engine.js'
 import { migrateToV2, type MigrationProgress } from './migrate.js'
@@ -66,13 +66,20 @@ export function parseFormatRow(raw: Uint8Array): { version: number; migrating?: 
 
 /** Check (or write, on an empty store) the format row; migrate a format-1 store. */
 export async function checkFormat(engine: StorageEngine, options: FormatOptions = {}): Promise<void> {
-  const raw = await engine.get(K.formatKey())
+  let raw = await engine.get(K.formatKey())
   if (raw === undefined) {
     if (await isEmpty(engine)) {
-      await engine.commit({ ops: [{ type: 'put', key: K.formatKey(), value: encodeCanonical({ version: STORE_FORMAT_VERSION }) }], expect: [{ key: K.formatKey(), value: undefined }], sync: true })
-      return
+      try {
+        await engine.commit({ ops: [{ type: 'put', key: K.formatKey(), value: encodeCanonical({ version: STORE_FORMAT_VERSION }) }], expect: [{ key: K.formatKey(), value: undefined }], sync: true })
+        return
+      } catch (err) {
+        if (!(err instanceof PreconditionFailed)) throw err
+      }
     }
-    throw new ChainlogError(ErrorCodes.CORRUPT_STORE, 'the store has rows but no format row; is this a chainlog store?', { found: null })
+    // Rows, or a refused commit: another process sharing the database (PostgreSQL) may have
+    // created the store since the row was read. Its format row is then checked like any other.
+    raw = await engine.get(K.formatKey())
+    if (raw === undefined) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, 'the store has rows but no format row; is this a chainlog store?', { found: null })
   }
   const { version, migrating } = parseFormatRow(raw)
   if (version > STORE_FORMAT_VERSION) {
