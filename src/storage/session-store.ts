@@ -573,10 +573,19 @@ export class SessionStore {
   /** One attempt of an append, under the session's lock: read, plan, one commit. */
   async #appendOnce(sessionId: string, given: number, full: Entry[], options: AppendOptions, nextTurn: boolean): Promise<TurnResult> {
     this.checkOpen()
-    const head = await this.requireHead(sessionId)
+    // On an engine other processes write, nothing is cached: the head, lease and metadata are
+    // asked for together (the PostgreSQL engine sends reads made in one tick as one query), not
+    // one round trip after another. The head's errors still come first.
+    const shared = !this.engine.exclusive
+    const headRead = this.requireHead(sessionId)
+    const leaseRead = shared ? this.leases.check(sessionId, options.lease) : undefined
+    const metaRead = shared ? this.readMeta(sessionId) : undefined
+    leaseRead?.catch(() => undefined)
+    metaRead?.catch(() => undefined)
+    const head = await headRead
     const headHex = toHex(head.hash)
     const prev = options.expectedHead !== undefined ? fromHex(options.expectedHead) : head.hash
-    const lease = await this.leases.check(sessionId, options.lease)
+    const lease = await (leaseRead ?? this.leases.check(sessionId, options.lease))
     if (nextTurn) {
       // Counted from the entry this append follows, so a retry after a lost ack seals the same turn_end.
       let atSeq: number | undefined = head.seq
@@ -634,7 +643,7 @@ export class SessionStore {
       head,
       sealed,
       entries: full,
-      meta: (await this.readMeta(sessionId)) ?? { createdAt: full[0]!.ts, updatedAt: full[0]!.ts, counts: emptyCounts() },
+      meta: (await (metaRead ?? this.readMeta(sessionId))) ?? { createdAt: full[0]!.ts, updatedAt: full[0]!.ts, counts: emptyCounts() },
       usageTotals: hasUsage ? await this.#usageTotals(sessionId) : undefined,
       ledger: this.ledger,
       classify: this.classify,
