@@ -20,11 +20,16 @@ import {
 import type { RunnableConfig } from '@langchain/core/runnables'
 import { randomBytes } from 'node:crypto'
 import { ChainlogError, ErrorCodes, isChainlogError } from '../index.js'
-import type { ChainlogStore, StoredEntry } from '../index.js'
+import type { AppendOptions, ChainlogStore, EntryInput, StoredEntry } from '../index.js'
+
+type Head = { hash: Uint8Array; seq: number }
 import {
   applyToView,
+  checkpointRow,
   customEntry,
   enc,
+  foldWrites,
+  indexRowsOf,
   newView,
   orderedWrites,
   ourData,
@@ -33,6 +38,9 @@ import {
   type BranchData,
   type CheckpointData,
   type CheckpointRef,
+  type CheckpointRow,
+  type ThreadRow,
+  type WritesPos,
   type StoredValue,
   type ThreadView,
   type WritesData,
@@ -43,12 +51,28 @@ export type { BranchData, CheckpointData, StoredValue, WritesData } from './lang
 
 /** Checkpoint entries whose data a saver keeps decoded. */
 const DATA_CACHE_SIZE = 1024
+/** Looks at a head that is behind an index row before the row is taken as stale (about 2 s). */
+const HEAD_WAITS = 400
 /** Threads a saver keeps a view of, unless told otherwise. */
 const DEFAULT_MAX_THREADS = 1000
 /** Checkpoints `list` reads ahead at a time (well under DATA_CACHE_SIZE). */
 const LIST_PAGE = 128
 
 const isConflict = (err: unknown) => isChainlogError(err, ErrorCodes.HEAD_CONFLICT)
+const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+
+/** The session a thread continues in, as a write needs it. */
+interface Current {
+  id: string
+  head: string
+  seq: number
+  /** The last checkpoint put in this session. */
+  latest: string | undefined
+  /** The thread's greatest checkpoint id. */
+  max: string | undefined
+  /** The view was read from the log (no usable index): the next append writes the whole index. */
+  rebuild: boolean
+}
 
 /**
  * A LangGraph.js `BaseCheckpointSaver` on a chainlog store.
@@ -90,9 +114,9 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     if (threadId === undefined || threadId === null) return undefined
     const view = this.#view(String(threadId), config.configurable?.checkpoint_ns ?? '')
     return this.#locked(view, async () => {
-      await this.#refresh(view)
-      const id: string | undefined = config.configurable?.checkpoint_id || view.maxId
-      const ref = id === undefined ? undefined : view.checkpoints.get(id)
+      await this.#sync(view)
+      const id: string | undefined = config.configurable?.checkpoint_id || this.#maxId(view)
+      const ref = id === undefined ? undefined : await this.#ref(view, id)
       return ref ? this.#tuple(view, ref) : undefined
     })
   }
@@ -115,7 +139,14 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     for (const t of threads) {
       const view = this.#view(t.threadId, t.ns)
       const refs = await this.#locked(view, async () => {
-        await this.#refresh(view)
+        await this.#sync(view)
+        if (only !== undefined) {
+          const ref = await this.#ref(view, only)
+          return ref ? [ref] : []
+        }
+        // A short page through the index: the rows it returns and nothing else.
+        if (!view.complete && view.row && limit !== undefined && !filter && limit <= LIST_PAGE) return this.#indexPage(view, beforeId, limit)
+        await this.#readAll(view)
         return [...view.checkpoints.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       })
       const selected: CheckpointRef[] = []
@@ -157,7 +188,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     const base = { id: checkpoint.id, versions: { ...checkpoint.channel_versions }, checkpoint: await this.#dump(rest), metadata: await this.#dump(metadata), values }
     await this.#locked(view, async () => {
       for (;;) {
-        await this.#refresh(view)
+        await this.#sync(view)
         const data: CheckpointData = { ...base, refs: await this.#refsFrom(view, parent, base) }
         if (parent !== undefined) data.parent = parent
         if (await this.#place(view, data)) return
@@ -179,16 +210,20 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     }
     await this.#locked(view, async () => {
       for (;;) {
-        await this.#refresh(view)
+        await this.#sync(view)
+        await this.#loadWrites(view, checkpointId)
         // As every saver does: a task's regular write lands once; special ones (errors, interrupts) are replaced.
         const have = view.writes.get(checkpointId)
         const fresh = all.filter(([idx]) => idx < 0 || !have?.has(`${taskId},${idx}`))
         if (fresh.length === 0) return
         const data: WritesData = { checkpoint: checkpointId, task: taskId, path: taskPath ?? '', writes: fresh }
         const cur = await this.#current(view)
+        const pos: WritesPos = [cur.id, cur.seq + 1]
+        const rows: [string, unknown][] = [[`w:${checkpointId}`, [...(view.writePos.get(checkpointId) ?? []), pos]]]
+        const entry = customEntry('writes', data)
         try {
-          const r = await this.store.append(cur.id, customEntry('writes', data), { expectedHead: cur.head! })
-          applyToView(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head!, entry: customEntry('writes', data) as StoredEntry['entry'], format: 2 })
+          const r = await this.store.append(cur.id, entry, this.#indexed(view, cur, { cur: cur.id, seq: cur.seq + 1, latest: cur.latest ?? null, max: cur.max ?? null }, rows))
+          this.#landed(view, cur, r, entry, { cur: cur.id, seq: r.seq, latest: cur.latest ?? null, max: cur.max ?? null })
           return
         } catch (err) {
           if (!isConflict(err)) throw err
@@ -235,6 +270,128 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     return run
   }
 
+  /**
+   * Bring the view up to date. A thread whose index row matches its current session's head is
+   * read through the index (one head read when nobody else wrote since this saver's last call;
+   * the row again when someone did). A thread without a usable index (written before it, or by
+   * other means) is read from the log, as far as this view has not read it yet.
+   */
+  async #sync(view: ThreadView): Promise<void> {
+    if (view.row) {
+      const h = await this.store.readHead(view.row.cur)
+      if (h && h.seq === view.row.seq) return
+    }
+    const row = (await this.store.readIndex(view.root, 'thread')) as ThreadRow | undefined
+    if (row) {
+      const h = await this.#headReaches(row.cur, row.seq)
+      if (h && h.seq === row.seq) {
+        // Another writer moved the thread (or this view is new): what the view cached may be stale.
+        resetView(view)
+        view.row = row
+        view.curHead = hexOf(h.hash)
+        return
+      }
+    }
+    if (view.row || !view.complete) resetView(view)
+    await this.#refresh(view)
+    view.complete = true
+  }
+
+  /** Read the whole thread into the view (list of everything): the log once, then kept up to date. */
+  async #readAll(view: ThreadView): Promise<void> {
+    if (view.complete) return
+    const row = view.row
+    const curHead = view.curHead
+    resetView(view)
+    await this.#refresh(view)
+    view.complete = true
+    // Still indexed if nobody moved the thread while it was read.
+    const cur = view.sessions[view.sessions.length - 1]
+    if (row && cur && cur.id === row.cur && cur.seq === row.seq) {
+      view.row = row
+      view.curHead = curHead
+    }
+  }
+
+  /** The newest page of checkpoints before `beforeId`, through the index: one scan and the entries it names. */
+  async #indexPage(view: ThreadView, beforeId: string | undefined, limit: number): Promise<CheckpointRef[]> {
+    const rows = await this.store.scanIndex(view.root, { gte: 'c:', lt: beforeId !== undefined ? `c:${beforeId}` : 'c;', reverse: true, limit })
+    const refs: CheckpointRef[] = []
+    for (const [name, row] of rows) {
+      const ref = await this.#refAt(view, name.slice(2), row as CheckpointRow)
+      refs.push(ref)
+      await this.#loadWrites(view, ref.id)
+    }
+    return refs
+  }
+
+  #maxId(view: ThreadView): string | undefined {
+    return view.row ? (view.row.max ?? undefined) : view.maxId
+  }
+
+  /** Where a checkpoint is: from the view, else (indexed, not all read) its index row. */
+  async #ref(view: ThreadView, id: string): Promise<CheckpointRef | undefined> {
+    const have = view.checkpoints.get(id)
+    if (have || view.complete || !view.row) return have
+    const row = (await this.store.readIndex(view.root, `c:${id}`)) as CheckpointRow | undefined
+    return row ? this.#refAt(view, id, row) : undefined
+  }
+
+  async #refAt(view: ThreadView, id: string, row: CheckpointRow): Promise<CheckpointRef> {
+    const have = view.checkpoints.get(id)
+    if (have && have.sessionId === row.s && have.seq === row.q) return have
+    const e = await this.#entryAt(row.s, row.q)
+    const data = ourData<CheckpointData>(e, 'checkpoint')
+    if (!data || data.id !== id) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the index of thread session ${view.root} names ${row.s} seq ${row.q} for checkpoint ${id}, which holds something else; run verify`, { sessionId: row.s, seq: row.q })
+    }
+    this.#remember(e.hash, data)
+    const ref: CheckpointRef = { id, hash: e.hash, sessionId: row.s, seq: row.q, metadata: data.metadata }
+    if (data.parent !== undefined) ref.parent = data.parent
+    view.checkpoints.set(id, ref)
+    return ref
+  }
+
+  /** Make sure the view holds every pending write of a checkpoint (indexed: its `w:` row's entries). */
+  async #loadWrites(view: ThreadView, id: string): Promise<void> {
+    if (view.complete || !view.row || view.loadedWrites.has(id)) return
+    const pos = ((await this.store.readIndex(view.root, `w:${id}`)) as WritesPos[] | undefined) ?? []
+    view.writes.delete(id)
+    view.writePos.delete(id)
+    for (const [s, q] of pos) {
+      const w = ourData<WritesData>(await this.#entryAt(s, q), 'writes')
+      if (!w || w.checkpoint !== id) {
+        throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the index of thread session ${view.root} names ${s} seq ${q} for writes of ${id}, which holds something else; run verify`, { sessionId: s, seq: q })
+      }
+      foldWrites(view, w, [s, q])
+    }
+    view.loadedWrites.add(id)
+  }
+
+  /** The entry at a position (one short range read, its hash checked against the chain). */
+  async #entryAt(sessionId: string, seq: number): Promise<StoredEntry> {
+    for (let attempt = 0; ; attempt++) {
+      for await (const e of this.store.entries(sessionId, { from: seq, to: seq })) return e
+      // An index row can be seen a moment before the head of the commit that wrote it.
+      if (attempt > 0 || !(await this.#headReaches(sessionId, seq))) break
+    }
+    throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${sessionId} has no entry at seq ${seq}; run verify`, { sessionId, seq })
+  }
+
+  /**
+   * Wait until a session's head is at `seq` or past it: rows of a commit still under way (its
+   * sync not yet done) can be read before the store's head says it landed. False if it does not
+   * get there (the session is behind the row: rows not written by this adapter's appends).
+   */
+  async #headReaches(sessionId: string, seq: number): Promise<Head | undefined> {
+    for (let i = 0; i < HEAD_WAITS; i++) {
+      const h = await this.store.readHead(sessionId)
+      if (!h || h.seq >= seq) return h && h.seq >= seq ? h : undefined
+      await new Promise((r) => setTimeout(r, i < 8 ? 0 : 5))
+    }
+    return undefined
+  }
+
   /** Read what other writers appended since this view last looked, following branch markers. */
   async #refresh(view: ThreadView): Promise<void> {
     if (view.sessions.length === 0) {
@@ -262,25 +419,54 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     }
   }
 
-  /** The current session, created (as the thread's first) if the thread has none yet. */
-  async #current(view: ThreadView): Promise<{ id: string; head: string | undefined }> {
+  /**
+   * The session the thread continues in, with its head, the last checkpoint put in it and the
+   * thread's greatest checkpoint id; the thread's first session is created if it has none yet.
+   */
+  async #current(view: ThreadView): Promise<Current> {
+    if (view.row) return { id: view.row.cur, head: view.curHead!, seq: view.row.seq, latest: view.row.latest ?? undefined, max: view.row.max ?? undefined, rebuild: false }
     if (view.sessions.length === 0) {
       try {
         const created = await this.store.createSession({ sessionId: view.root, config: { langgraph: { thread_id: view.threadId, checkpoint_ns: view.ns } } })
         view.sessions.push({ id: view.root, seq: 0, head: created.head })
         view.genesis = created.head
+        view.complete = true
       } catch (err) {
         if (!isChainlogError(err, ErrorCodes.SESSION_EXISTS)) throw err
         await this.#refresh(view)
       }
     }
-    return view.sessions[view.sessions.length - 1]!
+    const s = view.sessions[view.sessions.length - 1]!
+    // Read from the log: the next append writes the index of everything read so far.
+    return { id: s.id, head: s.head!, seq: s.seq, latest: view.latest, max: view.maxId, rebuild: true }
+  }
+
+  /** Append options: compare-and-set on the head, and the thread's index rows in the same commit. */
+  #indexed(view: ThreadView, cur: Current, row: ThreadRow, rows: [string, unknown][]): AppendOptions {
+    const all: [string, unknown][] = cur.rebuild ? indexRowsOf(view) : []
+    all.push(...rows, ['thread', row])
+    return { expectedHead: cur.head, index: { sessionId: view.root, rows: all } }
+  }
+
+  /** After an append of ours landed in `cur`: the view and its index row follow it. */
+  #landed(view: ThreadView, cur: Current, r: { hash: string; seq: number }, entry: EntryInput, row: ThreadRow): void {
+    applyToView(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head, entry: entry as StoredEntry['entry'], format: 2 })
+    if (row.cur === cur.id) {
+      view.row = row
+      view.curHead = r.hash
+    }
+  }
+
+  /** The hash of the thread's first entry (a fork with no parent starts there). */
+  async #genesis(view: ThreadView): Promise<string | undefined> {
+    if (view.genesis === undefined && (await this.store.readHead(view.root))) view.genesis = (await this.#entryAt(view.root, 0)).hash
+    return view.genesis
   }
 
   /** Channels the new checkpoint carries unchanged from its parent: where their values are stored. */
   async #refsFrom(view: ThreadView, parent: string | undefined, cp: { versions: ChannelVersions; values: Record<string, StoredValue> }): Promise<Record<string, string>> {
     const refs: Record<string, string> = {}
-    const ref = parent === undefined ? undefined : view.checkpoints.get(parent)
+    const ref = parent === undefined ? undefined : await this.#ref(view, parent)
     if (!ref) return refs
     const p = await this.#checkpointData(ref.hash)
     for (const [ch, version] of Object.entries(cp.versions)) {
@@ -299,38 +485,44 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   async #place(view: ThreadView, data: CheckpointData): Promise<boolean> {
     const cur = await this.#current(view)
     const entry = customEntry('checkpoint', data)
-    if (data.parent === view.latest) {
+    const max = cur.max === undefined || data.id > cur.max ? data.id : cur.max
+    if (data.parent === cur.latest) {
+      const seq = cur.seq + 1
       try {
-        const r = await this.store.append(cur.id, entry, { expectedHead: cur.head! })
+        const r = await this.store.append(cur.id, entry, this.#indexed(view, cur, { cur: cur.id, seq, latest: data.id, max }, [[`c:${data.id}`, checkpointRow(cur.id, seq, data.parent)]]))
         this.#remember(r.hash, data)
-        applyToView(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head!, entry: entry as StoredEntry['entry'], format: 2 })
+        this.#landed(view, cur, r, entry, { cur: cur.id, seq: r.seq, latest: data.id, max })
         return true
       } catch (err) {
         if (isConflict(err)) return false
         throw err
       }
     }
-    const anchor = (data.parent !== undefined ? view.checkpoints.get(data.parent)?.hash : undefined) ?? view.genesis
-    if (!anchor) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `thread session ${view.root} has no genesis in view; run verify`, { sessionId: view.root })
+    const anchor = (data.parent !== undefined ? (await this.#ref(view, data.parent))?.hash : undefined) ?? (await this.#genesis(view))
+    if (!anchor) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `thread session ${view.root} has no genesis; run verify`, { sessionId: view.root })
     const forkId = `${view.root}/${enc(data.id)}.${randomBytes(4).toString('hex')}`
     const fork = await this.store.forkAt(anchor, { sessionId: forkId })
     const r = await this.store.append(forkId, entry, { expectedHead: fork.head })
     this.#remember(r.hash, data)
     const branch = customEntry('branch', { session: forkId, checkpoint: data.id, parent: data.parent ?? null } satisfies BranchData)
+    const row: ThreadRow = { cur: forkId, seq: r.seq, latest: data.id, max }
     let m: { hash: string; seq: number }
     try {
-      m = await this.store.append(cur.id, branch, { expectedHead: cur.head! })
+      m = await this.store.append(cur.id, branch, this.#indexed(view, cur, row, [[`c:${data.id}`, checkpointRow(forkId, r.seq, data.parent)]]))
     } catch (err) {
       await this.store.deleteSession(forkId)
       if (isConflict(err)) return false
       throw err
     }
-    applyToView(view, { sessionId: cur.id, seq: m.seq, hash: m.hash, prev: cur.head!, entry: branch as StoredEntry['entry'], format: 2 })
+    this.#landed(view, cur, m, branch, row)
     applyToView(view, { sessionId: forkId, seq: r.seq, hash: r.hash, prev: fork.head, entry: entry as StoredEntry['entry'], format: 2 })
+    view.row = row
+    view.curHead = r.hash
     return true
   }
 
   async #tuple(view: ThreadView, ref: CheckpointRef): Promise<CheckpointTuple> {
+    await this.#loadWrites(view, ref.id)
     const data = await this.#checkpointData(ref.hash)
     const checkpoint = (await this.#load(data.checkpoint)) as Checkpoint
     const channelValues: Record<string, unknown> = {}
@@ -342,6 +534,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     checkpoint.channel_values = channelValues
     if (checkpoint.v < 4 && ref.parent !== undefined) {
       // Checkpoints older than format 4 kept pending sends as the parent's TASKS writes.
+      await this.#loadWrites(view, ref.parent)
       const sends = orderedWrites(view, ref.parent).filter((w) => w.channel === TASKS)
       channelValues[TASKS] = await Promise.all(sends.map((w) => this.#load(w.value)))
       const versions = Object.values(checkpoint.channel_versions ?? {})

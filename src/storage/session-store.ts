@@ -344,6 +344,9 @@ export class SessionStore {
     if (!raw) return undefined
     const head = K.parseHeadValue(raw)
     const copy = { hash: new Uint8Array(head.hash), seq: head.seq }
+    // An append that landed while this read was under way cached a newer head: keep that one.
+    const meanwhile = this.#heads.get(sessionId)
+    if (meanwhile && meanwhile.seq > copy.seq) return meanwhile
     this.#heads.set(sessionId, copy)
     return copy
   }
