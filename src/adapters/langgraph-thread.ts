@@ -70,15 +70,20 @@ export interface ThreadRow {
   max: string | null
 }
 
-/** Index row `c:<checkpoint id>`: where the checkpoint entry is, and its parent. */
+/** Where a `writes` entry is: [session, seq]. */
+export type WritesPos = [string, number]
+
+/**
+ * Index row `c:<checkpoint id>`: where the checkpoint entry is, its parent, and where its pending
+ * writes are (`w`, in order, once it has any). Writes for a checkpoint that has no `c:` row (yet)
+ * are listed in a row `w:<checkpoint id>` instead, folded into `w` by the next write to it.
+ */
 export interface CheckpointRow {
   s: string
   q: number
   p?: string
+  w?: WritesPos[]
 }
-
-/** Where a `writes` entry is: [session, seq]. Index row `w:<checkpoint id>` lists them in order. */
-export type WritesPos = [string, number]
 
 /** What this saver knows of one thread and namespace, kept up to date from the log. */
 export interface ThreadView {
@@ -101,6 +106,8 @@ export interface ThreadView {
   loadedWrites: Set<string>
   /** Where each checkpoint's `writes` entries are, in order (to write the index rows). */
   writePos: Map<string, WritesPos[]>
+  /** The `c:` rows of the checkpoints this view read or wrote (indexed). */
+  rows: Map<string, CheckpointRow>
   /** The thread's sessions in the order the thread moved through them; the last is current. */
   sessions: { id: string; seq: number; head: string | undefined }[]
   genesis: string | undefined
@@ -159,6 +166,7 @@ export function resetView(view: ThreadView): void {
     complete: false,
     loadedWrites: new Set(),
     writePos: new Map(),
+    rows: new Map(),
   })
 }
 
@@ -217,8 +225,14 @@ export function orderedWrites(view: ThreadView, checkpointId: string): WriteRec[
 /** The `c:` and `w:` index rows of every checkpoint and pending write in a complete view (a thread indexed for the first time). */
 export function indexRowsOf(view: ThreadView): [string, unknown][] {
   const rows: [string, unknown][] = []
-  for (const ref of view.checkpoints.values()) rows.push([`c:${ref.id}`, checkpointRow(ref.sessionId, ref.seq, ref.parent)])
-  for (const [id, pos] of view.writePos) rows.push([`w:${id}`, pos])
+  for (const ref of view.checkpoints.values()) {
+    const row = checkpointRow(ref.sessionId, ref.seq, ref.parent)
+    const w = view.writePos.get(ref.id)
+    if (w) row.w = w
+    view.rows.set(ref.id, row)
+    rows.push([`c:${ref.id}`, row])
+  }
+  for (const [id, pos] of view.writePos) if (!view.checkpoints.has(id)) rows.push([`w:${id}`, pos])
   return rows
 }
 

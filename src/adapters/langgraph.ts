@@ -51,6 +51,8 @@ export type { BranchData, CheckpointData, StoredValue, WritesData } from './lang
 
 /** Checkpoint entries whose data a saver keeps decoded. */
 const DATA_CACHE_SIZE = 1024
+/** Writes entries at most this far after their checkpoint are read with it, in one range read. */
+const NEAR_WRITES = 8
 /** Looks at a head that is behind an index row before the row is taken as stale (about 2 s). */
 const HEAD_WAITS = 400
 /** Threads a saver keeps a view of, unless told otherwise. */
@@ -219,11 +221,16 @@ export class ChainlogSaver extends BaseCheckpointSaver {
         const data: WritesData = { checkpoint: checkpointId, task: taskId, path: taskPath ?? '', writes: fresh }
         const cur = await this.#current(view)
         const pos: WritesPos = [cur.id, cur.seq + 1]
-        const rows: [string, unknown][] = [[`w:${checkpointId}`, [...(view.writePos.get(checkpointId) ?? []), pos]]]
+        const w = [...(view.writePos.get(checkpointId) ?? []), pos]
+        // The checkpoint's own row lists its writes, so that a read finds them with the checkpoint.
+        const known = view.rows.get(checkpointId) ?? this.#rowFromView(view, checkpointId) ?? (await this.#checkpointRow(view, checkpointId))
+        const rows: [string, unknown][] = known ? [[`c:${checkpointId}`, { ...known, w }]] : [[`w:${checkpointId}`, w]]
+        if (known && known.w === undefined) rows.push([`w:${checkpointId}`, null])
         const entry = customEntry('writes', data)
         try {
           const r = await this.store.append(cur.id, entry, this.#indexed(view, cur, { cur: cur.id, seq: cur.seq + 1, latest: cur.latest ?? null, max: cur.max ?? null }, rows))
           this.#landed(view, cur, r, entry, { cur: cur.id, seq: r.seq, latest: cur.latest ?? null, max: cur.max ?? null })
+          if (known) view.rows.set(checkpointId, { ...known, w })
           return
         } catch (err) {
           if (!isConflict(err)) throw err
@@ -333,14 +340,41 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   async #ref(view: ThreadView, id: string): Promise<CheckpointRef | undefined> {
     const have = view.checkpoints.get(id)
     if (have || view.complete || !view.row) return have
-    const row = (await this.store.readIndex(view.root, `c:${id}`)) as CheckpointRow | undefined
+    const row = await this.#checkpointRow(view, id)
     return row ? this.#refAt(view, id, row) : undefined
   }
 
+  /** A checkpoint's index row as a complete view knows it. */
+  #rowFromView(view: ThreadView, id: string): CheckpointRow | undefined {
+    const ref = view.complete ? view.checkpoints.get(id) : undefined
+    if (!ref) return undefined
+    const row = checkpointRow(ref.sessionId, ref.seq, ref.parent)
+    const w = view.writePos.get(id)
+    if (w) row.w = [...w]
+    return row
+  }
+
+  async #checkpointRow(view: ThreadView, id: string): Promise<CheckpointRow | undefined> {
+    const have = view.rows.get(id)
+    if (have) return have
+    const row = (await this.store.readIndex(view.root, `c:${id}`)) as CheckpointRow | undefined
+    if (row) view.rows.set(id, row)
+    return row
+  }
+
+  /**
+   * A checkpoint's entry from its index row, with its pending writes: one range read when the
+   * writes follow the checkpoint closely in its session (as a step's writes do), else a read each.
+   */
   async #refAt(view: ThreadView, id: string, row: CheckpointRow): Promise<CheckpointRef> {
+    view.rows.set(id, row)
     const have = view.checkpoints.get(id)
     if (have && have.sessionId === row.s && have.seq === row.q) return have
-    const e = await this.#entryAt(row.s, row.q)
+    const near = (row.w ?? []).filter(([s, q]) => s === row.s && q > row.q && q <= row.q + NEAR_WRITES)
+    const to = Math.max(row.q, ...near.map(([, q]) => q))
+    const got = new Map<string, StoredEntry>()
+    for await (const e of this.store.entries(row.s, { from: row.q, to })) got.set(`${e.seq} ${e.sessionId}`, e)
+    const e = got.get(`${row.q} ${row.s}`) ?? (await this.#entryAt(row.s, row.q))
     const data = ourData<CheckpointData>(e, 'checkpoint')
     if (!data || data.id !== id) {
       throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the index of thread session ${view.root} names ${row.s} seq ${row.q} for checkpoint ${id}, which holds something else; run verify`, { sessionId: row.s, seq: row.q })
@@ -349,17 +383,25 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     const ref: CheckpointRef = { id, hash: e.hash, sessionId: row.s, seq: row.q, metadata: data.metadata }
     if (data.parent !== undefined) ref.parent = data.parent
     view.checkpoints.set(id, ref)
+    if (row.w !== undefined && !view.loadedWrites.has(id)) await this.#foldWritesAt(view, id, row.w, got)
     return ref
   }
 
-  /** Make sure the view holds every pending write of a checkpoint (indexed: its `w:` row's entries). */
+  /** Make sure the view holds every pending write of a checkpoint (indexed: from its index rows). */
   async #loadWrites(view: ThreadView, id: string): Promise<void> {
     if (view.complete || !view.row || view.loadedWrites.has(id)) return
-    const pos = ((await this.store.readIndex(view.root, `w:${id}`)) as WritesPos[] | undefined) ?? []
+    const row = await this.#checkpointRow(view, id)
+    const pos = row?.w ?? ((await this.store.readIndex(view.root, `w:${id}`)) as WritesPos[] | undefined) ?? []
+    await this.#foldWritesAt(view, id, pos, new Map())
+  }
+
+  /** Fold the writes entries at `pos` into the view (those in `got`, by `seq session`, already read). */
+  async #foldWritesAt(view: ThreadView, id: string, pos: WritesPos[], got: Map<string, StoredEntry>): Promise<void> {
     view.writes.delete(id)
     view.writePos.delete(id)
     for (const [s, q] of pos) {
-      const w = ourData<WritesData>(await this.#entryAt(s, q), 'writes')
+      const e = got.get(`${q} ${s}`) ?? (await this.#entryAt(s, q))
+      const w = ourData<WritesData>(e, 'writes')
       if (!w || w.checkpoint !== id) {
         throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the index of thread session ${view.root} names ${s} seq ${q} for writes of ${id}, which holds something else; run verify`, { sessionId: s, seq: q })
       }
@@ -443,9 +485,10 @@ export class ChainlogSaver extends BaseCheckpointSaver {
 
   /** Append options: compare-and-set on the head, and the thread's index rows in the same commit. */
   #indexed(view: ThreadView, cur: Current, row: ThreadRow, rows: [string, unknown][]): AppendOptions {
-    const all: [string, unknown][] = cur.rebuild ? indexRowsOf(view) : []
-    all.push(...rows, ['thread', row])
-    return { expectedHead: cur.head, index: { sessionId: view.root, rows: all } }
+    const all = new Map<string, unknown>(cur.rebuild ? indexRowsOf(view) : [])
+    for (const [name, value] of rows) all.set(name, value)
+    all.set('thread', row)
+    return { expectedHead: cur.head, index: { sessionId: view.root, rows: [...all] } }
   }
 
   /** After an append of ours landed in `cur`: the view and its index row follow it. */
@@ -455,6 +498,14 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       view.row = row
       view.curHead = r.hash
     }
+  }
+
+  /** The index row of a checkpoint being put (with the writes a complete view already knows for its id). */
+  #newRow(view: ThreadView, data: CheckpointData, sessionId: string, seq: number): CheckpointRow {
+    const row = checkpointRow(sessionId, seq, data.parent)
+    const w = view.complete ? view.writePos.get(data.id) : undefined
+    if (w) row.w = [...w]
+    return row
   }
 
   /** The hash of the thread's first entry (a fork with no parent starts there). */
@@ -489,8 +540,10 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     if (data.parent === cur.latest) {
       const seq = cur.seq + 1
       try {
-        const r = await this.store.append(cur.id, entry, this.#indexed(view, cur, { cur: cur.id, seq, latest: data.id, max }, [[`c:${data.id}`, checkpointRow(cur.id, seq, data.parent)]]))
+        const crow = this.#newRow(view, data, cur.id, seq)
+        const r = await this.store.append(cur.id, entry, this.#indexed(view, cur, { cur: cur.id, seq, latest: data.id, max }, [[`c:${data.id}`, crow]]))
         this.#remember(r.hash, data)
+        view.rows.set(data.id, crow)
         this.#landed(view, cur, r, entry, { cur: cur.id, seq: r.seq, latest: data.id, max })
         return true
       } catch (err) {
@@ -506,14 +559,16 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     this.#remember(r.hash, data)
     const branch = customEntry('branch', { session: forkId, checkpoint: data.id, parent: data.parent ?? null } satisfies BranchData)
     const row: ThreadRow = { cur: forkId, seq: r.seq, latest: data.id, max }
+    const crow = this.#newRow(view, data, forkId, r.seq)
     let m: { hash: string; seq: number }
     try {
-      m = await this.store.append(cur.id, branch, this.#indexed(view, cur, row, [[`c:${data.id}`, checkpointRow(forkId, r.seq, data.parent)]]))
+      m = await this.store.append(cur.id, branch, this.#indexed(view, cur, row, [[`c:${data.id}`, crow]]))
     } catch (err) {
       await this.store.deleteSession(forkId)
       if (isConflict(err)) return false
       throw err
     }
+    view.rows.set(data.id, crow)
     this.#landed(view, cur, m, branch, row)
     applyToView(view, { sessionId: forkId, seq: r.seq, hash: r.hash, prev: fork.head, entry: entry as StoredEntry['entry'], format: 2 })
     view.row = row
