@@ -61,6 +61,7 @@ const DEFAULT_MAX_THREADS = 1000
 const LIST_PAGE = 128
 
 const isConflict = (err: unknown) => isChainlogError(err, ErrorCodes.HEAD_CONFLICT)
+const isGone = (err: unknown) => isChainlogError(err, ErrorCodes.SESSION_NOT_FOUND) || isChainlogError(err, ErrorCodes.ENTRY_NOT_FOUND)
 const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** The session a thread continues in, as a write needs it. */
@@ -189,11 +190,18 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     }
     const base = { id: checkpoint.id, versions: { ...checkpoint.channel_versions }, checkpoint: await this.#dump(rest), metadata: await this.#dump(metadata), values }
     await this.#locked(view, async () => {
-      for (;;) {
-        await this.#sync(view)
-        const data: CheckpointData = { ...base, refs: await this.#refsFrom(view, parent, base) }
-        if (parent !== undefined) data.parent = parent
-        if (await this.#place(view, data)) return
+      // The first try trusts what this saver last wrote or read (no read of the head): the append
+      // is compare-and-set on that head, and a refused one reads the thread again.
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0 || !view.row) await this.#sync(view)
+        try {
+          const data: CheckpointData = { ...base, refs: await this.#refsFrom(view, parent, base) }
+          if (parent !== undefined) data.parent = parent
+          if (await this.#place(view, data)) return
+        } catch (err) {
+          // Unsynced, the thread may have been deleted since this saver last looked: look, and try again.
+          if (!(attempt === 0 && isGone(err))) throw err
+        }
       }
     })
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } }
@@ -211,13 +219,18 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       all.push([WRITES_IDX_MAP[channel] || i, channel, await this.#dump(value)])
     }
     await this.#locked(view, async () => {
-      for (;;) {
-        await this.#sync(view)
+      for (let attempt = 0; ; attempt++) {
+        const synced = attempt > 0 || !view.row
+        if (synced) await this.#sync(view)
         await this.#loadWrites(view, checkpointId)
         // As every saver does: a task's regular write lands once; special ones (errors, interrupts) are replaced.
         const have = view.writes.get(checkpointId)
         const fresh = all.filter(([idx]) => idx < 0 || !have?.has(`${taskId},${idx}`))
-        if (fresh.length === 0) return
+        if (fresh.length === 0) {
+          // Nothing to write, by what this saver knew: make sure of it (the thread may have been deleted since).
+          if (!synced) continue
+          return
+        }
         const data: WritesData = { checkpoint: checkpointId, task: taskId, path: taskPath ?? '', writes: fresh }
         const cur = await this.#current(view)
         const pos: WritesPos = [cur.id, cur.seq + 1]
@@ -233,7 +246,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
           if (known) view.rows.set(checkpointId, { ...known, w })
           return
         } catch (err) {
-          if (!isConflict(err)) throw err
+          if (!isConflict(err) && !(attempt === 0 && isGone(err))) throw err
         }
       }
     })

@@ -164,4 +164,24 @@ describe('ChainlogSaver index', () => {
     for await (const t of new ChainlogSaver(store).list(cfg('f'), { limit: 3 })) listed.push(t.checkpoint.id)
     expect(listed).toEqual([early, ids[4], ids[3]])
   })
+
+  it('a saver whose thread another saver deleted writes again from nothing (its first try without a head read is refused, not trusted)', async () => {
+    const store = await openMem()
+    const a = new ChainlogSaver(store)
+    const ids = await writeThread(a, 'd', 3)
+    await a.putWrites(cfg('d', ids[2]), [['log', 'once']], 'task-x')
+    await new ChainlogSaver(store).deleteThread('d')
+    // The same write again: the deleted thread no longer has it, so it lands.
+    await a.putWrites(cfg('d', ids[2]), [['log', 'once']], 'task-x')
+    const next = uuid6(50)
+    await a.put(cfg('d', ids[2]), { ...emptyCheckpoint(), id: next, channel_values: { step: 50 }, channel_versions: { step: 50 } }, { source: 'loop', step: 50, parents: {} }, { step: 50 })
+    const b = new ChainlogSaver(store)
+    expect((await b.getTuple(cfg('d', ids[2])))).toBeUndefined()
+    const t = await b.getTuple(cfg('d'))
+    expect(t?.checkpoint.id).toBe(next)
+    const all: string[] = []
+    for await (const x of b.list(cfg('d'))) all.push(x.checkpoint.id)
+    expect(all).toEqual([next])
+    expect((await store.verify()).ok).toBe(true)
+  })
 })
