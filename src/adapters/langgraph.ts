@@ -147,8 +147,9 @@ export class ChainlogSaver extends BaseCheckpointSaver {
           const ref = await this.#ref(view, only)
           return ref ? [ref] : []
         }
-        // A short page through the index: the rows it returns and nothing else.
-        if (!view.complete && view.row && limit !== undefined && !filter && limit <= LIST_PAGE) return this.#indexPage(view, beforeId, limit)
+        // A short page through the index: the rows it returns and nothing else (from the view's
+        // cache when it holds the whole thread, but without sorting all of it).
+        if (view.row && limit !== undefined && !filter && limit <= LIST_PAGE) return this.#indexPage(view, beforeId, limit)
         await this.#readAll(view)
         return [...view.checkpoints.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       })
