@@ -75,7 +75,8 @@ export type WritesPos = [string, number]
 
 /**
  * Index row `c:<checkpoint id>`: where the checkpoint entry is, its parent, and where its pending
- * writes are (`w`, in order, once it has any). Writes for a checkpoint that has no `c:` row (yet)
+ * writes are (`w`, in order, once it has any), and where the entries it refers to for unchanged
+ * channels are (`r`, so that they are read with it). Writes for a checkpoint that has no `c:` row (yet)
  * are listed in a row `w:<checkpoint id>` instead, folded into `w` by the next write to it.
  */
 export interface CheckpointRow {
@@ -83,6 +84,8 @@ export interface CheckpointRow {
   q: number
   p?: string
   w?: WritesPos[]
+  /** Where the entries that hold its unchanged channels (its `refs`) are, by entry hash, when known. */
+  r?: Record<string, WritesPos>
 }
 
 /** What this saver knows of one thread and namespace, kept up to date from the log. */

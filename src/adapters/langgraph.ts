@@ -386,8 +386,16 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     if (have && have.sessionId === row.s && have.seq === row.q) return have
     const near = (row.w ?? []).filter(([s, q]) => s === row.s && q > row.q && q <= row.q + NEAR_WRITES)
     const to = Math.max(row.q, ...near.map(([, q]) => q))
+    // The entries holding its unchanged channels, when just before it (the previous step's), come in the same range.
+    const held = Object.entries(row.r ?? {}).filter(([hash, [s, q]]) => s === row.s && q < row.q && q >= row.q - NEAR_WRITES && !this.#data.has(hash))
+    const from = Math.min(row.q, ...held.map(([, [, q]]) => q))
     const got = new Map<string, StoredEntry>()
-    for await (const e of this.store.entries(row.s, { from: row.q, to })) got.set(`${e.seq} ${e.sessionId}`, e)
+    for await (const e of this.store.entries(row.s, { from, to })) got.set(`${e.seq} ${e.sessionId}`, e)
+    for (const [hash, [s, q]] of held) {
+      const e = got.get(`${q} ${s}`)
+      const d = e && e.hash === hash ? ourData<CheckpointData>(e, 'checkpoint') : undefined
+      if (d) this.#remember(hash, d)
+    }
     const e = got.get(`${row.q} ${row.s}`) ?? (await this.#entryAt(row.s, row.q))
     const data = ourData<CheckpointData>(e, 'checkpoint')
     if (!data || data.id !== id) {
@@ -519,6 +527,13 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     const row = checkpointRow(sessionId, seq, data.parent)
     const w = view.complete ? view.writePos.get(data.id) : undefined
     if (w) row.w = [...w]
+    // Where its unchanged channels are held: the parent itself, or where the parent's row says.
+    const parent = data.parent !== undefined ? view.checkpoints.get(data.parent) : undefined
+    const prow = data.parent !== undefined ? view.rows.get(data.parent) : undefined
+    for (const hash of new Set(Object.values(data.refs))) {
+      const pos: WritesPos | undefined = parent && parent.hash === hash ? [parent.sessionId, parent.seq] : prow?.r?.[hash]
+      if (pos) (row.r ??= {})[hash] = pos
+    }
     return row
   }
 
