@@ -477,6 +477,9 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       const before = view.sessions.length
       for await (const e of this.store.entries(cur.id, { from: cur.seq + 1 })) {
         applyToView(view, e)
+        // Keep what was decoded anyway: a list that follows reads the newest checkpoints from here.
+        const cp = ourData<CheckpointData>(e, 'checkpoint')
+        if (cp) this.#remember(e.hash, cp)
         if (view.sessions.length > before) break
       }
       if (view.sessions.length === before) return
