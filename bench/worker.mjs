@@ -1016,6 +1016,9 @@ const tasks = {
           const { SqliteSaver } = await import('@langchain/langgraph-checkpoint-sqlite')
           const saver = SqliteSaver.fromConnString(path.join(t.dir, 'checkpoints.db'))
           store = { close: async () => saver.db.close() }
+          // What it runs with, as measured, not assumed (better-sqlite3 builds SQLite with WAL's default synchronous NORMAL).
+          await saver.setup?.()
+          sqliteMode = { journal: saver.db.pragma('journal_mode', { simple: true }), synchronous: ['OFF', 'NORMAL', 'FULL', 'EXTRA'][saver.db.pragma('synchronous', { simple: true })] }
           return saver
         }
         case 'memory':
@@ -1026,6 +1029,7 @@ const tasks = {
       }
     }
     const thread = 'bench-thread'
+    let sqliteMode
     let saver = await open()
     const t0 = now()
     const { ids, lat } = await langgraphWrite(saver, thread, work, cp, now)
@@ -1086,6 +1090,7 @@ const tasks = {
       listPerSec: (listed / listMs) * 1000,
       list10Ms,
       disk,
+      ...(sqliteMode ? { sqliteMode } : {}),
     }
   },
 

@@ -58,11 +58,59 @@ export interface WriteRec {
   value: StoredValue
 }
 
+/**
+ * The thread's index row `thread` (a session index row of the thread's first session, written
+ * with every append the saver makes): the session the thread continues in, that session's seq
+ * after the append, the last checkpoint put in it and the greatest checkpoint id of the thread.
+ */
+export interface ThreadRow {
+  cur: string
+  seq: number
+  latest: string | null
+  max: string | null
+}
+
+/** Where a `writes` entry is: [session, seq]. */
+export type WritesPos = [string, number]
+
+/**
+ * Index row `c:<checkpoint id>`: where the checkpoint entry is, its parent, and where its pending
+ * writes are (`w`, in order, once it has any), and where the entries it refers to for unchanged
+ * channels are (`r`, so that they are read with it). Writes for a checkpoint that has no `c:` row (yet)
+ * are listed in a row `w:<checkpoint id>` instead, folded into `w` by the next write to it.
+ */
+export interface CheckpointRow {
+  s: string
+  q: number
+  p?: string
+  w?: WritesPos[]
+  /** Where the entries that hold its unchanged channels (its `refs`) are, by entry hash, when known. */
+  r?: Record<string, WritesPos>
+}
+
 /** What this saver knows of one thread and namespace, kept up to date from the log. */
 export interface ThreadView {
   threadId: string
   ns: string
   root: string
+  /**
+   * The thread's index row as of this saver's last look, while it matches the current session's
+   * head; undefined when the thread has no usable index (then the view is read from the log).
+   */
+  row: ThreadRow | undefined
+  /** The hash of row.cur's head at row.seq. */
+  curHead: string | undefined
+  /**
+   * Whether `checkpoints` and `writes` hold the whole thread (read from the log, or kept since
+   * the thread was empty); else they cache what was read through the index.
+   */
+  complete: boolean
+  /** Checkpoints whose pending writes `writes` holds in full (when not `complete`). */
+  loadedWrites: Set<string>
+  /** Where each checkpoint's `writes` entries are, in order (to write the index rows). */
+  writePos: Map<string, WritesPos[]>
+  /** The `c:` rows of the checkpoints this view read or wrote (indexed). */
+  rows: Map<string, CheckpointRow>
   /** The thread's sessions in the order the thread moved through them; the last is current. */
   sessions: { id: string; seq: number; head: string | undefined }[]
   genesis: string | undefined
@@ -109,7 +157,34 @@ export function newView(threadId: string, ns: string): ThreadView {
 
 /** Forget everything (the thread was deleted). */
 export function resetView(view: ThreadView): void {
-  Object.assign(view, { sessions: [], genesis: undefined, checkpoints: new Map(), writes: new Map(), latest: undefined, maxId: undefined })
+  Object.assign(view, {
+    sessions: [],
+    genesis: undefined,
+    checkpoints: new Map(),
+    writes: new Map(),
+    latest: undefined,
+    maxId: undefined,
+    row: undefined,
+    curHead: undefined,
+    complete: false,
+    loadedWrites: new Set(),
+    writePos: new Map(),
+    rows: new Map(),
+  })
+}
+
+/** Fold one `writes` entry into the view's pending writes (a task's regular write lands once). */
+export function foldWrites(view: ThreadView, w: WritesData, pos: WritesPos): void {
+  let m = view.writes.get(w.checkpoint)
+  if (!m) view.writes.set(w.checkpoint, (m = new Map()))
+  for (const [idx, channel, value] of w.writes) {
+    const key = `${w.task},${idx}`
+    if (idx >= 0 && m.has(key)) continue
+    m.set(key, { task: w.task, path: w.path, idx, channel, value })
+  }
+  const list = view.writePos.get(w.checkpoint)
+  if (list) list.push(pos)
+  else view.writePos.set(w.checkpoint, [pos])
 }
 
 /** Fold one entry of the thread's current session into the view (no I/O: the saver does the reads). */
@@ -134,13 +209,7 @@ export function applyToView(view: ThreadView, e: StoredEntry): void {
   }
   const w = ourData<WritesData>(e, 'writes')
   if (w) {
-    let m = view.writes.get(w.checkpoint)
-    if (!m) view.writes.set(w.checkpoint, (m = new Map()))
-    for (const [idx, channel, value] of w.writes) {
-      const key = `${w.task},${idx}`
-      if (idx >= 0 && m.has(key)) continue
-      m.set(key, { task: w.task, path: w.path, idx, channel, value })
-    }
+    foldWrites(view, w, [e.sessionId, e.seq])
     return
   }
   const b = ourData<BranchData>(e, 'branch')
@@ -154,4 +223,22 @@ export function applyToView(view: ThreadView, e: StoredEntry): void {
 export function orderedWrites(view: ThreadView, checkpointId: string): WriteRec[] {
   const recs = [...(view.writes.get(checkpointId)?.values() ?? [])]
   return recs.sort((a, b) => compareWritesSortKeys(writesSortKey(a.path, a.task, a.idx), writesSortKey(b.path, b.task, b.idx)))
+}
+
+/** The `c:` and `w:` index rows of every checkpoint and pending write in a complete view (a thread indexed for the first time). */
+export function indexRowsOf(view: ThreadView): [string, unknown][] {
+  const rows: [string, unknown][] = []
+  for (const ref of view.checkpoints.values()) {
+    const row = checkpointRow(ref.sessionId, ref.seq, ref.parent)
+    const w = view.writePos.get(ref.id)
+    if (w) row.w = w
+    view.rows.set(ref.id, row)
+    rows.push([`c:${ref.id}`, row])
+  }
+  for (const [id, pos] of view.writePos) if (!view.checkpoints.has(id)) rows.push([`w:${id}`, pos])
+  return rows
+}
+
+export function checkpointRow(sessionId: string, seq: number, parent: string | undefined): CheckpointRow {
+  return parent === undefined ? { s: sessionId, q: seq } : { s: sessionId, q: seq, p: parent }
 }

@@ -20,11 +20,16 @@ import {
 import type { RunnableConfig } from '@langchain/core/runnables'
 import { randomBytes } from 'node:crypto'
 import { ChainlogError, ErrorCodes, isChainlogError } from '../index.js'
-import type { ChainlogStore, StoredEntry } from '../index.js'
+import type { AppendOptions, ChainlogStore, EntryInput, StoredEntry } from '../index.js'
+
+type Head = { hash: Uint8Array; seq: number }
 import {
   applyToView,
+  checkpointRow,
   customEntry,
   enc,
+  foldWrites,
+  indexRowsOf,
   newView,
   orderedWrites,
   ourData,
@@ -33,6 +38,9 @@ import {
   type BranchData,
   type CheckpointData,
   type CheckpointRef,
+  type CheckpointRow,
+  type ThreadRow,
+  type WritesPos,
   type StoredValue,
   type ThreadView,
   type WritesData,
@@ -43,12 +51,31 @@ export type { BranchData, CheckpointData, StoredValue, WritesData } from './lang
 
 /** Checkpoint entries whose data a saver keeps decoded. */
 const DATA_CACHE_SIZE = 1024
+/** Writes entries at most this far after their checkpoint are read with it, in one range read. */
+const NEAR_WRITES = 8
+/** Looks at a head that is behind an index row before the row is taken as stale (about 2 s). */
+const HEAD_WAITS = 400
 /** Threads a saver keeps a view of, unless told otherwise. */
 const DEFAULT_MAX_THREADS = 1000
 /** Checkpoints `list` reads ahead at a time (well under DATA_CACHE_SIZE). */
 const LIST_PAGE = 128
 
 const isConflict = (err: unknown) => isChainlogError(err, ErrorCodes.HEAD_CONFLICT)
+const isGone = (err: unknown) => isChainlogError(err, ErrorCodes.SESSION_NOT_FOUND) || isChainlogError(err, ErrorCodes.ENTRY_NOT_FOUND)
+const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+
+/** The session a thread continues in, as a write needs it. */
+interface Current {
+  id: string
+  head: string
+  seq: number
+  /** The last checkpoint put in this session. */
+  latest: string | undefined
+  /** The thread's greatest checkpoint id. */
+  max: string | undefined
+  /** The view was read from the log (no usable index): the next append writes the whole index. */
+  rebuild: boolean
+}
 
 /**
  * A LangGraph.js `BaseCheckpointSaver` on a chainlog store.
@@ -90,9 +117,9 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     if (threadId === undefined || threadId === null) return undefined
     const view = this.#view(String(threadId), config.configurable?.checkpoint_ns ?? '')
     return this.#locked(view, async () => {
-      await this.#refresh(view)
-      const id: string | undefined = config.configurable?.checkpoint_id || view.maxId
-      const ref = id === undefined ? undefined : view.checkpoints.get(id)
+      await this.#sync(view)
+      const id: string | undefined = config.configurable?.checkpoint_id || this.#maxId(view)
+      const ref = id === undefined ? undefined : await this.#ref(view, id)
       return ref ? this.#tuple(view, ref) : undefined
     })
   }
@@ -115,7 +142,15 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     for (const t of threads) {
       const view = this.#view(t.threadId, t.ns)
       const refs = await this.#locked(view, async () => {
-        await this.#refresh(view)
+        await this.#sync(view)
+        if (only !== undefined) {
+          const ref = await this.#ref(view, only)
+          return ref ? [ref] : []
+        }
+        // A short page through the index: the rows it returns and nothing else (from the view's
+        // cache when it holds the whole thread, but without sorting all of it).
+        if (view.row && limit !== undefined && !filter && limit <= LIST_PAGE) return this.#indexPage(view, beforeId, limit)
+        await this.#readAll(view)
         return [...view.checkpoints.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       })
       const selected: CheckpointRef[] = []
@@ -156,11 +191,18 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     }
     const base = { id: checkpoint.id, versions: { ...checkpoint.channel_versions }, checkpoint: await this.#dump(rest), metadata: await this.#dump(metadata), values }
     await this.#locked(view, async () => {
-      for (;;) {
-        await this.#refresh(view)
-        const data: CheckpointData = { ...base, refs: await this.#refsFrom(view, parent, base) }
-        if (parent !== undefined) data.parent = parent
-        if (await this.#place(view, data)) return
+      // The first try trusts what this saver last wrote or read (no read of the head): the append
+      // is compare-and-set on that head, and a refused one reads the thread again.
+      for (let attempt = 0; ; attempt++) {
+        if (attempt > 0 || !view.row) await this.#sync(view)
+        try {
+          const data: CheckpointData = { ...base, refs: await this.#refsFrom(view, parent, base) }
+          if (parent !== undefined) data.parent = parent
+          if (await this.#place(view, data)) return
+        } catch (err) {
+          // Unsynced, the thread may have been deleted since this saver last looked: look, and try again.
+          if (!(attempt === 0 && isGone(err))) throw err
+        }
       }
     })
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } }
@@ -178,20 +220,34 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       all.push([WRITES_IDX_MAP[channel] || i, channel, await this.#dump(value)])
     }
     await this.#locked(view, async () => {
-      for (;;) {
-        await this.#refresh(view)
+      for (let attempt = 0; ; attempt++) {
+        const synced = attempt > 0 || !view.row
+        if (synced) await this.#sync(view)
+        await this.#loadWrites(view, checkpointId)
         // As every saver does: a task's regular write lands once; special ones (errors, interrupts) are replaced.
         const have = view.writes.get(checkpointId)
         const fresh = all.filter(([idx]) => idx < 0 || !have?.has(`${taskId},${idx}`))
-        if (fresh.length === 0) return
+        if (fresh.length === 0) {
+          // Nothing to write, by what this saver knew: make sure of it (the thread may have been deleted since).
+          if (!synced) continue
+          return
+        }
         const data: WritesData = { checkpoint: checkpointId, task: taskId, path: taskPath ?? '', writes: fresh }
         const cur = await this.#current(view)
+        const pos: WritesPos = [cur.id, cur.seq + 1]
+        const w = [...(view.writePos.get(checkpointId) ?? []), pos]
+        // The checkpoint's own row lists its writes, so that a read finds them with the checkpoint.
+        const known = view.rows.get(checkpointId) ?? this.#rowFromView(view, checkpointId) ?? (await this.#checkpointRow(view, checkpointId))
+        const rows: [string, unknown][] = known ? [[`c:${checkpointId}`, { ...known, w }]] : [[`w:${checkpointId}`, w]]
+        if (known && known.w === undefined) rows.push([`w:${checkpointId}`, null])
+        const entry = customEntry('writes', data)
         try {
-          const r = await this.store.append(cur.id, customEntry('writes', data), { expectedHead: cur.head! })
-          applyToView(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head!, entry: customEntry('writes', data) as StoredEntry['entry'], format: 2 })
+          const r = await this.store.append(cur.id, entry, this.#indexed(view, cur, { cur: cur.id, seq: cur.seq + 1, latest: cur.latest ?? null, max: cur.max ?? null }, rows))
+          this.#landed(view, cur, r, entry, { cur: cur.id, seq: r.seq, latest: cur.latest ?? null, max: cur.max ?? null })
+          if (known) view.rows.set(checkpointId, { ...known, w })
           return
         } catch (err) {
-          if (!isConflict(err)) throw err
+          if (!isConflict(err) && !(attempt === 0 && isGone(err))) throw err
         }
       }
     })
@@ -235,6 +291,171 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     return run
   }
 
+  /**
+   * Bring the view up to date. A thread whose index row matches its current session's head is
+   * read through the index (one head read when nobody else wrote since this saver's last call;
+   * the row again when someone did). A thread without a usable index (written before it, or by
+   * other means) is read from the log, as far as this view has not read it yet.
+   */
+  async #sync(view: ThreadView): Promise<void> {
+    if (view.row) {
+      const h = await this.store.readHead(view.row.cur)
+      if (h && h.seq === view.row.seq) return
+    }
+    const row = (await this.store.readIndex(view.root, 'thread')) as ThreadRow | undefined
+    if (row) {
+      const h = await this.#headReaches(row.cur, row.seq)
+      if (h && h.seq === row.seq) {
+        // Another writer moved the thread (or this view is new): what the view cached may be stale.
+        resetView(view)
+        view.row = row
+        view.curHead = hexOf(h.hash)
+        return
+      }
+    }
+    if (view.row || !view.complete) resetView(view)
+    await this.#refresh(view)
+    view.complete = true
+  }
+
+  /** Read the whole thread into the view (list of everything): the log once, then kept up to date. */
+  async #readAll(view: ThreadView): Promise<void> {
+    if (view.complete) return
+    const row = view.row
+    const curHead = view.curHead
+    resetView(view)
+    await this.#refresh(view)
+    view.complete = true
+    // Still indexed if nobody moved the thread while it was read.
+    const cur = view.sessions[view.sessions.length - 1]
+    if (row && cur && cur.id === row.cur && cur.seq === row.seq) {
+      view.row = row
+      view.curHead = curHead
+    }
+  }
+
+  /** The newest page of checkpoints before `beforeId`, through the index: one scan and the entries it names. */
+  async #indexPage(view: ThreadView, beforeId: string | undefined, limit: number): Promise<CheckpointRef[]> {
+    const rows = await this.store.scanIndex(view.root, { gte: 'c:', lt: beforeId !== undefined ? `c:${beforeId}` : 'c;', reverse: true, limit })
+    const refs: CheckpointRef[] = []
+    for (const [name, row] of rows) {
+      const ref = await this.#refAt(view, name.slice(2), row as CheckpointRow)
+      refs.push(ref)
+      await this.#loadWrites(view, ref.id)
+    }
+    return refs
+  }
+
+  #maxId(view: ThreadView): string | undefined {
+    return view.row ? (view.row.max ?? undefined) : view.maxId
+  }
+
+  /** Where a checkpoint is: from the view, else (indexed, not all read) its index row. */
+  async #ref(view: ThreadView, id: string): Promise<CheckpointRef | undefined> {
+    const have = view.checkpoints.get(id)
+    if (have || view.complete || !view.row) return have
+    const row = await this.#checkpointRow(view, id)
+    return row ? this.#refAt(view, id, row) : undefined
+  }
+
+  /** A checkpoint's index row as a complete view knows it. */
+  #rowFromView(view: ThreadView, id: string): CheckpointRow | undefined {
+    const ref = view.complete ? view.checkpoints.get(id) : undefined
+    if (!ref) return undefined
+    const row = checkpointRow(ref.sessionId, ref.seq, ref.parent)
+    const w = view.writePos.get(id)
+    if (w) row.w = [...w]
+    return row
+  }
+
+  async #checkpointRow(view: ThreadView, id: string): Promise<CheckpointRow | undefined> {
+    const have = view.rows.get(id)
+    if (have) return have
+    const row = (await this.store.readIndex(view.root, `c:${id}`)) as CheckpointRow | undefined
+    if (row) view.rows.set(id, row)
+    return row
+  }
+
+  /**
+   * A checkpoint's entry from its index row, with its pending writes: one range read when the
+   * writes follow the checkpoint closely in its session (as a step's writes do), else a read each.
+   */
+  async #refAt(view: ThreadView, id: string, row: CheckpointRow): Promise<CheckpointRef> {
+    view.rows.set(id, row)
+    const have = view.checkpoints.get(id)
+    if (have && have.sessionId === row.s && have.seq === row.q) return have
+    const near = (row.w ?? []).filter(([s, q]) => s === row.s && q > row.q && q <= row.q + NEAR_WRITES)
+    const to = Math.max(row.q, ...near.map(([, q]) => q))
+    // The entries holding its unchanged channels, when just before it (the previous step's), come in the same range.
+    const held = Object.entries(row.r ?? {}).filter(([hash, [s, q]]) => s === row.s && q < row.q && q >= row.q - NEAR_WRITES && !this.#data.has(hash))
+    const from = Math.min(row.q, ...held.map(([, [, q]]) => q))
+    const got = new Map<string, StoredEntry>()
+    for await (const e of this.store.entries(row.s, { from, to })) got.set(`${e.seq} ${e.sessionId}`, e)
+    for (const [hash, [s, q]] of held) {
+      const e = got.get(`${q} ${s}`)
+      const d = e && e.hash === hash ? ourData<CheckpointData>(e, 'checkpoint') : undefined
+      if (d) this.#remember(hash, d)
+    }
+    const e = got.get(`${row.q} ${row.s}`) ?? (await this.#entryAt(row.s, row.q))
+    const data = ourData<CheckpointData>(e, 'checkpoint')
+    if (!data || data.id !== id) {
+      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the index of thread session ${view.root} names ${row.s} seq ${row.q} for checkpoint ${id}, which holds something else; run verify`, { sessionId: row.s, seq: row.q })
+    }
+    this.#remember(e.hash, data)
+    const ref: CheckpointRef = { id, hash: e.hash, sessionId: row.s, seq: row.q, metadata: data.metadata }
+    if (data.parent !== undefined) ref.parent = data.parent
+    view.checkpoints.set(id, ref)
+    if (row.w !== undefined && !view.loadedWrites.has(id)) await this.#foldWritesAt(view, id, row.w, got)
+    return ref
+  }
+
+  /** Make sure the view holds every pending write of a checkpoint (indexed: from its index rows). */
+  async #loadWrites(view: ThreadView, id: string): Promise<void> {
+    if (view.complete || !view.row || view.loadedWrites.has(id)) return
+    const row = await this.#checkpointRow(view, id)
+    const pos = row?.w ?? ((await this.store.readIndex(view.root, `w:${id}`)) as WritesPos[] | undefined) ?? []
+    await this.#foldWritesAt(view, id, pos, new Map())
+  }
+
+  /** Fold the writes entries at `pos` into the view (those in `got`, by `seq session`, already read). */
+  async #foldWritesAt(view: ThreadView, id: string, pos: WritesPos[], got: Map<string, StoredEntry>): Promise<void> {
+    view.writes.delete(id)
+    view.writePos.delete(id)
+    for (const [s, q] of pos) {
+      const e = got.get(`${q} ${s}`) ?? (await this.#entryAt(s, q))
+      const w = ourData<WritesData>(e, 'writes')
+      if (!w || w.checkpoint !== id) {
+        throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the index of thread session ${view.root} names ${s} seq ${q} for writes of ${id}, which holds something else; run verify`, { sessionId: s, seq: q })
+      }
+      foldWrites(view, w, [s, q])
+    }
+    view.loadedWrites.add(id)
+  }
+
+  /** The entry at a position (one short range read, its hash checked against the chain). */
+  async #entryAt(sessionId: string, seq: number): Promise<StoredEntry> {
+    for (let attempt = 0; ; attempt++) {
+      for await (const e of this.store.entries(sessionId, { from: seq, to: seq })) return e
+      // An index row can be seen a moment before the head of the commit that wrote it.
+      if (attempt > 0 || !(await this.#headReaches(sessionId, seq))) break
+    }
+    throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${sessionId} has no entry at seq ${seq}; run verify`, { sessionId, seq })
+  }
+
+  /**
+   * Wait until a session's head is at `seq` or past it: rows of a commit still under way (its
+   * sync not yet done) can be read before the store's head says it landed. False if it does not
+   * get there (the session is behind the row: rows not written by this adapter's appends).
+   */
+  async #headReaches(sessionId: string, seq: number): Promise<Head | undefined> {
+    for (let i = 0; i < HEAD_WAITS; i++) {
+      const h = await this.store.readHead(sessionId)
+      if (!h || h.seq >= seq) return h && h.seq >= seq ? h : undefined
+      await new Promise((r) => setTimeout(r, i < 8 ? 0 : 5))
+    }
+    return undefined
+  }
+
   /** Read what other writers appended since this view last looked, following branch markers. */
   async #refresh(view: ThreadView): Promise<void> {
     if (view.sessions.length === 0) {
@@ -256,31 +477,79 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       const before = view.sessions.length
       for await (const e of this.store.entries(cur.id, { from: cur.seq + 1 })) {
         applyToView(view, e)
+        // Keep what was decoded anyway: a list that follows reads the newest checkpoints from here.
+        const cp = ourData<CheckpointData>(e, 'checkpoint')
+        if (cp) this.#remember(e.hash, cp)
         if (view.sessions.length > before) break
       }
       if (view.sessions.length === before) return
     }
   }
 
-  /** The current session, created (as the thread's first) if the thread has none yet. */
-  async #current(view: ThreadView): Promise<{ id: string; head: string | undefined }> {
+  /**
+   * The session the thread continues in, with its head, the last checkpoint put in it and the
+   * thread's greatest checkpoint id; the thread's first session is created if it has none yet.
+   */
+  async #current(view: ThreadView): Promise<Current> {
+    if (view.row) return { id: view.row.cur, head: view.curHead!, seq: view.row.seq, latest: view.row.latest ?? undefined, max: view.row.max ?? undefined, rebuild: false }
     if (view.sessions.length === 0) {
       try {
         const created = await this.store.createSession({ sessionId: view.root, config: { langgraph: { thread_id: view.threadId, checkpoint_ns: view.ns } } })
         view.sessions.push({ id: view.root, seq: 0, head: created.head })
         view.genesis = created.head
+        view.complete = true
       } catch (err) {
         if (!isChainlogError(err, ErrorCodes.SESSION_EXISTS)) throw err
         await this.#refresh(view)
       }
     }
-    return view.sessions[view.sessions.length - 1]!
+    const s = view.sessions[view.sessions.length - 1]!
+    // Read from the log: the next append writes the index of everything read so far.
+    return { id: s.id, head: s.head!, seq: s.seq, latest: view.latest, max: view.maxId, rebuild: true }
+  }
+
+  /** Append options: compare-and-set on the head, and the thread's index rows in the same commit. */
+  #indexed(view: ThreadView, cur: Current, row: ThreadRow, rows: [string, unknown][]): AppendOptions {
+    const all = new Map<string, unknown>(cur.rebuild ? indexRowsOf(view) : [])
+    for (const [name, value] of rows) all.set(name, value)
+    all.set('thread', row)
+    return { expectedHead: cur.head, index: { sessionId: view.root, rows: [...all] } }
+  }
+
+  /** After an append of ours landed in `cur`: the view and its index row follow it. */
+  #landed(view: ThreadView, cur: Current, r: { hash: string; seq: number }, entry: EntryInput, row: ThreadRow): void {
+    applyToView(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head, entry: entry as StoredEntry['entry'], format: 2 })
+    if (row.cur === cur.id) {
+      view.row = row
+      view.curHead = r.hash
+    }
+  }
+
+  /** The index row of a checkpoint being put (with the writes a complete view already knows for its id). */
+  #newRow(view: ThreadView, data: CheckpointData, sessionId: string, seq: number): CheckpointRow {
+    const row = checkpointRow(sessionId, seq, data.parent)
+    const w = view.complete ? view.writePos.get(data.id) : undefined
+    if (w) row.w = [...w]
+    // Where its unchanged channels are held: the parent itself, or where the parent's row says.
+    const parent = data.parent !== undefined ? view.checkpoints.get(data.parent) : undefined
+    const prow = data.parent !== undefined ? view.rows.get(data.parent) : undefined
+    for (const hash of new Set(Object.values(data.refs))) {
+      const pos: WritesPos | undefined = parent && parent.hash === hash ? [parent.sessionId, parent.seq] : prow?.r?.[hash]
+      if (pos) (row.r ??= {})[hash] = pos
+    }
+    return row
+  }
+
+  /** The hash of the thread's first entry (a fork with no parent starts there). */
+  async #genesis(view: ThreadView): Promise<string | undefined> {
+    if (view.genesis === undefined && (await this.store.readHead(view.root))) view.genesis = (await this.#entryAt(view.root, 0)).hash
+    return view.genesis
   }
 
   /** Channels the new checkpoint carries unchanged from its parent: where their values are stored. */
   async #refsFrom(view: ThreadView, parent: string | undefined, cp: { versions: ChannelVersions; values: Record<string, StoredValue> }): Promise<Record<string, string>> {
     const refs: Record<string, string> = {}
-    const ref = parent === undefined ? undefined : view.checkpoints.get(parent)
+    const ref = parent === undefined ? undefined : await this.#ref(view, parent)
     if (!ref) return refs
     const p = await this.#checkpointData(ref.hash)
     for (const [ch, version] of Object.entries(cp.versions)) {
@@ -299,38 +568,48 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   async #place(view: ThreadView, data: CheckpointData): Promise<boolean> {
     const cur = await this.#current(view)
     const entry = customEntry('checkpoint', data)
-    if (data.parent === view.latest) {
+    const max = cur.max === undefined || data.id > cur.max ? data.id : cur.max
+    if (data.parent === cur.latest) {
+      const seq = cur.seq + 1
       try {
-        const r = await this.store.append(cur.id, entry, { expectedHead: cur.head! })
+        const crow = this.#newRow(view, data, cur.id, seq)
+        const r = await this.store.append(cur.id, entry, this.#indexed(view, cur, { cur: cur.id, seq, latest: data.id, max }, [[`c:${data.id}`, crow]]))
         this.#remember(r.hash, data)
-        applyToView(view, { sessionId: cur.id, seq: r.seq, hash: r.hash, prev: cur.head!, entry: entry as StoredEntry['entry'], format: 2 })
+        view.rows.set(data.id, crow)
+        this.#landed(view, cur, r, entry, { cur: cur.id, seq: r.seq, latest: data.id, max })
         return true
       } catch (err) {
         if (isConflict(err)) return false
         throw err
       }
     }
-    const anchor = (data.parent !== undefined ? view.checkpoints.get(data.parent)?.hash : undefined) ?? view.genesis
-    if (!anchor) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `thread session ${view.root} has no genesis in view; run verify`, { sessionId: view.root })
+    const anchor = (data.parent !== undefined ? (await this.#ref(view, data.parent))?.hash : undefined) ?? (await this.#genesis(view))
+    if (!anchor) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `thread session ${view.root} has no genesis; run verify`, { sessionId: view.root })
     const forkId = `${view.root}/${enc(data.id)}.${randomBytes(4).toString('hex')}`
     const fork = await this.store.forkAt(anchor, { sessionId: forkId })
     const r = await this.store.append(forkId, entry, { expectedHead: fork.head })
     this.#remember(r.hash, data)
     const branch = customEntry('branch', { session: forkId, checkpoint: data.id, parent: data.parent ?? null } satisfies BranchData)
+    const row: ThreadRow = { cur: forkId, seq: r.seq, latest: data.id, max }
+    const crow = this.#newRow(view, data, forkId, r.seq)
     let m: { hash: string; seq: number }
     try {
-      m = await this.store.append(cur.id, branch, { expectedHead: cur.head! })
+      m = await this.store.append(cur.id, branch, this.#indexed(view, cur, row, [[`c:${data.id}`, crow]]))
     } catch (err) {
       await this.store.deleteSession(forkId)
       if (isConflict(err)) return false
       throw err
     }
-    applyToView(view, { sessionId: cur.id, seq: m.seq, hash: m.hash, prev: cur.head!, entry: branch as StoredEntry['entry'], format: 2 })
+    view.rows.set(data.id, crow)
+    this.#landed(view, cur, m, branch, row)
     applyToView(view, { sessionId: forkId, seq: r.seq, hash: r.hash, prev: fork.head, entry: entry as StoredEntry['entry'], format: 2 })
+    view.row = row
+    view.curHead = r.hash
     return true
   }
 
   async #tuple(view: ThreadView, ref: CheckpointRef): Promise<CheckpointTuple> {
+    await this.#loadWrites(view, ref.id)
     const data = await this.#checkpointData(ref.hash)
     const checkpoint = (await this.#load(data.checkpoint)) as Checkpoint
     const channelValues: Record<string, unknown> = {}
@@ -342,6 +621,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     checkpoint.channel_values = channelValues
     if (checkpoint.v < 4 && ref.parent !== undefined) {
       // Checkpoints older than format 4 kept pending sends as the parent's TASKS writes.
+      await this.#loadWrites(view, ref.parent)
       const sends = orderedWrites(view, ref.parent).filter((w) => w.channel === TASKS)
       channelValues[TASKS] = await Promise.all(sends.map((w) => this.#load(w.value)))
       const versions = Object.values(checkpoint.channel_versions ?? {})

@@ -29,7 +29,7 @@ export interface ChainlogSessionOptions {
 /** Where a session's items went: written at the end of the session they left. */
 export interface ContinuedMarker {
   sessionId: string
-  reason: 'pop_item' | 'clear_session'
+  reason: 'pop_item' | 'clear_session' | 'replace_with_compaction'
 }
 
 /** Entries read in the first window of a tail read; each next window is four times larger. */
@@ -257,6 +257,24 @@ export class ChainlogSession implements Session {
         if (!at) return
         const next = await this.store.compact(at.sessionId, { history: [], details: { reason: 'clear_session', by: OPENAI_AGENTS_NAMESPACE } })
         if (await this.#moveTo(at, next, 'clear_session')) return
+      }
+    })
+  }
+
+  /**
+   * Replace the history with `items` (the SDK passes a compaction item and the items it keeps),
+   * in one step: a chainlog compaction whose genesis holds them continues the session, and the
+   * old session ends with a marker and stays whole. Without this method the SDK's runner would
+   * clear the session and add the items in two calls.
+   */
+  async replaceHistoryWithCompaction(items: AgentInputItem[]): Promise<void> {
+    if (!Array.isArray(items)) throw new TypeError('replaceHistoryWithCompaction needs an array')
+    const history = storable(items)
+    await this.#exclusive(async () => {
+      for (;;) {
+        const at = await this.#ensure()
+        const next = await this.store.compact(at.sessionId, { history, details: { reason: 'replace_with_compaction', by: OPENAI_AGENTS_NAMESPACE } })
+        if (await this.#moveTo(at, next, 'replace_with_compaction')) return
       }
     })
   }

@@ -55,6 +55,8 @@ const FORWARDED = [
   'locate',
   'readHead',
   'readMeta',
+  'readIndex',
+  'scanIndex',
   'treeHead',
   'checkpoint',
   'prove',
@@ -693,4 +695,6 @@ export class SharedStore implements StoreMethods {
   locate: Store['locate'] = (...a) => this.#call('locate', a) as never
   readHead: Store['readHead'] = (...a) => this.#call('readHead', a) as never
   readMeta: Store['readMeta'] = (...a) => this.#call('readMeta', a) as never
+  readIndex: Store['readIndex'] = (...a) => this.#call('readIndex', a) as never
+  scanIndex: Store['scanIndex'] = (...a) => this.#call('scanIndex', a) as never
 }

@@ -319,6 +319,8 @@ async function deleteOps(store: SessionStore, sessionId: string): Promise<BatchO
   for await (const rows of store.engine.scan(K.childRange(sessionId), 512)) for (const [key] of rows) ops.push({ type: 'del', key })
   // Its Merkle tree rows (docs/storage.md section 1).
   for await (const rows of store.engine.scan(K.treeRange(sessionId), 512)) for (const [key] of rows) ops.push({ type: 'del', key })
+  // Its index rows (session-index.ts).
+  for await (const rows of store.engine.scan(K.indexRange(sessionId), 512)) for (const [key] of rows) ops.push({ type: 'del', key })
   const meta = await store.readMeta(sessionId)
   const origin = meta?.forkedFrom ?? meta?.compactedFrom
   if (origin) ops.push({ type: 'del', key: K.childKey(origin.sessionId, sessionId) })

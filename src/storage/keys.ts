@@ -42,6 +42,11 @@ export const TAG = {
   tree: 0x54,
   /** journal position: `J` -> seq(u64 BE) of the last journal record applied (docs/storage.md section 12) */
   journal: 0x4a,
+  /**
+   * session index rows (not hashed, written only with an append; docs/storage.md section 1):
+   * `I` ‖ sessionId ‖ 0x00 ‖ name(UTF-8) -> CBOR value
+   */
+  index: 0x49,
 } as const
 
 /** Tables of store format 1, read only by the migration to format 2. */
@@ -98,6 +103,21 @@ export const tombstoneKey = (sessionId: string): Uint8Array => cat([TAG.tombston
 export const blobKey = (sha: Uint8Array): Uint8Array => cat([TAG.blob], sha)
 
 export const treeKey = (sessionId: string, leaf: number): Uint8Array => cat([TAG.tree], enc.encode(sessionId), [0], u64(leaf))
+
+export const indexKey = (sessionId: string, name: string): Uint8Array => cat([TAG.index], enc.encode(sessionId), [0], enc.encode(name))
+
+/** Range over one session's index rows, optionally limited to names in [gte, lt) (UTF-8 byte order). */
+export function indexRange(sessionId: string, names: { gte?: string; lt?: string } = {}): { gte: Uint8Array; lt: Uint8Array } {
+  const id = enc.encode(sessionId)
+  const gte = names.gte !== undefined ? cat([TAG.index], id, [0], enc.encode(names.gte)) : cat([TAG.index], id, [0])
+  const lt = names.lt !== undefined ? cat([TAG.index], id, [0], enc.encode(names.lt)) : cat([TAG.index], id, [1])
+  return { gte, lt }
+}
+
+/** The name of an index row key (`I ‖ sessionId ‖ 0x00 ‖ name`). */
+export function indexName(key: Uint8Array): string {
+  return dec.decode(key.subarray(key.indexOf(0, 1) + 1))
+}
 
 /** Range over one session's tree rows, optionally from leaf `from` on. */
 export function treeRange(sessionId: string, from = 0): { gte: Uint8Array; lt: Uint8Array } {

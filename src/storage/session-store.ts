@@ -39,11 +39,13 @@ import { platform } from '../platform/node.js'
 import { UsageLedger, type UsageByModel } from './usage-ledger.js'
 import { planAppend, planGenesis } from './append-plan.js'
 import { buildTreeOps, readFrontier, type TreeState } from './tree.js'
+import { checkIndexUpdate, indexOps, readIndexRow, scanIndexRows, type IndexScan, type IndexUpdate } from './session-index.js'
 
 export { STORE_FORMAT_VERSION, WRITE_BUFFER_BYTES } from './store-format.js'
 export { FIRST_CHUNK, MAX_CHUNK, type StoredEntry } from './read-entries.js'
 export { countItems, emptyCounts, itemsOf, type MessageCounts, type SessionMeta } from './session-meta.js'
 export type { Lease } from './leases.js'
+export type { IndexScan, IndexUpdate } from './session-index.js'
 export type { ListOptions, SessionInfo } from './list-sessions.js'
 export type { AnyLevel }
 
@@ -127,6 +129,8 @@ export interface AppendOptions {
   expectedHead?: string
   /** The caller's lease on the session: stale or expired -> CHAINLOG_LEASE_INVALID, nothing written. */
   lease?: Lease
+  /** Index rows to change in the same commit (session-index.ts; docs/storage.md section 1). */
+  index?: IndexUpdate
 }
 
 export interface AppendResult {
@@ -343,6 +347,9 @@ export class SessionStore {
     if (!raw) return undefined
     const head = K.parseHeadValue(raw)
     const copy = { hash: new Uint8Array(head.hash), seq: head.seq }
+    // An append that landed while this read was under way cached a newer head: keep that one.
+    const meanwhile = this.#heads.get(sessionId)
+    if (meanwhile && meanwhile.seq > copy.seq) return meanwhile
     this.#heads.set(sessionId, copy)
     return copy
   }
@@ -380,6 +387,18 @@ export class SessionStore {
       this.#trees.delete(sessionId)
     }
     this.leases.forget(sessionId)
+  }
+
+  /** A session index row (docs/storage.md section 1), or undefined. */
+  async readIndex(sessionId: string, name: string): Promise<unknown> {
+    this.checkOpen()
+    return readIndexRow(this.engine, sessionId, name)
+  }
+
+  /** A session's index rows in name order (or reversed), as `[name, value]`. */
+  async scanIndex(sessionId: string, options: IndexScan = {}): Promise<[string, unknown][]> {
+    this.checkOpen()
+    return scanIndexRows(this.engine, sessionId, options)
   }
 
   /** Where an entry lives, by full hex hash; undefined if unknown. */
@@ -531,6 +550,7 @@ export class SessionStore {
         expectedHead: options.expectedHead,
       })
     }
+    if (options.index !== undefined) checkIndexUpdate(options.index)
     const now = Date.now()
     const full: Entry[] = entries.map((e, i) => {
       if (e === null || typeof e !== 'object') {
@@ -651,6 +671,11 @@ export class SessionStore {
       ...(tree.build ? { treeBuild: tree.build } : {}),
     })
     plan.ops.push(...blobOps)
+    if (options.index) {
+      const target = options.index.sessionId ?? sessionId
+      if (target !== sessionId) await this.requireHead(target)
+      plan.ops.push(...indexOps(target, options.index))
+    }
     plan.expect.push({ key: K.leaseKey(sessionId), value: lease.raw })
     await this.commit(plan.ops, plan.expect)
     for (const hex of newBlobs) this.rememberBlob(hex)

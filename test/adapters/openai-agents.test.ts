@@ -173,6 +173,32 @@ describe('ChainlogSession under run()', () => {
 })
 
 describe('ChainlogSession on its own', () => {
+  it('replaceHistoryWithCompaction continues in one compaction holding exactly the given items; the old session stays whole', async () => {
+    const store = await openMem()
+    const s = new ChainlogSession({ store, sessionId: 'compact-1' })
+    await s.addItems([user('a'), say('b'), user('c'), say('d')])
+    const before = await s.getItems()
+    const compaction = { type: 'compaction', encrypted_content: 'opaque-summary', id: 'cmp_1' } as AgentInputItem
+    await s.replaceHistoryWithCompaction([compaction, user('c'), say('d')])
+    expect(await s.getItems()).toEqual([compaction, user('c'), say('d')])
+    expect(await s.getItems(2)).toEqual([user('c'), say('d')])
+    const current = (await s.chainlogSessionId())!
+    expect(current).not.toBe('compact-1')
+    expect((await store.restore(current)).compactedFrom?.sessionId).toBe('compact-1')
+    expect((await store.restore('compact-1')).history).toEqual(before)
+    // Another object for the same SDK session follows the marker; the conversation goes on.
+    const other = new ChainlogSession({ store, sessionId: 'compact-1' })
+    await other.addItems([user('e')])
+    expect(await s.getItems()).toEqual([compaction, user('c'), say('d'), user('e')])
+    expect(await s.popItem()).toEqual(user('e'))
+    expect((await store.verify()).ok).toBe(true)
+    // On a session with nothing yet, it starts one whose history is the items.
+    const fresh = new ChainlogSession({ store, sessionId: 'compact-2' })
+    await fresh.replaceHistoryWithCompaction([compaction])
+    expect(await new ChainlogSession({ store, sessionId: 'compact-2' }).getItems()).toEqual([compaction])
+    await expect(fresh.replaceHistoryWithCompaction('no' as never)).rejects.toThrow(TypeError)
+  })
+
   it('getItems(limit) reads the same tail the whole history ends with, across pops, clears and genesis items', async () => {
     const store = await openMem()
     const s = new ChainlogSession({ store, sessionId: 'tail-1' })
