@@ -192,9 +192,11 @@ export class LevelEngine implements StorageEngine {
     if (this.#applied < this.#seq) await this.#settle()
     const it = this.db.iterator({ gte: range.gte, lt: range.lt, reverse: range.reverse ?? false, limit: range.limit ?? -1, ...BIN })
     try {
-      for (let n = chunk; ; n = Math.min(n * 2, maxChunk)) {
-        const rows = (await it.nextv(n).catch(this.#readFailed)) as Row[]
+      let left = range.limit === undefined || range.limit < 0 ? Infinity : range.limit
+      for (let n = chunk; left > 0; n = Math.min(n * 2, maxChunk)) {
+        const rows = (await it.nextv(Math.min(n, left)).catch(this.#readFailed)) as Row[]
         if (rows.length === 0) return
+        left -= rows.length
         yield rows
       }
     } finally {

@@ -73,7 +73,8 @@ export async function* readEntries(ctx: ReadContext, sessionId: string, head: { 
   // without a `from` scans back an unknown distance and usually stops after a few entries (the
   // turn count behind an appendTurn with turnEnd): its chunks start at 8 rows and double.
   const first = reverse && options.from === undefined ? FIRST_CHUNK : Math.min(last - from + 1, MAX_CHUNK)
-  const rows = ctx.engine.scan({ ...K.recordRange(sessionId, from, last), reverse }, first, MAX_CHUNK)[Symbol.asyncIterator]()
+  // The range holds at most last - from + 1 records: with that limit the engine knows when it is done (no read past the end).
+  const rows = ctx.engine.scan({ ...K.recordRange(sessionId, from, last), reverse, limit: last - from + 1 }, first, MAX_CHUNK)[Symbol.asyncIterator]()
   type Opened = ReturnType<typeof decodeRecord>
   // Two chunks are read ahead while the caller works on the current one, so I/O overlaps with
   // hashing, decoding and reducing (read-ahead.ts). A chunk's records are decoded as soon as

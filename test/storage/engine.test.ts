@@ -106,4 +106,32 @@ describe('LevelEngine', () => {
     got.push(...(await Promise.allSettled(pending)).map((r) => r.status))
     expect(got).toEqual(Array(10).fill('fulfilled'))
   })
+
+  it('a scan with a limit stops there: no read past it (a bounded session read is one nextv)', async () => {
+    const engine = new LevelEngine(new MemoryLevel(BIN))
+    await engine.commit({ ops: Array.from({ length: 20 }, (_, i) => ({ type: 'put' as const, key: k(`r${String(i).padStart(2, '0')}`), value: k('v') })) })
+    const db = engine.db as unknown as { iterator: (o: unknown) => { nextv: (n: number) => Promise<unknown[]> } }
+    const iterator = db.iterator.bind(db)
+    const asked: number[] = []
+    db.iterator = (o) => {
+      const it = iterator(o)
+      const nextv = it.nextv.bind(it)
+      it.nextv = (n) => (asked.push(n), nextv(n))
+      return it
+    }
+    const read = async (limit: number | undefined, chunk: number) => {
+      asked.length = 0
+      let rows = 0
+      for await (const c of engine.scan({ gte: k('r05'), lt: k('r99'), ...(limit !== undefined ? { limit } : {}) }, chunk, 64)) rows += c.length
+      return rows
+    }
+    expect(await read(5, 256)).toBe(5)
+    expect(asked).toEqual([5])
+    expect(await read(7, 4)).toBe(7)
+    expect(asked).toEqual([4, 3])
+    // Without a limit the scan learns the end from an empty read.
+    expect(await read(undefined, 256)).toBe(15)
+    expect(asked).toEqual([256, 64])
+    await engine.close()
+  })
 })
