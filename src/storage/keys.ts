@@ -41,6 +41,12 @@ export const TAG = {
   tree: 0x54,
   /** journal position: `J` -> seq(u64 BE) of the last journal record applied (docs/storage.md section 12) */
   journal: 0x4a,
+  /**
+   * gc marks (engines other processes write, docs/storage.md "Garbage collection"): `G` ‖
+   * sha256(32) -> the token of the gc that means to sweep that blob. A commit that uses a stored
+   * blob without writing it expects no mark; one that writes the blob deletes its mark.
+   */
+  gcMark: 0x47,
 } as const
 
 /** Tables of store format 1, read only by the migration to format 2. */
@@ -95,6 +101,7 @@ export const childKey = (sourceId: string, childId: string): Uint8Array =>
 export const leaseKey = (sessionId: string): Uint8Array => cat([TAG.lease], enc.encode(sessionId))
 export const tombstoneKey = (sessionId: string): Uint8Array => cat([TAG.tombstone], enc.encode(sessionId))
 export const blobKey = (sha: Uint8Array): Uint8Array => cat([TAG.blob], sha)
+export const gcMarkKey = (sha: Uint8Array): Uint8Array => cat([TAG.gcMark], sha)
 
 export const treeKey = (sessionId: string, leaf: number): Uint8Array => cat([TAG.tree], enc.encode(sessionId), [0], u64(leaf))
 
