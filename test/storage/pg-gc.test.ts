@@ -250,11 +250,14 @@ describe('child processes append while gc runs again and again', () => {
   it('no entry is left whose blob is gone; unreferenced blobs are swept; verify is ok', async () => {
     const schema = `gcproc${++schemas}`
     const a = await openOn(schema)
-    const shared = Array.from({ length: 6 }, (_, i) => payload(`shared-${i}`, 6_000))
+    const shared = Array.from({ length: 12 }, (_, i) => payload(`shared-${i}`, 5_000))
     const send = JSON.stringify(shared.map((p) => ({ text: p.text, ref: p.ref })))
-    const TURNS = 60
+    // All of them garbage to start with.
+    await garbage(a, shared)
+    const TURNS = 80
+    const PER_SESSION = 8
     const writers = Array.from({ length: 3 }, (_, i) => {
-      const c = new Child(WRITER, [cluster.connectionString, schema, `w${i}`, String(TURNS), send], { name: `writer ${i}`, stdin: 'ignore' })
+      const c = new Child(WRITER, [cluster.connectionString, schema, `w${i}`, String(TURNS), String(PER_SESSION), String(i * 5), send], { name: `writer ${i}`, stdin: 'ignore' })
       children.push(c)
       return c
     })
@@ -262,12 +265,11 @@ describe('child processes append while gc runs again and again', () => {
     let removed = 0
     let rounds = 0
     const onlyGarbage: string[] = []
-    while (writers.some((c) => c.alive) && rounds < 200) {
-      // Between rounds: the shared payloads become garbage again when the last user is gone,
-      // and blobs nothing will ever use again are made.
+    while (writers.some((c) => c.alive) && rounds < 500) {
+      // Blobs nothing will ever use again, for every round to sweep.
       const g = payload(`only-garbage-${rounds}`, 5_000)
       onlyGarbage.push(g.hex)
-      await garbage(a, [g, shared[rounds % shared.length]!])
+      if (rounds % 4 === 0) await garbage(a, [g])
       removed += (await a.gc()).blobsRemoved
       rounds++
     }
@@ -278,9 +280,9 @@ describe('child processes append while gc runs again and again', () => {
     console.log(`pg gc: ${rounds} gc rounds during ${acks()} appends from 3 processes; ${removed} blobs swept; ${gone} references found swept and stored again`)
     expect(rounds).toBeGreaterThan(2)
     expect(removed).toBeGreaterThan(0)
-    // Every entry of the writers' sessions is whole, with its blob.
+    // Every entry of the writers' last sessions is whole, with its blob.
     const referenced = await intact(a)
-    for (let i = 0; i < 3; i++) expect((await entriesOf(a, `w${i}`)).length).toBe(TURNS + 1)
+    for (const c of writers) expect((await entriesOf(a, c.lines.at(-1)!.session as string)).length).toBe(PER_SESSION + 1)
     // A last gc sweeps exactly what nothing references.
     await a.gc()
     expect(await blobs(a)).toEqual(referenced)
