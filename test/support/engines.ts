@@ -1,0 +1,67 @@
+// One suite, every engine: the lineage, verify, bundle, blob and gc suites run on memory-level,
+// LevelDB (classic-level, a temp directory per store) and PostgreSQL (one throwaway cluster per
+// test file, started before the PostgreSQL block and destroyed after it; a schema per store),
+// the way test/storage/contract.ts shares the store contract. A file wraps its tests in
+// `eachEngine((engine, open) => { ... })`; `open(options)` makes a fresh, empty store on that
+// engine, closed (and its directory removed) after each test.
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MemoryLevel } from 'memory-level'
+import { afterAll, afterEach, beforeAll, describe } from 'vitest'
+import { Store } from '../../src/store.js'
+import { startPgCluster, type PgCluster } from './pg-cluster.js'
+import { closeStores, type MemStoreOptions } from './stores.js'
+
+export type EngineName = 'memory-level' | 'classic-level' | 'postgresql'
+export const ENGINES: readonly EngineName[] = ['memory-level', 'classic-level', 'postgresql']
+
+/** Opens a fresh empty store on the block's engine (durability 'relaxed' unless `options` say otherwise). */
+export type StoreOpener = (options?: MemStoreOptions) => Promise<Store>
+
+let cluster: PgCluster | undefined
+let users = 0
+let schemas = 0
+
+/**
+ * Run `body` once per engine, each in its own describe block named after the engine. The
+ * PostgreSQL block shares one cluster for the file (wrap the whole file in one call, so it starts
+ * once).
+ */
+export function eachEngine(body: (engine: EngineName, open: StoreOpener) => void, engines: readonly EngineName[] = ENGINES): void {
+  for (const engine of engines) {
+    describe(`on ${engine}`, () => {
+      const opened: Store[] = []
+      const dirs: string[] = []
+      if (engine === 'postgresql') {
+        beforeAll(() => {
+          if (users++ === 0) cluster = startPgCluster()
+        })
+        afterAll(async () => {
+          await closeStores(opened, dirs)
+          if (--users === 0) {
+            cluster?.destroy()
+            cluster = undefined
+          }
+        })
+      }
+      afterEach(() => closeStores(opened, dirs))
+      const open: StoreOpener = async (options = {}) => {
+        let store: Store
+        if (engine === 'memory-level') {
+          store = await Store.open({ db: new MemoryLevel(), durability: 'relaxed', ...options })
+        } else if (engine === 'classic-level') {
+          const dir = await mkdtemp(join(tmpdir(), 'chainlog-suite-'))
+          dirs.push(dir)
+          store = await Store.open({ path: dir, durability: 'relaxed', ...options })
+        } else {
+          if (!cluster) throw new Error('the PostgreSQL cluster is not running (open stores inside tests)')
+          store = await Store.open({ postgres: { connectionString: cluster.connectionString, schema: `t${++schemas}`, pool: { max: 4 } }, durability: 'relaxed', ...options })
+        }
+        opened.push(store)
+        return store
+      }
+      body(engine, open)
+    })
+  }
+}
