@@ -11,11 +11,11 @@ import type { Store } from '../../src/store.js'
 import { dump } from '../support/rows.js'
 import { restorable } from '../support/session-state.js'
 import { entriesOf } from '../support/stores.js'
-import { eachEngine } from '../support/engines.js'
+import { eachEngine, runsOn } from '../support/engines.js'
 
 const TS = 1_700_000_000_000
 
-eachEngine((_engine, newStore) => {
+eachEngine((engine, newStore) => {
 
   const chained = (es: StoredEntry[]): ChainedEntry[] => es.map((e) => ({ hash: e.hash, entry: e.entry }))
 
@@ -184,7 +184,7 @@ eachEngine((_engine, newStore) => {
             }
           },
         ),
-        { numRuns: 30 },
+        { numRuns: runsOn(engine, 30) },
       )
     })
   })

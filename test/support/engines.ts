@@ -65,3 +65,9 @@ export function eachEngine(body: (engine: EngineName, open: StoreOpener) => void
     })
   }
 }
+
+/**
+ * Runs of a property test on `engine`: all `n` in memory, a fifth (at least 5) where each call is
+ * real I/O (a LevelDB directory, a PostgreSQL round trip), so `npm test` stays quick.
+ */
+export const runsOn = (engine: EngineName, n: number): number => (engine === 'memory-level' ? n : Math.max(5, Math.ceil(n / 5)))
