@@ -28,7 +28,25 @@ let schemas = 0
  * PostgreSQL block shares one cluster for the file (wrap the whole file in one call, so it starts
  * once).
  */
-export function eachEngine(body: (engine: EngineName, open: StoreOpener) => void, engines: readonly EngineName[] = ENGINES): void {
+/** Where a fresh store on an engine lives, as open options: a new MemoryLevel, a temp directory (pushed to `dirs`), a new schema. */
+async function where(engine: EngineName, dirs: string[]): Promise<{ db: MemoryLevel } | { path: string } | { postgres: { connectionString: string; schema: string; pool: { max: number } } }> {
+  if (engine === 'memory-level') return { db: new MemoryLevel() }
+  if (engine === 'classic-level') {
+    const dir = await mkdtemp(join(tmpdir(), 'chainlog-suite-'))
+    dirs.push(dir)
+    return { path: dir }
+  }
+  if (!cluster) throw new Error('the PostgreSQL cluster is not running (open stores inside tests)')
+  return { postgres: { connectionString: cluster.connectionString, schema: `t${++schemas}`, pool: { max: 4 } } }
+}
+
+/** For suites that open stores themselves (e.g. through the built dist/): where one goes, and closing it after the test. */
+export interface EngineTools {
+  where(): ReturnType<typeof where>
+  track(store: { close(): Promise<void> }): void
+}
+
+export function eachEngine(body: (engine: EngineName, open: StoreOpener, tools: EngineTools) => void, engines: readonly EngineName[] = ENGINES): void {
   for (const engine of engines) {
     describe(`on ${engine}`, () => {
       const opened: Store[] = []
@@ -47,21 +65,14 @@ export function eachEngine(body: (engine: EngineName, open: StoreOpener) => void
       }
       afterEach(() => closeStores(opened, dirs))
       const open: StoreOpener = async (options = {}) => {
-        let store: Store
-        if (engine === 'memory-level') {
-          store = await Store.open({ db: new MemoryLevel(), durability: 'relaxed', ...options })
-        } else if (engine === 'classic-level') {
-          const dir = await mkdtemp(join(tmpdir(), 'chainlog-suite-'))
-          dirs.push(dir)
-          store = await Store.open({ path: dir, durability: 'relaxed', ...options })
-        } else {
-          if (!cluster) throw new Error('the PostgreSQL cluster is not running (open stores inside tests)')
-          store = await Store.open({ postgres: { connectionString: cluster.connectionString, schema: `t${++schemas}`, pool: { max: 4 } }, durability: 'relaxed', ...options })
-        }
+        const store = await Store.open({ ...(await where(engine, dirs)), durability: 'relaxed', ...options })
         opened.push(store)
         return store
       }
-      body(engine, open)
+      body(engine, open, {
+        where: () => where(engine, dirs),
+        track: (s) => void opened.push(s as Store),
+      })
     })
   }
 }
