@@ -208,6 +208,23 @@ describe('the rule, step by step (two stores on one schema)', () => {
     expect(left).toEqual(new Set([p.hex, q.hex]))
   })
 
+  it('an import that counted on a blob another process has swept since writes it from the bundle', async () => {
+    const [a, b] = await pair()
+    const q = payload('swept-then-imported')
+    await b.createSession({ sessionId: 'src', ts: 1 })
+    await use(b, 'src', q.text) // b now knows q is stored, so its import will not write it
+    const chunks: Buffer[] = []
+    const { Writable } = await import('node:stream')
+    await b.exportSession('src', new Writable({ write: (c, _e, cb) => (chunks.push(Buffer.from(c)), cb()) }))
+    await b.deleteSession('src')
+    expect((await a.gc()).blobsRemoved).toBe(1)
+    expect(await blobs(a)).toEqual(new Set())
+    const r = await b.importBundle(new Uint8Array(Buffer.concat(chunks)))
+    expect(r.entriesAdded).toBeGreaterThan(0)
+    expect(await blobs(a)).toEqual(new Set([q.hex]))
+    await intact(a)
+  })
+
   it('rows of no session go only while the session still has no head', async () => {
     const [a, b] = await pair()
     await a.createSession({ sessionId: 'x', ts: 1 })
