@@ -252,7 +252,9 @@ eachEngine((_engine, memStore) => {
       let putsBlob: boolean | undefined
       store.prepareBlobs = (async (entries: Parameters<Store['prepareBlobs']>[0], ops: Parameters<Store['prepareBlobs']>[1]) => {
         const out = await prepare(entries, ops)
-        putsBlob = ops.some((op) => op.key[0] === BLOB_TAG)
+        // The first preparation (on PostgreSQL, a gc that swept G1 before the commit makes the
+        // append try again, and that one writes G1).
+        putsBlob ??= ops.some((op) => op.key[0] === BLOB_TAG)
         collecting ??= store.gc()
         return out
       }) as Store['prepareBlobs']
