@@ -116,6 +116,43 @@ describe('the rule, step by step (two stores on one schema)', () => {
     await intact(a)
   })
 
+  it('costs two scans of the records, one of the blobs and of the marks, and a commit per 64 marks and per swept blob', async () => {
+    const [a] = await pair()
+    await a.createSession({ sessionId: 'live', ts: 1 })
+    for (let i = 0; i < 30; i++) await use(a, 'live', `small ${i}`)
+    const drop = Array.from({ length: 70 }, (_, i) => payload(`cost-${i}`, 5_000))
+    await garbage(a, drop)
+    const records = (await a.engine.scan(K.tableRange(K.TAG.record), 10_000)[Symbol.asyncIterator]().next()).value!.length
+    const engine = a.engine
+    const scanned = new Map<number, number>()
+    const commits: number[] = []
+    const { scan, commit } = engine
+    engine.scan = (range, chunk) => {
+      const inner = scan.call(engine, range, chunk)
+      return (async function* () {
+        for await (const rows of inner) {
+          scanned.set(range.gte[0]!, (scanned.get(range.gte[0]!) ?? 0) + rows.length)
+          yield rows
+        }
+      })()
+    }
+    engine.commit = (c) => (commits.push(c.ops.length), commit.call(engine, c))
+    try {
+      expect((await a.gc()).blobsRemoved).toBe(70)
+    } finally {
+      engine.scan = scan
+      engine.commit = commit
+    }
+    expect(scanned.get(K.TAG.record)).toBe(2 * records)
+    // The hash index once, in the second pass (for rows of no session): one row per record.
+    expect(scanned.get(K.TAG.hash)).toBe(records)
+    // The blobs as they were (70 garbage + none live: small payloads stay inline); no marks yet.
+    expect(scanned.get(K.TAG.blob)).toBe(70)
+    expect(scanned.get(K.TAG.gcMark) ?? 0).toBe(0)
+    // Marks: two commits (64 + 6); then one commit per swept blob (the engine groups them).
+    expect(commits).toEqual([64, 6, ...Array(70).fill(2)])
+  })
+
   it('an append through another store that references a candidate before the marks: seen by the second scan, kept', async () => {
     const [a, b] = await pair()
     const p = payload('early')
