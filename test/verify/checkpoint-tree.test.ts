@@ -51,12 +51,14 @@ async function rowsRead(engine: StorageEngine, fn: () => Promise<unknown>): Prom
 
 const log2 = (n: number) => Math.ceil(Math.log2(n))
 
-eachEngine((_engine, open) => {
+eachEngine((engine, open) => {
   describe('verify against a checkpoint with the stored tree', () => {
-    it('reads O(log n) rows: at most 2·log2(n) + 8 at 1,024 and at 65,536 entries, where the walk reads O(n)', async () => {
+    // 65,536 entries in memory; 16,384 where each write is real I/O (the same O(log n) claim, a quarter of the building).
+    const big = engine === 'memory-level' ? 65_536 : 16_384
+    it(`reads O(log n) rows: at most 2·log2(n) + 8 at 1,024 and at ${big.toLocaleString('en')} entries, where the walk reads O(n)`, async () => {
       const worst: Record<number, number> = {}
       const walk: Record<number, number> = {}
-      for (const n of [1024, 65_536]) {
+      for (const n of [1024, big]) {
         const store = await storeWith(open, 's', n)
         let most = 0
         for (const size of [1, 2, 3, 511, 512, 513, n / 2 + 1, n - 3, n - 1, n]) {
@@ -75,11 +77,11 @@ eachEngine((_engine, open) => {
           expect((await store.verify({ checkpoint: cp, keys: [keys.verifierKey], full: true })).checkpoint).toMatchObject({ status: 'consistent', method: 'walk' })
         })
       }
-      // 64 times the entries: a few more rows (log n), where the walk reads ~64 times as many.
-      expect(worst[65_536]! - worst[1024]!).toBeLessThanOrEqual(2 * (16 - 10) + 2)
+      // 64 (16) times the entries: a few more rows (log n), where the walk reads ~64 (16) times as many.
+      expect(worst[big]! - worst[1024]!).toBeLessThanOrEqual(2 * (log2(big) - 10) + 2)
       expect(walk[1024]!).toBeGreaterThan(1024)
-      expect(walk[65_536]! / walk[1024]!).toBeGreaterThan(50)
-      console.log(`verify --checkpoint rows read, worst case: tree ${worst[1024]} (1,024 entries) vs ${worst[65_536]} (65,536); full walk ${walk[1024]} vs ${walk[65_536]}`)
+      expect(walk[big]! / walk[1024]!).toBeGreaterThan((big / 1024) * 0.78)
+      console.log(`verify --checkpoint rows read on ${engine}, worst case: tree ${worst[1024]} (1,024 entries) vs ${worst[big]} (${big}); full walk ${walk[1024]} vs ${walk[big]}`)
     }, 120_000)
 
     it('walks when the tree cannot answer: no complete tree, a missing row, a rewritten tree row', async () => {
