@@ -21,6 +21,7 @@ import type { BatchOp } from '../storage/engine.js'
 import { PreconditionFailed, type Precondition } from '../storage/engine.js'
 import * as K from '../storage/keys.js'
 import { storageError } from '../storage/open-errors.js'
+import { isBlobGuard } from '../storage/gc.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
 import { usageOf } from '../state/reducer.js'
 import { FindingList, type Finding } from '../verify/findings.js'
@@ -517,12 +518,22 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
       const totals = await Promise.all(usages.map((u) => store.ledger.totals(u.sessionId)))
       usages.forEach((u, i) => store.ledger.addOps(u.sessionId, totals[i]!, u.usage, ops))
       // Every session's head as it was read: an import that raced an append is refused whole.
-      try {
-        await store.commit(ops, expect)
-      } catch (err) {
-        if (!(err instanceof PreconditionFailed)) throw err
-        for (const id of ids) store.invalidate(id)
-        throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, 'a session of the bundle moved while it was imported (another writer); nothing was written', { sessionIds: ids })
+      for (;;) {
+        try {
+          await store.commit(ops, expect)
+          break
+        } catch (err) {
+          if (!(err instanceof PreconditionFailed)) throw err
+          // A stored blob it did not write was swept meanwhile by another process's gc (gc.ts): the
+          // bundle carries it, so write it too.
+          const swept = isBlobGuard(err.key) ? toHex(err.key.subarray(1)) : undefined
+          if (swept !== undefined && blobs.has(swept)) {
+            ops.push({ type: 'put', key: K.blobKey(fromHex(swept)), value: packBlob(blobs.get(swept)!, store.blobProfile) })
+            continue
+          }
+          for (const id of ids) store.invalidate(id)
+          throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, 'a session of the bundle moved while it was imported (another writer); nothing was written', { sessionIds: ids })
+        }
       }
       for (const id of ids) store.invalidate(id)
     }

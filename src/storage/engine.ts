@@ -15,11 +15,21 @@ export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { ty
  */
 export const syncRequested = platform.asyncContext<boolean>()
 
-/** A row that must hold exactly `value` (or be absent, when `value` is undefined) for a commit to apply. */
+/**
+ * A row that must hold exactly `value` (or be absent, when `value` is undefined; or hold any
+ * value, when `value` is PRESENT) for a commit to apply.
+ */
 export interface Precondition {
   key: Uint8Array
   value: Uint8Array | undefined
 }
+
+/**
+ * As a precondition's value: the row must be there, whatever it holds. The engine takes the row's
+ * lock as for any precondition; only its presence is compared (gc.ts: an append that uses a
+ * stored blob without writing it expects the blob present).
+ */
+export const PRESENT: Uint8Array = new Uint8Array(0)
 
 /** One atomic unit of writes. */
 export interface Commit {
@@ -98,8 +108,9 @@ export interface StorageEngine {
   close(): Promise<void>
 }
 
-/** Byte equality of two optional values. */
+/** Byte equality of two optional values; PRESENT on either side equals any value that is there. */
 export function sameValue(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === PRESENT || b === PRESENT) return (a === PRESENT ? b : a) !== undefined
   if (a === undefined || b === undefined) return a === b
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false

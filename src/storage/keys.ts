@@ -47,6 +47,12 @@ export const TAG = {
    * `I` ‖ sessionId ‖ 0x00 ‖ name(UTF-8) -> CBOR value
    */
   index: 0x49,
+  /**
+   * gc marks (engines other processes write, docs/storage.md "Garbage collection"): `G` ‖
+   * sha256(32) -> the token of the gc that means to sweep that blob. A commit that uses a stored
+   * blob without writing it expects no mark; one that writes the blob deletes its mark.
+   */
+  gcMark: 0x47,
 } as const
 
 /** Tables of store format 1, read only by the migration to format 2. */
@@ -101,6 +107,7 @@ export const childKey = (sourceId: string, childId: string): Uint8Array =>
 export const leaseKey = (sessionId: string): Uint8Array => cat([TAG.lease], enc.encode(sessionId))
 export const tombstoneKey = (sessionId: string): Uint8Array => cat([TAG.tombstone], enc.encode(sessionId))
 export const blobKey = (sha: Uint8Array): Uint8Array => cat([TAG.blob], sha)
+export const gcMarkKey = (sha: Uint8Array): Uint8Array => cat([TAG.gcMark], sha)
 
 export const treeKey = (sessionId: string, leaf: number): Uint8Array => cat([TAG.tree], enc.encode(sessionId), [0], u64(leaf))
 

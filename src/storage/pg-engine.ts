@@ -37,7 +37,7 @@
 // written and `unknown` when the server could not be asked. A transaction is all or nothing, so a
 // commit is never half applied.
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import { PreconditionFailed, sameValue, type BatchOp, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
+import { PRESENT, PreconditionFailed, sameValue, type BatchOp, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
 import type * as PgTypes from 'pg'
 
 /** The schema version this code creates and reads (rows in <schema>.chainlog_migrations). */
@@ -597,7 +597,14 @@ export class PgEngine implements StorageEngine {
     try {
       const L = this.#locks
       const wanted = new Map<string, Uint8Array>()
-      for (const p of group) for (const e of p.commit.expect ?? []) wanted.set(id(e.key), e.key)
+      // Keys only expected present (PRESENT) are read as present or not, without their values.
+      const valued = new Set<string>()
+      for (const p of group) {
+        for (const e of p.commit.expect ?? []) {
+          wanted.set(id(e.key), e.key)
+          if (e.value !== PRESENT) valued.add(id(e.key))
+        }
+      }
       const sql = ['BEGIN']
       if (!sync) sql.push('SET LOCAL synchronous_commit = off')
       // Locks in ascending order, all in one statement: two writers never deadlock.
@@ -605,7 +612,11 @@ export class PgEngine implements StorageEngine {
       else sql.push(`SELECT pg_advisory_xact_lock_shared(${L.global})`, `SELECT count(pg_advisory_xact_lock(${L.keyNamespace}, l)) FROM unnest('{${locks.join(',')}}'::int4[]) AS l`)
       // The transaction id, by which an unknown outcome is settled later.
       sql.push('SELECT txid_current() AS xid')
-      if (wanted.size > 0) sql.push(`SELECT key, value FROM ${this.#s}.kv WHERE key IN (${[...wanted.values()].map(literal).join(',')})`)
+      if (wanted.size > 0) {
+        const bare = [...wanted].filter(([k]) => !valued.has(k)).map(([, key]) => literal(key))
+        const value = bare.length === 0 ? 'value' : `CASE WHEN key IN (${bare.join(',')}) THEN ''::bytea ELSE value END AS value`
+        sql.push(`SELECT key, ${value} FROM ${this.#s}.kv WHERE key IN (${[...wanted.values()].map(literal).join(',')})`)
+      }
       const results = (await client.query(sql.join('; '))) as unknown as PgTypes.QueryResult[]
       if (locks === 'global') this.stats.escalated++
       const rows = new Map<string, Uint8Array | undefined>()

@@ -24,7 +24,7 @@ import {
   type BlobRef,
   type NewBlob,
 } from '../blobs/blobs.js'
-import { PreconditionFailed, syncRequested, type BatchOp, type Precondition, type StorageEngine } from './engine.js'
+import { PRESENT, PreconditionFailed, syncRequested, type BatchOp, type Precondition, type StorageEngine } from './engine.js'
 import type { PgEngineOptions } from './pg-engine.js'
 import * as K from './keys.js'
 import { LevelEngine, type AnyLevel } from './level-engine.js'
@@ -40,6 +40,7 @@ import { UsageLedger, type UsageByModel } from './usage-ledger.js'
 import { planAppend, planGenesis } from './append-plan.js'
 import { buildTreeOps, readFrontier, type TreeState } from './tree.js'
 import { checkIndexUpdate, indexOps, readIndexRow, scanIndexRows, type IndexScan, type IndexUpdate } from './session-index.js'
+import { blobUse, isBlobGuard } from './gc.js'
 
 export { STORE_FORMAT_VERSION, WRITE_BUFFER_BYTES } from './store-format.js'
 export { FIRST_CHUNK, MAX_CHUNK, type StoredEntry } from './read-entries.js'
@@ -320,10 +321,44 @@ export class SessionStore {
     for (const w of this.#watchers) w(ops)
     const sync = this.durability === 'sync' || syncRequested.getStore() === true
     try {
+      if (!this.engine.exclusive) return await this.#guardedCommit(ops, expect ?? [], sync)
       await this.engine.commit(expect ? { ops, expect, sync } : { ops, sync })
     } catch (err) {
       if (err instanceof PreconditionFailed || err instanceof ChainlogError) throw err
       throw storageError(err, 'write', this.#path)
+    }
+  }
+
+  /**
+   * A commit on an engine other processes write, with the blob rule that makes their gc safe
+   * (gc.ts, docs/storage.md "Garbage collection"): a blob the commit writes loses its gc mark; a
+   * blob a record of the commit references without writing it must be there and unmarked, checked
+   * by the engine in the commit's own transaction. When a gc has marked such a blob, the commit
+   * writes it again (the bytes as stored) and drops the mark, which makes the gc's sweep of it
+   * refused; when it is gone, the caller's own precondition failure is what it gets (the blob is
+   * forgotten, so an append tried again writes it in full, or finds a caller's reference dangling).
+   */
+  async #guardedCommit(ops: BatchOp[], expect: Precondition[], sync: boolean): Promise<void> {
+    const { written, used } = blobUse(ops)
+    if (written.size === 0 && used.size === 0) return this.engine.commit(expect.length > 0 ? { ops, expect, sync } : { ops, sync })
+    const extra: BatchOp[] = [...written].map((hex) => ({ type: 'del', key: K.gcMarkKey(fromHex(hex)) }))
+    for (;;) {
+      const guards: Precondition[] = []
+      for (const hex of used) guards.push({ key: K.blobKey(fromHex(hex)), value: PRESENT }, { key: K.gcMarkKey(fromHex(hex)), value: undefined })
+      try {
+        return await this.engine.commit({ ops: [...ops, ...extra], expect: [...expect, ...guards], sync })
+      } catch (err) {
+        if (!(err instanceof PreconditionFailed) || err.index < expect.length) throw err
+        const hex = toHex(err.key.subarray(1))
+        const raw = await this.engine.get(K.blobKey(fromHex(hex)))
+        if (raw === undefined) {
+          this.#knownBlobs.delete(hex)
+          throw err
+        }
+        // Marked by a gc that has not swept it yet: rescue it.
+        used.delete(hex)
+        extra.push({ type: 'put', key: K.blobKey(fromHex(hex)), value: raw }, { type: 'del', key: K.gcMarkKey(fromHex(hex)) })
+      }
     }
   }
 
@@ -499,18 +534,23 @@ export class SessionStore {
       this.checkOpen()
       const exists = () => new ChainlogError(ErrorCodes.SESSION_EXISTS, `session ${sessionId} already exists`, { sessionId })
       if (await this.readHead(sessionId)) throw exists()
-      const blobOps: BatchOp[] = []
-      const newBlobs: string[] = []
-      const [stored] = await this.prepareBlobs([genesis], blobOps, newBlobs)
-      const plan = planGenesis(sessionId, sealEntry(ZERO_HASH, stored), genesis, extraMeta, this.classify)
-      try {
-        await this.commit([...plan.ops, ...blobOps, ...extraOps], plan.expect)
-      } catch (err) {
-        if (err instanceof PreconditionFailed) {
+      let plan: ReturnType<typeof planGenesis>
+      let newBlobs: string[]
+      for (let attempt = 1; ; attempt++) {
+        const blobOps: BatchOp[] = []
+        newBlobs = []
+        const [stored] = await this.prepareBlobs([genesis], blobOps, newBlobs)
+        plan = planGenesis(sessionId, sealEntry(ZERO_HASH, stored), genesis, extraMeta, this.classify)
+        try {
+          await this.commit([...plan.ops, ...blobOps, ...extraOps], plan.expect)
+          break
+        } catch (err) {
+          if (!(err instanceof PreconditionFailed)) throw err
+          // A blob it uses was swept by another process's gc meanwhile (forgotten now): again.
+          if (isBlobGuard(err.key) && attempt < APPEND_ATTEMPTS) continue
           this.invalidate(sessionId)
           throw exists()
         }
-        throw err
       }
       for (const hex of newBlobs) this.rememberBlob(hex)
       this.#heads.set(sessionId, plan.head)

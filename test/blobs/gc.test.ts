@@ -2,22 +2,21 @@
 // session reaches (forks plain and materialised, compactions whose history holds references,
 // dependants re-rooted or deleted with their source), every remaining session still verifies
 // and restores as before, and a second gc finds nothing. Also: gc running while appends and
-// imports reuse a blob that was garbage when it started never removes that blob.
+// imports reuse a blob that was garbage when it started never removes that blob. On every engine
+// (test/support/engines.ts): memory-level, LevelDB and PostgreSQL.
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { collectRefs, refHash, type BlobRef } from '../../src/blobs/blobs.js'
 import type { SessionState } from '../../src/state/reducer.js'
 import type { Store } from '../../src/store.js'
 import { blobSizes, dump } from '../support/rows.js'
-import { closeStores, entriesOf, memStoreOpener } from '../support/stores.js'
+import { entriesOf } from '../support/stores.js'
+import { eachEngine } from '../support/engines.js'
 
 const TS = 1_700_000_000_000
 const BLOB_TAG = 0x42
 
-const opened: Store[] = []
-afterEach(() => closeStores(opened))
-const memStore = memStoreOpener(opened)
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')
 
@@ -101,215 +100,219 @@ async function buildWorld(store: Store): Promise<World> {
   return { before }
 }
 
-describe('gc after deleting sessions', () => {
-  it('frees exactly what only the deleted sessions used; the rest verifies and restores as before', async () => {
-    const store = await memStore()
-    const { before } = await buildWorld(store)
-    expect(new Set((await blobSizes(store)).keys())).toEqual(new Set([PK, PS, PD1, PS2, PS2LATE, PF2, PM2, PC2, PD3, PF3].map(sha)))
-    expect((await store.verify()).ok).toBe(true)
+eachEngine((_engine, memStore) => {
+  describe('gc after deleting sessions', () => {
+    it('frees exactly what only the deleted sessions used; the rest verifies and restores as before', async () => {
+      const store = await memStore()
+      const { before } = await buildWorld(store)
+      expect(new Set((await blobSizes(store)).keys())).toEqual(new Set([PK, PS, PD1, PS2, PS2LATE, PF2, PM2, PC2, PD3, PF3].map(sha)))
+      expect((await store.verify()).ok).toBe(true)
 
-    await store.deleteSession('del1')
-    const del2 = await store.deleteSession('src2', { dependants: 'materialize' })
-    expect(del2.rerooted.map((r) => r.sessionId).sort()).toEqual(['fk2', 'fk2b'])
-    const del3 = await store.deleteSession('src3', { dependants: 'delete' })
-    expect(del3.deleted.sort()).toEqual(['fk3', 'src3'])
-    const remaining = ['comp2', 'fk2', 'fk2b', 'keep', 'mat2']
-    expect((await store.listSessions()).map((s) => s.sessionId).sort()).toEqual(remaining)
+      await store.deleteSession('del1')
+      const del2 = await store.deleteSession('src2', { dependants: 'materialize' })
+      expect(del2.rerooted.map((r) => r.sessionId).sort()).toEqual(['fk2', 'fk2b'])
+      const del3 = await store.deleteSession('src3', { dependants: 'delete' })
+      expect(del3.deleted.sort()).toEqual(['fk3', 'src3'])
+      const remaining = ['comp2', 'fk2', 'fk2b', 'keep', 'mat2']
+      expect((await store.listSessions()).map((s) => s.sessionId).sort()).toEqual(remaining)
 
-    // Deleting removes entries, not blobs: that is gc's work.
-    const rows = await blobSizes(store)
-    expect(rows.size).toBe(10)
-    const garbage = [PD1, PS2LATE, PD3, PF3].map(sha)
-    const freed = garbage.reduce((n, h) => n + rows.get(h)!, 0)
+      // Deleting removes entries, not blobs: that is gc's work.
+      const rows = await blobSizes(store)
+      expect(rows.size).toBe(10)
+      const garbage = [PD1, PS2LATE, PD3, PF3].map(sha)
+      const freed = garbage.reduce((n, h) => n + rows.get(h)!, 0)
 
-    const collected = await store.gc()
-    expect(collected).toEqual({ entriesRemoved: 0, blobsRemoved: 4, bytesFreed: freed })
-    const after = await blobSizes(store)
-    expect(new Set(after.keys())).toEqual(new Set([PK, PS, PS2, PF2, PM2, PC2].map(sha)))
-    for (const h of garbage) expect(await store.hasBlob(h)).toBe(false)
-    // Never anything a remaining session needs.
-    for (const h of await referencedBlobs(store)) expect(after.has(h)).toBe(true)
+      const collected = await store.gc()
+      expect(collected).toEqual({ entriesRemoved: 0, blobsRemoved: 4, bytesFreed: freed })
+      const after = await blobSizes(store)
+      expect(new Set(after.keys())).toEqual(new Set([PK, PS, PS2, PF2, PM2, PC2].map(sha)))
+      for (const h of garbage) expect(await store.hasBlob(h)).toBe(false)
+      // Never anything a remaining session needs.
+      for (const h of await referencedBlobs(store)) expect(after.has(h)).toBe(true)
 
-    const report = await store.verify()
-    expect(report.findings.filter((f) => f.severity === 'error')).toEqual([])
-    expect(report.ok).toBe(true)
-    const newHead = new Map(del2.rerooted.map((r) => [r.sessionId, r.newHead]))
-    const moved = new Map(del2.rerooted.map((r) => [r.oldHead, r.newHead]))
-    for (const id of remaining) {
-      const state = await store.restore(id)
-      // Re-rooted forks keep their state; only their hashes changed (a fork of a re-rooted fork
-      // points at the new hash of its fork point).
-      const want = { ...before[id]! }
-      if (newHead.has(id)) want.head = newHead.get(id)!
-      if (want.forkedFrom && moved.has(want.forkedFrom.atHash)) want.forkedFrom = { ...want.forkedFrom, atHash: moved.get(want.forkedFrom.atHash)! }
-      expect(state, id).toEqual(want)
-      expect((await store.verify({ sessionId: id, lineage: true })).ok, id).toBe(true)
+      const report = await store.verify()
+      expect(report.findings.filter((f) => f.severity === 'error')).toEqual([])
+      expect(report.ok).toBe(true)
+      const newHead = new Map(del2.rerooted.map((r) => [r.sessionId, r.newHead]))
+      const moved = new Map(del2.rerooted.map((r) => [r.oldHead, r.newHead]))
+      for (const id of remaining) {
+        const state = await store.restore(id)
+        // Re-rooted forks keep their state; only their hashes changed (a fork of a re-rooted fork
+        // points at the new hash of its fork point).
+        const want = { ...before[id]! }
+        if (newHead.has(id)) want.head = newHead.get(id)!
+        if (want.forkedFrom && moved.has(want.forkedFrom.atHash)) want.forkedFrom = { ...want.forkedFrom, atHash: moved.get(want.forkedFrom.atHash)! }
+        expect(state, id).toEqual(want)
+        expect((await store.verify({ sessionId: id, lineage: true })).ok, id).toBe(true)
+      }
+      // The re-rooted fork's history still has PS2 (now referenced by its own genesis), and its own PF2.
+      expect((await store.restore('fk2')).history.slice(1)).toEqual([call('s1'), result('s1', PS2), { role: 'user', content: 'please read f1' }, call('f1'), result('f1', PF2)])
+      expect((await store.restore('comp2')).history.slice(0, 2)).toEqual([
+        { role: 'user', content: PS2 },
+        { role: 'assistant', content: PC2 },
+      ])
+
+      // A second gc removes nothing.
+      const rowsAfter = await dump(store)
+      expect(await store.gc()).toEqual({ entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 })
+      expect(await dump(store)).toEqual(rowsAfter)
+
+      // A freed payload appended again is stored again (gc left no stale "already stored" belief).
+      await tool(store, 'keep', 'k3', { file: PD1 }, 30)
+      expect((await blobSizes(store)).has(sha(PD1))).toBe(true)
+      expect((await store.restore('keep')).history.at(-1)).toEqual(result('k3', { file: PD1 }))
+      expect((await store.verify()).ok).toBe(true)
+    })
+
+    it('keeps blobs a compaction or materialised fork still references after their source is deleted', async () => {
+      const store = await memStore()
+      const { before } = await buildWorld(store)
+      // No plain forks of src2 may stay: delete them first, then the source.
+      await store.deleteSession('src2', { dependants: 'delete' })
+      expect(await store.listSessions().then((l) => l.map((s) => s.sessionId).sort())).toEqual(['comp2', 'del1', 'fk3', 'keep', 'mat2', 'src3'])
+      const collected = await store.gc()
+      // PS2LATE (src2 after the fork points) and PF2 (fk2 only) go; PS2 stays for mat2 and comp2.
+      expect(collected.blobsRemoved).toBe(2)
+      const after = await blobSizes(store)
+      expect(after.has(sha(PS2LATE))).toBe(false)
+      expect(after.has(sha(PF2))).toBe(false)
+      expect(after.has(sha(PS2))).toBe(true)
+      expect(after.has(sha(PC2))).toBe(true)
+      expect(after.has(sha(PM2))).toBe(true)
+      for (const id of ['comp2', 'mat2', 'keep', 'del1', 'src3', 'fk3']) expect(await store.restore(id), id).toEqual(before[id])
+      const report = await store.verify()
+      expect(report.ok).toBe(true)
+      // The deleted sources are reported as warnings only.
+      expect(report.findings.every((f) => f.code === 'origin_deleted' && f.severity === 'warning')).toBe(true)
+    })
+
+    it('removes nothing when there is nothing to collect', async () => {
+      const empty = await memStore()
+      expect(await empty.gc()).toEqual({ entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 })
+
+      const store = await memStore()
+      await buildWorld(store)
+      const rows = await dump(store)
+      expect(await store.gc()).toEqual({ entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 })
+      expect(await dump(store)).toEqual(rows)
+      expect((await store.verify()).ok).toBe(true)
+    })
+  })
+
+  describe('gc while others write', () => {
+    /** A store where `dead` used `garbage` payloads and was deleted, and `live` has many entries (so a gc takes a while). */
+    async function setup(garbage: string[]): Promise<Store> {
+      const store = await memStore()
+      await store.createSession({ sessionId: 'dead', ts: TS })
+      for (const [i, g] of garbage.entries()) await tool(store, 'dead', `g${i}`, g, i)
+      await store.createSession({ sessionId: 'live', ts: TS })
+      for (let i = 0; i < 150; i++) {
+        await store.appendTurn('live', [{ role: 'user', content: `filler ${i}` }, { role: 'assistant', content: `ok ${i}` }], { ts: TS + i })
+      }
+      await store.deleteSession('dead')
+      return store
     }
-    // The re-rooted fork's history still has PS2 (now referenced by its own genesis), and its own PF2.
-    expect((await store.restore('fk2')).history.slice(1)).toEqual([call('s1'), result('s1', PS2), { role: 'user', content: 'please read f1' }, call('f1'), result('f1', PF2)])
-    expect((await store.restore('comp2')).history.slice(0, 2)).toEqual([
-      { role: 'user', content: PS2 },
-      { role: 'assistant', content: PC2 },
-    ])
 
-    // A second gc removes nothing.
-    const rowsAfter = await dump(store)
-    expect(await store.gc()).toEqual({ entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 })
-    expect(await dump(store)).toEqual(rowsAfter)
+    const G1 = P('garbage-1')
+    const G2 = P('garbage-2')
 
-    // A freed payload appended again is stored again (gc left no stale "already stored" belief).
-    await tool(store, 'keep', 'k3', { file: PD1 }, 30)
-    expect((await blobSizes(store)).has(sha(PD1))).toBe(true)
-    expect((await store.restore('keep')).history.at(-1)).toEqual(result('k3', { file: PD1 }))
-    expect((await store.verify()).ok).toBe(true)
-  })
-
-  it('keeps blobs a compaction or materialised fork still references after their source is deleted', async () => {
-    const store = await memStore()
-    const { before } = await buildWorld(store)
-    // No plain forks of src2 may stay: delete them first, then the source.
-    await store.deleteSession('src2', { dependants: 'delete' })
-    expect(await store.listSessions().then((l) => l.map((s) => s.sessionId).sort())).toEqual(['comp2', 'del1', 'fk3', 'keep', 'mat2', 'src3'])
-    const collected = await store.gc()
-    // PS2LATE (src2 after the fork points) and PF2 (fk2 only) go; PS2 stays for mat2 and comp2.
-    expect(collected.blobsRemoved).toBe(2)
-    const after = await blobSizes(store)
-    expect(after.has(sha(PS2LATE))).toBe(false)
-    expect(after.has(sha(PF2))).toBe(false)
-    expect(after.has(sha(PS2))).toBe(true)
-    expect(after.has(sha(PC2))).toBe(true)
-    expect(after.has(sha(PM2))).toBe(true)
-    for (const id of ['comp2', 'mat2', 'keep', 'del1', 'src3', 'fk3']) expect(await store.restore(id), id).toEqual(before[id])
-    const report = await store.verify()
-    expect(report.ok).toBe(true)
-    // The deleted sources are reported as warnings only.
-    expect(report.findings.every((f) => f.code === 'origin_deleted' && f.severity === 'warning')).toBe(true)
-  })
-
-  it('removes nothing when there is nothing to collect', async () => {
-    const empty = await memStore()
-    expect(await empty.gc()).toEqual({ entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 })
-
-    const store = await memStore()
-    await buildWorld(store)
-    const rows = await dump(store)
-    expect(await store.gc()).toEqual({ entriesRemoved: 0, blobsRemoved: 0, bytesFreed: 0 })
-    expect(await dump(store)).toEqual(rows)
-    expect((await store.verify()).ok).toBe(true)
-  })
-})
-
-describe('gc while others write', () => {
-  /** A store where `dead` used `garbage` payloads and was deleted, and `live` has many entries (so a gc takes a while). */
-  async function setup(garbage: string[]): Promise<Store> {
-    const store = await memStore()
-    await store.createSession({ sessionId: 'dead', ts: TS })
-    for (const [i, g] of garbage.entries()) await tool(store, 'dead', `g${i}`, g, i)
-    await store.createSession({ sessionId: 'live', ts: TS })
-    for (let i = 0; i < 150; i++) {
-      await store.appendTurn('live', [{ role: 'user', content: `filler ${i}` }, { role: 'assistant', content: `ok ${i}` }], { ts: TS + i })
+    async function check(store: Store): Promise<void> {
+      const report = await store.verify()
+      expect(report.findings).toEqual([])
+      const history = (await store.restore('live')).history
+      expect(history.at(-1)).toEqual(result('r', G1))
+      // The garbage nobody reused was still collected.
+      expect(await store.hasBlob(sha(G2))).toBe(false)
+      expect(await store.hasBlob(sha(G1))).toBe(true)
     }
-    await store.deleteSession('dead')
-    return store
-  }
 
-  const G1 = P('garbage-1')
-  const G2 = P('garbage-2')
+    it('an append that starts while gc runs keeps the blob it reuses', async () => {
+      const store = await setup([G1, G2])
+      const collecting = store.gc()
+      await store.appendTurn('live', [call('r'), result('r', G1)], { ts: TS + 1000 })
+      const r = await collecting
+      expect(r.blobsRemoved).toBe(1)
+      await check(store)
+    })
 
-  async function check(store: Store): Promise<void> {
-    const report = await store.verify()
-    expect(report.findings).toEqual([])
-    const history = (await store.restore('live')).history
-    expect(history.at(-1)).toEqual(result('r', G1))
-    // The garbage nobody reused was still collected.
-    expect(await store.hasBlob(sha(G2))).toBe(false)
-    expect(await store.hasBlob(sha(G1))).toBe(true)
-  }
+    it('an append that started just before gc keeps the blob it reuses', async () => {
+      const store = await setup([G1, G2])
+      const appending = store.appendTurn('live', [call('r'), result('r', G1)], { ts: TS + 1000 })
+      const collecting = store.gc()
+      await appending
+      expect((await collecting).blobsRemoved).toBe(1)
+      await check(store)
+    })
 
-  it('an append that starts while gc runs keeps the blob it reuses', async () => {
-    const store = await setup([G1, G2])
-    const collecting = store.gc()
-    await store.appendTurn('live', [call('r'), result('r', G1)], { ts: TS + 1000 })
-    const r = await collecting
-    expect(r.blobsRemoved).toBe(1)
-    await check(store)
-  })
+    it('an append whose blobs were prepared before gc started (so it writes no blob row) keeps its blob', async () => {
+      const store = await setup([G1, G2])
+      // Start the gc exactly between the append's blob preparation (G1 is stored, so no put) and its write.
+      const prepare = store.prepareBlobs.bind(store)
+      let collecting: Promise<unknown> | undefined
+      let putsBlob: boolean | undefined
+      store.prepareBlobs = (async (entries: Parameters<Store['prepareBlobs']>[0], ops: Parameters<Store['prepareBlobs']>[1]) => {
+        const out = await prepare(entries, ops)
+        // The first preparation (on PostgreSQL, a gc that swept G1 before the commit makes the
+        // append try again, and that one writes G1).
+        putsBlob ??= ops.some((op) => op.key[0] === BLOB_TAG)
+        collecting ??= store.gc()
+        return out
+      }) as Store['prepareBlobs']
+      await store.appendTurn('live', [call('r'), result('r', G1)], { ts: TS + 1000 })
+      expect(putsBlob).toBe(false)
+      expect(collecting).toBeDefined()
+      await collecting
+      await check(store)
+    })
 
-  it('an append that started just before gc keeps the blob it reuses', async () => {
-    const store = await setup([G1, G2])
-    const appending = store.appendTurn('live', [call('r'), result('r', G1)], { ts: TS + 1000 })
-    const collecting = store.gc()
-    await appending
-    expect((await collecting).blobsRemoved).toBe(1)
-    await check(store)
-  })
+    it('a reference given by the caller while gc runs keeps its blob', async () => {
+      const store = await setup([G1, G2])
+      // The caller holds a reference to G1 from before (e.g. from restore with resolveBlobs: false).
+      const ref: BlobRef = { $blob: `sha256:${sha(G1)}`, size: G1.length, mediaType: 'text/plain;charset=utf-8' }
+      const appending = store.appendTurn('live', [call('r'), result('r', ref)], { ts: TS + 1000 })
+      const collecting = store.gc()
+      await appending
+      await collecting
+      await check(store)
+    })
 
-  it('an append whose blobs were prepared before gc started (so it writes no blob row) keeps its blob', async () => {
-    const store = await setup([G1, G2])
-    // Start the gc exactly between the append's blob preparation (G1 is stored, so no put) and its write.
-    const prepare = store.prepareBlobs.bind(store)
-    let collecting: Promise<unknown> | undefined
-    let putsBlob: boolean | undefined
-    store.prepareBlobs = (async (entries: Parameters<Store['prepareBlobs']>[0], ops: Parameters<Store['prepareBlobs']>[1]) => {
-      const out = await prepare(entries, ops)
-      putsBlob = ops.some((op) => op.key[0] === BLOB_TAG)
-      collecting ??= store.gc()
-      return out
-    }) as Store['prepareBlobs']
-    await store.appendTurn('live', [call('r'), result('r', G1)], { ts: TS + 1000 })
-    expect(putsBlob).toBe(false)
-    expect(collecting).toBeDefined()
-    await collecting
-    await check(store)
-  })
+    it('an import that starts while gc runs keeps the blobs its entries reference', async () => {
+      const other = await memStore()
+      await other.createSession({ sessionId: 'imported', ts: TS })
+      await tool(other, 'imported', 'r', G1, 1)
+      const chunks: Buffer[] = []
+      await other.exportSession(
+        'imported',
+        new Writable({
+          write(chunk, _enc, cb) {
+            chunks.push(Buffer.from(chunk))
+            cb()
+          },
+        }),
+      )
+      const store = await setup([G1, G2])
+      const collecting = store.gc()
+      await store.importBundle(new Uint8Array(Buffer.concat(chunks)))
+      await collecting
+      expect((await store.verify()).findings).toEqual([])
+      expect((await store.restore('imported')).history.at(-1)).toEqual(result('r', G1))
+      expect(await store.hasBlob(sha(G2))).toBe(false)
+    })
 
-  it('a reference given by the caller while gc runs keeps its blob', async () => {
-    const store = await setup([G1, G2])
-    // The caller holds a reference to G1 from before (e.g. from restore with resolveBlobs: false).
-    const ref: BlobRef = { $blob: `sha256:${sha(G1)}`, size: G1.length, mediaType: 'text/plain;charset=utf-8' }
-    const appending = store.appendTurn('live', [call('r'), result('r', ref)], { ts: TS + 1000 })
-    const collecting = store.gc()
-    await appending
-    await collecting
-    await check(store)
-  })
-
-  it('an import that starts while gc runs keeps the blobs its entries reference', async () => {
-    const other = await memStore()
-    await other.createSession({ sessionId: 'imported', ts: TS })
-    await tool(other, 'imported', 'r', G1, 1)
-    const chunks: Buffer[] = []
-    await other.exportSession(
-      'imported',
-      new Writable({
-        write(chunk, _enc, cb) {
-          chunks.push(Buffer.from(chunk))
-          cb()
-        },
-      }),
-    )
-    const store = await setup([G1, G2])
-    const collecting = store.gc()
-    await store.importBundle(new Uint8Array(Buffer.concat(chunks)))
-    await collecting
-    expect((await store.verify()).findings).toEqual([])
-    expect((await store.restore('imported')).history.at(-1)).toEqual(result('r', G1))
-    expect(await store.hasBlob(sha(G2))).toBe(false)
-  })
-
-  it('many appends across sessions during a gc lose nothing', async () => {
-    const store = await setup([G1, G2])
-    await store.createSession({ sessionId: 'other', ts: TS })
-    const collecting = store.gc()
-    const work: Promise<unknown>[] = []
-    for (let i = 0; i < 10; i++) {
-      work.push(store.appendTurn('live', [call(`l${i}`), result(`l${i}`, i % 2 ? G1 : `small ${i}`)], { ts: TS + 2000 + i }))
-      work.push(store.appendTurn('other', [call(`o${i}`), result(`o${i}`, i % 3 ? G1 : P(`fresh-${i}`))], { ts: TS + 2000 + i }))
-    }
-    await Promise.all([collecting, ...work])
-    expect((await store.verify()).findings).toEqual([])
-    for (const id of ['live', 'other']) await store.restore(id)
-    expect(await store.hasBlob(sha(G1))).toBe(true)
-    expect(await store.hasBlob(sha(G2))).toBe(false)
+    it('many appends across sessions during a gc lose nothing', async () => {
+      const store = await setup([G1, G2])
+      await store.createSession({ sessionId: 'other', ts: TS })
+      const collecting = store.gc()
+      const work: Promise<unknown>[] = []
+      for (let i = 0; i < 10; i++) {
+        work.push(store.appendTurn('live', [call(`l${i}`), result(`l${i}`, i % 2 ? G1 : `small ${i}`)], { ts: TS + 2000 + i }))
+        work.push(store.appendTurn('other', [call(`o${i}`), result(`o${i}`, i % 3 ? G1 : P(`fresh-${i}`))], { ts: TS + 2000 + i }))
+      }
+      await Promise.all([collecting, ...work])
+      expect((await store.verify()).findings).toEqual([])
+      for (const id of ['live', 'other']) await store.restore(id)
+      expect(await store.hasBlob(sha(G1))).toBe(true)
+      expect(await store.hasBlob(sha(G2))).toBe(false)
+    })
   })
 })

@@ -3,7 +3,7 @@
 // PostgreSQL. An engine gives point reads, ordered range reads and atomic commits whose
 // preconditions it checks in the same step as the write.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { PreconditionFailed, type Row, type StorageEngine } from '../../src/storage/engine.js'
+import { PRESENT, PreconditionFailed, type Row, type StorageEngine } from '../../src/storage/engine.js'
 
 export interface EngineHandle {
   engine: StorageEngine
@@ -135,6 +135,24 @@ export function engineContract(name: string, open: () => Promise<EngineHandle>):
       expect(str(err2.actual)).toBe('h1')
       await e.commit({ ops: [{ type: 'put', key: k('head'), value: v('h2') }], expect: [{ key: k('head'), value: v('h1') }] })
       expect(str(await e.get(k('head')))).toBe('h2')
+    })
+
+    it('PRESENT: a row that must be there, whatever it holds (also an empty value); absent refuses, with nothing written', async () => {
+      await e.commit({ ops: [{ type: 'put', key: k('blob'), value: v('any bytes') }, { type: 'put', key: k('empty'), value: new Uint8Array(0) }] })
+      await e.commit({ ops: [{ type: 'put', key: k('use/1'), value: v('1') }], expect: [{ key: k('blob'), value: PRESENT }, { key: k('empty'), value: PRESENT }, { key: k('mark'), value: undefined }] })
+      expect(str(await e.get(k('use/1')))).toBe('1')
+      const err = await refusal(e.commit({ ops: [{ type: 'put', key: k('use/2'), value: v('2') }], expect: [{ key: k('blob'), value: PRESENT }, { key: k('gone'), value: PRESENT }] }))
+      expect(err.index).toBe(1)
+      expect(err.actual).toBeUndefined()
+      expect(await e.get(k('use/2'))).toBeUndefined()
+      // In one group: a commit that deletes the row before one that expects it present refuses the second only.
+      const [del, use] = await Promise.allSettled([
+        e.commit({ ops: [{ type: 'del', key: k('blob') }], expect: [{ key: k('blob'), value: v('any bytes') }] }),
+        e.commit({ ops: [{ type: 'put', key: k('use/3'), value: v('3') }], expect: [{ key: k('blob'), value: PRESENT }] }),
+      ])
+      expect(del.status).toBe('fulfilled')
+      expect(use.status).toBe('rejected')
+      expect(await e.get(k('use/3'))).toBeUndefined()
     })
 
     it('of many racing commits expecting the same head, exactly one lands', async () => {

@@ -80,13 +80,4 @@ describe('two stores on one PostgreSQL database (as two processes would be)', ()
       await b.close()
     }
   })
-
-  it('gc is refused on a store other processes write, with nothing removed', async () => {
-    const a: Store = await openOn(`gc${++schemas}`)
-    try {
-      await expect(a.gc()).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
-    } finally {
-      await a.close()
-    }
-  })
 })
