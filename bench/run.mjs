@@ -67,7 +67,7 @@ const FULL = {
   c10Iters: 2, // timed rounds of the 6 commands per repetition
   c12Files: 4, // synthetic session files per format (~1,500-2,000 lines each, bench/lib/transcripts.mjs)
   c12Turns: null, // turns per file: the format's default (TURNS_PER_FILE)
-  c13Steps: 3_000, // LangGraph supersteps (checkpoints) in the thread; the 10,000: --c13-steps 10000 (about 4.5 min more per run: the four savers write 10,000 steps each per repetition)
+  c13Steps: 3_000, // LangGraph supersteps (checkpoints) in the thread; the 10,000: --c13-steps 10000 (case 13a took 7.6 min alone at 10,000 against 2.6-4.4 at 3,000, on a loaded machine: the four savers write every step in each repetition)
   c13Gets: 200, // getTuple calls of random checkpoints after the writes
   c13Turns: 200, // Agents SDK turns (4 items each)
   c15aTurns: 1000, // single-session durable appends on PostgreSQL (as case 2)
