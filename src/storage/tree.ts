@@ -32,13 +32,6 @@ export interface TreeState {
   frontier: Uint8Array[]
 }
 
-/** Trailing one bits of `i`: how many nodes above level 0 leaf `i` completes. */
-export function completes(i: number): number {
-  let t = 0
-  for (let x = i; x % 2 === 1; x = Math.floor(x / 2)) t++
-  return t
-}
-
 /** The lowest level kept in T rows: nodes below it are recomputed from at most 2^(STORED_LEVEL-1) leaves. */
 export const STORED_LEVEL = 3
 const BLOCK = 2 ** STORED_LEVEL

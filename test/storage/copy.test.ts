@@ -8,26 +8,19 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/open.js'
 import { copyStore, type CopyProgress } from '../../src/copy/copy-store.js'
 import * as K from '../../src/storage/keys.js'
 import type { Store } from '../../src/store.js'
-import { startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { pgClusterForFile } from '../support/pg-file.js'
 import { WORLD, addTurns, buildWorld, snapshotStore, type StoreSnapshot } from '../support/store-world.js'
 
-let cluster: PgCluster
-let admin: pg.Pool
+const pgf = pgClusterForFile()
+
 const dirs: string[] = []
 let schemas = 0
-beforeAll(() => {
-  cluster = startPgCluster()
-  admin = new pg.Pool({ connectionString: cluster.connectionString, max: 2 })
-})
 afterAll(async () => {
-  await admin?.end()
-  cluster?.destroy()
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
 })
 
@@ -36,7 +29,7 @@ async function tempDir(): Promise<string> {
   dirs.push(dir)
   return dir
 }
-const pgAt = (schema: string) => ({ postgres: { connectionString: cluster.connectionString, schema, pool: { max: 4 } } })
+const pgAt = (schema: string) => ({ postgres: { connectionString: pgf.cluster.connectionString, schema, pool: { max: 4 } } })
 const newSchema = (name: string) => `${name}${++schemas}`
 
 /** Open a store, run `fn`, close it. */
@@ -60,7 +53,7 @@ async function levelWorld(scale = 1): Promise<{ dir: string; before: StoreSnapsh
 }
 
 async function schemaExists(schema: string): Promise<boolean> {
-  return (await admin.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1
+  return (await pgf.admin.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1
 }
 
 /** What a store holds beyond its sessions: the deleted session's tombstone and B's lease. */
@@ -265,7 +258,7 @@ describe('copyStore refuses, writing nothing', () => {
     const base = await tempDir()
     await expect(copyStore(dir, 'mysql://root:pw@localhost/db')).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT', data: { to: 'mysql://root:***@localhost/db' } })
     await expect(copyStore('', join(base, 'x'))).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
-    await expect(copyStore(dir, { postgres: { connectionString: cluster.connectionString, schema: 'Bad-Name' } })).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
+    await expect(copyStore(dir, { postgres: { connectionString: pgf.cluster.connectionString, schema: 'Bad-Name' } })).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
     const down = `postgresql://postgres@/postgres?host=${encodeURIComponent(join(base, 'no-server'))}`
     await expect(copyStore(down, join(base, 'y'))).rejects.toMatchObject({ code: 'CHAINLOG_STORE_UNAVAILABLE' })
     await expect(copyStore(dir, down)).rejects.toMatchObject({ code: 'CHAINLOG_STORE_UNAVAILABLE' })

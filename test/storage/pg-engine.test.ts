@@ -4,32 +4,23 @@
 // racing compare-and-set on one key, the schema's version, concurrent first opens, a connection
 // killed mid-commit, a server that is down, and a server restart.
 import net from 'node:net'
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { PreconditionFailed } from '../../src/storage/engine.js'
 import { fnv1a32, openPgEngine, pgLockIds, PG_SCHEMA_VERSION, type PgEngine } from '../../src/storage/pg-engine.js'
-import { findPgBin, startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { findPgBin } from '../support/pg-cluster.js'
+import { pgClusterForFile } from '../support/pg-file.js'
 import { engineContract } from './engine-contract.js'
 
-let cluster: PgCluster
-let admin: pg.Pool
+const pgf = pgClusterForFile()
+
 let schemas = 0
 
-beforeAll(() => {
-  cluster = startPgCluster()
-  admin = new pg.Pool({ connectionString: cluster.connectionString, max: 2 })
-  admin.on('error', () => undefined)
-})
-afterAll(async () => {
-  await admin?.end()
-  cluster?.destroy()
-})
 
 const newSchema = () => `t${++schemas}`
 
 async function open(schema = newSchema(), options: Partial<Parameters<typeof openPgEngine>[0]> = {}): Promise<PgEngine> {
-  return openPgEngine({ connectionString: cluster.connectionString, schema, pool: { max: 4 }, ...options })
+  return openPgEngine({ connectionString: pgf.cluster.connectionString, schema, pool: { max: 4 }, ...options })
 }
 
 engineContract('postgresql', async () => {
@@ -40,7 +31,7 @@ engineContract('postgresql', async () => {
     batches: () => engine.stats.transactions,
     cleanup: async () => {
       await engine.close()
-      await admin.query(`DROP SCHEMA ${schema} CASCADE`)
+      await pgf.admin.query(`DROP SCHEMA ${schema} CASCADE`)
     },
   }
 })
@@ -70,17 +61,17 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_
 /** The pid of a backend of `app` that waits on `waitEvent` (e.g. a lock, or SyncRep). */
 async function waitingBackend(app: string, waitEvent: string): Promise<number> {
   return until(`a ${app} backend waiting on ${waitEvent}`, async () => {
-    const r = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND (wait_event = $2 OR wait_event_type = $2)', [app, waitEvent])
+    const r = await pgf.admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND (wait_event = $2 OR wait_event_type = $2)', [app, waitEvent])
     return r.rows[0]?.pid
   })
 }
 
 async function setSystem(name: string, value: string | undefined): Promise<void> {
-  await admin.query(value === undefined ? `ALTER SYSTEM RESET ${name}` : `ALTER SYSTEM SET ${name} = '${value}'`)
-  await admin.query('SELECT pg_reload_conf()')
+  await pgf.admin.query(value === undefined ? `ALTER SYSTEM RESET ${name}` : `ALTER SYSTEM SET ${name} = '${value}'`)
+  await pgf.admin.query('SELECT pg_reload_conf()')
   // pg_reload_conf only signals: wait until a new session sees the value.
   await until(`${name} to take effect`, async () => {
-    const r = await admin.query<{ v: string }>(`SELECT current_setting('${name}') AS v`)
+    const r = await pgf.admin.query<{ v: string }>(`SELECT current_setting('${name}') AS v`)
     return r.rows[0]!.v === (value ?? '') ? true : undefined
   })
 }
@@ -97,7 +88,7 @@ describe('PgEngine: keys and values', () => {
     expect((await e.get(k('empty')))!.length).toBe(0)
     expect(Buffer.from((await e.get(k('big')))!).equals(Buffer.from(big))).toBe(true)
     // What the table holds, read by another client, is the same bytes.
-    const r = await admin.query<{ key: Buffer; value: Buffer }>(`SELECT key, value FROM ${e.schema}.kv ORDER BY key`)
+    const r = await pgf.admin.query<{ key: Buffer; value: Buffer }>(`SELECT key, value FROM ${e.schema}.kv ORDER BY key`)
     expect(r.rows.map((row) => [row.key.toString(), row.value.length])).toEqual([['big', big.length], ['empty', 0], ['every', 512]])
     expect(r.rows[2]!.value.equals(Buffer.from(every))).toBe(true)
     // Big writes go as binary parameters (small ones inline as hex): deletes ride along either way.
@@ -236,9 +227,9 @@ describe('PgEngine: schema', () => {
   it('creates its schema at the current version, recorded in chainlog_migrations', async () => {
     const schema = newSchema()
     const e = await open(schema)
-    const r = await admin.query<{ version: number; description: string }>(`SELECT version, description FROM ${schema}.chainlog_migrations ORDER BY version`)
+    const r = await pgf.admin.query<{ version: number; description: string }>(`SELECT version, description FROM ${schema}.chainlog_migrations ORDER BY version`)
     expect(r.rows.map((row) => row.version)).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1))
-    const cols = await admin.query<{ column_name: string; data_type: string; is_nullable: string }>(
+    const cols = await pgf.admin.query<{ column_name: string; data_type: string; is_nullable: string }>(
       "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'kv' ORDER BY ordinal_position",
       [schema],
     )
@@ -249,7 +240,7 @@ describe('PgEngine: schema', () => {
     await e.close()
     // Opening again finds it current and changes nothing.
     const again = await open(schema)
-    expect((await admin.query(`SELECT 1 FROM ${schema}.chainlog_migrations`)).rowCount).toBe(PG_SCHEMA_VERSION)
+    expect((await pgf.admin.query(`SELECT 1 FROM ${schema}.chainlog_migrations`)).rowCount).toBe(PG_SCHEMA_VERSION)
     await again.close()
   })
 
@@ -258,15 +249,15 @@ describe('PgEngine: schema', () => {
     const e = await open(schema)
     await e.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }] })
     await e.close()
-    await admin.query(`INSERT INTO ${schema}.chainlog_migrations (version, description) VALUES ($1, 'from the future')`, [PG_SCHEMA_VERSION + 1])
+    await pgf.admin.query(`INSERT INTO ${schema}.chainlog_migrations (version, description) VALUES ($1, 'from the future')`, [PG_SCHEMA_VERSION + 1])
     const err = await rejection(open(schema, { pool: { application_name: 'chainlog-refused' } }))
     expect(err).toBeInstanceOf(ChainlogError)
     expect(err.code).toBe(ErrorCodes.UNSUPPORTED_VERSION)
     expect(err.data).toEqual({ found: PG_SCHEMA_VERSION + 1, supported: PG_SCHEMA_VERSION })
-    expect((await admin.query(`SELECT key FROM ${schema}.kv`)).rowCount).toBe(1)
+    expect((await pgf.admin.query(`SELECT key FROM ${schema}.kv`)).rowCount).toBe(1)
     // The refused open closed its pool: its connection goes (the server notices the disconnect a moment later).
     await until('the refused open to leave no connection', async () => {
-      const left = await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'chainlog-refused'")
+      const left = await pgf.admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'chainlog-refused'")
       return left.rowCount === 0 ? true : undefined
     }, 5000)
   })
@@ -274,7 +265,7 @@ describe('PgEngine: schema', () => {
   it('many first opens of a new schema at once: one creates it, all open it, none fails', async () => {
     const schema = newSchema()
     const engines = await Promise.all(Array.from({ length: 8 }, () => open(schema, { pool: { max: 2 } })))
-    expect((await admin.query(`SELECT version FROM ${schema}.chainlog_migrations`)).rowCount).toBe(PG_SCHEMA_VERSION)
+    expect((await pgf.admin.query(`SELECT version FROM ${schema}.chainlog_migrations`)).rowCount).toBe(PG_SCHEMA_VERSION)
     await engines[0]!.commit({ ops: [{ type: 'put', key: k('seen'), value: k('yes') }] })
     for (const e of engines) expect(str(await e.get(k('seen')))).toBe('yes')
     await Promise.all(engines.map((e) => e.close()))
@@ -282,7 +273,7 @@ describe('PgEngine: schema', () => {
 
   it('refuses a schema name that is not a plain lower-case identifier, before connecting', async () => {
     for (const schema of ['Upper', 'a-b', 'x"; DROP TABLE y; --', '', '1abc']) {
-      const err = await rejection(openPgEngine({ connectionString: cluster.connectionString, schema }))
+      const err = await rejection(openPgEngine({ connectionString: pgf.cluster.connectionString, schema }))
       expect(err.code).toBe(ErrorCodes.INVALID_ARGUMENT)
     }
   })
@@ -308,7 +299,7 @@ describe('PgEngine: locks and groups', () => {
     const schema = newSchema()
     const e = await open(schema)
     await e.commit({ ops: [{ type: 'put', key: k('head'), value: k('h0') }] })
-    const holder = await admin.connect()
+    const holder = await pgf.admin.connect()
     try {
       const { keyNamespace } = pgLockIds(schema)
       await holder.query('BEGIN')
@@ -336,7 +327,7 @@ describe('PgEngine: faults', () => {
 
   /** Hold the advisory lock of `key` on a connection of its own until release(). */
   async function holdLock(schema: string, key: Uint8Array): Promise<{ release: () => Promise<void> }> {
-    const holder = await admin.connect()
+    const holder = await pgf.admin.connect()
     await holder.query('BEGIN')
     await holder.query('SELECT pg_advisory_xact_lock($1, $2)', [pgLockIds(schema).keyNamespace, fnv1a32(key)])
     return {
@@ -347,7 +338,7 @@ describe('PgEngine: faults', () => {
     }
   }
 
-  const terminate = (pid: number) => admin.query('SELECT pg_terminate_backend($1)', [pid])
+  const terminate = (pid: number) => pgf.admin.query('SELECT pg_terminate_backend($1)', [pid])
 
   it('a connection killed while its commit waits for a lock: retried on another connection, the commit lands once', async () => {
     const schema = newSchema()
@@ -358,7 +349,7 @@ describe('PgEngine: faults', () => {
     await terminate(pid)
     // The retry waits on the same lock, on another connection.
     await until('the retry', async () => {
-      const r = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'advisory' AND pid <> $2", [APP, pid])
+      const r = await pgf.admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'advisory' AND pid <> $2", [APP, pid])
       return r.rows[0]?.pid
     })
     await lock.release()
@@ -378,7 +369,7 @@ describe('PgEngine: faults', () => {
     // Each retry takes another connection (at most pool.max + 1 tries); kill every one that waits.
     const killed: number[] = []
     while (!settled) {
-      const r = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'advisory' AND NOT pid = ANY($2::int[])", [APP, killed])
+      const r = await pgf.admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'advisory' AND NOT pid = ANY($2::int[])", [APP, killed])
       for (const { pid } of r.rows) {
         killed.push(pid)
         await terminate(pid)
@@ -393,7 +384,7 @@ describe('PgEngine: faults', () => {
     expect(err).toBeInstanceOf(ChainlogError)
     expect(err.code).toBe(ErrorCodes.STORE_UNAVAILABLE)
     expect(err.data).toMatchObject({ retryable: true, op: 'commit', outcome: 'not-applied', reason: 'shutdown', code: '57P01' })
-    expect((await admin.query(`SELECT 1 FROM ${schema}.kv`)).rowCount).toBe(0)
+    expect((await pgf.admin.query(`SELECT 1 FROM ${schema}.kv`)).rowCount).toBe(0)
     await e.commit({ ops: [{ type: 'put', key: k('a'), value: k('2') }] })
     expect(str(await e.get(k('a')))).toBe('2')
     await e.close()
@@ -434,7 +425,7 @@ describe('PgEngine: faults', () => {
     } finally {
       await setSystem('synchronous_standby_names', undefined)
     }
-    const rows = await admin.query<{ key: Buffer }>(`SELECT key FROM ${schema}.kv ORDER BY key`)
+    const rows = await pgf.admin.query<{ key: Buffer }>(`SELECT key FROM ${schema}.kv ORDER BY key`)
     expect(rows.rows.map((r) => r.key.toString())).toEqual(['a', 'b'])
     await e.close()
   })
@@ -443,7 +434,7 @@ describe('PgEngine: faults', () => {
     const e = await victim(newSchema())
     // Four reads at once leave four idle connections in the pool.
     await Promise.all(Array.from({ length: 4 }, () => e.get(k('x'))))
-    const idle = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [APP])
+    const idle = await pgf.admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [APP])
     expect(idle.rowCount).toBeGreaterThan(0)
     for (const { pid } of idle.rows) await terminate(pid)
     await until('the idle errors', async () => (e.stats.idleErrors >= idle.rowCount! ? true : undefined))
@@ -456,7 +447,7 @@ describe('PgEngine: faults', () => {
     const schema = newSchema()
     const e = await victim(schema)
     await e.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }] })
-    cluster.stop()
+    pgf.cluster.stop()
     try {
       const started = Date.now()
       const read = await rejection(e.get(k('a')))
@@ -471,7 +462,7 @@ describe('PgEngine: faults', () => {
       // Not a hang: a socket that is gone is refused at once (no connectionTimeoutMillis wait).
       expect(Date.now() - started).toBeLessThan(4000)
     } finally {
-      cluster.start()
+      pgf.cluster.start()
     }
     expect(str(await e.get(k('a')))).toBe('1')
     await e.commit({ ops: [{ type: 'put', key: k('b'), value: k('1') }] })
@@ -500,7 +491,7 @@ describe('PgEngine: faults', () => {
     const e = await victim(newSchema())
     await Promise.all(Array.from({ length: 3 }, (_, i) => e.commit({ ops: [{ type: 'put', key: k(`r${i}`), value: k('1') }] })))
     await Promise.all(Array.from({ length: 3 }, (_, i) => e.get(k(`r${i}`))))
-    cluster.restart()
+    pgf.cluster.restart()
     expect(str(await e.get(k('r0')))).toBe('1')
     await e.commit({ ops: [{ type: 'put', key: k('after'), value: k('1') }], expect: [{ key: k('r1'), value: k('1') }] })
     expect(str(await e.get(k('after')))).toBe('1')
@@ -515,16 +506,16 @@ describe('PgEngine: faults', () => {
     try {
       const p = rejection(e.commit({ ops: [{ type: 'put', key: k('a'), value: k('1') }, { type: 'put', key: k('b'), value: k('1') }], sync: true }))
       await waitingBackend(APP, 'SyncRep')
-      cluster.stop('immediate')
+      pgf.cluster.stop('immediate')
       err = await p
     } finally {
-      if (!cluster.running()) cluster.start()
+      if (!pgf.cluster.running()) pgf.cluster.start()
       await setSystem('synchronous_standby_names', undefined)
     }
     expect(err.code).toBe(ErrorCodes.STORE_UNAVAILABLE)
     expect(err.data).toMatchObject({ retryable: true, op: 'commit', outcome: 'unknown' })
     // Its WAL was flushed before COMMIT waited for the standby, so crash recovery keeps it: whole.
-    const rows = await admin.query<{ key: Buffer }>(`SELECT key FROM ${schema}.kv ORDER BY key`)
+    const rows = await pgf.admin.query<{ key: Buffer }>(`SELECT key FROM ${schema}.kv ORDER BY key`)
     expect(rows.rows.map((r) => r.key.toString())).toEqual(['a', 'b'])
     await e.close()
   })
@@ -538,18 +529,18 @@ describe('PgEngine: lifecycle', () => {
     expect((await Promise.allSettled(pending)).map((r) => r.status)).toEqual(Array(10).fill('fulfilled'))
     expect((await rejection(e.commit({ ops: [] }))).code).toBe(ErrorCodes.STORE_CLOSED)
     expect((await rejection(e.get(k('c1')))).code).toBe(ErrorCodes.STORE_CLOSED)
-    const r = await admin.query(`SELECT 1 FROM ${e.schema}.kv`)
+    const r = await pgf.admin.query(`SELECT 1 FROM ${e.schema}.kv`)
     expect(r.rowCount).toBe(10)
   })
 
   it('the test cluster helper fails, saying what to install, when the server binaries are missing (the tests then fail, not skip)', () => {
     expect(() => findPgBin('/nonexistent/postgresql')).toThrow(/not found.*apt-get install -y postgresql/s)
-    expect(findPgBin().version).toBe(cluster.version)
+    expect(findPgBin().version).toBe(pgf.cluster.version)
   })
 
   it('without the pg package installed: CHAINLOG_DEPENDENCY_MISSING naming it', async () => {
     const missing = 'chainlog-no-such-package-' + 'pg'
-    const err = await rejection(openPgEngine({ connectionString: cluster.connectionString, loadPg: () => import(missing) }))
+    const err = await rejection(openPgEngine({ connectionString: pgf.cluster.connectionString, loadPg: () => import(missing) }))
     expect(err.code).toBe(ErrorCodes.DEPENDENCY_MISSING)
     expect(err.data).toMatchObject({ package: 'pg' })
   })

@@ -2,32 +2,22 @@
 // 15b: the concurrent appends of a process each read their session's head, lease, tree and
 // metadata). Against a real server (test/support/pg-cluster.ts): how many queries, what each
 // caller gets back, and that a failure reaches every read of the query.
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { openPgEngine, type PgEngine } from '../../src/storage/pg-engine.js'
-import { startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { pgClusterForFile } from '../support/pg-file.js'
 
-let cluster: PgCluster
-let admin: pg.Pool
+const pgf = pgClusterForFile({ adminConnections: 1 })
+
 let schemas = 0
 
-beforeAll(() => {
-  cluster = startPgCluster()
-  admin = new pg.Pool({ connectionString: cluster.connectionString, max: 1 })
-  admin.on('error', () => undefined)
-})
-afterAll(async () => {
-  await admin?.end()
-  cluster?.destroy()
-})
 
 const enc = (s: string) => new TextEncoder().encode(s)
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : new TextDecoder().decode(v))
 
 async function openWith(rows: Record<string, string>): Promise<{ engine: PgEngine; schema: string }> {
   const schema = `rb${++schemas}`
-  const engine = await openPgEngine({ connectionString: cluster.connectionString, schema, pool: { max: 4 } })
+  const engine = await openPgEngine({ connectionString: pgf.cluster.connectionString, schema, pool: { max: 4 } })
   await engine.commit({ ops: Object.entries(rows).map(([k, v]) => ({ type: 'put' as const, key: enc(k), value: enc(v) })), sync: true })
   return { engine, schema }
 }
@@ -89,7 +79,7 @@ describe('PgEngine point reads in one tick', () => {
   it('a query that fails rejects every read in it with a typed error', async () => {
     const { engine, schema } = await openWith({ a: 'A' })
     try {
-      await admin.query(`DROP TABLE ${schema}.kv`)
+      await pgf.admin.query(`DROP TABLE ${schema}.kv`)
       const results = await Promise.allSettled([engine.get(enc('a')), engine.get(enc('b')), engine.getMany([enc('a'), enc('c')])])
       for (const r of results) {
         expect(r.status).toBe('rejected')
@@ -114,7 +104,7 @@ describe('PgEngine point reads in one tick', () => {
 describe('an append on PostgreSQL', () => {
   it('reads its head, lease and metadata in one query, and its tree not at all when this store wrote the head', async () => {
     const { openStore } = await import('../../src/open.js')
-    const store = await openStore({ postgres: { connectionString: cluster.connectionString, schema: `rb${++schemas}` }, durability: 'sync' })
+    const store = await openStore({ postgres: { connectionString: pgf.cluster.connectionString, schema: `rb${++schemas}` }, durability: 'sync' })
     try {
       const engine = store.engine as PgEngine
       await store.createSession({ sessionId: 's', ts: 1 })
@@ -123,7 +113,7 @@ describe('an append on PostgreSQL', () => {
       await store.append('s', { kind: 'turn_end', ts: 100, turn: 10 })
       expect(engine.stats.readQueries - before).toBe(1)
       // Another store's append moved the head: this one reads the tree's frontier too (one more query).
-      const other = await openStore({ postgres: { connectionString: cluster.connectionString, schema: `rb${schemas}` }, durability: 'sync' })
+      const other = await openStore({ postgres: { connectionString: pgf.cluster.connectionString, schema: `rb${schemas}` }, durability: 'sync' })
       await other.append('s', { kind: 'turn_end', ts: 101, turn: 11 })
       await other.close()
       const before2 = engine.stats.readQueries

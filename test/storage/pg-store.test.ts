@@ -3,26 +3,17 @@
 // Plus what only a store that many processes share shows: two Store objects on one database
 // (two processes, two hosts) append to one session with compare-and-set, and neither loses or
 // interleaves the other's turns.
-import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { openStore } from '../../src/open.js'
 import type { Store } from '../../src/store.js'
-import { startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { pgClusterForFile } from '../support/pg-file.js'
 import { storeContract } from './contract.js'
 
-let cluster: PgCluster
-let admin: pg.Pool
-let schemas = 0
-beforeAll(() => {
-  cluster = startPgCluster()
-  admin = new pg.Pool({ connectionString: cluster.connectionString, max: 2 })
-})
-afterAll(async () => {
-  await admin?.end()
-  cluster?.destroy()
-})
+const pgf = pgClusterForFile()
 
-const openOn = (schema: string) => openStore({ postgres: { connectionString: cluster.connectionString, schema, pool: { max: 4 } }, durability: 'sync' })
+let schemas = 0
+
+const openOn = (schema: string) => openStore({ postgres: { connectionString: pgf.cluster.connectionString, schema, pool: { max: 4 } }, durability: 'sync' })
 
 storeContract('postgresql', () => {
   const schema = `s${++schemas}`
@@ -30,7 +21,7 @@ storeContract('postgresql', () => {
     open: () => openOn(schema),
     reopen: () => openOn(schema),
     async cleanup() {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      await pgf.admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
     },
   }
 })
