@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findPgBin } from '../support/pg-cluster.js'
+import { STORE_FORMAT_VERSION } from '../../src/storage/store-format.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '../..')
@@ -123,9 +124,9 @@ describe('bench harness (--quick)', () => {
     // the raw results are written next to the report
     const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'))
     expect(Object.keys(json.cases).sort()).toEqual(['c1', 'c10', 'c11', 'c12', 'c13', 'c14', 'c15', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7disk', 'c7mem', 'c8', 'c9'])
-    // the migration case checked the store was format 1 before the open, format 2 after, and verified it
+    // the migration case checked the store was format 1 before the open, the current format (3) after, and verified it
     expect(json.cases.c9.checks.before.format).toEqual({ version: 1 })
-    expect(json.cases.c9.checks.after.format).toEqual({ version: 2 })
+    expect(json.cases.c9.checks.after.format).toEqual({ version: STORE_FORMAT_VERSION })
     expect(json.cases.c9.verify.n).toBe(json.cases.c9.verify.runs)
     // the CLI printed a line per session (+ a header for chainlog's table)
     const c10 = Object.fromEntries(json.cases.c10.rows.map((r: { key: string; check: { lines: number } }) => [r.key, r.check.lines]))
