@@ -252,7 +252,7 @@ export class SessionStore {
     this.leases = new LeaseTable(engine, engine.exclusive)
     const t = options.blobs?.threshold ?? DEFAULT_BLOB_THRESHOLD
     this.blobThreshold = t > 0 ? t : Infinity
-    this.blobProfile = options.blobs?.profile ?? 'balanced'
+    this.blobProfile = options.blobs?.profile ?? 'low-latency'
   }
 
   /** The LevelDB (abstract-level) database under a LevelDB store, for tools that read raw rows. */

@@ -365,11 +365,11 @@ eachEngine((engine, memStore) => {
       expect([...(await blobRows(store)).keys()]).toEqual([sha('é'.repeat(51))])
     })
 
-    it("profile 'low-latency' stores blobs raw; the default compresses text", async () => {
-      const fast = await memStore({ blobs: { profile: 'low-latency' } })
-      const dflt = await memStore()
+    it("the default profile ('low-latency') stores blobs raw; 'balanced' and 'compact' compress text", async () => {
+      const fast = await memStore()
+      const balanced = await memStore({ blobs: { profile: 'balanced' } })
       const compact = await memStore({ blobs: { profile: 'compact' } })
-      for (const store of [fast, dflt, compact]) {
+      for (const store of [fast, balanced, compact]) {
         await store.createSession({ sessionId: 's', ts: TS })
         await store.appendTurn('s', [call('c'), result('c', P200K)], { ts: TS + 1 })
         expect((await store.restore('s')).history[1]).toEqual(result('c', P200K))
@@ -379,11 +379,12 @@ eachEngine((engine, memStore) => {
       expect(raw.codec).toBe('raw')
       expect(raw.size).toBe(200_000)
       expect(Buffer.from(raw.data).toString('utf8')).toBe(P200K)
-      const br = await stored(dflt)
+      expect(fast.blobProfile).toBe('low-latency')
+      const br = await stored(balanced)
       expect(br.codec).toBe('br')
       expect(br.data.length).toBeLessThan(200_000 * 0.9)
       expect((await stored(compact)).codec).toBe('br')
-      expect(await storedBytes(dflt)).toBeLessThan(await storedBytes(fast))
+      expect(await storedBytes(balanced)).toBeLessThan(await storedBytes(fast))
     })
   })
 })
