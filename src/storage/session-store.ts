@@ -713,7 +713,13 @@ export class SessionStore {
     plan.ops.push(...blobOps)
     if (options.index) {
       const target = options.index.sessionId ?? sessionId
-      if (target !== sessionId) await this.requireHead(target)
+      if (target !== sessionId) {
+        await this.requireHead(target)
+        // Another session's rows move with this session's compare-and-set, and with the other
+        // session still there when the commit applies: a delete of it between this read and the
+        // commit refuses the commit (the retry then finds it gone), so no rows outlive it.
+        plan.expect.push({ key: K.headKey(target), value: PRESENT })
+      }
       plan.ops.push(...indexOps(target, options.index))
     }
     plan.expect.push({ key: K.leaseKey(sessionId), value: lease.raw })

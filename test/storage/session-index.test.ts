@@ -2,6 +2,7 @@
 // bad input is refused before anything is written; deleting a session deletes its rows.
 import { afterEach, describe, expect, it } from 'vitest'
 import { ErrorCodes } from '../../src/errors.js'
+import * as K from '../../src/storage/keys.js'
 import type { Store } from '../../src/store.js'
 import { closeStores, memStoreOpener } from '../support/stores.js'
 import { rejects as expectChainlogError } from '../support/errors.js'
@@ -57,6 +58,30 @@ describe('session index rows', () => {
     const entries = []
     for await (const e of store.entries('s')) entries.push(e)
     expect(entries).toHaveLength(1)
+  })
+
+  it("rows for another session are refused when that session is deleted between the append's read and its commit", async () => {
+    const store = await openMem()
+    await store.createSession({ sessionId: 'writer' })
+    await store.createSession({ sessionId: 'target' })
+    await store.append('writer', note(1), { index: { sessionId: 'target', rows: [['k', 1]] } })
+    // The next append's commit is preceded by a delete of the target (as another process could
+    // do at that moment): the first commit with index rows deletes it before passing on.
+    const commit = store.commit.bind(store)
+    let deleted = false
+    store.commit = async (ops, expect) => {
+      if (!deleted && ops.some((op) => op.type === 'put' && op.key[0] === K.TAG.index)) {
+        deleted = true
+        await store.deleteSession('target')
+      }
+      return commit(ops, expect)
+    }
+    await expectChainlogError(store.append('writer', note(2), { index: { sessionId: 'target', rows: [['k', 2], ['late', true]] } }), ErrorCodes.SESSION_NOT_FOUND)
+    expect(deleted).toBe(true)
+    expect(await store.scanIndex('target')).toEqual([])
+    const seqs = []
+    for await (const e of store.entries('writer')) seqs.push(e.seq)
+    expect(seqs).toEqual([0, 1])
   })
 
   it('deleting a session deletes its rows', async () => {
