@@ -13,7 +13,12 @@ export function resolveStoreDir(option: string | undefined, env: NodeJS.ProcessE
   // An empty --store (an unset shell variable, say) must not mean the current directory.
   if (option === '') throw usageError('--store needs a directory; it was given an empty string')
   const dir = option ?? (env.CHAINLOG_STORE ? env.CHAINLOG_STORE : DEFAULT_STORE)
-  return isPostgresUrl(dir) ? dir : resolve(dir)
+  if (isPostgresUrl(dir)) return dir
+  // Any other URL (mysql://, sqlite://, a typo of postgres://) is not a directory to create.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) {
+    throw usageError(`${option === undefined ? '$CHAINLOG_STORE' : '--store'} names a store by a directory or a postgres:// URL, not ${dir.replace(/:\/\/.*/, '://…')}`)
+  }
+  return resolve(dir)
 }
 
 /** A store on PostgreSQL is named by its connection URL (docs/scaling.md). */

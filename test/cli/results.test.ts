@@ -2,6 +2,7 @@
 // tree on materialisation, JSON on stdout for every failure of a --json command, the docs'
 // import example, and the small ones (empty arguments, deep nesting, JSONL import, id case).
 import { readFileSync, writeFileSync } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { chainlog, chainlogJson, removeTempDirs, ROOT, seeded, tempDir, withDir } from './helpers.js'
@@ -123,6 +124,21 @@ describe('small ones', () => {
     }
     // and nothing was created in the current directory
     expect((await chainlog(['--store', cwd, 'ls'], { cwd })).code).toBe(4)
+  })
+
+  it('a store URL other than postgres:// is a usage error (exit 2), never a directory to create', async () => {
+    const cwd = await tempDir()
+    for (const [args, env] of [
+      [['--store', 'mysql://u:secret@db/x', 'ls'], {}],
+      [['--store', 'postgress://db/x', 'init'], {}],
+      [['ls'], { CHAINLOG_STORE: 'sqlite:///tmp/x.db' }],
+    ] as const) {
+      const r = await chainlog([...args], { cwd, env })
+      expect(r.code, `${JSON.stringify(args)}: ${r.stderr}`).toBe(2)
+      expect(r.stderr).toMatch(/a directory or a postgres:\/\/ URL, not [a-z]+:\/\/… \(CHAINLOG_USAGE\)/)
+      expect(r.stderr).not.toContain('secret')
+    }
+    expect(await readdir(cwd)).toEqual([])
   })
 
   it('importing a JSONL export says JSONL is for reading (exit 2, CHAINLOG_INVALID_INPUT)', async () => {

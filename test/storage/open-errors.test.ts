@@ -2,7 +2,7 @@
 // and the underlying error as `cause` (issue 18, items 1-5): CHAINLOG_IO with data.reason for
 // what the operating system refused, CHAINLOG_CORRUPT_STORE for damaged LevelDB files. Damaged
 // or foreign directories are left untouched.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -73,6 +73,19 @@ describe('opening a store the operating system refuses', () => {
     const err = await rejects(openStore({ path: join(file, 'store'), exclusive: true }), ErrorCodes.IO)
     expect(err.data).toMatchObject({ reason: 'not-a-directory', errno: 'ENOTDIR' })
     expect(causeCodes(err)).toEqual(['ENOTDIR'])
+  })
+})
+
+describe('a store location that is neither a directory nor a postgres:// URL', () => {
+  it('is CHAINLOG_INVALID_ARGUMENT, names only the scheme, and creates nothing', async () => {
+    const before = readdirSync(process.cwd())
+    for (const url of ['mysql://u:secret@db/agents', 'postgress://db/x', 'SQLITE:///tmp/x.db']) {
+      const err = await rejects(openStore(url), ErrorCodes.INVALID_ARGUMENT)
+      expect(err.message).not.toContain('secret')
+      expect(err.data).toEqual({ scheme: url.replace(/:\/\/.*/, '://') })
+    }
+    // Taken as paths, these would have created mysql:/, postgress:/ and SQLITE:/ here.
+    expect(readdirSync(process.cwd())).toEqual(before)
   })
 })
 
