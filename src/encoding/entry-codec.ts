@@ -4,7 +4,7 @@
 // order; format 1 (read and verified, never written) is the bare map with sorted keys.
 import type { z } from 'zod'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
-import { Entry } from '../schema/entry.js'
+import { Entry, parseTurnEntry } from '../schema/entry.js'
 import { decodeCanonical, encodeCanonicalWithPrefix } from './cbor.js'
 import { ENTRY_V2_MARKER, HASH_BYTES, hashRecord, toHex } from './hash.js'
 import { mapStart, type OpenedRecord } from './record.js'
@@ -29,6 +29,8 @@ function dropUndefined(o: Record<string, unknown>): void {
  * @throws ChainlogError CHAINLOG_INVALID_ENTRY with data.path and data.issues
  */
 export function validateEntry(input: unknown): Entry {
+  const fast = parseTurnEntry(input)
+  if (fast) return fast
   const parsed = Entry.safeParse(input)
   if (!parsed.success) {
     const { path, message, issues } = firstIssue(parsed.error)
@@ -79,7 +81,7 @@ export function openRecord(record: Uint8Array): OpenedRecord {
   const prev = record.subarray(0, HASH_BYTES)
   const entryBytes = record.subarray(HASH_BYTES)
   const value = decodeCanonical(record.subarray(at), format)
-  const parsed = Entry.safeParse(value)
+  const parsed = parseTurnEntry(value) ? { success: true as const } : Entry.safeParse(value)
   if (!parsed.success) {
     const { path, message, issues } = firstIssue(parsed.error)
     throw new ChainlogError(ErrorCodes.INVALID_ENTRY, `stored entry is invalid at ${path}: ${message}`, { path, issues })
