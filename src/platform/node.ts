@@ -5,26 +5,28 @@ import * as crypto from 'node:crypto'
 import { brotliCompressSync, brotliDecompressSync, constants as zc, inflateRawSync } from 'node:zlib'
 import type { AsyncContext, Platform } from './types.js'
 
+/** A digest given as a latin1 (binary) string, as a small on-heap Uint8Array. */
+function latin1Digest(s: string): Uint8Array {
+  const out = new Uint8Array(32)
+  for (let i = 0; i < 32; i++) out[i] = s.charCodeAt(i)
+  return out
+}
+
 export const platform: Platform = {
   name: 'node',
   asyncContext: <T>(): AsyncContext<T> => new AsyncLocalStorage<T>(),
+  // On-heap 32-byte arrays, as sha256OneShot below says why: an entry hash becomes a tree leaf,
+  // a head and a key, and a mix of Buffer digests (each with its own off-heap memory) and plain
+  // arrays cost the tree's hashing about 5 µs of CPU a turn (bench/experiments/digest-kind.mjs).
   sha256(...parts) {
     const h = crypto.createHash('sha256')
     for (const p of parts) h.update(p)
-    return h.digest()
+    return latin1Digest(h.digest('binary'))
   },
   // The digest comes back as a binary (latin1) string and is copied into a small (on-heap)
   // Uint8Array: a Buffer digest has its own off-heap memory, and collecting millions of them cost
   // more than the hashing (measured: about 1.5 µs per node hash this way, 2.6 µs with Buffer digests).
-  sha256OneShot:
-    typeof crypto.hash === 'function'
-      ? (data) => {
-          const s = crypto.hash('sha256', data, 'binary')
-          const out = new Uint8Array(32)
-          for (let i = 0; i < 32; i++) out[i] = s.charCodeAt(i)
-          return out
-        }
-      : undefined,
+  sha256OneShot: typeof crypto.hash === 'function' ? (data) => latin1Digest(crypto.hash('sha256', data, 'binary')) : undefined,
   brotliCompress(bytes, quality) {
     const packed = brotliCompressSync(bytes, {
       params: { [zc.BROTLI_PARAM_QUALITY]: quality, [zc.BROTLI_PARAM_SIZE_HINT]: bytes.length },
