@@ -27,6 +27,13 @@ function view(bytes: Uint8Array): NodeBuffer | undefined {
   return NodeBuffer?.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
+/**
+ * Arrays up to this many bytes are converted in JS: V8 keeps a typed array this small inside the
+ * JS heap until something asks for its .buffer (as a Buffer view does), which moves it to memory
+ * of its own; for hashes and keys, that move cost more than the conversion.
+ */
+const SMALL = 64
+
 /** Bytes for a scratch buffer that is written before it is read (uninitialised under Node). */
 export function allocUnsafe(size: number): Uint8Array {
   return NodeBuffer ? NodeBuffer.allocUnsafe(size) : new Uint8Array(size)
@@ -67,6 +74,7 @@ export function fromUtf8(bytes: Uint8Array): string {
 
 /** One char per byte (code points 0-255): a cheap, exact Map key for binary keys. */
 export function latin1(bytes: Uint8Array): string {
+  if (bytes.length <= SMALL) return String.fromCharCode.apply(null, bytes as unknown as number[])
   const b = view(bytes)
   if (b) return b.toString('latin1')
   let s = ''
@@ -78,7 +86,7 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 
 /** Lowercase hex of `bytes`. */
 export function hex(bytes: Uint8Array): string {
-  const b = view(bytes)
+  const b = bytes.length <= SMALL ? undefined : view(bytes)
   if (b) return b.toString('hex')
   let s = ''
   for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!]

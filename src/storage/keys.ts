@@ -79,20 +79,31 @@ function cat(...parts: (Uint8Array | number[])[]): Uint8Array {
 }
 
 /** `n` (a safe integer >= 0) as 8 bytes, big-endian. Two 32-bit halves: no BigInt on the append path. */
+// Byte by byte, not through a DataView: asking a small (on-heap) typed array for its .buffer
+// moves it to memory of its own outside the JS heap, which costs more than these few stores
+// (the keys of every append pass through here).
 export function u64(n: number): Uint8Array {
   const b = new Uint8Array(8)
-  const v = new DataView(b.buffer)
-  v.setUint32(0, Math.floor(n / 0x1_0000_0000))
-  v.setUint32(4, n >>> 0)
+  const hi = Math.floor(n / 0x1_0000_0000)
+  const lo = n >>> 0
+  b[0] = hi >>> 24
+  b[1] = (hi >>> 16) & 0xff
+  b[2] = (hi >>> 8) & 0xff
+  b[3] = hi & 0xff
+  b[4] = lo >>> 24
+  b[5] = (lo >>> 16) & 0xff
+  b[6] = (lo >>> 8) & 0xff
+  b[7] = lo & 0xff
   return b
 }
 
 export function readU64(b: Uint8Array, offset = 0): number {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength)
-  const hi = v.getUint32(offset)
+  if (offset < 0 || offset + 8 > b.length) throw new RangeError('Offset is outside the bounds of the DataView')
+  const hi = ((b[offset]! << 24) | (b[offset + 1]! << 16) | (b[offset + 2]! << 8) | b[offset + 3]!) >>> 0
   // Above 2^53 a number is not exact: read those through BigInt, as before, so nothing wraps.
-  if (hi >= 0x20_0000) return Number(v.getBigUint64(offset))
-  return hi * 0x1_0000_0000 + v.getUint32(offset + 4)
+  if (hi >= 0x20_0000) return Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset))
+  const lo = ((b[offset + 4]! << 24) | (b[offset + 5]! << 16) | (b[offset + 6]! << 8) | b[offset + 7]!) >>> 0
+  return hi * 0x1_0000_0000 + lo
 }
 
 export const formatKey = (): Uint8Array => cat([TAG.format])
