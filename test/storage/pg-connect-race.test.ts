@@ -22,19 +22,13 @@ it('a connection the server ends as it lets the client in does not crash the pro
   // startup message, so "ready for query" and the FATAL arrive in one read.
   let armed = false
   class LateReader extends pg.Client {
-    readonly #armed: boolean
     constructor(config?: pg.ClientConfig) {
       const arm = armed
       armed = false
       super(arm ? { ...config, options: '-c idle_session_timeout=1' } : config)
-      this.#armed = arm
-    }
-    override connect(callback?: (err: Error) => void): never {
-      const r = (super.connect as (cb?: (err: Error) => void) => unknown)(callback)
-      // After pg's own 'connect' listener, which sends the startup message.
+      // Once every 'connect' listener has run, pg's own (which sends the startup message) among them.
       const con = (this as unknown as { connection: { once(ev: string, fn: () => void): void } }).connection
-      if (this.#armed) con.once('connect', () => sleepSync(300))
-      return r as never
+      if (arm) con.once('connect', () => process.nextTick(() => sleepSync(300)))
     }
   }
   const uncaught: unknown[] = []
