@@ -350,6 +350,11 @@ export class PgEngine implements StorageEngine {
       this.stats.idleErrors++
       this.lastIdleError = err
     })
+    // A new connection that the server ends in the same read as it lets it in: pg-pool hands it
+    // over on "ready for query", without its own listener, and pg emits the FATAL as 'error'
+    // before the code that asked for it has run. So every connection has a listener from its
+    // first moment; what broke shows when it is next used (test/storage/pg-connect-race.test.ts).
+    pool.on('connect', (client) => client.on('error', noop))
     const t = `${this.#s}.kv`
     this.#sql = {
       get: `SELECT value FROM ${t} WHERE key = $1`,
