@@ -5,10 +5,10 @@
 // acknowledged is there with its value: nothing acknowledged was lost, nothing interleaved.
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { openPgEngine } from '../../src/storage/pg-engine.js'
-import { Child, stopChildren } from '../support/processes.js'
-import { startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { Child } from '../support/processes.js'
+import { pgClusterForFile } from '../support/pg-file.js'
 
 const WRITER = fileURLToPath(new URL('./pg-writer.mjs', import.meta.url))
 const SESSIONS = 4
@@ -16,17 +16,11 @@ const APPENDS = 40 // per writer and session
 const dec = (b: Uint8Array) => new TextDecoder().decode(b)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-let cluster: PgCluster
 const children: Child[] = []
-beforeAll(() => {
-  cluster = startPgCluster()
-})
-afterAll(async () => {
-  await stopChildren(children)
-  cluster?.destroy()
-})
+const pgf = pgClusterForFile({ children })
 
 it('8 processes x 4 sessions with compare-and-set, writers SIGKILLed, backends terminated, a server restart: no acknowledged append lost, no gap, no duplicate', async () => {
+  const cluster = pgf.cluster
   const schema = 'procs'
   const start = (id: string) => {
     const c = new Child(WRITER, [cluster.connectionString, schema, id, String(SESSIONS), String(APPENDS)], { name: `writer ${id}`, stdin: 'ignore' })

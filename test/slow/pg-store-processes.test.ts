@@ -10,14 +10,14 @@
 // pg-processes.test.ts is the same race one level down, on the engine alone.
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { openStore } from '../../src/open.js'
 import type { Store } from '../../src/store.js'
 import type { StoredEntry } from '../../src/storage/session-store.js'
 import type { UsageByModel } from '../../src/storage/usage-ledger.js'
 import { addUsage, usageOf } from '../../src/state/reducer.js'
-import { Child, stopChildren, type Line } from '../support/processes.js'
-import { startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { Child, type Line } from '../support/processes.js'
+import { pgClusterForFile } from '../support/pg-file.js'
 
 const WRITER = fileURLToPath(new URL('./pg-store-writer.mjs', import.meta.url))
 const WRITERS = 8
@@ -27,15 +27,8 @@ const TURN_KINDS = ['user_input', 'assistant_items', 'tool_results', 'assistant_
 const TAG = /\bw\d+\/\d+\/\d+\b/g
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-let cluster: PgCluster
 const children: Child[] = []
-beforeAll(() => {
-  cluster = startPgCluster()
-})
-afterAll(async () => {
-  await stopChildren(children)
-  cluster?.destroy()
-})
+const pgf = pgClusterForFile({ children })
 
 /** The tags an entry's content names (the turn_end names none). */
 function tagsOf(e: StoredEntry): Set<string> {
@@ -43,6 +36,7 @@ function tagsOf(e: StoredEntry): Set<string> {
 }
 
 it('8 processes x 4 sessions appendTurn with compare-and-set, writers SIGKILLed, backends terminated, a server restart: verify ok, no acknowledged turn lost, none split or doubled, usage exact', async () => {
+  const cluster = pgf.cluster
   const schema = 'store_procs'
   const open = () => openStore({ postgres: { connectionString: cluster.connectionString, schema, pool: { max: 4 } } })
   // The schema and the sessions first, so that the writers race on appends.

@@ -4,14 +4,18 @@
 import pg from 'pg'
 import { afterAll, beforeAll } from 'vitest'
 import { startPgCluster, type PgCluster } from './pg-cluster.js'
+import { stopChildren, type Child } from './processes.js'
 
 export interface PgFile {
   readonly cluster: PgCluster
   readonly admin: pg.Pool
 }
 
-/** Start the cluster before the file's tests and destroy it after them (call at the top level). */
-export function pgClusterForFile(options: { adminConnections?: number } = {}): PgFile {
+/**
+ * Start the cluster before the file's tests and destroy it after them (call at the top level).
+ * `children`: processes the tests start against it, stopped before the cluster goes.
+ */
+export function pgClusterForFile(options: { adminConnections?: number; children?: Child[] } = {}): PgFile {
   let cluster: PgCluster | undefined
   let admin: pg.Pool | undefined
   beforeAll(() => {
@@ -21,6 +25,7 @@ export function pgClusterForFile(options: { adminConnections?: number } = {}): P
     admin.on('error', () => undefined)
   })
   afterAll(async () => {
+    if (options.children) await stopChildren(options.children)
     await admin?.end()
     cluster?.destroy()
   })
