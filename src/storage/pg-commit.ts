@@ -30,14 +30,15 @@ export const COMMIT_NOTICE = 'chainlog-commit '
 export function commitFunctionSql(s: string): string {
   return `CREATE OR REPLACE FUNCTION ${s}.chainlog_commit(
   sync boolean, escalate boolean, ns int4, global_lock int8, locks int4[],
-  counts int4[], kinds int4[], klens int4[], vlens int4[], data bytea
+  segs int4[], cs int4[], xs int4[], kinds int4[], klens int4[], vlens int4[], data bytea
 ) RETURNS text LANGUAGE plpgsql SET client_min_messages = notice AS $fn$
 DECLARE
   ks bytea[];
   vs bytea[];
   a int := 1;
   b int;
-  bad record;
+  bad int[];
+  msg text;
   refused text := '';
   xid text;
 BEGIN
@@ -55,26 +56,27 @@ BEGIN
     INTO ks, vs
     FROM (SELECT i, kl, vl, coalesce(sum(kl + greatest(vl, 0)) OVER (ORDER BY i ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS o
             FROM unnest(klens, vlens) WITH ORDINALITY AS u(kl, vl, i)) q;
-  FOR c IN 1 .. coalesce(array_length(counts, 1), 0) LOOP
-    b := a + counts[c] - 1;
-    -- The first precondition of this commit that does not hold (its items start with them).
-    SELECT e.i - 1 AS idx, kv.key IS NOT NULL AS there, CASE WHEN e.t = ${EXPECT_PRESENT} THEN NULL ELSE kv.value END AS actual
-      INTO bad
-      FROM unnest(ks[a:b], vs[a:b], kinds[a:b]) WITH ORDINALITY AS e(k, v, t, i)
-      LEFT JOIN ${s}.kv ON kv.key = e.k
-     WHERE e.t <= ${EXPECT_PRESENT}
-       AND NOT CASE e.t WHEN ${EXPECT_ABSENT} THEN kv.key IS NULL WHEN ${EXPECT_PRESENT} THEN kv.key IS NOT NULL ELSE kv.key IS NOT NULL AND kv.value = e.v END
-     ORDER BY e.i LIMIT 1;
-    IF FOUND THEN
-      refused := refused || (c - 1) || ':' || bad.idx || ':' || CASE WHEN NOT bad.there THEN '-' ELSE encode(coalesce(bad.actual, ''::bytea), 'hex') END || ';';
-    ELSE
-      IF ${DEL} = ANY (kinds[a:b]) THEN
-        DELETE FROM ${s}.kv WHERE key = ANY (ARRAY(SELECT w.k FROM unnest(ks[a:b], kinds[a:b]) AS w(k, t) WHERE w.t = ${DEL}));
-      END IF;
-      IF ${PUT} = ANY (kinds[a:b]) THEN
-        INSERT INTO ${s}.kv (key, value) SELECT w.k, w.v FROM unnest(ks[a:b], vs[a:b], kinds[a:b]) AS w(k, v, t) WHERE w.t = ${PUT}
-          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
-      END IF;
+  -- A segment: consecutive commits none of which reads or writes a key an earlier one of the
+  -- segment writes, so all of its checks can run before any of its writes.
+  FOR g IN 1 .. coalesce(array_length(segs, 1), 0) LOOP
+    b := a + segs[g] - 1;
+    -- Each commit's first precondition that does not hold.
+    SELECT array_agg(f.c), string_agg(f.c || ':' || f.x || ':' || CASE WHEN NOT f.there THEN '-' ELSE encode(f.actual, 'hex') END || ';', '')
+      INTO bad, msg
+      FROM (SELECT DISTINCT ON (e.c) e.c, e.x, kv.key IS NOT NULL AS there, CASE WHEN e.t = ${EXPECT_PRESENT} THEN ''::bytea ELSE kv.value END AS actual
+              FROM unnest(ks[a:b], vs[a:b], kinds[a:b], cs[a:b], xs[a:b]) AS e(k, v, t, c, x)
+              LEFT JOIN ${s}.kv ON kv.key = e.k
+             WHERE e.t <= ${EXPECT_PRESENT}
+               AND NOT CASE e.t WHEN ${EXPECT_ABSENT} THEN kv.key IS NULL WHEN ${EXPECT_PRESENT} THEN kv.key IS NOT NULL ELSE kv.key IS NOT NULL AND kv.value = e.v END
+             ORDER BY e.c, e.x) f;
+    refused := refused || coalesce(msg, '');
+    bad := coalesce(bad, '{}');
+    IF ${DEL} = ANY (kinds[a:b]) THEN
+      DELETE FROM ${s}.kv WHERE key = ANY (ARRAY(SELECT w.k FROM unnest(ks[a:b], kinds[a:b], cs[a:b]) AS w(k, t, c) WHERE w.t = ${DEL} AND NOT w.c = ANY (bad)));
+    END IF;
+    IF ${PUT} = ANY (kinds[a:b]) THEN
+      INSERT INTO ${s}.kv (key, value) SELECT w.k, w.v FROM unnest(ks[a:b], vs[a:b], kinds[a:b], cs[a:b]) AS w(k, v, t, c) WHERE w.t = ${PUT} AND NOT w.c = ANY (bad)
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
     END IF;
     a := b + 1;
   END LOOP;
@@ -88,31 +90,43 @@ $fn$`
 
 /** The parameters of one call for a group, after `sync`, `escalate`, `ns`, `global_lock`, `locks`. */
 export interface CommitRequest {
-  counts: number[]
+  /** Items per segment (see the function). */
+  segs: number[]
+  /** Per item: the index of its commit in the group, and of its precondition in the commit (-1 for a write). */
+  cs: number[]
+  xs: number[]
   kinds: number[]
   klens: number[]
   vlens: number[]
   data: Buffer
   /** Bytes of keys and values the group writes. */
   bytes: number
-  /** Whether any commit of the group writes anything. */
-  writes: boolean
 }
 
 const buf = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength))
 const view = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 const id = (key: Uint8Array): string => buf(key).toString('latin1')
 
-/** Encode a group's commits: each commit's preconditions in order, then its net writes (the last op per key). */
+/**
+ * Encode a group's commits: each commit's preconditions in order, then its net writes (the last
+ * op per key); a new segment starts at a commit that reads or writes a key that a commit before
+ * it in the segment writes (its check must see that write).
+ */
 export function encodeGroup(commits: readonly Commit[]): CommitRequest {
-  const counts: number[] = []
+  const segs: number[] = []
+  const cs: number[] = []
+  const xs: number[] = []
   const kinds: number[] = []
   const klens: number[] = []
   const vlens: number[] = []
   const parts: Buffer[] = []
   let size = 0
   let bytes = 0
-  const add = (kind: number, key: Uint8Array, value: Uint8Array | undefined) => {
+  let segStart = 0
+  let written = new Set<string>()
+  const add = (c: number, x: number, kind: number, key: Uint8Array, value: Uint8Array | undefined) => {
+    cs.push(c)
+    xs.push(x)
     kinds.push(kind)
     klens.push(key.length)
     vlens.push(value === undefined ? -1 : value.length)
@@ -123,33 +137,41 @@ export function encodeGroup(commits: readonly Commit[]): CommitRequest {
       size += value.length
     }
   }
-  for (const c of commits) {
-    const start = kinds.length
-    for (const e of c.expect ?? []) {
-      if (e.value === undefined) add(EXPECT_ABSENT, e.key, undefined)
-      else if (e.value === PRESENT) add(EXPECT_PRESENT, e.key, undefined)
-      else add(EXPECT_VALUE, e.key, e.value)
+  commits.forEach((commit, c) => {
+    const expect = commit.expect ?? []
+    let ops: Iterable<BatchOp> = commit.ops
+    const keys: string[] = []
+    if (commit.ops.length > 1) {
+      const net = new Map<string, BatchOp>()
+      for (const op of commit.ops) net.set(id(op.key), op)
+      ops = net.values()
+      keys.push(...net.keys())
+    } else {
+      for (const op of commit.ops) keys.push(id(op.key))
     }
-    let net: Map<string, BatchOp> | undefined
-    if (c.ops.length > 1) {
-      net = new Map()
-      for (const op of c.ops) {
-        net.set(id(op.key), op)
-      }
+    if (written.size > 0 && (keys.some((k) => written.has(k)) || expect.some((e) => written.has(id(e.key))))) {
+      segs.push(kinds.length - segStart)
+      segStart = kinds.length
+      written = new Set()
     }
-    for (const op of net?.values() ?? c.ops) {
+    expect.forEach((e, x) => {
+      if (e.value === undefined) add(c, x, EXPECT_ABSENT, e.key, undefined)
+      else if (e.value === PRESENT) add(c, x, EXPECT_PRESENT, e.key, undefined)
+      else add(c, x, EXPECT_VALUE, e.key, e.value)
+    })
+    for (const op of ops) {
       if (op.type === 'put') {
-        add(PUT, op.key, op.value)
+        add(c, -1, PUT, op.key, op.value)
         bytes += op.key.length + op.value.length
       } else {
-        add(DEL, op.key, undefined)
+        add(c, -1, DEL, op.key, undefined)
         bytes += op.key.length
       }
     }
-    counts.push(kinds.length - start)
-  }
-  const writes = kinds.some((k) => k >= PUT)
-  return { counts, kinds, klens, vlens, data: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size), bytes, writes }
+    for (const k of keys) written.add(k)
+  })
+  if (kinds.length > segStart) segs.push(kinds.length - segStart)
+  return { segs, cs, xs, kinds, klens, vlens, data: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size), bytes }
 }
 
 /** The outcome a call reports (its result, or its NOTICE): the transaction id (undefined: nothing written) and the refusals. */

@@ -632,8 +632,8 @@ export class PgEngine implements StorageEngine {
     try {
       const r = await client.query<{ r: string }>({
         name: `chainlog:${this.#s}:commit`,
-        text: `SELECT ${this.#s}.chainlog_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS r`,
-        values: [sync, locks === 'global', L.keyNamespace, L.global, locks === 'global' ? [] : locks, req.counts, req.kinds, req.klens, req.vlens, req.data],
+        text: `SELECT ${this.#s}.chainlog_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS r`,
+        values: [sync, locks === 'global', L.keyNamespace, L.global, locks === 'global' ? [] : locks, req.segs, req.cs, req.xs, req.kinds, req.klens, req.vlens, req.data],
       })
       return landed(r.rows[0]!.r)
     } catch (err) {
