@@ -5,9 +5,9 @@
 //
 // Correct across processes and hosts without any lock held in memory: a commit runs in one
 // transaction, one call of the server-side function <schema>.chainlog_commit (pg-commit.ts,
-// schema version 2: one round trip), that first takes a transaction-scoped advisory lock on every key it reads (its
-// preconditions) or writes, in one global order (sorted lock ids, so two writers never deadlock),
-// then reads the rows its preconditions name, checks them, writes, and commits. Any other writer
+// schema version 2: one round trip), that first takes a transaction-scoped advisory lock on
+// every key it reads (its preconditions) or writes, in one global order (sorted lock ids, so two
+// writers never deadlock), then reads the rows its preconditions name, checks them, writes, and commits. Any other writer
 // of those keys, in any process, waits on the same locks, so the check and the write are one
 // step (two-phase locking on the commit's keys; absent rows are locked as well as present ones,
 // which SELECT ... FOR UPDATE could not do). The lock id of a key is FNV-1a of its bytes in the
@@ -25,9 +25,9 @@
 // Point reads (get, getMany) issued in the same tick share one query, so the concurrent appends
 // of a process, which resolve together, also read their heads, leases and metadata together.
 //
-// `sync: false` commits run with synchronous_commit = off for their transaction (visible at once, durable a
-// moment later: a server crash may lose the last few hundred milliseconds of them, never part of
-// one, and never one that a later durable commit built on); `sync: true` uses the server's
+// `sync: false` commits run with synchronous_commit = off for their transaction (visible at
+// once, durable a moment later: a server crash may lose the last few hundred milliseconds of
+// them, never part of one, and never one that a later durable commit built on); `sync: true` uses the server's
 // synchronous_commit (default `on`: the WAL is flushed before COMMIT returns). A group with any
 // sync commit is a sync transaction.
 //
@@ -37,8 +37,8 @@
 // the server, on a new connection, whether the transaction committed (txid_status); before the
 // notice, a break the server made (an error reply, a closed connection) means it did not commit.
 // `data.outcome` is `not-applied` when it is known that nothing was written and `unknown` when
-// the server could not be asked or the client gave up on the connection (#transaction). A transaction is all or nothing, so a
-// commit is never half applied.
+// the server could not be asked or the client gave up on the connection (#transaction). A
+// transaction is all or nothing, so a commit is never half applied.
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { PreconditionFailed, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
 import { COMMIT_NOTICE, commitFunctionSql, encodeGroup, parseOutcome } from './pg-commit.js'
