@@ -1,33 +1,33 @@
-// The storage-engine contract (engine.ts) on PostgreSQL, through the `pg` client (an optional
-// peer dependency, loaded only when a PostgreSQL engine is opened). Rows live in one table,
-// <schema>.kv (key bytea primary key, value bytea not null); bytea compares bytewise, unsigned,
-// shorter-first, which is the key order the contract asks for. docs/scaling.md is the guide.
+// The storage-engine contract (engine.ts) on PostgreSQL, through the `pg` client (an optional peer
+// dependency, loaded only when a PostgreSQL engine is opened). Rows live in one table, <schema>.kv
+// (key bytea primary key, value bytea not null); bytea compares bytewise, unsigned, shorter-first,
+// which is the key order the contract asks for. docs/scaling.md is the guide.
 //
 // Correct across processes and hosts without any lock held in memory: a commit runs in one
-// transaction, one call of the server-side function <schema>.chainlog_commit (pg-commit.ts,
-// schema version 2: one round trip), that first takes a transaction-scoped advisory lock on
-// every key it reads (its preconditions) or writes, in one global order (sorted lock ids, so two
-// writers never deadlock), then reads the rows its preconditions name, checks them, writes, and commits. Any other writer
-// of those keys, in any process, waits on the same locks, so the check and the write are one
-// step (two-phase locking on the commit's keys; absent rows are locked as well as present ones,
-// which SELECT ... FOR UPDATE could not do). The lock id of a key is FNV-1a of its bytes in the
-// namespace of the schema: part of the schema's contract (since schema version 1), like the table.
-// Each transaction also holds a shared lock on the schema's "global" lock; a commit whose keys
-// would need more than `maxLocks` locks takes that global lock exclusively instead, so a huge
+// transaction, one call of the server-side function <schema>.chainlog_commit (pg-commit.ts, schema
+// version 2: one round trip), that first takes a transaction-scoped advisory lock on every key it
+// reads (its preconditions) or writes, in one global order (sorted lock ids, so two writers never
+// deadlock), then reads the rows its preconditions name, checks them, writes, and commits. Any
+// other writer of those keys, in any process, waits on the same locks, so the check and the write
+// are one step (two-phase locking on the commit's keys; absent rows are locked as well as present
+// ones, which SELECT ... FOR UPDATE could not do). The lock id of a key is FNV-1a of its bytes in
+// the namespace of the schema: part of the schema's contract (since schema version 1), like the
+// table. Each transaction also holds a shared lock on the schema's "global" lock; a commit whose
+// keys would need more than `maxLocks` locks takes that global lock exclusively instead, so a huge
 // commit (a gc sweep) never fills the server's lock table.
 //
 // Within one process commits are applied in the order they were made (the contract): one
-// transaction at a time, and everything queued while one runs goes into the next (group commit:
-// 64 concurrent appends cost one transaction and one WAL flush). Each commit's preconditions are
+// transaction at a time, and everything queued while one runs goes into the next (group commit: 64
+// concurrent appends cost one transaction and one WAL flush). Each commit's preconditions are
 // checked against the rows as the commits before it in the group leave them; a commit whose
 // precondition fails is refused alone, without failing the others.
 //
-// Point reads (get, getMany) issued in the same tick share one query, so the concurrent appends
-// of a process, which resolve together, also read their heads, leases and metadata together.
+// Point reads (get, getMany) issued in the same tick share one query, so the concurrent appends of
+// a process, which resolve together, also read their heads, leases and metadata together.
 //
-// `sync: false` commits run with synchronous_commit = off for their transaction (visible at
-// once, durable a moment later: a server crash may lose the last few hundred milliseconds of
-// them, never part of one, and never one that a later durable commit built on); `sync: true` uses the server's
+// `sync: false` commits run with synchronous_commit = off for their transaction (visible at once,
+// durable a moment later: a server crash may lose the last few hundred milliseconds of them, never
+// part of one, and never one that a later durable commit built on); `sync: true` uses the server's
 // synchronous_commit (default `on`: the WAL is flushed before COMMIT returns). A group with any
 // sync commit is a sync transaction.
 //
@@ -36,9 +36,9 @@
 // breaks after the function sent its NOTICE (its writes made, COMMIT maybe done) the engine asks
 // the server, on a new connection, whether the transaction committed (txid_status); before the
 // notice, a break the server made (an error reply, a closed connection) means it did not commit.
-// `data.outcome` is `not-applied` when it is known that nothing was written and `unknown` when
-// the server could not be asked or the client gave up on the connection (#transaction). A
-// transaction is all or nothing, so a commit is never half applied.
+// `data.outcome` is `not-applied` when it is known that nothing was written and `unknown` when the
+// server could not be asked or the client gave up on the connection (#transaction). A transaction
+// is all or nothing, so a commit is never half applied.
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { PreconditionFailed, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
 import { COMMIT_NOTICE, commitFunctionSql, encodeGroup, parseOutcome } from './pg-commit.js'
