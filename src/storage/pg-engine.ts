@@ -1,47 +1,51 @@
-// The storage-engine contract (engine.ts) on PostgreSQL, through the `pg` client (an optional
-// peer dependency, loaded only when a PostgreSQL engine is opened). Rows live in one table,
-// <schema>.kv (key bytea primary key, value bytea not null); bytea compares bytewise, unsigned,
-// shorter-first, which is the key order the contract asks for. docs/scaling.md is the guide.
+// The storage-engine contract (engine.ts) on PostgreSQL, through the `pg` client (an optional peer
+// dependency, loaded only when a PostgreSQL engine is opened). Rows live in one table, <schema>.kv
+// (key bytea primary key, value bytea not null); bytea compares bytewise, unsigned, shorter-first,
+// which is the key order the contract asks for. docs/scaling.md is the guide.
 //
 // Correct across processes and hosts without any lock held in memory: a commit runs in one
-// transaction that first takes a transaction-scoped advisory lock on every key it reads (its
-// preconditions) or writes, in one global order (sorted lock ids, so two writers never deadlock),
-// then reads the rows its preconditions name, checks them, writes, and commits. Any other writer
-// of those keys, in any process, waits on the same locks, so the check and the write are one
-// step (two-phase locking on the commit's keys; absent rows are locked as well as present ones,
-// which SELECT ... FOR UPDATE could not do). The lock id of a key is FNV-1a of its bytes in the
-// namespace of the schema: part of the schema's contract (schema version 1), like the table.
-// Each transaction also holds a shared lock on the schema's "global" lock; a commit whose keys
-// would need more than `maxLocks` locks takes that global lock exclusively instead, so a huge
+// transaction, one call of the server-side function <schema>.chainlog_commit (pg-commit.ts, schema
+// version 2: one round trip), that first takes a transaction-scoped advisory lock on every key it
+// reads (its preconditions) or writes, in one global order (sorted lock ids, so two writers never
+// deadlock), then reads the rows its preconditions name, checks them, writes, and commits. Any
+// other writer of those keys, in any process, waits on the same locks, so the check and the write
+// are one step (two-phase locking on the commit's keys; absent rows are locked as well as present
+// ones, which SELECT ... FOR UPDATE could not do). The lock id of a key is FNV-1a of its bytes in
+// the namespace of the schema: part of the schema's contract (since schema version 1), like the
+// table. Each transaction also holds a shared lock on the schema's "global" lock; a commit whose
+// keys would need more than `maxLocks` locks takes that global lock exclusively instead, so a huge
 // commit (a gc sweep) never fills the server's lock table.
 //
 // Within one process commits are applied in the order they were made (the contract): one
-// transaction at a time, and everything queued while one runs goes into the next (group commit:
-// 64 concurrent appends cost one transaction and one WAL flush). Each commit's preconditions are
+// transaction at a time, and everything queued while one runs goes into the next (group commit: 64
+// concurrent appends cost one transaction and one WAL flush). Each commit's preconditions are
 // checked against the rows as the commits before it in the group leave them; a commit whose
 // precondition fails is refused alone, without failing the others.
 //
-// Point reads (get, getMany) issued in the same tick share one query, so the concurrent appends
-// of a process, which resolve together, also read their heads, leases and metadata together.
+// Point reads (get, getMany) issued in the same tick share one query, so the concurrent appends of
+// a process, which resolve together, also read their heads, leases and metadata together.
 //
-// `sync: false` commits run with SET LOCAL synchronous_commit = off (visible at once, durable a
-// moment later: a server crash may lose the last few hundred milliseconds of them, never part of
-// one, and never one that a later durable commit built on); `sync: true` uses the server's
+// `sync: false` commits run with synchronous_commit = off for their transaction (visible at once,
+// durable a moment later: a server crash may lose the last few hundred milliseconds of them, never
+// part of one, and never one that a later durable commit built on); `sync: true` uses the server's
 // synchronous_commit (default `on`: the WAL is flushed before COMMIT returns). A group with any
 // sync commit is a sync transaction.
 //
 // Faults: a connection that breaks, a server that shuts down or restarts, or one that cannot be
 // reached within connectionTimeoutMillis gives CHAINLOG_STORE_UNAVAILABLE (retryable). When it
-// breaks during COMMIT the engine asks the server, on a new connection, whether the transaction
-// committed (txid_status); `data.outcome` is `not-applied` when it is known that nothing was
-// written and `unknown` when the server could not be asked. A transaction is all or nothing, so a
-// commit is never half applied.
+// breaks after the function sent its NOTICE (its writes made, COMMIT maybe done) the engine asks
+// the server, on a new connection, whether the transaction committed (txid_status); before the
+// notice, a break the server made (an error reply, a closed connection) means it did not commit.
+// `data.outcome` is `not-applied` when it is known that nothing was written and `unknown` when the
+// server could not be asked or the client gave up on the connection (#transaction). A transaction
+// is all or nothing, so a commit is never half applied.
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import { PRESENT, PreconditionFailed, sameValue, type BatchOp, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
+import { PreconditionFailed, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
+import { COMMIT_NOTICE, commitFunctionSql, encodeGroup, parseOutcome } from './pg-commit.js'
 import type * as PgTypes from 'pg'
 
 /** The schema version this code creates and reads (rows in <schema>.chainlog_migrations). */
-export const PG_SCHEMA_VERSION = 1
+export const PG_SCHEMA_VERSION = 2
 
 /** Connection pool settings handed to pg.Pool (any other pg.Pool option passes through). */
 export interface PgPoolOptions {
@@ -162,6 +166,20 @@ function unavailableReason(err: unknown): { reason: string; code?: string } | un
 
 export type PgOp = 'open' | 'read' | 'commit'
 
+/**
+ * Whether a break of a connection during a call was the server's (or its kernel's) doing: an
+ * error reply, the connection closed (end of stream), or, on a unix socket, reset. Everything
+ * the server sent before such a break has been delivered. Not so for a timeout or an unreachable
+ * network, nor for a reset over TCP (a middlebox may have dropped the connection while the server
+ * still sends).
+ */
+function closedByServer(err: unknown, unixSocket: boolean): boolean {
+  const why = unavailableReason(err)
+  if (!why || why.reason === 'timeout') return false
+  if (why.code === 'ECONNRESET' || why.code === 'EPIPE' || why.code === 'ECONNABORTED') return unixSocket
+  return why.reason !== 'connect'
+}
+
 function unavailable(err: unknown, op: PgOp, extra: Record<string, unknown> = {}): ChainlogError {
   const why = unavailableReason(err) ?? { reason: 'connection-lost' }
   const text = err instanceof Error ? err.message : String(err)
@@ -216,6 +234,11 @@ const MIGRATIONS: Migration[] = [
     // keep PostgreSQL from trying to compress them again.
     sql: (s) => [`CREATE TABLE ${s}.kv (key bytea PRIMARY KEY, value bytea NOT NULL)`, `ALTER TABLE ${s}.kv ALTER COLUMN value SET STORAGE EXTERNAL`],
   },
+  {
+    version: 2,
+    description: 'chainlog_commit: a group of commits (locks, preconditions, writes) in one call (pg-commit.ts)',
+    sql: (s) => [commitFunctionSql(s)],
+  },
 ]
 if (MIGRATIONS.at(-1)!.version !== PG_SCHEMA_VERSION) throw new Error('PG_SCHEMA_VERSION is not the last migration')
 
@@ -262,18 +285,6 @@ async function migrate(client: PoolClient, schema: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // The engine
 
-/** Rows per INSERT statement (two parameters each; PostgreSQL allows 65535 parameters). */
-const PUT_ROWS_PER_STATEMENT = 8192
-/**
- * Writes up to this many bytes of keys and values go inline (hex) with COMMIT in one round trip;
- * larger ones as binary parameters, then COMMIT. One append (~20 KB in the bench's workload)
- * saves the round trip; for a group of appends the server's parsing and decoding of the hex text
- * costs more than the round trip (bench case 15b, 16 sessions in one process: 256 KB here gave
- * 123-146 turns/s, 32 KB 137-168, in 3 interleaved rounds on a loaded 2-core machine).
- */
-const INLINE_BYTES = 32 * 1024
-/** Bytes as a SQL expression (hex digits only: nothing to escape, whatever standard_conforming_strings says). */
-const literal = (u: Uint8Array) => `decode('${buf(u).toString('hex')}','hex')`
 const noop = () => undefined
 
 /** Open (and create or upgrade the schema of) a PostgreSQL engine. */
@@ -573,11 +584,18 @@ export class PgEngine implements StorageEngine {
   }
 
   /**
-   * One transaction for a group; returns each commit with its refusal (undefined: applied).
-   * Two round trips for a typical group: (1) BEGIN, the locks, the transaction id and the
-   * precondition rows, as one multi-statement query (in READ COMMITTED each statement takes a
-   * fresh snapshot, so the rows are read after the locks are held); (2) the writes and COMMIT.
-   * Writes too big to inline as hex go as binary parameters, then COMMIT on its own.
+   * One transaction for a group; returns each commit with its refusal (undefined: applied). One
+   * round trip: a prepared call of <schema>.chainlog_commit (pg-commit.ts), whose statement is
+   * its own transaction: locks, checks, writes and COMMIT on the server, keys and values as one
+   * binary parameter.
+   *
+   * When the connection breaks during the call: if the function's NOTICE arrived (it is flushed
+   * before COMMIT), the transaction id is known and the server is asked (txid_status), as for a
+   * break during COMMIT before. If it did not arrive, the function had not finished, so its
+   * transaction had not committed, when the break is the server's or its kernel's doing (it closed
+   * or reset the connection, or reported an error): those bytes would have been delivered before
+   * the close. A break the client decides on (a timeout, an unreachable network) could have lost
+   * them: outcome unknown.
    */
   async #transaction(group: Pending[], locks: number[] | 'global'): Promise<[Pending, PreconditionFailed | undefined][]> {
     let client: PoolClient
@@ -586,158 +604,66 @@ export class PgEngine implements StorageEngine {
     } catch (err) {
       throw new TransactionFailed('not-applied', err, true)
     }
+    let notice: string | undefined
+    const onNotice = (msg: { message?: string }) => {
+      if (msg.message?.startsWith(COMMIT_NOTICE)) notice = msg.message.slice(COMMIT_NOTICE.length)
+    }
     client.on('error', noop)
+    client.on('notice', onNotice)
     let released = false
     const release = (err: unknown) => {
       if (released) return
       released = true
       client.removeListener('error', noop)
+      client.removeListener('notice', onNotice)
       client.release(err as Error | undefined)
     }
     let broke: unknown
-    let committing = false
-    let xid: string | undefined
-    const out: [Pending, PreconditionFailed | undefined][] = []
-    const sync = group.some((p) => p.commit.sync === true)
-    try {
-      const L = this.#locks
-      const wanted = new Map<string, Uint8Array>()
-      // Keys only expected present (PRESENT) are read as present or not, without their values.
-      const valued = new Set<string>()
-      for (const p of group) {
-        for (const e of p.commit.expect ?? []) {
-          wanted.set(id(e.key), e.key)
-          if (e.value !== PRESENT) valued.add(id(e.key))
-        }
-      }
-      const sql = ['BEGIN']
-      if (!sync) sql.push('SET LOCAL synchronous_commit = off')
-      // Locks in ascending order, all in one statement: two writers never deadlock.
-      if (locks === 'global') sql.push(`SELECT pg_advisory_xact_lock(${L.global})`)
-      else sql.push(`SELECT pg_advisory_xact_lock_shared(${L.global})`, `SELECT count(pg_advisory_xact_lock(${L.keyNamespace}, l)) FROM unnest('{${locks.join(',')}}'::int4[]) AS l`)
-      // The transaction id, by which an unknown outcome is settled later.
-      sql.push('SELECT txid_current() AS xid')
-      if (wanted.size > 0) {
-        const bare = [...wanted].filter(([k]) => !valued.has(k)).map(([, key]) => literal(key))
-        const value = bare.length === 0 ? 'value' : `CASE WHEN key IN (${bare.join(',')}) THEN ''::bytea ELSE value END AS value`
-        sql.push(`SELECT key, ${value} FROM ${this.#s}.kv WHERE key IN (${[...wanted.values()].map(literal).join(',')})`)
-      }
-      const results = (await client.query(sql.join('; '))) as unknown as PgTypes.QueryResult[]
+    const commits = group.map((p) => p.commit)
+    const sync = commits.some((c) => c.sync === true)
+    const req = encodeGroup(commits)
+    const L = this.#locks
+    const landed = (text: string): [Pending, PreconditionFailed | undefined][] => {
+      const { xid, refusals } = parseOutcome(text, commits)
       if (locks === 'global') this.stats.escalated++
-      const rows = new Map<string, Uint8Array | undefined>()
-      if (wanted.size > 0) {
-        for (const k of wanted.keys()) rows.set(k, undefined)
-        for (const row of results.at(-1)!.rows as { key: Buffer; value: Buffer }[]) rows.set(row.key.toString('latin1'), view(row.value))
-      }
-      xid = String((results.at(wanted.size > 0 ? -2 : -1)!.rows[0] as { xid: string }).xid)
-
-      // Check each commit in order against the rows as the accepted ones before it leave them.
-      const net = new Map<string, BatchOp>()
-      for (const p of group) {
-        const expect = p.commit.expect ?? []
-        const failed = expect.findIndex((e) => !sameValue(rows.get(id(e.key)), e.value))
-        if (failed >= 0) {
-          const e = expect[failed]!
-          out.push([p, new PreconditionFailed(failed, e.key, rows.get(id(e.key)))])
-          continue
-        }
-        out.push([p, undefined])
-        for (const op of p.commit.ops) {
-          const k = id(op.key)
-          net.set(k, op)
-          if (rows.has(k)) rows.set(k, op.type === 'put' ? op.value : undefined)
-        }
-      }
-      if (net.size === 0) {
-        // Nothing to write (all refused, or checks only): no commit record, no WAL flush.
-        await client.query('ROLLBACK')
-        return out
-      }
-      const ops = [...net.values()]
-      let bytes = 0
-      for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0)
-      if (bytes <= INLINE_BYTES && ops.length <= PUT_ROWS_PER_STATEMENT) {
-        committing = true
-        await client.query(`${this.#inlineWrite(ops)}; COMMIT`)
-      } else {
-        await this.#write(client, ops)
-        committing = true
-        await client.query('COMMIT')
-      }
-      this.stats.transactions++
-      this.stats.batches++
-      this.stats.bytesWritten += bytes
-      if (sync) {
-        this.stats.syncedTransactions++
-        this.stats.syncedBatches++
-      }
-      return out
-    } catch (err) {
-      if (unavailableReason(err)) broke = err
-      if (!broke) {
-        // The server refused a statement (not the connection): the transaction is aborted and
-        // COMMIT, if it was sent, did not run.
-        await client.query('ROLLBACK').catch((e2) => (broke = e2))
-        throw new TransactionFailed('not-applied', err)
-      }
-      if (!committing) throw new TransactionFailed('not-applied', err)
-      // The connection broke while COMMIT was on its way: it may or may not have happened. Ask
-      // the server, on another connection (this one goes back first: with pool.max 1 the
-      // question needs its slot).
-      release(broke)
-      const status = await this.#settle(xid!)
-      if (status === 'committed') {
-        this.stats.resolved++
+      if (xid !== undefined) {
         this.stats.transactions++
         this.stats.batches++
+        this.stats.bytesWritten += req.bytes
         if (sync) {
           this.stats.syncedTransactions++
           this.stats.syncedBatches++
         }
-        return out
+      }
+      return group.map((p, i) => [p, refusals.get(i)])
+    }
+    try {
+      const r = await client.query<{ r: string }>({
+        name: `chainlog:${this.#s}:commit`,
+        text: `SELECT ${this.#s}.chainlog_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS r`,
+        values: [sync, locks === 'global', L.keyNamespace, L.global, locks === 'global' ? [] : locks, req.segs, req.cs, req.xs, req.kinds, req.klens, req.vlens, req.data],
+      })
+      return landed(r.rows[0]!.r)
+    } catch (err) {
+      // The server refused the statement (not the connection): its transaction rolled back.
+      if (!unavailableReason(err)) throw new TransactionFailed('not-applied', err)
+      broke = err
+      if (notice === undefined) throw new TransactionFailed(closedByServer(err, String((client as { host?: unknown }).host ?? '').startsWith('/')) ? 'not-applied' : 'unknown', err)
+      const { xid } = parseOutcome(notice, commits)
+      // Nothing written: committed or not, the rows are as the outcome says.
+      if (xid === undefined) return landed(notice)
+      // The function finished; COMMIT may or may not have happened. Ask the server, on another
+      // connection (this one goes back first: with pool.max 1 the question needs its slot).
+      release(broke)
+      const status = await this.#settle(xid)
+      if (status === 'committed') {
+        this.stats.resolved++
+        return landed(notice)
       }
       if (status === 'aborted') this.stats.resolved++
       throw new TransactionFailed(status === 'aborted' ? 'not-applied' : 'unknown', err)
     } finally {
       release(broke)
-    }
-  }
-
-  /** The net writes as one statement with hex literals (for the simple-query round trip that also commits). */
-  #inlineWrite(ops: BatchOp[]): string {
-    const t = `${this.#s}.kv`
-    const dels = ops.filter((o) => o.type === 'del').map((o) => literal(o.key))
-    const puts = ops.filter((o): o is Extract<BatchOp, { type: 'put' }> => o.type === 'put').map((o) => `(${literal(o.key)},${literal(o.value)})`)
-    const del = dels.length > 0 ? `DELETE FROM ${t} WHERE key IN (${dels.join(',')})` : ''
-    if (puts.length === 0) return del
-    const put = `INSERT INTO ${t} (key, value) VALUES ${puts.join(',')} ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
-    return del === '' ? put : `WITH d AS (${del}) ${put}`
-  }
-
-  /** Net puts and deletes of the accepted commits (one op per key: the last), as binary parameters. */
-  async #write(client: PoolClient, ops: BatchOp[]): Promise<void> {
-    const t = `${this.#s}.kv`
-    const dels = ops.filter((o) => o.type === 'del').map((o) => buf(o.key))
-    const puts = ops.filter((o): o is Extract<BatchOp, { type: 'put' }> => o.type === 'put')
-    let delsLeft = dels.length > 0
-    for (let i = 0; i < puts.length || delsLeft; i += PUT_ROWS_PER_STATEMENT) {
-      const part = puts.slice(i, i + PUT_ROWS_PER_STATEMENT)
-      const values: unknown[] = []
-      let text = ''
-      if (delsLeft) {
-        values.push(dels)
-        text = part.length > 0 ? `WITH d AS (DELETE FROM ${t} WHERE key = ANY($1::bytea[])) ` : `DELETE FROM ${t} WHERE key = ANY($1::bytea[])`
-        delsLeft = false
-      }
-      if (part.length > 0) {
-        const tuples: string[] = []
-        for (const op of part) {
-          values.push(buf(op.key), buf(op.value))
-          tuples.push(`($${values.length - 1}::bytea, $${values.length}::bytea)`)
-        }
-        text += `INSERT INTO ${t} (key, value) VALUES ${tuples.join(',')} ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
-      }
-      await client.query(text, values)
     }
   }
 

@@ -321,6 +321,72 @@ describe('PgEngine: locks and groups', () => {
   })
 })
 
+describe('PgEngine: round trips', () => {
+  /** An engine whose connections count the queries they send (pg.Pool with a Client of our own). */
+  async function counted(schema = newSchema()): Promise<{ e: PgEngine; queries: string[] }> {
+    const queries: string[] = []
+    const pg = ((await import('pg')) as unknown as { default: typeof import('pg') }).default
+    class CountingClient extends pg.Client {
+      override query(...args: unknown[]): never {
+        const q = args[0] as string | { text: string }
+        queries.push(typeof q === 'string' ? q : q.text)
+        return (super.query as (...a: unknown[]) => never)(...args)
+      }
+    }
+    class CountingPool extends pg.Pool {
+      constructor(options: object) {
+        super({ ...options, Client: CountingClient })
+      }
+    }
+    const e = await open(schema, { loadPg: async () => ({ ...pg, Pool: CountingPool }) })
+    return { e, queries }
+  }
+
+  it('a commit with preconditions, puts and deletes is one query to the server, and so is a group of 16', async () => {
+    const { e, queries } = await counted()
+    await e.commit({ ops: [{ type: 'put', key: k('head'), value: k('h0') }, { type: 'put', key: k('gone'), value: k('x') }] })
+    queries.length = 0
+    await e.commit({
+      ops: [{ type: 'put', key: k('head'), value: k('h1') }, { type: 'put', key: k('rec/1'), value: new Uint8Array(20_000).fill(7) }, { type: 'del', key: k('gone') }],
+      expect: [{ key: k('head'), value: k('h0') }, { key: k('rec/1'), value: undefined }],
+      sync: true,
+    })
+    expect(queries).toHaveLength(1)
+    expect(queries[0]).toMatch(/chainlog_commit/)
+    expect(str(await e.get(k('head')))).toBe('h1')
+    expect(await e.get(k('gone'))).toBeUndefined()
+    expect((await e.get(k('rec/1')))!.length).toBe(20_000)
+    // 16 commits made at once: at most 2 transactions (the first alone, the rest grouped), a query each.
+    queries.length = 0
+    const before = e.stats.transactions
+    await Promise.all(Array.from({ length: 16 }, (_, i) => e.commit({ ops: [{ type: 'put', key: k(`s/${i}`), value: k('1') }], expect: [{ key: k(`s/${i}`), value: undefined }], sync: true })))
+    expect(e.stats.transactions - before).toBeLessThanOrEqual(2)
+    expect(queries).toHaveLength(e.stats.transactions - before)
+    await e.close()
+  })
+
+  it('a refused commit is one query and writes nothing; in a group the others still land, each checked after the ones before it', async () => {
+    const { e, queries } = await counted()
+    await e.commit({ ops: [{ type: 'put', key: k('n'), value: k('0') }] })
+    queries.length = 0
+    const before = e.stats.transactions
+    const err = await rejection(e.commit({ ops: [{ type: 'put', key: k('n'), value: k('9') }], expect: [{ key: k('other'), value: undefined }, { key: k('n'), value: k('5') }] }))
+    expect(err).toBeInstanceOf(PreconditionFailed)
+    expect((err as unknown as PreconditionFailed).index).toBe(1)
+    expect(str((err as unknown as PreconditionFailed).actual)).toBe('0')
+    expect(queries).toHaveLength(1)
+    // Nothing written: no transaction id, no commit record.
+    expect(e.stats.transactions).toBe(before)
+    expect(str(await e.get(k('n')))).toBe('0')
+    // One group: n 0 -> 1, then 1 -> 2 (sees the first), then a stale 0 -> 1 (refused), then 2 -> 3.
+    const results = await Promise.allSettled(['0', '1', '0', '2'].map((from) => e.commit({ ops: [{ type: 'put', key: k('n'), value: k(String(Number(from) + 1)) }], expect: [{ key: k('n'), value: k(from) }] })))
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled'])
+    expect(str(((results[2] as PromiseRejectedResult).reason as PreconditionFailed).actual)).toBe('2')
+    expect(str(await e.get(k('n')))).toBe('3')
+    await e.close()
+  })
+})
+
 describe('PgEngine: faults', () => {
   const APP = 'chainlog-victim'
   const victim = (schema: string) => open(schema, { pool: { max: 4, application_name: APP } })
@@ -427,6 +493,41 @@ describe('PgEngine: faults', () => {
     }
     const rows = await pgf.admin.query<{ key: Buffer }>(`SELECT key FROM ${schema}.kv ORDER BY key`)
     expect(rows.rows.map((r) => r.key.toString())).toEqual(['a', 'b'])
+    await e.close()
+  })
+
+  it('killed during COMMIT with a refused commit in its group: asked and landed, the refusal still reported from the NOTICE', async () => {
+    const schema = newSchema()
+    const e = await open(schema, { pool: { max: 1, application_name: APP } })
+    await e.commit({ ops: [{ type: 'put', key: k('h'), value: k('0') }] })
+    await setSystem('synchronous_standby_names', 'chainlog_absent_standby')
+    try {
+      // The two commits of the group queue up while the first waits for the standby.
+      const first = e.commit({ ops: [{ type: 'put', key: k('x'), value: k('1') }], sync: true })
+      const pid = await waitingBackend(APP, 'SyncRep')
+      const group = Promise.allSettled([
+        e.commit({ ops: [{ type: 'put', key: k('h'), value: k('1') }], expect: [{ key: k('h'), value: k('0') }], sync: true }),
+        e.commit({ ops: [{ type: 'put', key: k('h'), value: k('9') }], expect: [{ key: k('h'), value: k('0') }], sync: true }),
+      ])
+      await terminate(pid)
+      await first
+      const next = await until('the group waiting on SyncRep', async () => {
+        const r = await pgf.admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'SyncRep' AND pid <> $2", [APP, pid])
+        return r.rows[0]?.pid
+      })
+      await terminate(next)
+      const [a, b] = await group
+      expect(a.status).toBe('fulfilled')
+      expect(b.status).toBe('rejected')
+      expect((b as PromiseRejectedResult).reason).toBeInstanceOf(PreconditionFailed)
+      expect(str(((b as PromiseRejectedResult).reason as PreconditionFailed).actual)).toBe('1')
+      expect(e.stats.resolved).toBe(2)
+      expect(e.stats.transactions).toBe(3)
+    } finally {
+      await setSystem('synchronous_standby_names', undefined)
+    }
+    expect(str(await e.get(k('h')))).toBe('1')
+    expect(str(await e.get(k('x')))).toBe('1')
     await e.close()
   })
 
