@@ -270,6 +270,8 @@ export function packBlob(bytes: Uint8Array, profile: CompressionProfile): Uint8A
   return encodeCanonical({ codec, size: bytes.length, data })
 }
 
+const plain = (b: Uint8Array): Uint8Array => (b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength))
+
 /**
  * The uncompressed bytes of a stored blob.
  * @throws ChainlogError CHAINLOG_DECODE_FAILED when the stored form cannot be read
@@ -288,11 +290,13 @@ export function unpackBlob(stored: Uint8Array): Uint8Array {
       case 'raw':
         out = v.data
         break
+      // zlib gives Node Buffers: handed out as plain Uint8Arrays (no copy), as every byte string
+      // comes back (README), whatever codec stored it.
       case 'br':
-        out = platform.brotliDecompress(v.data)
+        out = plain(platform.brotliDecompress(v.data))
         break
       case 'deflate':
-        out = platform.inflateRaw(v.data)
+        out = plain(platform.inflateRaw(v.data))
         break
       default:
         throw new Error(`unknown codec ${String(v.codec)}`)

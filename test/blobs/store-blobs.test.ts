@@ -365,6 +365,20 @@ eachEngine((engine, memStore) => {
       expect([...(await blobRows(store)).keys()]).toEqual([sha('é'.repeat(51))])
     })
 
+    it('byte strings stored out of line come back as plain Uint8Arrays under every profile', async () => {
+      const bytes = new Uint8Array(64_000).map((_, i) => i % 7)
+      for (const profile of ['low-latency', 'balanced', 'compact'] as const) {
+        const store = await memStore({ blobs: { profile } })
+        await store.createSession({ sessionId: 's', ts: TS })
+        await store.appendTurn('s', [{ role: 'user', content: 'see attachment', data: bytes }], { ts: TS + 1 })
+        const back = ((await store.restore('s')).history[0] as { data: Uint8Array }).data
+        expect(back.constructor, profile).toBe(Uint8Array)
+        expect(back, profile).toEqual(bytes)
+        const codec = (decodeCbor([...(await blobRows(store)).values()][0]!) as { codec: string }).codec
+        expect(codec, profile).toBe(profile === 'low-latency' ? 'raw' : 'br')
+      }
+    })
+
     it("the default profile ('low-latency') stores blobs raw; 'balanced' and 'compact' compress text", async () => {
       const fast = await memStore()
       const balanced = await memStore({ blobs: { profile: 'balanced' } })
