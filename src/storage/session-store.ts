@@ -978,6 +978,7 @@ export class SessionStore {
     const appendOpts: AppendOptions = {}
     if (options.expectedHead !== undefined) appendOpts.expectedHead = options.expectedHead
     if (options.lease !== undefined) appendOpts.lease = options.lease
+    if (options.index !== undefined) appendOpts.index = options.index
     return this.#appendMany(sessionId, entries, appendOpts, options.turnEnd === true)
   }
 
