@@ -422,6 +422,8 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     const writesAt: WritesPos[][] = []
     for (const [i, [id, row]] of items.entries()) {
       view.rows.set(id, row)
+      // The entries holding its unchanged channels, unless cached (even for a checkpoint the view has).
+      for (const [hash, [s, q]] of Object.entries(row.r ?? {})) if (!this.#data.has(hash)) add(s, q)
       const have = view.checkpoints.get(id)
       if (have && have.sessionId === row.s && have.seq === row.q && (view.complete || view.loadedWrites.has(id)) && this.#data.has(have.hash)) {
         out[i] = have
@@ -432,18 +434,17 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       const w = row.w ?? ((await this.#reader.readIndex(view.root, `w:${id}`)) as WritesPos[] | undefined) ?? []
       writesAt[i] = w
       for (const [s, q] of w) add(s, q)
-      for (const [hash, [s, q]] of Object.entries(row.r ?? {})) if (!this.#data.has(hash)) add(s, q)
     }
     const got = new Map<string, StoredEntry>()
     for (const [s, set] of need) for (const e of await this.#entriesAt(s, [...set].sort((a, b) => a - b))) got.set(`${e.seq} ${s}`, e)
     for (const [i, [id, row]] of items.entries()) {
-      if (out[i]) continue
       // The entries holding its unchanged channels: taken only if each is the entry its hash names.
       for (const [hash, [s, q]] of Object.entries(row.r ?? {})) {
         const e = got.get(`${q} ${s}`)
         const d = e && e.hash === hash ? ourData<CheckpointData>(e, 'checkpoint') : undefined
         if (d) this.#remember(hash, d)
       }
+      if (out[i]) continue
       const e = got.get(`${row.q} ${row.s}`)!
       const data = ourData<CheckpointData>(e, 'checkpoint')
       if (!data || data.id !== id) {

@@ -10,6 +10,9 @@ import type { Entry } from '../schema/entry.js'
 import * as K from './keys.js'
 import { checkedBlob, corrupt, type ReadContext, type StoredEntry } from './read-entries.js'
 
+/** Records read with the engine's getSync, where it has one, when a call needs at most this many. */
+const SYNC_READS = 16
+
 /** Most seqs one call reads (a caller with more reads a range with entries()). */
 export const MAX_ENTRIES_AT = 1024
 
@@ -34,7 +37,10 @@ export async function readEntriesAt(ctx: ReadContext, sessionId: string, head: {
   const fetch = new Set(want)
   for (const q of want) if (q < head.seq) fetch.add(q + 1)
   const order = [...fetch].sort((a, b) => a - b)
-  const raw = await ctx.engine.getMany(order.map((q) => K.recordKey(sessionId, q)))
+  const keys = order.map((q) => K.recordKey(sessionId, q))
+  // A few small records: read on this thread where the engine can (no thread-pool round trip).
+  const getSync = ctx.engine.getSync
+  const raw = getSync && keys.length <= SYNC_READS ? keys.map((k) => getSync(k)) : await ctx.engine.getMany(keys)
   const records = new Map<number, Uint8Array>()
   for (let i = 0; i < order.length; i++) {
     const r = raw[i]
