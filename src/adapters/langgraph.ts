@@ -51,8 +51,10 @@ export type { BranchData, CheckpointData, StoredValue, WritesData } from './lang
 
 /** Checkpoint entries whose data a saver keeps decoded. */
 const DATA_CACHE_SIZE = 1024
-/** Writes entries at most this far after their checkpoint are read with it, in one range read. */
-const NEAR_WRITES = 8
+/** At least this many entries of a session, dense, are read in one range read rather than by seq. */
+const DENSE_RUN = 64
+/** Seqs per store.entriesAt call (its limit). */
+const ENTRIES_AT_MAX = 1024
 /** Looks at a head that is behind an index row before the row is taken as stale (about 2 s). */
 const HEAD_WAITS = 400
 /** Threads a saver keeps a view of, unless told otherwise. */
@@ -107,6 +109,14 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     this.#maxThreads = maxThreads
   }
 
+  /**
+   * Where reads go: the store itself, or, while this process holds a store opened by path, the
+   * store it holds (a SharedStore forwards each call to it; reading it directly skips that layer).
+   */
+  get #reader(): ChainlogStore {
+    return (this.store as { local?: ChainlogStore }).local ?? this.store
+  }
+
   /** Threads whose view this saver holds now (for tests and monitoring). */
   get threadsInView(): number {
     return this.#views.size
@@ -139,17 +149,46 @@ export class ChainlogSaver extends BaseCheckpointSaver {
         .filter((t): t is { threadId: string; ns: string } => t !== undefined)
         .filter((t) => (threadId === undefined || t.threadId === String(threadId)) && (ns === undefined || t.ns === ns))
     }
+    const matches = async (ref: CheckpointRef) => {
+      if (!filter) return true
+      const metadata = (await this.#load(ref.metadata)) as Record<string, unknown>
+      return Object.entries(filter).every(([k, v]) => metadata?.[k] === v)
+    }
     for (const t of threads) {
       const view = this.#view(t.threadId, t.ns)
-      const refs = await this.#locked(view, async () => {
+      const indexed = await this.#locked(view, async () => {
         await this.#sync(view)
+        return only === undefined && view.row !== undefined
+      })
+      if (indexed) {
+        // Newest first through the index, a page at a time: one reverse scan of the `c:` rows,
+        // then what the page's checkpoints need in one read per session (a range when dense).
+        let lt = beforeId !== undefined ? `c:${beforeId}` : 'c;'
+        for (;;) {
+          const size = filter || limit === undefined ? LIST_PAGE : Math.min(LIST_PAGE, limit)
+          if (size <= 0) break
+          const rows = await this.#reader.scanIndex(view.root, { gte: 'c:', lt, reverse: true, limit: size })
+          if (rows.length === 0) break
+          lt = rows[rows.length - 1]![0]
+          const refs = await this.#locked(view, () => this.#refsAt(view, rows.map(([name, row]) => [name.slice(2), row as CheckpointRow])))
+          for (const ref of refs) {
+            if (!(await matches(ref))) continue
+            if (limit !== undefined) {
+              if (limit <= 0) break
+              limit -= 1
+            }
+            yield await this.#locked(view, () => this.#tuple(view, ref))
+          }
+          if (rows.length < size) break
+        }
+        if (limit !== undefined && limit <= 0) return
+        continue
+      }
+      const refs = await this.#locked(view, async () => {
         if (only !== undefined) {
           const ref = await this.#ref(view, only)
           return ref ? [ref] : []
         }
-        // A short page through the index: the rows it returns and nothing else (from the view's
-        // cache when it holds the whole thread, but without sorting all of it).
-        if (view.row && limit !== undefined && !filter && limit <= LIST_PAGE) return this.#indexPage(view, beforeId, limit)
         await this.#readAll(view)
         return [...view.checkpoints.values()].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       })
@@ -157,10 +196,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       for (const ref of refs) {
         if (only && ref.id !== only) continue
         if (beforeId !== undefined && ref.id >= beforeId) continue
-        if (filter) {
-          const metadata = (await this.#load(ref.metadata)) as Record<string, unknown>
-          if (!Object.entries(filter).every(([k, v]) => metadata?.[k] === v)) continue
-        }
+        if (!(await matches(ref))) continue
         if (limit !== undefined) {
           if (limit <= 0) break
           limit -= 1
@@ -299,10 +335,10 @@ export class ChainlogSaver extends BaseCheckpointSaver {
    */
   async #sync(view: ThreadView): Promise<void> {
     if (view.row) {
-      const h = await this.store.readHead(view.row.cur)
+      const h = await this.#reader.readHead(view.row.cur)
       if (h && h.seq === view.row.seq) return
     }
-    const row = (await this.store.readIndex(view.root, 'thread')) as ThreadRow | undefined
+    const row = (await this.#reader.readIndex(view.root, 'thread')) as ThreadRow | undefined
     if (row) {
       const h = await this.#headReaches(row.cur, row.seq)
       if (h && h.seq === row.seq) {
@@ -334,18 +370,6 @@ export class ChainlogSaver extends BaseCheckpointSaver {
     }
   }
 
-  /** The newest page of checkpoints before `beforeId`, through the index: one scan and the entries it names. */
-  async #indexPage(view: ThreadView, beforeId: string | undefined, limit: number): Promise<CheckpointRef[]> {
-    const rows = await this.store.scanIndex(view.root, { gte: 'c:', lt: beforeId !== undefined ? `c:${beforeId}` : 'c;', reverse: true, limit })
-    const refs: CheckpointRef[] = []
-    for (const [name, row] of rows) {
-      const ref = await this.#refAt(view, name.slice(2), row as CheckpointRow)
-      refs.push(ref)
-      await this.#loadWrites(view, ref.id)
-    }
-    return refs
-  }
-
   #maxId(view: ThreadView): string | undefined {
     return view.row ? (view.row.max ?? undefined) : view.maxId
   }
@@ -371,49 +395,96 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   async #checkpointRow(view: ThreadView, id: string): Promise<CheckpointRow | undefined> {
     const have = view.rows.get(id)
     if (have) return have
-    const row = (await this.store.readIndex(view.root, `c:${id}`)) as CheckpointRow | undefined
+    const row = (await this.#reader.readIndex(view.root, `c:${id}`)) as CheckpointRow | undefined
     if (row) view.rows.set(id, row)
     return row
   }
 
-  /**
-   * A checkpoint's entry from its index row, with its pending writes: one range read when the
-   * writes follow the checkpoint closely in its session (as a step's writes do), else a read each.
-   */
+  /** A checkpoint's entry from its index row, with its pending writes (#refsAt). */
   async #refAt(view: ThreadView, id: string, row: CheckpointRow): Promise<CheckpointRef> {
-    view.rows.set(id, row)
-    const have = view.checkpoints.get(id)
-    if (have && have.sessionId === row.s && have.seq === row.q) return have
-    const near = (row.w ?? []).filter(([s, q]) => s === row.s && q > row.q && q <= row.q + NEAR_WRITES)
-    const to = Math.max(row.q, ...near.map(([, q]) => q))
-    // The entries holding its unchanged channels, when just before it (the previous step's), come in the same range.
-    const held = Object.entries(row.r ?? {}).filter(([hash, [s, q]]) => s === row.s && q < row.q && q >= row.q - NEAR_WRITES && !this.#data.has(hash))
-    const from = Math.min(row.q, ...held.map(([, [, q]]) => q))
+    return (await this.#refsAt(view, [[id, row]]))[0]!
+  }
+
+  /**
+   * Checkpoints from their index rows, with their pending writes and the entries that hold their
+   * unchanged channels (those the data cache lacks): what they need is read in one batched point
+   * read per session (store.entriesAt), or, for a dense run of many (a page of `list`), one range
+   * read. Nothing else of the thread is read. The view learns where they are and their writes.
+   */
+  async #refsAt(view: ThreadView, items: [string, CheckpointRow][]): Promise<CheckpointRef[]> {
+    const out: (CheckpointRef | undefined)[] = []
+    const need = new Map<string, Set<number>>()
+    const add = (s: string, q: number) => {
+      const set = need.get(s)
+      if (set) set.add(q)
+      else need.set(s, new Set([q]))
+    }
+    const writesAt: WritesPos[][] = []
+    for (const [i, [id, row]] of items.entries()) {
+      view.rows.set(id, row)
+      // The entries holding its unchanged channels, unless cached (even for a checkpoint the view has).
+      for (const [hash, [s, q]] of Object.entries(row.r ?? {})) if (!this.#data.has(hash)) add(s, q)
+      const have = view.checkpoints.get(id)
+      if (have && have.sessionId === row.s && have.seq === row.q && (view.complete || view.loadedWrites.has(id)) && this.#data.has(have.hash)) {
+        out[i] = have
+        writesAt[i] = []
+        continue
+      }
+      add(row.s, row.q)
+      const w = row.w ?? ((await this.#reader.readIndex(view.root, `w:${id}`)) as WritesPos[] | undefined) ?? []
+      writesAt[i] = w
+      for (const [s, q] of w) add(s, q)
+    }
     const got = new Map<string, StoredEntry>()
-    for await (const e of this.store.entries(row.s, { from, to })) got.set(`${e.seq} ${e.sessionId}`, e)
-    for (const [hash, [s, q]] of held) {
-      const e = got.get(`${q} ${s}`)
-      const d = e && e.hash === hash ? ourData<CheckpointData>(e, 'checkpoint') : undefined
-      if (d) this.#remember(hash, d)
+    for (const [s, set] of need) for (const e of await this.#entriesAt(s, [...set].sort((a, b) => a - b))) got.set(`${e.seq} ${s}`, e)
+    for (const [i, [id, row]] of items.entries()) {
+      // The entries holding its unchanged channels: taken only if each is the entry its hash names.
+      for (const [hash, [s, q]] of Object.entries(row.r ?? {})) {
+        const e = got.get(`${q} ${s}`)
+        const d = e && e.hash === hash ? ourData<CheckpointData>(e, 'checkpoint') : undefined
+        if (d) this.#remember(hash, d)
+      }
+      if (out[i]) continue
+      const e = got.get(`${row.q} ${row.s}`)!
+      const data = ourData<CheckpointData>(e, 'checkpoint')
+      if (!data || data.id !== id) {
+        throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the index of thread session ${view.root} names ${row.s} seq ${row.q} for checkpoint ${id}, which holds something else; run verify`, { sessionId: row.s, seq: row.q })
+      }
+      this.#remember(e.hash, data)
+      const ref: CheckpointRef = { id, hash: e.hash, sessionId: row.s, seq: row.q, metadata: data.metadata }
+      if (data.parent !== undefined) ref.parent = data.parent
+      view.checkpoints.set(id, ref)
+      if (!view.complete) await this.#foldWritesAt(view, id, writesAt[i]!, got)
+      out[i] = ref
     }
-    const e = got.get(`${row.q} ${row.s}`) ?? (await this.#entryAt(row.s, row.q))
-    const data = ourData<CheckpointData>(e, 'checkpoint')
-    if (!data || data.id !== id) {
-      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `the index of thread session ${view.root} names ${row.s} seq ${row.q} for checkpoint ${id}, which holds something else; run verify`, { sessionId: row.s, seq: row.q })
+    return out as CheckpointRef[]
+  }
+
+  /**
+   * The entries at `seqs` (ascending) of a session, checked against the chain: one batched point
+   * read, or one range read when they are many and dense (a page of a list).
+   */
+  async #entriesAt(sessionId: string, seqs: number[]): Promise<StoredEntry[]> {
+    const last = seqs[seqs.length - 1]!
+    // An index row can be seen a moment before the head of the commit that wrote it.
+    const h = await this.#headReaches(sessionId, last)
+    if (!h) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${sessionId} has no entry at seq ${last}; run verify`, { sessionId, seq: last })
+    if (seqs.length >= DENSE_RUN && last - seqs[0]! + 1 <= 2 * seqs.length) {
+      const want = new Set(seqs)
+      const out: StoredEntry[] = []
+      for await (const e of this.#reader.entries(sessionId, { from: seqs[0]!, to: last })) if (want.has(e.seq)) out.push(e)
+      return out
     }
-    this.#remember(e.hash, data)
-    const ref: CheckpointRef = { id, hash: e.hash, sessionId: row.s, seq: row.q, metadata: data.metadata }
-    if (data.parent !== undefined) ref.parent = data.parent
-    view.checkpoints.set(id, ref)
-    if (row.w !== undefined && !view.loadedWrites.has(id)) await this.#foldWritesAt(view, id, row.w, got)
-    return ref
+    const out: StoredEntry[] = []
+    for (let i = 0; i < seqs.length; i += ENTRIES_AT_MAX) out.push(...(await this.#reader.entriesAt(sessionId, seqs.slice(i, i + ENTRIES_AT_MAX))))
+    return out
   }
 
   /** Make sure the view holds every pending write of a checkpoint (indexed: from its index rows). */
   async #loadWrites(view: ThreadView, id: string): Promise<void> {
     if (view.complete || !view.row || view.loadedWrites.has(id)) return
     const row = await this.#checkpointRow(view, id)
-    const pos = row?.w ?? ((await this.store.readIndex(view.root, `w:${id}`)) as WritesPos[] | undefined) ?? []
+    const pos = row?.w ?? ((await this.#reader.readIndex(view.root, `w:${id}`)) as WritesPos[] | undefined) ?? []
     await this.#foldWritesAt(view, id, pos, new Map())
   }
 
@@ -435,7 +506,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   /** The entry at a position (one short range read, its hash checked against the chain). */
   async #entryAt(sessionId: string, seq: number): Promise<StoredEntry> {
     for (let attempt = 0; ; attempt++) {
-      for await (const e of this.store.entries(sessionId, { from: seq, to: seq })) return e
+      for await (const e of this.#reader.entries(sessionId, { from: seq, to: seq })) return e
       // An index row can be seen a moment before the head of the commit that wrote it.
       if (attempt > 0 || !(await this.#headReaches(sessionId, seq))) break
     }
@@ -449,7 +520,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
    */
   async #headReaches(sessionId: string, seq: number): Promise<Head | undefined> {
     for (let i = 0; i < HEAD_WAITS; i++) {
-      const h = await this.store.readHead(sessionId)
+      const h = await this.#reader.readHead(sessionId)
       if (!h || h.seq >= seq) return h && h.seq >= seq ? h : undefined
       await new Promise((r) => setTimeout(r, i < 8 ? 0 : 5))
     }
@@ -459,14 +530,14 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   /** Read what other writers appended since this view last looked, following branch markers. */
   async #refresh(view: ThreadView): Promise<void> {
     if (view.sessions.length === 0) {
-      if (!(await this.store.readHead(view.root))) return
+      if (!(await this.#reader.readHead(view.root))) return
       view.sessions.push({ id: view.root, seq: -1, head: undefined })
     }
     for (;;) {
       const cur = view.sessions[view.sessions.length - 1]!
       let head: string
       try {
-        head = await this.store.head(cur.id)
+        head = await this.#reader.head(cur.id)
       } catch (err) {
         if (!isChainlogError(err, ErrorCodes.SESSION_NOT_FOUND)) throw err
         // Deleted by another saver: start over from nothing.
@@ -475,7 +546,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       }
       if (head === cur.head) return
       const before = view.sessions.length
-      for await (const e of this.store.entries(cur.id, { from: cur.seq + 1 })) {
+      for await (const e of this.#reader.entries(cur.id, { from: cur.seq + 1 })) {
         applyToView(view, e)
         // Keep what was decoded anyway: a list that follows reads the newest checkpoints from here.
         const cp = ourData<CheckpointData>(e, 'checkpoint')
@@ -542,7 +613,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
 
   /** The hash of the thread's first entry (a fork with no parent starts there). */
   async #genesis(view: ThreadView): Promise<string | undefined> {
-    if (view.genesis === undefined && (await this.store.readHead(view.root))) view.genesis = (await this.#entryAt(view.root, 0)).hash
+    if (view.genesis === undefined && (await this.#reader.readHead(view.root))) view.genesis = (await this.#entryAt(view.root, 0)).hash
     return view.genesis
   }
 
@@ -648,7 +719,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       this.#data.set(hash, cached)
       return cached
     }
-    const data = ourData<CheckpointData>(await this.store.getEntry(hash), 'checkpoint')
+    const data = ourData<CheckpointData>(await this.#reader.getEntry(hash), 'checkpoint')
     if (!data) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${hash} is not a LangGraph checkpoint; run verify`, { hash })
     this.#remember(hash, data)
     return data
@@ -670,7 +741,7 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       const to = Math.max(...list.map((r) => r.seq))
       // Only dense runs: a few checkpoints far apart are cheaper to fetch one by one.
       if (to - from + 1 > 4 * list.length) continue
-      for await (const e of this.store.entries(sessionId, { from, to })) {
+      for await (const e of this.#reader.entries(sessionId, { from, to })) {
         const data = want.has(e.hash) ? ourData<CheckpointData>(e, 'checkpoint') : undefined
         if (data) this.#remember(e.hash, data)
       }

@@ -1,7 +1,8 @@
 // The OpenAI Agents SDK's `Session` on a chainlog store (docs/adapters.md). A session's items
 // are entries of a chainlog session; popItem and clearSession never rewrite: they continue in a
 // fork or a compaction, and leave a marker at the end of the old session saying where it went.
-import type { AgentInputItem, Model, ModelRequest, ModelResponse, Session, StreamEvent } from '@openai/agents'
+import type { AgentInputItem, Model, ModelRequest, ModelResponse, Session, SessionHistoryTransaction, SessionHistoryTransactionArgs, StreamEvent } from '@openai/agents'
+import { createHash } from 'node:crypto'
 import { v7 as uuidv7 } from 'uuid'
 import { ChainlogError, ErrorCodes, classifyItem, isChainlogError } from '../index.js'
 import type { ChainlogStore, EntryInput, ItemClass, StoredEntry, Usage } from '../index.js'
@@ -29,8 +30,13 @@ export interface ChainlogSessionOptions {
 /** Where a session's items went: written at the end of the session they left. */
 export interface ContinuedMarker {
   sessionId: string
-  reason: 'pop_item' | 'clear_session' | 'replace_with_compaction'
+  reason: 'pop_item' | 'clear_session' | 'replace_with_compaction' | 'history_transaction'
 }
+
+/** Index row (of the SDK session's first chainlog session) recording an applied history transaction. */
+export const OPERATION_ROW = 'op:'
+/** Longest operationId, in UTF-8 bytes (an index row name is at most 512). */
+const MAX_OPERATION_ID = 400
 
 /** Entries read in the first window of a tail read; each next window is four times larger. */
 const FIRST_WINDOW = 16
@@ -90,6 +96,38 @@ function markerOf(e: StoredEntry): ContinuedMarker | undefined {
  */
 function storable(items: readonly AgentInputItem[]): unknown[] {
   return JSON.parse(JSON.stringify(items)) as unknown[]
+}
+
+/** JSON with object keys sorted: equal for items the SDK would call structurally equal. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`
+  }
+  return JSON.stringify(v)
+}
+
+/** A history transaction checked and in stored form (CHAINLOG_INVALID_ARGUMENT, before anything is written, if malformed). */
+function checkTransaction(args: SessionHistoryTransactionArgs): { operationId: string; tx: SessionHistoryTransaction; digest: string } {
+  const bad = (message: string) => new ChainlogError(ErrorCodes.INVALID_ARGUMENT, message, {})
+  if (!args || typeof args !== 'object') throw bad('applyHistoryTransaction needs { operationId, transaction }')
+  const { operationId, transaction } = args
+  if (typeof operationId !== 'string' || operationId.trim() === '') throw bad('operationId must be a non-empty string')
+  if (Buffer.byteLength(operationId) > MAX_OPERATION_ID) throw bad(`operationId must be at most ${MAX_OPERATION_ID} bytes`)
+  const items = (v: unknown, name: string): AgentInputItem[] => {
+    if (!Array.isArray(v) || !v.every((i) => i !== null && typeof i === 'object' && !Array.isArray(i))) throw bad(`transaction.${name} must be an array of items`)
+    return storable(v as AgentInputItem[]) as AgentInputItem[]
+  }
+  let tx: SessionHistoryTransaction
+  if (transaction?.type === 'append_items') tx = { type: 'append_items', items: items(transaction.items, 'items') }
+  else if (transaction?.type === 'replace_suffix') {
+    tx = { type: 'replace_suffix', expectedSuffix: items(transaction.expectedSuffix, 'expectedSuffix'), replacement: items(transaction.replacement, 'replacement') }
+  } else throw bad('transaction.type must be append_items or replace_suffix')
+  return { operationId, tx, digest: createHash('sha256').update(canonicalJson(tx)).digest('hex') }
 }
 
 function sumDetail(details: unknown, key: string): number {
@@ -280,6 +318,93 @@ export class ChainlogSession implements Session {
   }
 
   /**
+   * The SDK's atomic, idempotent history change. `append_items` is one append with
+   * compare-and-set; `replace_suffix` checks that the history ends with `expectedSuffix`, then
+   * continues the session in a fork just before the first item it replaces (the other items of
+   * that entry and the entries after it that hold no items are carried over, as popItem does),
+   * with `replacement` appended there, and ends the old session with a marker (`reason`
+   * `history_transaction`). The operation id is recorded in an index row of the SDK session's first
+   * chainlog session in the same commit as the change (the append, or the marker): an id applied
+   * before succeeds without applying again, and with a different transaction fails with
+   * CHAINLOG_INVALID_ARGUMENT. A suffix that does not match fails with CHAINLOG_HEAD_CONFLICT.
+   * Either failure changes nothing and records nothing.
+   */
+  async applyHistoryTransaction(args: SessionHistoryTransactionArgs): Promise<void> {
+    const { operationId, tx, digest } = checkTransaction(args)
+    const row = `${OPERATION_ROW}${operationId}`
+    await this.#exclusive(async () => {
+      for (;;) {
+        const at = await this.#ensure()
+        const done = (await this.store.readIndex(this.#root, row)) as { digest: string } | undefined
+        if (done) {
+          if (done.digest === digest) return
+          throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `history operation ${operationId} was already applied with a different transaction`, { sessionId: this.#root, operationId })
+        }
+        const index = { sessionId: this.#root, rows: [[row, { digest, sessionId: at.sessionId }]] as [string, unknown][] }
+        const append = tx.type === 'append_items' ? tx.items : tx.expectedSuffix.length === 0 ? tx.replacement : undefined
+        try {
+          if (append) {
+            const r =
+              append.length > 0
+                ? await this.store.appendTurn(at.sessionId, append, { expectedHead: at.head, classify: classifyAgentItem, index })
+                : await this.store.appendCustom(at.sessionId, OPENAI_AGENTS_NAMESPACE, 'history_transaction', { operationId }, { expectedHead: at.head, index })
+            this.#head = 'head' in r ? r.head : r.hash
+            return
+          }
+          if (await this.#replaceSuffix(at, tx as Extract<SessionHistoryTransaction, { type: 'replace_suffix' }>, index)) return
+        } catch (err) {
+          if (!isChainlogError(err, ErrorCodes.HEAD_CONFLICT) || this.#onConflict === 'throw' || (err.data as { suffix?: boolean }).suffix) throw err
+        }
+      }
+    })
+  }
+
+  /** replace_suffix with a non-empty suffix: false if another writer moved the session first (nothing of this try remains). */
+  async #replaceSuffix(
+    at: { sessionId: string; head: string },
+    tx: Extract<SessionHistoryTransaction, { type: 'replace_suffix' }>,
+    index: { sessionId: string; rows: [string, unknown][] },
+  ): Promise<boolean> {
+    const n = tx.expectedSuffix.length
+    const after: StoredEntry[] = []
+    const newer: unknown[] = []
+    let found: StoredEntry | undefined
+    let keep: unknown[] = []
+    for await (const e of this.#backwards(at.sessionId)) {
+      const items = itemsIn(e)
+      if (newer.length + items.length >= n) {
+        found = e
+        const cut = items.length - (n - newer.length)
+        keep = items.slice(0, cut)
+        newer.unshift(...items.slice(cut))
+        break
+      }
+      newer.unshift(...items)
+      if (items.length === 0 && e.entry.kind !== 'session_start') after.push(e)
+    }
+    if (!found || canonicalJson(newer) !== canonicalJson(tx.expectedSuffix)) {
+      throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `the history of session ${this.#root} does not end with the transaction's expectedSuffix`, { sessionId: at.sessionId, actualHead: at.head, suffix: true })
+    }
+    let next: { sessionId: string; head: string }
+    const carried: EntryInput[] = []
+    if (found.entry.kind === 'session_start') {
+      next = await this.store.compact(at.sessionId, {
+        history: [...keep, ...tx.replacement],
+        details: { reason: 'history_transaction', by: OPENAI_AGENTS_NAMESPACE },
+      })
+    } else {
+      next = await this.store.forkAt(found.prev)
+      if (keep.length > 0) carried.push({ kind: found.entry.kind, ts: found.entry.ts, items: keep } as EntryInput)
+    }
+    for (const e of after.reverse()) carried.push(e.entry as EntryInput)
+    if (carried.length > 0) next.head = (await this.store.appendMany(next.sessionId, carried, { expectedHead: next.head })).head
+    if (found.entry.kind !== 'session_start' && tx.replacement.length > 0) {
+      next.head = (await this.store.appendTurn(next.sessionId, tx.replacement, { expectedHead: next.head, classify: classifyAgentItem })).head
+    }
+    return this.#moveTo(at, next, 'history_transaction', index)
+  }
+
+  /**
    * A Model that records each call's token usage; it is written as `llm_usage` entries with
    * the next addItems (in the same batch), or by flushUsage.
    * @example const agent = new Agent({ name: 'a', model: session.trackUsage(model, 'gpt-5') })
@@ -359,10 +484,15 @@ export class ChainlogSession implements Session {
    * End `from` with a marker naming `to` (compare-and-set on the head this operation started
    * from). If another writer got there first, `to` is deleted and the caller tries again.
    */
-  async #moveTo(from: { sessionId: string; head: string }, to: { sessionId: string; head: string }, reason: ContinuedMarker['reason']): Promise<boolean> {
+  async #moveTo(
+    from: { sessionId: string; head: string },
+    to: { sessionId: string; head: string },
+    reason: ContinuedMarker['reason'],
+    index?: { sessionId: string; rows: [string, unknown][] },
+  ): Promise<boolean> {
     const marker: ContinuedMarker = { sessionId: to.sessionId, reason }
     try {
-      await this.store.appendCustom(from.sessionId, OPENAI_AGENTS_NAMESPACE, CONTINUED, marker, { expectedHead: from.head })
+      await this.store.appendCustom(from.sessionId, OPENAI_AGENTS_NAMESPACE, CONTINUED, marker, index ? { expectedHead: from.head, index } : { expectedHead: from.head })
     } catch (err) {
       if (!isChainlogError(err, ErrorCodes.HEAD_CONFLICT)) throw err
       await this.store.deleteSession(to.sessionId)

@@ -57,6 +57,7 @@ const FORWARDED = [
   'readMeta',
   'readIndex',
   'scanIndex',
+  'entriesAt',
   'treeHead',
   'checkpoint',
   'prove',
@@ -697,4 +698,5 @@ export class SharedStore implements StoreMethods {
   readMeta: Store['readMeta'] = (...a) => this.#call('readMeta', a) as never
   readIndex: Store['readIndex'] = (...a) => this.#call('readIndex', a) as never
   scanIndex: Store['scanIndex'] = (...a) => this.#call('scanIndex', a) as never
+  entriesAt: Store['entriesAt'] = (...a) => this.#call('entriesAt', a) as never
 }

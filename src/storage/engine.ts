@@ -89,6 +89,13 @@ export interface StorageEngine {
   get(key: Uint8Array): Promise<Uint8Array | undefined>
   getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]>
   /**
+   * A point read on the calling thread, without a round trip through a thread pool or a server,
+   * where the engine can (LevelDB's getSync: small rows a caller has just located, mostly in the
+   * block cache); absent where it cannot. It blocks for the read, so readers use it only for a
+   * few small rows (session index rows, store.entriesAt).
+   */
+  readonly getSync?: (key: Uint8Array) => Uint8Array | undefined
+  /**
    * The rows of a range in order, in chunks: the first of at most `chunk` rows, each next one up
    * to twice as large, up to `maxChunk` (default `chunk`). Chunk sizes are a hint for how far to
    * read ahead; a reader that stops early wastes less with small first chunks.

@@ -108,6 +108,22 @@ export class LevelEngine implements StorageEngine {
     this.#seq = this.#applied = journal?.seq ?? 0
     this.#path = options.path
     this.#syncEveryMs = options.syncEveryMs
+    if ((db as { supports?: { getSync?: boolean } }).supports?.getSync === true) this.getSync = (key) => this.#getSync(key)
+  }
+
+  readonly getSync?: (key: Uint8Array) => Uint8Array | undefined
+
+  /** get() without the thread pool: what is journalled but not yet in LevelDB comes from the overlay, as for get(). */
+  #getSync(key: Uint8Array): Uint8Array | undefined {
+    if (this.#overlay.size > 0) {
+      const o = this.#overlay.get(id(key))
+      if (o) return o.value && new Uint8Array(o.value)
+    }
+    try {
+      return (this.db as unknown as { getSync(key: Uint8Array, options: typeof BIN): Uint8Array | undefined }).getSync(key, BIN)
+    } catch (err) {
+      return this.#readFailed(err)
+    }
   }
 
   /** Whether a group that did not ask for sync is fsynced anyway, by the `syncEveryMs` bound. */

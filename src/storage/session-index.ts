@@ -62,7 +62,8 @@ export function indexOps(sessionId: string, update: IndexUpdate): BatchOp[] {
 }
 
 export async function readIndexRow(engine: StorageEngine, sessionId: string, name: string): Promise<unknown> {
-  const raw = await engine.get(K.indexKey(sessionId, name))
+  const key = K.indexKey(sessionId, name)
+  const raw = engine.getSync ? engine.getSync(key) : await engine.get(key)
   return raw === undefined ? undefined : decodeCbor(raw)
 }
 

@@ -33,6 +33,7 @@ import { listSessions, type ListOptions, type SessionInfo } from './list-session
 import type { MigrationProgress } from './migrate.js'
 import { storageError } from './open-errors.js'
 import { checkedBlob, corrupt, readEntries, type StoredEntry } from './read-entries.js'
+import { readEntriesAt } from './read-at.js'
 import { countItems, emptyCounts, type SessionMeta } from './session-meta.js'
 import { checkFormat, openLevel } from './store-format.js'
 import { platform } from '../platform/node.js'
@@ -987,6 +988,7 @@ export class SessionStore {
     const appendOpts: AppendOptions = {}
     if (options.expectedHead !== undefined) appendOpts.expectedHead = options.expectedHead
     if (options.lease !== undefined) appendOpts.lease = options.lease
+    if (options.index !== undefined) appendOpts.index = options.index
     return this.#appendMany(sessionId, entries, appendOpts, options.turnEnd === true)
   }
 
@@ -1062,6 +1064,15 @@ export class SessionStore {
     this.checkOpen()
     const head = await this.requireHead(sessionId)
     yield* readEntries(this, sessionId, head, options)
+  }
+
+  /**
+   * The entries at `seqs` of a session, in the order asked, each checked against the chain as
+   * entries() checks it, in one batched read of their records and their successors (read-at.ts).
+   */
+  async entriesAt(sessionId: string, seqs: readonly number[]): Promise<StoredEntry[]> {
+    this.checkOpen()
+    return readEntriesAt(this, sessionId, await this.requireHead(sessionId), seqs)
   }
 
   /**

@@ -42,6 +42,8 @@ function countReads(store: Store): { rows: () => number; reset: () => void } {
   const getMany = engine.getMany.bind(engine)
   const scan = engine.scan.bind(engine)
   engine.get = (k: Uint8Array) => (rows++, get(k))
+  const getSync = engine.getSync
+  if (getSync) (engine as { getSync?: typeof getSync }).getSync = (k: Uint8Array) => (rows++, getSync(k))
   engine.getMany = (ks: readonly Uint8Array[]) => ((rows += ks.length), getMany(ks))
   engine.scan = async function* (range: KeyRange, chunk?: number, max?: number): AsyncIterable<Row[]> {
     for await (const batch of scan(range, chunk, max)) {
@@ -50,6 +52,22 @@ function countReads(store: Store): { rows: () => number; reset: () => void } {
     }
   }
   return { rows: () => rows, reset: () => void (rows = 0) }
+}
+
+/** Count the store engine's calls: point reads, batched point reads and range scans. */
+function countCalls(store: Store): { get: number; getMany: number; scan: number } {
+  const engine = store.engine
+  const n = { get: 0, getMany: 0, scan: 0 }
+  const get = engine.get
+  const getMany = engine.getMany
+  const scan = engine.scan
+  const getSync = engine.getSync
+  // A getSync counts as a point read, as get does.
+  if (getSync) (engine as { getSync?: typeof getSync }).getSync = (k: Uint8Array) => (n.get++, getSync(k))
+  engine.get = (k: Uint8Array) => (n.get++, get(k))
+  engine.getMany = (ks: readonly Uint8Array[]) => (n.getMany++, getMany(ks))
+  engine.scan = (range: KeyRange, chunk?: number, max?: number) => (n.scan++, scan(range, chunk, max))
+  return n
 }
 
 /** A thread of `steps` steps in a store directory, closed; returns the directory and the ids. */
@@ -107,6 +125,38 @@ describe('ChainlogSaver index', () => {
     expect(large.byId).toBeLessThanOrEqual(12)
     // Ten checkpoints: about three rows each, not the thread.
     expect(large.list10).toBeLessThanOrEqual(10 * 4 + 10)
+  }, 60_000)
+
+  it('getTuple of a checkpoint by id after reopening: its index row and its entries by point reads, no range scan', async () => {
+    const { dir, ids } = await threadOnDisk(2000)
+    const { saver, store } = await reopen(dir)
+    await saver.getTuple(cfg('t'))
+    const calls = countCalls(store)
+    for (const i of [1000, 1001, 7, 1500]) {
+      const t = await saver.getTuple(cfg('t', ids[i]))
+      expect(t?.checkpoint.channel_values).toEqual({ step: i, context: 'the same every step' })
+      expect(t?.pendingWrites?.map(([, , v]) => v)).toEqual([`w${i + 1}`, i + 1])
+    }
+    // Each: its `c:` row, then its entry, its writes entry and the entry after it (whose prev is
+    // the writes entry's hash), by point reads (getSync on LevelDB: no thread-pool round trip);
+    // the entry holding the unchanged context channel was read with the latest, and is cached.
+    expect(calls).toEqual({ get: 4 * (1 + 3), getMany: 0, scan: 0 })
+  }, 60_000)
+
+  it('list of a whole thread after reopening reads each checkpoint and its writes once, a page of 128 at a time, with no point read per checkpoint', async () => {
+    const { dir, ids } = await threadOnDisk(1000)
+    const { saver, store, reads } = await reopen(dir)
+    const calls = countCalls(store)
+    const got: string[] = []
+    for await (const t of saver.list(cfg('t'))) {
+      got.push(t.checkpoint.id)
+      expect(t.checkpoint.channel_values).toEqual({ step: ids.length - got.length, context: 'the same every step' })
+    }
+    expect(got).toEqual([...ids].reverse())
+    // Per checkpoint: its `c:` row, its entry and its writes entry; per page of 128, two range scans.
+    expect(reads.rows()).toBeLessThanOrEqual(3 * 1000 + 50)
+    expect(calls.scan).toBeLessThanOrEqual(2 * Math.ceil(1000 / 128) + 2)
+    expect(calls.get + calls.getMany).toBeLessThanOrEqual(10)
   }, 60_000)
 
   it('list with a limit and before reads the page it returns, newest first, with the right pending writes', async () => {

@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { Agent, run, setTracingDisabled, type AgentInputItem } from '@openai/agents'
+import { Agent, MemorySession, isSessionHistoryTransactionAwareSession, run, setTracingDisabled, type AgentInputItem, type SessionHistoryTransactionArgs } from '@openai/agents'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { ChainlogSession, CONTINUED, OPENAI_AGENTS_NAMESPACE, classifyAgentItem } from '../../src/adapters/openai-agents.js'
 import { isChainlogError } from '../../src/errors.js'
@@ -168,6 +168,79 @@ describe('ChainlogSession under run()', () => {
     await run(agentFor(session, model), 'add 1 2', { session })
     expect(model.calls).toEqual([1, 4])
     expect(await new ChainlogSession({ store, sessionId: 'clear-1' }).getItems()).toEqual(await session.getItems())
+    expect((await store.verify()).ok).toBe(true)
+  })
+})
+
+describe('ChainlogSession.applyHistoryTransaction', () => {
+  const call = (id: string): AgentInputItem => ({ type: 'function_call', callId: id, name: 'add', arguments: '{"a":1}', status: 'completed' }) as AgentInputItem
+  const result = (id: string, text: string): AgentInputItem =>
+    ({ type: 'function_call_result', callId: id, name: 'add', status: 'completed', output: { type: 'text', text } }) as AgentInputItem
+
+  it('is the SDK capability, and gives the same history as the SDK\'s MemorySession for the same transactions, retries included', async () => {
+    const store = await openMem()
+    const session = new ChainlogSession({ store, sessionId: 'tx-1' })
+    const memory = new MemorySession()
+    expect(isSessionHistoryTransactionAwareSession(session)).toBe(true)
+    const txs: SessionHistoryTransactionArgs[] = [
+      { operationId: 'op-1', transaction: { type: 'append_items', items: [user('add 1 1'), call('c1'), result('c1', '2')] } },
+      { operationId: 'op-1', transaction: { type: 'append_items', items: [user('add 1 1'), call('c1'), result('c1', '2')] } },
+      { operationId: 'op-2', transaction: { type: 'append_items', items: [say('The answer is 2.')] } },
+      // Replace the last two items (the result and the answer) with a redacted result and a new answer.
+      { operationId: 'op-3', transaction: { type: 'replace_suffix', expectedSuffix: [result('c1', '2'), say('The answer is 2.')], replacement: [result('c1', '[redacted]'), say('Done.')] } },
+      { operationId: 'op-3', transaction: { type: 'replace_suffix', expectedSuffix: [result('c1', '2'), say('The answer is 2.')], replacement: [result('c1', '[redacted]'), say('Done.')] } },
+      { operationId: 'op-4', transaction: { type: 'replace_suffix', expectedSuffix: [], replacement: [user('thanks')] } },
+    ]
+    for (const tx of txs) {
+      await memory.applyHistoryTransaction(structuredClone(tx))
+      await session.applyHistoryTransaction(structuredClone(tx))
+      expect(await session.getItems()).toEqual(await memory.getItems())
+    }
+    expect((await session.getItems()).map(exactJson)).toEqual([user('add 1 1'), call('c1'), result('c1', '[redacted]'), say('Done.'), user('thanks')].map(exactJson))
+    // Nothing was rewritten: the first session still holds the replaced items, then the marker.
+    expect((await store.restore('tx-1')).history).toEqual([user('add 1 1'), call('c1'), result('c1', '2'), say('The answer is 2.')])
+    expect(await session.chainlogSessionId()).not.toBe('tx-1')
+    expect((await store.verify()).ok).toBe(true)
+    // Another object (a new process) knows every operation applied: repeating one applies nothing.
+    const other = new ChainlogSession({ store, sessionId: 'tx-1' })
+    const head = await store.head((await other.chainlogSessionId())!)
+    await other.applyHistoryTransaction(txs[2]!)
+    expect(await store.head((await other.chainlogSessionId())!)).toBe(head)
+  })
+
+  it('a suffix that does not match, or an operation id reused with another transaction, fails and changes and records nothing', async () => {
+    const store = await openMem()
+    const session = new ChainlogSession({ store, sessionId: 'tx-2' })
+    await session.applyHistoryTransaction({ operationId: 'a', transaction: { type: 'append_items', items: [user('hi'), say('hello')] } })
+    const head = await store.head('tx-2')
+    const stale = { operationId: 'b', transaction: { type: 'replace_suffix' as const, expectedSuffix: [say('something else')], replacement: [] } }
+    await expect(session.applyHistoryTransaction(stale)).rejects.toMatchObject({ code: 'CHAINLOG_HEAD_CONFLICT' })
+    await expect(session.applyHistoryTransaction({ operationId: 'a', transaction: { type: 'append_items', items: [user('other')] } })).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
+    for (const bad of [{ operationId: ' ', transaction: { type: 'append_items', items: [] } }, { operationId: 'c', transaction: { type: 'rewrite', items: [] } }, { operationId: 'c', transaction: { type: 'append_items', items: ['x'] } }]) {
+      await expect(session.applyHistoryTransaction(bad as unknown as SessionHistoryTransactionArgs)).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
+    }
+    expect(await store.head('tx-2')).toBe(head)
+    expect((await store.listSessions()).map((s) => s.sessionId)).toEqual(['tx-2'])
+    // 'b' was not recorded: with the right suffix it applies (a pop of the answer, in a fork).
+    await session.applyHistoryTransaction({ operationId: 'b', transaction: { type: 'replace_suffix', expectedSuffix: [say('hello')], replacement: [] } })
+    expect(await session.getItems()).toEqual([user('hi')])
+  })
+
+  it('a replace_suffix reaching into a compaction\'s genesis compacts again, and one racing an append from another object does not lose it', async () => {
+    const store = await openMem()
+    const a = new ChainlogSession({ store, sessionId: 'tx-3' })
+    await a.replaceHistoryWithCompaction([user('summary'), say('kept')])
+    await a.applyHistoryTransaction({ operationId: 'r1', transaction: { type: 'replace_suffix', expectedSuffix: [say('kept')], replacement: [say('kept, edited')] } })
+    expect(await a.getItems()).toEqual([user('summary'), say('kept, edited')])
+    // Another object appends behind a's back: a's next transaction sees it (compare-and-set), and a
+    // suffix that no longer matches is refused rather than applied over the other writer's item.
+    const b = new ChainlogSession({ store, sessionId: 'tx-3' })
+    await b.addItems([user('from b')])
+    await expect(a.applyHistoryTransaction({ operationId: 'r2', transaction: { type: 'replace_suffix', expectedSuffix: [say('kept, edited')], replacement: [] } })).rejects.toMatchObject({
+      code: 'CHAINLOG_HEAD_CONFLICT',
+    })
+    await a.applyHistoryTransaction({ operationId: 'r3', transaction: { type: 'append_items', items: [say('from a')] } })
+    expect(await b.getItems()).toEqual([user('summary'), say('kept, edited'), user('from b'), say('from a')])
     expect((await store.verify()).ok).toBe(true)
   })
 })

@@ -53,6 +53,17 @@ export function engineContract(name: string, open: () => Promise<EngineHandle>):
       expect(await e.get(k('a'))).toBeUndefined()
     })
 
+    it('getSync, where the engine has it, reads what get reads, as soon as a commit is acknowledged', async () => {
+      const getSync = e.getSync
+      if (!getSync) return expect(e.getSync).toBeUndefined()
+      for (let i = 0; i < 20; i++) {
+        await e.commit({ ops: [{ type: 'put', key: k(`s${i}`), value: v(`${i}`) }, ...(i > 0 ? [{ type: 'del' as const, key: k(`s${i - 1}`) }] : [])] })
+        expect(str(getSync(k(`s${i}`)))).toBe(`${i}`)
+        if (i > 0) expect(getSync(k(`s${i - 1}`))).toBeUndefined()
+      }
+      expect(getSync(k('zz'))).toBeUndefined()
+    })
+
     it('scans a range in key order, reversed, limited and in chunks', async () => {
       const keys = ['s/00', 's/01', 's/02', 's/03', 's/04', 't/00', 'r/99']
       await e.commit({ ops: keys.map((x) => ({ type: 'put' as const, key: k(x), value: v(x.toUpperCase()) })) })

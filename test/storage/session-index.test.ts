@@ -94,4 +94,13 @@ describe('session index rows', () => {
     expect(await store.scanIndex('gone')).toEqual([])
     expect(await store.scanIndex('gone2')).toEqual([['a', 1]])
   })
+
+  it('appendTurn carries index rows in its commit too, and a refused one writes none', async () => {
+    const store = await openMem()
+    const { head } = await store.createSession({ sessionId: 't' })
+    await store.appendTurn('t', [{ role: 'user', content: 'hi' }], { expectedHead: head, index: { rows: [['op:1', { ok: true }]] } })
+    expect(await store.readIndex('t', 'op:1')).toEqual({ ok: true })
+    await expect(store.appendTurn('t', [{ role: 'user', content: 'again' }], { expectedHead: head, index: { rows: [['op:2', 2]] } })).rejects.toMatchObject({ code: 'CHAINLOG_HEAD_CONFLICT' })
+    expect(await store.readIndex('t', 'op:2')).toBeUndefined()
+  })
 })
