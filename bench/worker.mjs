@@ -46,7 +46,8 @@ async function openWriter(spec, dir) {
           return super._batch(ops.filter((op) => op.type !== 'put' || op.value.length <= 512), options)
         }
       }
-      const store = await chainlog.openStore({ db: new SinkLevel(), durability: spec.durable ? 'sync' : 'relaxed', classify })
+      // The blob profile of a store directory (case 1's store), not the default for a db given as is.
+      const store = await chainlog.openStore({ db: new SinkLevel(), durability: spec.durable ? 'sync' : 'relaxed', classify, blobs: { profile: 'low-latency' } })
       return chainlogWriter(store)
     }
     case 'classic-replay':
@@ -90,7 +91,7 @@ function chainlogWriter(store) {
 async function replayWriter(spec, dir) {
   const { MemoryLevel } = await import('memory-level')
   const { entries } = makeWorkload(spec.sessions * spec.turns * TURN_SIZE)
-  const mem = await chainlog.openStore({ db: new MemoryLevel(), durability: 'relaxed', classify })
+  const mem = await chainlog.openStore({ db: new MemoryLevel(), durability: 'relaxed', classify, blobs: { profile: 'low-latency' } })
   const recorded = []
   const db = localStore(mem).db
   const batch = db.batch.bind(db)

@@ -20,10 +20,10 @@ export interface BlobRef {
 
 /**
  * How blobs are compressed:
- * - low-latency (default): stored as is (LevelDB's own Snappy block compression still applies;
- *   PostgreSQL compresses large values itself): brotli on the append path cost appends 8-11% of
- *   their time on the bench workload for ~4.5% fewer bytes on disk (docs/storage.md, `B`);
- * - balanced: blobs of 32 KiB and more with brotli quality 1 (a third of quality 4's time for ~5% more bytes on the bench text), kept only when it saves at least 10%;
+ * - low-latency (the default for a store directory): stored as is (LevelDB's own Snappy block
+ *   compression still applies): brotli on the append path cost appends 8-11% of their time on
+ *   the bench workload for ~4.5% fewer bytes on disk (docs/storage.md, `B`);
+ * - balanced (the default on PostgreSQL and for a db given as is): blobs of 32 KiB and more with brotli quality 1 (a third of quality 4's time for ~5% more bytes on the bench text), kept only when it saves at least 10%;
  * - compact: brotli quality 9, same rule.
  */
 export type CompressionProfile = 'low-latency' | 'balanced' | 'compact'

@@ -257,7 +257,10 @@ export class SessionStore {
     this.leases = new LeaseTable(engine, engine.exclusive)
     const t = options.blobs?.threshold ?? DEFAULT_BLOB_THRESHOLD
     this.blobThreshold = t > 0 ? t : Infinity
-    this.blobProfile = options.blobs?.profile ?? 'low-latency'
+    // A store directory's LevelDB compresses every block with Snappy: blobs go in raw. Elsewhere
+    // (PostgreSQL keeps values uncompressed, STORAGE EXTERNAL; a db given as is may be memory)
+    // large blobs are compressed (docs/storage.md, `B`).
+    this.blobProfile = options.blobs?.profile ?? (options.path !== undefined && !options.postgres ? 'low-latency' : 'balanced')
   }
 
   /** The LevelDB (abstract-level) database under a LevelDB store, for tools that read raw rows. */

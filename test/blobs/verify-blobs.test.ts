@@ -24,7 +24,7 @@ const TS = 1_700_000_000_000
 
 eachEngine((_engine, openStore) => {
   // The tampering below needs a brotli blob: the 'balanced' profile compresses the large text
-  // (the default, 'low-latency', stores blobs raw).
+  // (a store directory's default, 'low-latency', stores blobs raw).
   const memStore = (options: Parameters<typeof openStore>[0] = {}) => openStore({ blobs: { profile: 'balanced' }, ...options })
 
   const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')

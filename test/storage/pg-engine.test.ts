@@ -244,6 +244,26 @@ describe('PgEngine: schema', () => {
     await again.close()
   })
 
+  it('brings a version-1 schema (as the first release laid it out, with rows) to the current version on open, rows kept', async () => {
+    const schema = newSchema()
+    // Version 1 as the first release created it: the kv table and the migrations row, no function.
+    await pgf.admin.query(`CREATE SCHEMA ${schema}`)
+    await pgf.admin.query(`CREATE TABLE ${schema}.chainlog_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+    await pgf.admin.query(`CREATE TABLE ${schema}.kv (key bytea PRIMARY KEY, value bytea NOT NULL)`)
+    await pgf.admin.query(`ALTER TABLE ${schema}.kv ALTER COLUMN value SET STORAGE EXTERNAL`)
+    await pgf.admin.query(`INSERT INTO ${schema}.chainlog_migrations (version, description) VALUES (1, 'kv')`)
+    await pgf.admin.query(`INSERT INTO ${schema}.kv (key, value) VALUES ($1, $2), ($3, $4)`, [Buffer.from('head'), Buffer.from('h1'), Buffer.from('old'), Buffer.from('kept')])
+    const e = await open(schema)
+    const r = await pgf.admin.query<{ version: number }>(`SELECT version FROM ${schema}.chainlog_migrations ORDER BY version`)
+    expect(r.rows.map((row) => row.version)).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1))
+    expect(str(await e.get(k('old')))).toBe('kept')
+    // The migrated schema takes commits, preconditions included, through the current commit path.
+    await e.commit({ ops: [{ type: 'put', key: k('head'), value: k('h2') }], expect: [{ key: k('head'), value: k('h1') }] })
+    await expect(e.commit({ ops: [{ type: 'put', key: k('head'), value: k('h3') }], expect: [{ key: k('head'), value: k('h1') }] })).rejects.toBeInstanceOf(PreconditionFailed)
+    expect(str(await e.get(k('head')))).toBe('h2')
+    await e.close()
+  })
+
   it('refuses a schema newer than it knows with CHAINLOG_UNSUPPORTED_VERSION, touching nothing', async () => {
     const schema = newSchema()
     const e = await open(schema)
