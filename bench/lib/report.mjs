@@ -275,7 +275,7 @@ function limits(R) {
         (open >= target
           ? `; the target of ${fmt.ms(target)} ms is below what any LevelDB store can do here.`
           : `; the target of ${fmt.ms(target)} ms leaves ${fmt.ms(target - open)} ms after the open, where chainlog spends ${fmt.ms(tc - open)} ms.`) +
-        " Since store format 2 the last 100 records are one range scan (their blobs one getMany); what is left past the open is the shared-store open (a lock file and a socket), reading the head, and hashing and decoding the records.",
+        " Since store format 2 the last 100 records are one range scan (their blobs one getMany); what is left past the open is the shared-store open (a lock file and a socket), reading the head, hashing and decoding the records, and the blobs of their tool results (each one's hash checked and its text decoded from UTF-8): one record in five is a tool result whose ~10 KB (2% of them ~200 KB) is a blob.",
     )
   }
   if (c.c7mem && unmet('7b')) {

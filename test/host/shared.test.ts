@@ -512,6 +512,29 @@ describe('entries read through the socket are verified like local reads', () => 
   }
 })
 
+describe('entriesAt through the socket', () => {
+  it('a client gets what the holder gets: the entries at the seqs asked, in that order, checked against the chain', async () => {
+    const { holder, client } = await pair()
+    expect(client.isHost).toBe(false)
+    await holder.createSession({ sessionId: 'at', ts: TS })
+    const batch: EntryInput[] = []
+    for (let i = 0; i < 40; i++) batch.push({ kind: 'custom', namespace: 'n', type: 't', data: { i, key: { z: 1, a: [i, -0] } }, ts: TS })
+    await client.appendMany('at', batch)
+    const seqs = [40, 3, 17, 0]
+    const viaClient = await client.entriesAt('at', seqs)
+    expect(viaClient.map((e) => e.seq)).toEqual(seqs)
+    expect(viaClient).toEqual(await holder.entriesAt('at', seqs))
+    // The caller's data keeps its key order (z before a) and its -0 across the socket.
+    expect(JSON.stringify((viaClient[1]!.entry as { data: unknown }).data)).toBe(JSON.stringify({ i: 2, key: { z: 1, a: [2, -0] } }))
+    expect(Object.is((viaClient[1]!.entry as { data: { key: { a: number[] } } }).data.key.a[1], -0)).toBe(true)
+    // Bad input and a broken chain come back as the same typed errors as in the holder.
+    await expectCode(client.entriesAt('nope', [0]), ErrorCodes.SESSION_NOT_FOUND)
+    await breakLinkAt(holder.local!, 'at', 17)
+    await expectCode(holder.entriesAt('at', [16]), ErrorCodes.CORRUPT_STORE)
+    await expectCode(client.entriesAt('at', [16]), ErrorCodes.CORRUPT_STORE)
+  })
+})
+
 // ---- leases ---------------------------------------------------------------------------------
 
 describe.each([
