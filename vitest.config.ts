@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    globalSetup: ['test/support/build-dist.ts', 'test/support/build-viewer.ts'],
+    // pg-shared.ts: one PostgreSQL cluster for the suites that only need a database (engines.ts).
+    globalSetup: ['test/support/build-dist.ts', 'test/support/build-viewer.ts', 'test/support/pg-shared.ts'],
     include: ['test/**/*.test.ts'],
     exclude: ['test/slow/**'],
     testTimeout: 60_000,

@@ -1,6 +1,7 @@
 // One suite, every engine: the lineage, verify, bundle, blob and gc suites run on memory-level,
-// LevelDB (classic-level, a temp directory per store) and PostgreSQL (one throwaway cluster per
-// test file, started before the PostgreSQL block and destroyed after it; a schema per store),
+// LevelDB (classic-level, a temp directory per store) and PostgreSQL (the run's shared cluster,
+// pg-shared.ts, or where a config does not start one, a throwaway cluster per test file, started
+// before the PostgreSQL block and destroyed after it; a schema per store),
 // the way test/storage/contract.ts shares the store contract. A file wraps its tests in
 // `eachEngine((engine, open) => { ... })`; `open(options)` makes a fresh, empty store on that
 // engine, closed (and its directory removed) after each test.
@@ -8,7 +9,8 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
-import { afterAll, afterEach, beforeAll, describe } from 'vitest'
+import { randomUUID } from 'node:crypto'
+import { afterAll, afterEach, beforeAll, describe, inject } from 'vitest'
 import { Store } from '../../src/store.js'
 import { startPgCluster, type PgCluster } from './pg-cluster.js'
 import { closeStores, type MemStoreOptions } from './stores.js'
@@ -21,6 +23,10 @@ export type StoreOpener = (options?: MemStoreOptions) => Promise<Store>
 
 let cluster: PgCluster | undefined
 let users = 0
+/** The run's shared cluster (pg-shared.ts), when the config started one. */
+const shared: string | undefined = inject('pgShared')
+/** Schema names unique across the files that share a cluster (each file counts from 1). */
+const schemaPrefix = `t${randomUUID().replace(/-/g, '').slice(0, 10)}_`
 let schemas = 0
 
 /**
@@ -36,8 +42,9 @@ async function where(engine: EngineName, dirs: string[]): Promise<{ db: MemoryLe
     dirs.push(dir)
     return { path: dir }
   }
-  if (!cluster) throw new Error('the PostgreSQL cluster is not running (open stores inside tests)')
-  return { postgres: { connectionString: cluster.connectionString, schema: `t${++schemas}`, pool: { max: 4 } } }
+  const connectionString = shared ?? cluster?.connectionString
+  if (connectionString === undefined) throw new Error('the PostgreSQL cluster is not running (open stores inside tests)')
+  return { postgres: { connectionString, schema: `${schemaPrefix}${++schemas}`, pool: { max: 4 } } }
 }
 
 /** For suites that open stores themselves (e.g. through the built dist/): where one goes, and closing it after the test. */
@@ -53,7 +60,7 @@ export function eachEngine(body: (engine: EngineName, open: StoreOpener, tools: 
       const dirs: string[] = []
       if (engine === 'postgresql') {
         beforeAll(() => {
-          if (users++ === 0) cluster = startPgCluster()
+          if (users++ === 0 && shared === undefined) cluster = startPgCluster()
         })
         afterAll(async () => {
           await closeStores(opened, dirs)
