@@ -1,12 +1,14 @@
 import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
+import { HEAVY_TEST_FILES } from './test/heavy-files.js'
 
 export default defineConfig({
   test: {
     // pg-shared.ts: one PostgreSQL cluster for the suites that only need a database (engines.ts).
     globalSetup: ['test/support/build-dist.ts', 'test/support/build-viewer.ts', 'test/support/pg-shared.ts'],
     include: ['test/**/*.test.ts'],
-    exclude: ['test/slow/**'],
+    // The slow suite runs these (test/heavy-files.ts says why).
+    exclude: ['test/slow/**', ...HEAVY_TEST_FILES],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Vitest runs (cores - 1) files at a time: one on a 2-core machine. Most files here wait on
