@@ -2,6 +2,7 @@
 // its own database) or shared with other processes (a SharedStore that holds it or reaches the
 // process that does). Kept apart from store.ts so the store does not import its host.
 import { ChainlogError, ErrorCodes } from './errors.js'
+import { isPostgresUrl, isUrl, urlScheme } from './store-location.js'
 import { SharedStore } from './host/shared-store.js'
 import type { AnyLevel, StoreOptions } from './storage/session-store.js'
 import type { PgEngineOptions } from './storage/pg-engine.js'
@@ -41,13 +42,13 @@ export interface OpenOptions extends StoreOptions {
 export function openStore(options: OpenOptions & ({ db: AnyLevel } | { exclusive: true } | { postgres: PgEngineOptions })): Promise<Store>
 export function openStore(pathOrOptions: string | OpenOptions): Promise<ChainlogStore>
 export async function openStore(pathOrOptions: string | OpenOptions): Promise<ChainlogStore> {
-  if (typeof pathOrOptions === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(pathOrOptions) && !/^postgres(ql)?:\/\//.test(pathOrOptions)) {
+  if (typeof pathOrOptions === 'string' && isUrl(pathOrOptions) && !isPostgresUrl(pathOrOptions)) {
     // mysql://, sqlite://, a typo of postgres://: not a directory to create.
-    const scheme = pathOrOptions.replace(/:\/\/.*/s, '://')
+    const scheme = urlScheme(pathOrOptions)
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, `a store is a directory or a postgres:// URL, not ${scheme}…`, { scheme })
   }
   const options: OpenOptions =
-    typeof pathOrOptions !== 'string' ? pathOrOptions : /^postgres(ql)?:\/\//.test(pathOrOptions) ? { postgres: { connectionString: pathOrOptions } } : { path: pathOrOptions }
+    typeof pathOrOptions !== 'string' ? pathOrOptions : isPostgresUrl(pathOrOptions) ? { postgres: { connectionString: pathOrOptions } } : { path: pathOrOptions }
   // A PostgreSQL store is shared through its server: every process opens it directly.
   if (options.db || options.exclusive || options.postgres) {
     const { exclusive: _e, connectTimeoutMs: _c, livenessTimeoutMs: _l, callTimeoutMs: _t, ...rest } = options

@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import type { ChainlogStore } from '../index.js'
 import { checkStoreDir } from '../storage/dir-check.js'
 import { CliCodes, CliError, usageError } from './errors.js'
+import { isPostgresUrl, isUrl, urlScheme } from '../store-location.js'
 
 export const DEFAULT_STORE = '.chainlog'
 
@@ -15,16 +16,14 @@ export function resolveStoreDir(option: string | undefined, env: NodeJS.ProcessE
   const dir = option ?? (env.CHAINLOG_STORE ? env.CHAINLOG_STORE : DEFAULT_STORE)
   if (isPostgresUrl(dir)) return dir
   // Any other URL (mysql://, sqlite://, a typo of postgres://) is not a directory to create.
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) {
-    throw usageError(`${option === undefined ? '$CHAINLOG_STORE' : '--store'} names a store by a directory or a postgres:// URL, not ${dir.replace(/:\/\/.*/, '://…')}`)
+  if (isUrl(dir)) {
+    throw usageError(`${option === undefined ? '$CHAINLOG_STORE' : '--store'} names a store by a directory or a postgres:// URL, not ${urlScheme(dir)}…`)
   }
   return resolve(dir)
 }
 
 /** A store on PostgreSQL is named by its connection URL (docs/scaling.md). */
-export function isPostgresUrl(store: string): boolean {
-  return /^postgres(ql)?:\/\//.test(store)
-}
+export { isPostgresUrl }
 
 /** A connection URL with its password replaced by `***`, for output. */
 export function redactUrl(url: string): string {

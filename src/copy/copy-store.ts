@@ -25,6 +25,7 @@ import * as K from '../storage/keys.js'
 import type { AnyLevel } from '../storage/level-engine.js'
 import type { PgEngineOptions } from '../storage/pg-engine.js'
 import { openPgSnapshot, type PgSnapshot } from '../storage/pg-snapshot.js'
+import { isPostgresUrl, isUrl, urlScheme } from '../store-location.js'
 
 /** Where a store is: a directory, a postgres:// URL, or options naming one of those or an abstract-level database. */
 export type StoreLocation = string | { path: string } | { postgres: PgEngineOptions } | { db: AnyLevel }
@@ -79,8 +80,8 @@ function invalid(message: string, data: Record<string, unknown>): ChainlogError 
 export function resolveLocation(location: StoreLocation, role: 'from' | 'to'): Resolved {
   if (typeof location === 'string') {
     if (location === '') throw invalid(`copy ${role}: a store location is a directory or a postgres:// URL, not an empty string`, { [role]: location })
-    if (/^postgres(ql)?:\/\//.test(location)) return { kind: 'postgres', postgres: { connectionString: location } }
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw invalid(`copy ${role}: ${location.replace(/:\/\/.*/, '://…')} is not a store location (a directory or a postgres:// URL)`, { [role]: redact(location) })
+    if (isPostgresUrl(location)) return { kind: 'postgres', postgres: { connectionString: location } }
+    if (isUrl(location)) throw invalid(`copy ${role}: ${urlScheme(location)}… is not a store location (a directory or a postgres:// URL)`, { [role]: redact(location) })
     return { kind: 'path', path: resolve(location) }
   }
   if (location && typeof location === 'object') {

@@ -7,13 +7,14 @@ import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount } from '../format.js'
 import type { Progress } from '../output.js'
 import { isPostgresUrl, redactUrl, resolveStoreDir } from '../store-access.js'
+import { isUrl } from '../../store-location.js'
 
 const PHASES: Record<CopyProgress['phase'], string> = { copy: 'copying rows', check: 'reading the copy back', verify: 'verifying the copy' }
 
 /** A location as given: a URL as it is (copyStore refuses any but postgres://), a directory resolved; an empty one is a usage error. */
 function location(value: string, option: string): string {
   if (value === '') throw usageError(`${option} needs a directory or a postgres:// URL; it was given an empty string`)
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : resolveStoreDir(value, {})
+  return isUrl(value) ? value : resolveStoreDir(value, {})
 }
 
 export function registerCopy(program: Command, ctx: Ctx): void {
