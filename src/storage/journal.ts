@@ -12,7 +12,15 @@
 //        | 0x02 (del) ‖ u32 BE key length ‖ key
 // Seqs rise by one from record to record. Reading stops at the first record that is cut short,
 // fails its CRC or breaks the sequence: that is where the last write was torn, or where bytes
-// of an older, already applied run of the file begin.
+// of an older, already applied run of the file begin, or where the zeros written ahead begin.
+//
+// The file is grown ahead of the records, zeros written in steps (64 KiB, doubling up to a MiB),
+// and records overwrite those zeros: an fdatasync of a record then flushes its data blocks only,
+// where a write past the end of the file would also make the filesystem commit the file's new
+// size (on ext4 a second journal write and flush per acknowledgement). Emptying the journal
+// (reset) does not shrink the file: the next records overwrite the applied ones from the start,
+// and reading stops where the new run ends (the old run's seqs are all lower). Closing an empty
+// journal truncates it, so a store at rest holds no journal bytes and an open reads none.
 import { closeSync, constants, fdatasync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
@@ -22,6 +30,11 @@ import type { BatchOp } from './engine.js'
 export const JOURNAL_FILE = 'chainlog.journal'
 
 const HEAD = 8
+/** The file is grown ahead of the records by zeros: first this much, then doubling... */
+const GROW_MIN = 64 * 1024
+/** ...up to this much at a time. */
+export const GROW_MAX = 1024 * 1024
+const ZEROS = new Uint8Array(GROW_MIN)
 const PUT = 1
 const DEL = 2
 /** A record larger than this is not one (a torn length field). */
@@ -108,11 +121,15 @@ function parseOps(body: Buffer): BatchOp[] | undefined {
 /** The journal file of one store directory, held open by the process that holds the store. */
 export class Journal {
   #fd: number
+  /** End of the intact records: where the next one is written. */
   #size: number
+  /** Length of the file: records, then zeros (or bytes of an older run) up to here. */
+  #length: number
 
-  private constructor(fd: number, size: number) {
+  private constructor(fd: number, size: number, length: number) {
     this.#fd = fd
     this.#size = size
+    this.#length = length
   }
 
   /** Open (or create) the journal of the store in `dir` and read the records it holds. */
@@ -129,7 +146,7 @@ export class Journal {
         got += n
       }
       const { records, end } = decodeRecords(buf.subarray(0, got))
-      return { journal: new Journal(fd, end), records }
+      return { journal: new Journal(fd, end, size), records }
     } catch (err) {
       closeSync(fd)
       throw err
@@ -141,24 +158,40 @@ export class Journal {
     return this.#size
   }
 
-  /**
-   * Write a record (synchronously: once this returns, a process crash cannot lose it). A write
-   * that fails is cut off again, so no torn record sits before the next one.
-   */
+  /** Bytes of the file: the records and the zeros written ahead of them. */
+  get length(): number {
+    return this.#length
+  }
+
   /** Encode a group's ops as record `seq` and append it (encodeRecord, then append). */
   appendRecord(seq: number, ops: readonly BatchOp[]): void {
     this.append(encodeRecord(seq, ops))
   }
 
+  /**
+   * Write a record (synchronously: once this returns, a process crash cannot lose it). A write
+   * that fails is cut off again, so no torn record sits before the next one.
+   */
   append(record: Buffer): void {
     try {
+      if (this.#size + record.length > this.#length) this.#grow(this.#size + record.length)
       let done = 0
       while (done < record.length) done += writeSync(this.#fd, record, done, record.length - done, this.#size + done)
     } catch (err) {
       ftruncateSync(this.#fd, this.#size)
+      this.#length = this.#size
       throw err
     }
     this.#size += record.length
+  }
+
+  /** Write zeros from the end of the file to at least `end`: a step of GROW_MIN, doubling up to GROW_MAX. */
+  #grow(end: number): void {
+    const step = Math.min(Math.max(this.#length, GROW_MIN), GROW_MAX)
+    const target = Math.ceil(Math.max(end, this.#length + step) / GROW_MIN) * GROW_MIN
+    let at = this.#length
+    while (at < target) at += writeSync(this.#fd, ZEROS, 0, Math.min(ZEROS.length, target - at), at)
+    this.#length = target
   }
 
   /** Make everything written so far durable. */
@@ -166,14 +199,23 @@ export class Journal {
     return new Promise((resolve, reject) => fdatasync(this.#fd, (err) => (err ? reject(err) : resolve())))
   }
 
-  /** Empty the file (every record in it has been applied, durably) and make that durable. */
-  async reset(): Promise<void> {
-    ftruncateSync(this.#fd, 0)
+  /**
+   * Empty the journal: every record in it has been applied, and LevelDB holds that durably. The
+   * next record is written at the start; the file keeps its length, its first bytes zeroed so
+   * that an open after a crash reads no applied records (were they read, their seqs would be at
+   * most what LevelDB holds, and they would be skipped).
+   */
+  reset(): void {
     this.#size = 0
-    await this.sync()
+    if (this.#length > 0) writeSync(this.#fd, ZEROS, 0, HEAD, 0)
   }
 
+  /** Close the file; an empty journal is truncated first, so that the next open reads nothing. */
   close(): void {
-    closeSync(this.#fd)
+    try {
+      if (this.#size === 0 && this.#length > 0) ftruncateSync(this.#fd, 0)
+    } finally {
+      closeSync(this.#fd)
+    }
   }
 }

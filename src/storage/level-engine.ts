@@ -113,6 +113,11 @@ export class LevelEngine implements StorageEngine {
 
   readonly getSync?: (key: Uint8Array) => Uint8Array | undefined
 
+  /** Bytes of records in the journal (0 without one): what an open after a crash would read. */
+  get journalBytes(): number {
+    return this.#journal?.size ?? 0
+  }
+
   /** get() without the thread pool: what is journalled but not yet in LevelDB comes from the overlay, as for get(). */
   #getSync(key: Uint8Array): Uint8Array | undefined {
     if (this.#overlay.size > 0) {
@@ -170,7 +175,7 @@ export class LevelEngine implements StorageEngine {
           ops.push(journalRow(applied))
           await db.batch(ops as never, { ...BIN, sync: i === groups.length - 1 } as never)
         }
-        await journal.reset()
+        journal.reset()
       }
       return new LevelEngine(db, { journal, seq: applied }, { path: dir, ...options })
     } catch (err) {
@@ -343,7 +348,7 @@ export class LevelEngine implements StorageEngine {
           // every record was relaxed: after a power cut the journal must continue from what
           // LevelDB holds, never skip over batches it lost.
           await this.db.batch([journalRow(last)] as never, { ...BIN, sync: true } as never)
-          if (this.#queue.length === 0) await journal.reset()
+          if (this.#queue.length === 0) journal.reset()
         }
       }
     } catch (err) {
@@ -454,7 +459,7 @@ export class LevelEngine implements StorageEngine {
     if (journal.size === 0 || this.#failed !== undefined) return
     await this.db.batch([journalRow(this.#applied)] as never, { ...BIN, sync: true } as never)
     // Only if nothing was journalled meanwhile (the applier takes care of it then).
-    if (this.#applied === this.#seq) await journal.reset()
+    if (this.#applied === this.#seq) journal.reset()
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 // comes back as after a power cut, simulated by putting together the files a power cut could
 // leave: LevelDB's directory as it was at its last fsync, and the journal cut to what had been
 // fdatasync'ed (or a little more). `sync` appends survive that; `relaxed` ones need not.
-import { statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { cp, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { openStore } from '../../src/open.js'
 import type { BatchOp } from '../../src/storage/engine.js'
-import { decodeRecords, encodeRecord, JOURNAL_FILE } from '../../src/storage/journal.js'
+import { decodeRecords, encodeRecord, GROW_MAX, JOURNAL_FILE, Journal } from '../../src/storage/journal.js'
 import * as K from '../../src/storage/keys.js'
 import { JOURNAL_MAX_BYTES, JOURNAL_RESET_BYTES, LevelEngine, type LevelEngineOptions } from '../../src/storage/level-engine.js'
 import type { Store } from '../../src/store.js'
@@ -69,6 +69,63 @@ async function engineIn(dir: string, options?: LevelEngineOptions): Promise<Leve
   await db.open()
   return LevelEngine.withJournal(db as never, dir, options)
 }
+
+describe('the journal file', () => {
+  const rec = (seq: number) => encodeRecord(seq, [put(`k${seq}`, 'v'.repeat(3000))])
+
+  it('grows ahead of its records in steps, so most fdatasyncs find the file length unchanged', async () => {
+    const dir = await tempDir()
+    const { journal, records } = Journal.open(dir)
+    expect(records).toEqual([])
+    const lengths = new Set<number>()
+    try {
+      for (let seq = 1; seq <= 300; seq++) {
+        journal.append(rec(seq))
+        await journal.sync()
+        const { size } = statSync(join(dir, JOURNAL_FILE))
+        expect(size).toBeGreaterThanOrEqual(journal.size)
+        lengths.add(size)
+      }
+    } finally {
+      journal.close()
+    }
+    // ~900 KiB of records: the file took 64, 128, 256, 512 KiB and 1 MiB, not 300 lengths.
+    expect([...lengths]).toEqual([64, 128, 256, 512, 1024].map((k) => k * 1024))
+    const again = Journal.open(dir)
+    expect(again.records.map((r) => r.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
+    again.journal.close()
+  })
+
+  it('emptied, it is written from the start again; the applied run after the new records is never read back', async () => {
+    const dir = await tempDir()
+    const { journal } = Journal.open(dir)
+    for (let seq = 1; seq <= 40; seq++) journal.append(rec(seq))
+    journal.reset()
+    // What an open after a crash right now would read: the applied records are still in the
+    // file, behind a zeroed first record header.
+    const peek = () => decodeRecords(readFileSync(join(dir, JOURNAL_FILE))).records.map((r) => r.seq)
+    expect(peek()).toEqual([])
+    const length = statSync(join(dir, JOURNAL_FILE)).size
+    for (let seq = 41; seq <= 43; seq++) journal.append(rec(seq))
+    expect(statSync(join(dir, JOURNAL_FILE)).size).toBe(length)
+    expect(peek()).toEqual([41, 42, 43])
+    journal.close()
+  })
+
+  it('an empty journal is truncated when it is closed, so the next open reads nothing', async () => {
+    const dir = await tempDir()
+    const { journal } = Journal.open(dir)
+    journal.append(rec(1))
+    journal.reset()
+    journal.close()
+    expect(statSync(join(dir, JOURNAL_FILE)).size).toBe(0)
+    // One with records is left as it is, for the next open to apply.
+    const second = Journal.open(dir).journal
+    second.append(rec(2))
+    second.close()
+    expect(Journal.open(dir).records.map((r) => r.seq)).toEqual([2])
+  })
+})
 
 describe('a journalled engine', () => {
 
@@ -132,16 +189,20 @@ describe('a journalled engine', () => {
     const dir = await tempDir()
     const engine = await engineIn(dir)
     let largest = 0
+    let longest = 0
     try {
       const value = new Uint8Array(64 * 1024).fill(7)
       // 24 MiB in 384 commits back to back: LevelDB is always applying the last ones while the
       // next arrive, so the journal is never caught up with by chance.
       for (let i = 0; i < 384; i++) {
         await engine.commit({ ops: [{ type: 'put', key: b(`k${i % 50}`), value }] })
-        largest = Math.max(largest, statSync(join(dir, JOURNAL_FILE)).size)
+        largest = Math.max(largest, engine.journalBytes)
+        longest = Math.max(longest, statSync(join(dir, JOURNAL_FILE)).size)
       }
       expect(largest).toBeGreaterThan(JOURNAL_RESET_BYTES)
       expect(largest).toBeLessThanOrEqual(JOURNAL_MAX_BYTES + value.length + 64)
+      // The file is written ahead of the records by at most one step of zeros, and reused.
+      expect(longest).toBeLessThanOrEqual(JOURNAL_MAX_BYTES + value.length + 64 + GROW_MAX)
       expect((await engine.get(b('k0')))!.length).toBe(value.length)
     } finally {
       await engine.close()
@@ -185,7 +246,10 @@ describe('after a power cut', () => {
       heads.push(r.head)
     }
     // Every acknowledged commit is in the journal now (nothing emptied it: far under 4 MiB).
-    const journal = await readFile(join(dir, JOURNAL_FILE))
+    // The file is longer than its records (zeros written ahead of them): the records alone.
+    const file = await readFile(join(dir, JOURNAL_FILE))
+    const journal = file.subarray(0, decodeRecords(file).end)
+    expect(file.subarray(journal.length).every((x) => x === 0)).toBe(true)
     return { store, image, journal, heads }
   }
 
