@@ -298,10 +298,12 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffer
 // cbor-x gives every 8-byte integer as a bigint; ours are numbers when they are safe. Byte
 // strings come back as Node Buffers; ours are plain Uint8Arrays (a view, no copy), as appended:
 // a Buffer is not deep-equal to a Uint8Array and JSON.stringify spells it differently.
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 function normaliseInts(v: unknown): unknown {
-  if (typeof v === 'bigint') {
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
-  }
+  // Every timestamp in milliseconds is an 8-byte integer, so nearly every record has one.
+  if (typeof v === 'bigint') return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v
   if (v === null || typeof v !== 'object') return v
   if (v instanceof Uint8Array) return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
   if (Array.isArray(v)) {
