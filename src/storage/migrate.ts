@@ -23,7 +23,7 @@
 // continues with the `E` rows that are left, moves it again. The `S` rows stay until every record
 // has moved (they say where a record goes); then they are deleted, and the last commit removes
 // the store-wide usage rows and sets `{ version: 2 }`, durably.
-import { encodeCanonical } from '../encoding/cbor.js'
+import { bytesEqual, encodeCanonical } from '../encoding/cbor.js'
 import type { BatchOp, Row, StorageEngine } from './engine.js'
 import * as K from './keys.js'
 import { LevelEngine } from './level-engine.js'
@@ -376,8 +376,4 @@ async function countRows(engine: StorageEngine, tag: number): Promise<number> {
   let n = 0
   for await (const rows of engine.scan(K.tableRange(tag), 1024)) n += rows.length
   return n
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
 }

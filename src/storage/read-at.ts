@@ -4,11 +4,12 @@
 // For callers that know where their entries are (an adapter's index rows) and want only those.
 import { collectRefs, mayHaveRefs, refHash, resolveRefs } from '../blobs/blobs.js'
 import { decodeRecord } from '../encoding/record.js'
-import { HASH_BYTES, ZERO_HASH, hashRecord, toHex } from '../encoding/hash.js'
+import { bytesEqual } from '../encoding/cbor.js'
+import { HASH_BYTES, hashRecord, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { Entry } from '../schema/entry.js'
 import * as K from './keys.js'
-import { checkedBlob, corrupt, type ReadContext, type StoredEntry } from './read-entries.js'
+import { checkedBlob, checkPlace, corrupt, unreadable, type OpenedRecord, type ReadContext, type StoredEntry } from './read-entries.js'
 
 /** Records read with the engine's getSync, where it has one, when a call needs at most this many. */
 const SYNC_READS = 16
@@ -53,16 +54,14 @@ export async function readEntriesAt(ctx: ReadContext, sessionId: string, head: {
     const record = records.get(q)!
     const hash = q === head.seq ? head.hash : records.get(q + 1)!.subarray(0, HASH_BYTES)
     const where = { sessionId, seq: q, hash: toHex(hash) }
-    if (!equal(hashRecord(record), hash)) throw corrupt(`entry ${where.hash} (session ${sessionId} seq ${q}) does not hash to the hash the chain gives it`, where)
-    let o: ReturnType<typeof decodeRecord>
+    if (!bytesEqual(hashRecord(record), hash)) throw corrupt(`entry ${where.hash} (session ${sessionId} seq ${q}) does not hash to the hash the chain gives it`, where)
+    let o: OpenedRecord
     try {
       o = decodeRecord(record)
     } catch (err) {
-      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `stored entry cannot be read: ${(err as Error).message}; run verify`, where, { cause: err })
+      throw unreadable(err as Error, where)
     }
-    if ((q === 0) !== (o.entry.kind === 'session_start')) throw corrupt(`entry ${where.hash} is out of place`, where)
-    if (q === 0 && !equal(o.prev, ZERO_HASH)) throw corrupt(`genesis ${where.hash} has a non-zero prev`, where)
-    if (o.entry.kind === 'session_start' && o.entry.sessionId !== sessionId) throw corrupt(`genesis ${where.hash} names session ${o.entry.sessionId}`, where)
+    checkPlace(where, o)
     const refs = mayHaveRefs(o.entryBytes)
     if (refs) for (const r of collectRefs(o.entry)) blobs.push(refHash(r))
     opened.set(q, { hash: where.hash, entry: o.entry, prev: o.prev, format: o.format, refs })
@@ -73,10 +72,4 @@ export async function readEntriesAt(ctx: ReadContext, sessionId: string, head: {
     const entry = o.refs && got ? (resolveRefs(o.entry, (x) => checkedBlob(x, got.get(x))) as Entry) : o.entry
     return { sessionId, seq: q, hash: o.hash, prev: toHex(o.prev), entry, format: o.format }
   })
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -4,6 +4,7 @@
 // from the links without hashing, and a verifying read hashes each record and checks it against
 // that link ("does it hash to the hash the chain gives it").
 import { collectRefs, mayHaveRefs, openStoredBlob, refHash, resolveRefs } from '../blobs/blobs.js'
+import { bytesEqual } from '../encoding/cbor.js'
 import { decodeRecord } from '../encoding/record.js'
 import { HASH_BYTES, ZERO_HASH, hashRecord, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
@@ -40,10 +41,26 @@ export interface ReadContext {
   readBlobsRaw(hexes: Iterable<string>): Promise<Map<string, Uint8Array | undefined>>
 }
 
-const ZERO_HEX = toHex(ZERO_HASH)
-
 export function corrupt(message: string, data: Record<string, unknown>): ChainlogError {
   return new ChainlogError(ErrorCodes.CORRUPT_STORE, `${message}; run verify`, data)
+}
+
+/** A record's bytes as decodeRecord opens them. */
+export type OpenedRecord = ReturnType<typeof decodeRecord>
+
+/** CORRUPT_STORE for a stored record that cannot be decoded, at `where`. */
+export function unreadable(err: Error, where: { sessionId: string; seq: number; hash: string }): ChainlogError {
+  return new ChainlogError(ErrorCodes.CORRUPT_STORE, `stored entry cannot be read: ${err.message}; run verify`, where, { cause: err })
+}
+
+/**
+ * CORRUPT_STORE unless the record at `where` (its hash the one the chain gives it) sits where a
+ * chain puts it: a genesis, with a zero prev and naming its session, at seq 0 and nowhere else.
+ */
+export function checkPlace(where: { sessionId: string; seq: number; hash: string }, o: OpenedRecord): void {
+  if (where.seq === 0 && !bytesEqual(o.prev, ZERO_HASH)) throw corrupt(`genesis ${where.hash} has a non-zero prev`, where)
+  if ((where.seq === 0) !== (o.entry.kind === 'session_start')) throw corrupt(`entry ${where.hash} is out of place`, where)
+  if (o.entry.kind === 'session_start' && o.entry.sessionId !== where.sessionId) throw corrupt(`genesis ${where.hash} names session ${o.entry.sessionId}`, where)
 }
 
 /** A stored blob's content, unpacked and checked against its hash; CORRUPT_STORE otherwise. */
@@ -75,7 +92,7 @@ export async function* readEntries(ctx: ReadContext, sessionId: string, head: { 
   const first = reverse && options.from === undefined ? FIRST_CHUNK : Math.min(last - from + 1, MAX_CHUNK)
   // The range holds at most last - from + 1 records: with that limit the engine knows when it is done (no read past the end).
   const rows = ctx.engine.scan({ ...K.recordRange(sessionId, from, last), reverse, limit: last - from + 1 }, first, MAX_CHUNK)[Symbol.asyncIterator]()
-  type Opened = ReturnType<typeof decodeRecord>
+  type Opened = OpenedRecord
   // Two chunks are read ahead while the caller works on the current one, so I/O overlaps with
   // hashing, decoding and reducing (read-ahead.ts). A chunk's records are decoded as soon as
   // they arrive, so that the blobs they reference are fetched in one read too.
@@ -110,7 +127,7 @@ export async function* readEntries(ctx: ReadContext, sessionId: string, head: { 
   let want: Uint8Array | undefined = last === head.seq ? head.hash : undefined
   const emit = async (h: NonNullable<typeof held>, hash: Uint8Array): Promise<StoredEntry> => {
     const where = { sessionId, seq: h.seq, hash: toHex(hash) }
-    if (verify && !equal(hashRecord(h.record), hash)) {
+    if (verify && !bytesEqual(hashRecord(h.record), hash)) {
       // The chain breaks between this record and the next (or the head). If the hash index still
       // puts the chain's hash here, this record was rewritten; else the next one's link was.
       const row = await ctx.engine.get(K.hashKey(hash))
@@ -119,17 +136,9 @@ export async function* readEntries(ctx: ReadContext, sessionId: string, head: { 
       const next = { sessionId, seq: h.seq + 1 }
       throw corrupt(`the entry at seq ${next.seq} of session ${sessionId} does not link to the entry before it`, next)
     }
-    if (h.opened instanceof Error) {
-      throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `stored entry cannot be read: ${h.opened.message}; run verify`, where, { cause: h.opened })
-    }
+    if (h.opened instanceof Error) throw unreadable(h.opened, where)
     const prev = toHex(h.opened.prev)
-    if (verify) {
-      if (h.seq === 0 && prev !== ZERO_HEX) throw corrupt(`genesis ${where.hash} has a non-zero prev`, where)
-      if ((h.seq === 0) !== (h.opened.entry.kind === 'session_start')) throw corrupt(`entry ${where.hash} is out of place`, where)
-      if (h.opened.entry.kind === 'session_start' && h.opened.entry.sessionId !== sessionId) {
-        throw corrupt(`genesis ${where.hash} names session ${h.opened.entry.sessionId}`, where)
-      }
-    }
+    if (verify) checkPlace(where, h.opened)
     let entry = h.opened.entry
     if (h.refs) entry = resolveRefs(entry, (x) => checkedBlob(x, h.blobs.get(x))) as Entry
     return { sessionId, seq: h.seq, hash: where.hash, prev, entry, format: h.opened.format }
@@ -165,8 +174,3 @@ export async function* readEntries(ctx: ReadContext, sessionId: string, head: { 
   if (!done) throw corrupt(`session ${sessionId} ends at seq ${expectedSeq} before ${reverse ? from : last}`, { sessionId })
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
