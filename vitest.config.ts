@@ -11,6 +11,10 @@ export default defineConfig({
     exclude: ['test/slow/**', ...HEAVY_TEST_FILES],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits for asynchronous work (a page verifying sessions in a headless browser, a
+    // child process printing): 1 s, vitest's default, was too short on a loaded 2-core machine
+    // (the viewer's verified badges, 2 of 4 after 1 s, while other suites ran).
+    expect: { poll: { timeout: 15_000 } },
     // Vitest runs (cores - 1) files at a time: one on a 2-core machine. Most files here wait on
     // child processes (the CLI, other holders), a PostgreSQL server or fsync, so two at a time
     // use the machine better: the whole suite took 309 s with one and 211 s with two, on the

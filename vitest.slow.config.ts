@@ -12,5 +12,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 600_000,
     hookTimeout: 600_000,
+    // As in vitest.config.ts: expect.poll waits on asynchronous work, on a machine that may be loaded.
+    expect: { poll: { timeout: 15_000 } },
   },
 })
