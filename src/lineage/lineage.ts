@@ -3,7 +3,6 @@
 // not depend on the source's length; restoring it replays the source up to the fork point.
 import { nodesAfterAppend } from '../proofs/merkle.js'
 import { treeRowOps } from '../storage/tree.js'
-import { v7 as uuidv7 } from 'uuid'
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { sealEntry } from '../encoding/entry-codec.js'
 import { ZERO_HASH, toHex } from '../encoding/hash.js'
@@ -14,6 +13,7 @@ import { PreconditionFailed, type BatchOp } from '../storage/engine.js'
 import * as K from '../storage/keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionStore } from '../storage/session-store.js'
 import { maySpawnedId, spawnLinkOf, spawnPrefixOf, type SpawnLink } from '../import/links.js'
+import { newSessionId } from '../storage/session-ids.js'
 
 
 export type Relation = 'fork' | 'compaction'
@@ -70,7 +70,7 @@ async function forkAtLocked(store: SessionStore, hashOrPrefix: string, options: 
   const atHash = await store.resolveHash(hashOrPrefix)
   const loc = await store.locate(atHash)
   if (!loc) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `entry ${atHash} has no index row; run verify`, { hash: atHash })
-  const sessionId = options.sessionId ?? uuidv7()
+  const sessionId = options.sessionId ?? (await newSessionId())
   const ts = options.ts ?? Date.now()
   const origin: Origin = { sessionId: loc.sessionId, atHash }
   const materialized = options.materialize === true
@@ -125,7 +125,7 @@ async function compactLocked(store: SessionStore, sourceId: string, options: Com
   if (!options || !Array.isArray(options.history)) {
     throw new ChainlogError(ErrorCodes.INVALID_ARGUMENT, 'compact needs { history: [...] }', {})
   }
-  const sessionId = options.sessionId ?? uuidv7()
+  const sessionId = options.sessionId ?? (await newSessionId())
   const ts = options.ts ?? Date.now()
   return store.locks.run(sourceId, async () => {
     const head = await store.readHead(sourceId)

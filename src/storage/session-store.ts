@@ -5,7 +5,6 @@
 // Key layout: ./keys.ts and docs/storage.md. Concerns kept apart: reads (read-entries.ts),
 // listing (list-sessions.ts), leases (leases.ts), metadata (session-meta.ts), the appended rows
 // (append-plan.ts), opening and migration (store-format.ts, migrate.ts).
-import { v7 as uuidv7 } from 'uuid'
 import { bytesEqual, decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import type { OpenedRecord } from '../encoding/record.js'
 import { ZERO_HASH, fromHex, hashRecord, isHexHash, toHex } from '../encoding/hash.js'
@@ -27,6 +26,7 @@ import {
 import { PRESENT, PreconditionFailed, syncRequested, type BatchOp, type Precondition, type StorageEngine } from './engine.js'
 import type { PgEngineOptions } from './pg-engine.js'
 import * as K from './keys.js'
+import { newSessionId } from './session-ids.js'
 import { LevelEngine, type AnyLevel } from './level-engine.js'
 import { LeaseTable, encodeLease, type Lease, type LeaseRow } from './leases.js'
 import { listSessions, type ListOptions, type SessionInfo } from './list-sessions.js'
@@ -517,7 +517,7 @@ export class SessionStore {
     const genesis: Record<string, unknown> = {
       kind: 'session_start',
       ts: input.ts ?? Date.now(),
-      sessionId: input.sessionId ?? uuidv7(),
+      sessionId: input.sessionId ?? (await newSessionId()),
       config: input.config ?? {},
       history: input.history ?? [],
     }
