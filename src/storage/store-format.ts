@@ -7,8 +7,7 @@ import { ChainlogError, ErrorCodes } from '../errors.js'
 import { PreconditionFailed, type StorageEngine } from './engine.js'
 import * as K from './keys.js'
 import type { AnyLevel } from './level-engine.js'
-import { migrateToV2, type MigrationProgress } from './migrate.js'
-import { migrateToV3 } from './migrate-v3.js'
+import type { MigrationProgress } from './migrate.js'
 import { storageError } from './open-errors.js'
 import { platform } from '../platform/node.js'
 
@@ -98,8 +97,9 @@ export async function checkFormat(engine: StorageEngine, options: FormatOptions 
   }
   // An older store, or one whose migration was interrupted (it resumes where it stopped). A
   // format-1 store, or one stopped on its way to 2, goes to 2 first.
-  if (version < 2 || (version === 2 && migrating !== undefined)) await migrateToV2(engine, options.onMigrate)
-  await migrateToV3(engine, options.onMigrate)
+  // The migrations are loaded only here: a store of the current format never needs them.
+  if (version < 2 || (version === 2 && migrating !== undefined)) await (await import('./migrate.js')).migrateToV2(engine, options.onMigrate)
+  await (await import('./migrate-v3.js')).migrateToV3(engine, options.onMigrate)
 }
 
 async function isEmpty(engine: StorageEngine): Promise<boolean> {

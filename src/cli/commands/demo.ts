@@ -7,7 +7,6 @@ import type { Command } from 'commander'
 import type { OpenOptions } from '../../open.js'
 const openStore = async (o: OpenOptions & { exclusive: true }) => (await import('../../open.js')).openStore(o)
 import type { Ctx } from '../context.js'
-import { buildDemo } from '../demo-data.js'
 import { CliCodes, CliError, usageError } from '../errors.js'
 import { formatBytes, formatCount, shortHash } from '../format.js'
 
@@ -54,7 +53,8 @@ export function registerDemo(program: Command, ctx: Ctx): void {
       let report
       let infos
       try {
-        built = await buildDemo(store)
+        // Loaded when the command runs: every other start of the CLI skips it.
+        built = await (await import('../demo-data.js')).buildDemo(store)
         report = await store.verify()
         infos = new Map((await store.listSessions()).map((s) => [s.sessionId, s]))
       } finally {
