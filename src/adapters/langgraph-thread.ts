@@ -7,8 +7,12 @@ import type { EntryInput, StoredEntry } from '../index.js'
 /** The custom-entry namespace of this adapter. */
 export const LANGGRAPH_NAMESPACE = 'chainlog.langgraph'
 
-/** A serialised value: the serde's JSON kept as a structure (readable in chainlog), or its bytes. */
-export type StoredValue = { json: unknown } | { type: string; bytes: Uint8Array }
+/**
+ * A serialised value, as the serde's `dumpsTyped` returned it: its JSON text as a string (type
+ * `json`), or its type and bytes. Entries written by earlier versions of this adapter hold
+ * `{ json }`, the JSON as a structure; they are still read.
+ */
+export type StoredValue = string | { type: string; bytes: Uint8Array } | { json: unknown }
 
 /** The data of a `checkpoint` entry. */
 export interface CheckpointData {

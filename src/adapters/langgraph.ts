@@ -64,6 +64,15 @@ const LIST_PAGE = 128
 
 const isConflict = (err: unknown) => isChainlogError(err, ErrorCodes.HEAD_CONFLICT)
 const isGone = (err: unknown) => isChainlogError(err, ErrorCodes.SESSION_NOT_FOUND) || isChainlogError(err, ErrorCodes.ENTRY_NOT_FOUND)
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+/** The text of UTF-8 bytes, or undefined if they are not valid UTF-8. */
+const strictUtf8 = (b: Uint8Array): string | undefined => {
+  try {
+    return utf8Fatal.decode(b)
+  } catch {
+    return undefined
+  }
+}
 const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** The session a thread continues in, as a write needs it. */
@@ -757,14 +766,19 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   async #dump(value: unknown): Promise<StoredValue> {
     const [type, bytes] = await this.serde.dumpsTyped(value)
     if (type === 'json') {
-      const text = typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes)
-      // Lone surrogates and "__proto__" keys survive JSON but not chainlog's encoder: keep such values as bytes.
-      if (!/\\ud[89a-f]/i.test(text) && !text.includes('"__proto__"')) return { json: JSON.parse(text) as unknown }
+      // Kept as the serde wrote it, so that a read hands it back unchanged. JSON.stringify's output
+      // is well-formed; what a custom serde gives that is not (bad UTF-8, lone surrogates) stays bytes.
+      if (typeof bytes !== 'string') {
+        const text = strictUtf8(bytes)
+        if (text !== undefined) return text
+      } else if ((bytes as unknown as { isWellFormed(): boolean }).isWellFormed()) return bytes
     }
     return { type, bytes: typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes }
   }
 
   #load(v: StoredValue): Promise<unknown> {
+    if (typeof v === 'string') return this.serde.loadsTyped('json', v)
+    // Entries written by earlier versions of this adapter: the JSON as a structure.
     return 'json' in v ? this.serde.loadsTyped('json', JSON.stringify(v.json)) : this.serde.loadsTyped(v.type, v.bytes)
   }
 }
