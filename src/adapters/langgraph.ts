@@ -35,6 +35,7 @@ import {
   ourData,
   parseRoot,
   resetView,
+  textPieces,
   type BranchData,
   type CheckpointData,
   type CheckpointRef,
@@ -817,14 +818,15 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       // is well-formed; what a custom serde gives that is not (bad UTF-8, lone surrogates) stays bytes.
       if (typeof bytes !== 'string') {
         const text = strictUtf8(bytes)
-        if (text !== undefined) return text
-      } else if ((bytes as unknown as { isWellFormed(): boolean }).isWellFormed()) return bytes
+        if (text !== undefined) return textPieces(text)
+      } else if ((bytes as unknown as { isWellFormed(): boolean }).isWellFormed()) return textPieces(bytes)
     }
     return { type, bytes: typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes }
   }
 
   #load(v: StoredValue): Promise<unknown> {
     if (typeof v === 'string') return this.serde.loadsTyped('json', v)
+    if (Array.isArray(v)) return this.serde.loadsTyped('json', v.join(''))
     // Entries written by earlier versions of this adapter: the JSON as a structure.
     return 'json' in v ? this.serde.loadsTyped('json', JSON.stringify(v.json)) : this.serde.loadsTyped(v.type, v.bytes)
   }

@@ -132,4 +132,29 @@ describe('ChainlogSaver stored values', () => {
     expect((await new ChainlogSaver(store, serde).getTuple(config2))?.checkpoint.channel_values).toEqual({ r: 'raw' })
     expect((await store.verify()).findings).toEqual([])
   })
+
+  it('keeps a JSON text longer than 1024 UTF-16 units as pieces in the entry (no blob, no read after the entry), a surrogate pair never split', async () => {
+    const store = await openMem()
+    const saver = new ChainlogSaver(store)
+    // '{"s":"' is 6 units: the parrot's high surrogate falls at unit 1023, the end of the first piece.
+    const big = { s: 'a'.repeat(1017) + '🦜' + 'b'.repeat(5000) + '🦜'.repeat(1500) }
+    const checkpoint = { ...emptyCheckpoint(), id: uuid6(1), channel_values: { big }, channel_versions: { big: 1 } }
+    const config = await saver.put(cfg('big'), checkpoint, { source: 'input', step: -1, parents: {} }, { big: 1 })
+    const cp = (await entriesOf(store, threadSessionId('legacy', 'big'), false)).map((e) => e.entry).find((e) => e.kind === 'custom' && e.type === 'checkpoint') as { data: CheckpointData }
+    const pieces = cp.data.values.big as string[]
+    expect(Array.isArray(pieces)).toBe(true)
+    expect(pieces.join('')).toBe(JSON.stringify(big))
+    expect(pieces[0]).toHaveLength(1023)
+    for (const p of pieces) {
+      expect(p.length).toBeLessThanOrEqual(1024)
+      expect((p as unknown as { isWellFormed(): boolean }).isWellFormed()).toBe(true)
+    }
+    // Read back by a saver new to the thread: point reads only, no blob read (getMany).
+    const engine = store.engine
+    let getMany = 0
+    const orig = engine.getMany.bind(engine)
+    engine.getMany = (ks) => (getMany++, orig(ks))
+    expect((await new ChainlogSaver(store).getTuple(config))?.checkpoint.channel_values).toEqual({ big })
+    expect(getMany).toBe(0)
+  })
 })
