@@ -205,6 +205,8 @@ export class ChainlogSaver extends BaseCheckpointSaver {
             }
             yield await this.#locked(view, () => this.#tuple(view, ref))
           }
+          // With a filter, pages are read whole: stop once the limit is met.
+          if (limit !== undefined && limit <= 0) break
         }
         if (limit !== undefined && limit <= 0) return
         continue

@@ -174,6 +174,17 @@ describe('ChainlogSaver index', () => {
     expect(reads.rows()).toBeLessThanOrEqual(5 * 4 + 10)
   })
 
+  it('list with a filter and a limit stops reading once the limit is met: the page it came from and the one read ahead, not the thread', async () => {
+    const store = await openMem()
+    const ids = await writeThread(new ChainlogSaver(store), 'f', 1000)
+    const reads = countReads(store)
+    const got: string[] = []
+    for await (const t of new ChainlogSaver(store).list(cfg('f'), { filter: { source: 'loop' }, limit: 3 })) got.push(t.checkpoint.id)
+    expect(got).toEqual(ids.slice(-3).reverse())
+    // Two pages of 128 at most: a `c:` row, a checkpoint entry, a writes entry and the entries after them.
+    expect(reads.rows()).toBeLessThanOrEqual(2 * 128 * 5)
+  }, 60_000)
+
   it('a thread whose log moved past its index (a write not through the saver) is read from the log, then indexed again by the next put', async () => {
     const store = await openMem()
     const ids = await writeThread(new ChainlogSaver(store), 'x', 50)
