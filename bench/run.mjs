@@ -670,7 +670,7 @@ if (want(13)) {
       label: s.label,
       floor: !!s.floor,
       disk: ok(lg[s.key])[0]?.disk,
-      ...summarise(lg[s.key], ['stepsPerSec', 'p50ms', 'p99ms', 'resumeMs', 'getMs', 'getsPerSec', 'listMs', 'listPerSec', 'list10Ms']),
+      ...summarise(lg[s.key], ['stepsPerSec', 'p50ms', 'p99ms', 'resumeMs', 'getMs', 'getsPerSec', 'listMs', 'listPerSec', 'list10Ms', 'cpuUsPerStep', 'cpuUsPerGet', 'cpuUsPerListed']),
     })),
     agents: sessions.map((s) => ({
       key: s.key,

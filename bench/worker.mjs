@@ -1033,8 +1033,10 @@ const tasks = {
     let sqliteMode
     let saver = await open()
     const t0 = now()
+    const cw = process.cpuUsage()
     const { ids, lat } = await langgraphWrite(saver, thread, work, cp, now)
     const writeMs = now() - t0
+    const writeCpu = process.cpuUsage(cw)
     const tc = now()
     await store.close()
     const closeMs = now() - tc
@@ -1051,6 +1053,7 @@ const tasks = {
     let x = 0x2545f491
     const pick = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x % ids.length)
     const gets = []
+    const cg = process.cpuUsage()
     for (let k = 0; k < t.gets; k++) {
       const i = pick()
       const ta = now()
@@ -1059,7 +1062,9 @@ const tasks = {
       if (stepOf(tuple) !== i) throw new Error(`getTuple(${ids[i]}) returned step ${stepOf(tuple)}, not ${i}`)
       if (i > 0 && i < ids.length - 1 && tuple.pendingWrites.length !== 2) throw new Error(`checkpoint ${i} has ${tuple.pendingWrites.length} pending writes, not 2`)
     }
+    const getCpu = process.cpuUsage(cg)
     const tl = now()
+    const cl = process.cpuUsage()
     let listed = 0
     let prev = null
     for await (const tuple of saver.list(cfg())) {
@@ -1068,6 +1073,7 @@ const tasks = {
       listed++
     }
     const listMs = now() - tl
+    const listCpu = process.cpuUsage(cl)
     if (listed !== ids.length) throw new Error(`list returned ${listed} checkpoints of ${ids.length}`)
     const t10 = now()
     let n10 = 0
@@ -1090,6 +1096,11 @@ const tasks = {
       listMs,
       listPerSec: (listed / listMs) * 1000,
       list10Ms,
+      // CPU of this process (all its threads) per step, per getTuple and per checkpoint listed: on a
+      // shared machine, steadier than the wall-clock rates.
+      cpuUsPerStep: (writeCpu.user + writeCpu.system) / steps,
+      cpuUsPerGet: (getCpu.user + getCpu.system) / t.gets,
+      cpuUsPerListed: (listCpu.user + listCpu.system) / listed,
       disk,
       ...(sqliteMode ? { sqliteMode } : {}),
     }

@@ -7,8 +7,34 @@ import type { EntryInput, StoredEntry } from '../index.js'
 /** The custom-entry namespace of this adapter. */
 export const LANGGRAPH_NAMESPACE = 'chainlog.langgraph'
 
-/** A serialised value: the serde's JSON kept as a structure (readable in chainlog), or its bytes. */
-export type StoredValue = { json: unknown } | { type: string; bytes: Uint8Array }
+/**
+ * A serialised value, as the serde's `dumpsTyped` returned it: its JSON text (type `json`) as a
+ * string, or, when longer than TEXT_PIECE, as the list of its pieces in order; or its type and
+ * bytes. Entries written by earlier versions of this adapter hold `{ json }`, the JSON as a
+ * structure; they are still read.
+ */
+export type StoredValue = string | string[] | { type: string; bytes: Uint8Array } | { json: unknown }
+
+/**
+ * The longest piece of a stored JSON text, in UTF-16 units: at most 3 KiB of UTF-8, under the
+ * store's default blob threshold (4 KiB). A longer string would be kept as a blob: read by a
+ * second, asynchronous read after its entry, and compressed where the store compresses blobs.
+ */
+export const TEXT_PIECE = 1024
+
+/** A JSON text as stored: itself, or its pieces (never splitting a surrogate pair). */
+export function textPieces(text: string): string | string[] {
+  if (text.length <= TEXT_PIECE) return text
+  const out: string[] = []
+  for (let i = 0; i < text.length; ) {
+    let end = Math.min(i + TEXT_PIECE, text.length)
+    const last = text.charCodeAt(end - 1)
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--
+    out.push(text.slice(i, end))
+    i = end
+  }
+  return out
+}
 
 /** The data of a `checkpoint` entry. */
 export interface CheckpointData {

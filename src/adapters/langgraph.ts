@@ -35,6 +35,7 @@ import {
   ourData,
   parseRoot,
   resetView,
+  textPieces,
   type BranchData,
   type CheckpointData,
   type CheckpointRef,
@@ -53,6 +54,8 @@ export type { BranchData, CheckpointData, StoredValue, WritesData } from './lang
 const DATA_CACHE_SIZE = 1024
 /** At least this many entries of a session, dense, are read in one range read rather than by seq. */
 const DENSE_RUN = 64
+/** Seqs at most this far apart belong to one run (a linear thread alternates checkpoints and writes). */
+const RUN_GAP = 4
 /** Seqs per store.entriesAt call (its limit). */
 const ENTRIES_AT_MAX = 1024
 /** Looks at a head that is behind an index row before the row is taken as stale (about 2 s). */
@@ -64,6 +67,15 @@ const LIST_PAGE = 128
 
 const isConflict = (err: unknown) => isChainlogError(err, ErrorCodes.HEAD_CONFLICT)
 const isGone = (err: unknown) => isChainlogError(err, ErrorCodes.SESSION_NOT_FOUND) || isChainlogError(err, ErrorCodes.ENTRY_NOT_FOUND)
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+/** The text of UTF-8 bytes, or undefined if they are not valid UTF-8. */
+const strictUtf8 = (b: Uint8Array): string | undefined => {
+  try {
+    return utf8Fatal.decode(b)
+  } catch {
+    return undefined
+  }
+}
 const hexOf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
 /** The session a thread continues in, as a write needs it. */
@@ -163,14 +175,28 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       if (indexed) {
         // Newest first through the index, a page at a time: one reverse scan of the `c:` rows,
         // then what the page's checkpoints need in one read per session (a range when dense).
-        let lt = beforeId !== undefined ? `c:${beforeId}` : 'c;'
-        for (;;) {
-          const size = filter || limit === undefined ? LIST_PAGE : Math.min(LIST_PAGE, limit)
-          if (size <= 0) break
-          const rows = await this.#reader.scanIndex(view.root, { gte: 'c:', lt, reverse: true, limit: size })
-          if (rows.length === 0) break
-          lt = rows[rows.length - 1]![0]
-          const refs = await this.#locked(view, () => this.#refsAt(view, rows.map(([name, row]) => [name.slice(2), row as CheckpointRow])))
+        // The next page is read while this one's tuples are built (a page ahead, no more).
+        const pageSize = (yielding: number) => (filter || limit === undefined ? LIST_PAGE : Math.min(LIST_PAGE, limit - yielding))
+        const readPage = (lt: string, size: number) => {
+          const p = this.#reader.scanIndex(view.root, { gte: 'c:', lt, reverse: true, limit: size }).then(async (rows) => {
+            const items = rows.map(([name, row]): [string, CheckpointRow] => [name.slice(2), row as CheckpointRow])
+            return { items, lt: rows.length > 0 ? rows[rows.length - 1]![0] : lt, got: await this.#readRows(items) }
+          })
+          // A list the caller stops early leaves the last read-ahead unawaited: its failure is not theirs.
+          p.catch(() => undefined)
+          return p
+        }
+        let size = pageSize(0)
+        let next = size > 0 ? readPage(beforeId !== undefined ? `c:${beforeId}` : 'c;', size) : undefined
+        while (next) {
+          const page = await next
+          next = undefined
+          if (page.items.length === 0) break
+          const refs = await this.#locked(view, () => this.#refsAt(view, page.items, page.got))
+          if (page.items.length === size) {
+            size = pageSize(refs.length)
+            if (size > 0) next = readPage(page.lt, size)
+          }
           for (const ref of refs) {
             if (!(await matches(ref))) continue
             if (limit !== undefined) {
@@ -179,7 +205,8 @@ export class ChainlogSaver extends BaseCheckpointSaver {
             }
             yield await this.#locked(view, () => this.#tuple(view, ref))
           }
-          if (rows.length < size) break
+          // With a filter, pages are read whole: stop once the limit is met.
+          if (limit !== undefined && limit <= 0) break
         }
         if (limit !== undefined && limit <= 0) return
         continue
@@ -411,10 +438,12 @@ export class ChainlogSaver extends BaseCheckpointSaver {
    * read per session (store.entriesAt), or, for a dense run of many (a page of `list`), one range
    * read. Nothing else of the thread is read. The view learns where they are and their writes.
    */
-  async #refsAt(view: ThreadView, items: [string, CheckpointRow][]): Promise<CheckpointRef[]> {
+  async #refsAt(view: ThreadView, items: [string, CheckpointRow][], read?: Map<string, StoredEntry>): Promise<CheckpointRef[]> {
     const out: (CheckpointRef | undefined)[] = []
+    const got = new Map<string, StoredEntry>(read)
     const need = new Map<string, Set<number>>()
     const add = (s: string, q: number) => {
+      if (got.has(`${q} ${s}`)) return
       const set = need.get(s)
       if (set) set.add(q)
       else need.set(s, new Set([q]))
@@ -435,7 +464,6 @@ export class ChainlogSaver extends BaseCheckpointSaver {
       writesAt[i] = w
       for (const [s, q] of w) add(s, q)
     }
-    const got = new Map<string, StoredEntry>()
     for (const [s, set] of need) for (const e of await this.#entriesAt(s, [...set].sort((a, b) => a - b))) got.set(`${e.seq} ${s}`, e)
     for (const [i, [id, row]] of items.entries()) {
       // The entries holding its unchanged channels: taken only if each is the entry its hash names.
@@ -461,22 +489,53 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   }
 
   /**
+   * The entries a page of `c:` rows names (checkpoints, their writes, the entries holding their
+   * unchanged channels that the data cache lacks), read without touching a view: `list` reads
+   * the next page with this while it builds the tuples of the current one. By `seq session`.
+   */
+  async #readRows(items: [string, CheckpointRow][]): Promise<Map<string, StoredEntry>> {
+    const need = new Map<string, Set<number>>()
+    const add = (s: string, q: number) => {
+      const set = need.get(s)
+      if (set) set.add(q)
+      else need.set(s, new Set([q]))
+    }
+    for (const [, row] of items) {
+      add(row.s, row.q)
+      for (const [s, q] of row.w ?? []) add(s, q)
+      for (const [hash, [s, q]] of Object.entries(row.r ?? {})) if (!this.#data.has(hash)) add(s, q)
+    }
+    const got = new Map<string, StoredEntry>()
+    for (const [s, set] of need) for (const e of await this.#entriesAt(s, [...set].sort((a, b) => a - b))) got.set(`${e.seq} ${s}`, e)
+    return got
+  }
+
+  /**
    * The entries at `seqs` (ascending) of a session, checked against the chain: one batched point
-   * read, or one range read when they are many and dense (a page of a list).
+   * read, or one range read for a long dense run of them (a page of a list) and a batched point
+   * read of the others.
    */
   async #entriesAt(sessionId: string, seqs: number[]): Promise<StoredEntry[]> {
     const last = seqs[seqs.length - 1]!
     // An index row can be seen a moment before the head of the commit that wrote it.
     const h = await this.#headReaches(sessionId, last)
     if (!h) throw new ChainlogError(ErrorCodes.CORRUPT_STORE, `session ${sessionId} has no entry at seq ${last}; run verify`, { sessionId, seq: last })
-    if (seqs.length >= DENSE_RUN && last - seqs[0]! + 1 <= 2 * seqs.length) {
-      const want = new Set(seqs)
-      const out: StoredEntry[] = []
-      for await (const e of this.#reader.entries(sessionId, { from: seqs[0]!, to: last })) if (want.has(e.seq)) out.push(e)
-      return out
-    }
     const out: StoredEntry[] = []
-    for (let i = 0; i < seqs.length; i += ENTRIES_AT_MAX) out.push(...(await this.#reader.entriesAt(sessionId, seqs.slice(i, i + ENTRIES_AT_MAX))))
+    const points: number[] = []
+    // Runs of seqs close together: a long dense one is read as a range; the rest (a page's few
+    // far-away entries, such as one holding a channel set at the thread's start) by point reads.
+    let start = 0
+    for (let i = 1; i <= seqs.length; i++) {
+      if (i < seqs.length && seqs[i]! - seqs[i - 1]! <= RUN_GAP) continue
+      const from = seqs[start]!
+      const to = seqs[i - 1]!
+      if (i - start >= DENSE_RUN && to - from + 1 <= 2 * (i - start)) {
+        const want = new Set(seqs.slice(start, i))
+        for await (const e of this.#reader.entries(sessionId, { from, to })) if (want.has(e.seq)) out.push(e)
+      } else for (let k = start; k < i; k++) points.push(seqs[k]!)
+      start = i
+    }
+    for (let i = 0; i < points.length; i += ENTRIES_AT_MAX) out.push(...(await this.#reader.entriesAt(sessionId, points.slice(i, i + ENTRIES_AT_MAX))))
     return out
   }
 
@@ -757,14 +816,20 @@ export class ChainlogSaver extends BaseCheckpointSaver {
   async #dump(value: unknown): Promise<StoredValue> {
     const [type, bytes] = await this.serde.dumpsTyped(value)
     if (type === 'json') {
-      const text = typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes)
-      // Lone surrogates and "__proto__" keys survive JSON but not chainlog's encoder: keep such values as bytes.
-      if (!/\\ud[89a-f]/i.test(text) && !text.includes('"__proto__"')) return { json: JSON.parse(text) as unknown }
+      // Kept as the serde wrote it, so that a read hands it back unchanged. JSON.stringify's output
+      // is well-formed; what a custom serde gives that is not (bad UTF-8, lone surrogates) stays bytes.
+      if (typeof bytes !== 'string') {
+        const text = strictUtf8(bytes)
+        if (text !== undefined) return textPieces(text)
+      } else if ((bytes as unknown as { isWellFormed(): boolean }).isWellFormed()) return textPieces(bytes)
     }
     return { type, bytes: typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes }
   }
 
   #load(v: StoredValue): Promise<unknown> {
+    if (typeof v === 'string') return this.serde.loadsTyped('json', v)
+    if (Array.isArray(v)) return this.serde.loadsTyped('json', v.join(''))
+    // Entries written by earlier versions of this adapter: the JSON as a structure.
     return 'json' in v ? this.serde.loadsTyped('json', JSON.stringify(v.json)) : this.serde.loadsTyped(v.type, v.bytes)
   }
 }

@@ -4,7 +4,7 @@
 // order; format 1 (read and verified, never written) is the bare map with sorted keys.
 import type { z } from 'zod'
 import { ChainlogError, ErrorCodes, formatPath } from '../errors.js'
-import { Entry, parseTurnEntry } from '../schema/entry.js'
+import { Entry, parseCustomEntry, parseTurnEntry } from '../schema/entry.js'
 import { decodeCanonical, encodeCanonicalWithPrefix } from './cbor.js'
 import { ENTRY_V2_MARKER, HASH_BYTES, hashRecord, toHex } from './hash.js'
 import { mapStart, type OpenedRecord } from './record.js'
@@ -29,7 +29,7 @@ function dropUndefined(o: Record<string, unknown>): void {
  * @throws ChainlogError CHAINLOG_INVALID_ENTRY with data.path and data.issues
  */
 export function validateEntry(input: unknown): Entry {
-  const fast = parseTurnEntry(input)
+  const fast = parseTurnEntry(input) ?? parseCustomEntry(input)
   if (fast) return fast
   const parsed = Entry.safeParse(input)
   if (!parsed.success) {

@@ -157,6 +157,9 @@ describe('ChainlogSaver index', () => {
     expect(reads.rows()).toBeLessThanOrEqual(3 * 1000 + 50)
     expect(calls.scan).toBeLessThanOrEqual(2 * Math.ceil(1000 / 128) + 2)
     expect(calls.get + calls.getMany).toBeLessThanOrEqual(10)
+    // The entry holding `context` (the thread's first checkpoint) is far from the first page: it is
+    // read by a point read on the side, and the page's dense run still by one range read.
+    expect(calls.getMany).toBe(0)
   }, 60_000)
 
   it('list with a limit and before reads the page it returns, newest first, with the right pending writes', async () => {
@@ -170,6 +173,17 @@ describe('ChainlogSaver index', () => {
     expect(got[0]!.writes).toEqual(['w200', 200])
     expect(reads.rows()).toBeLessThanOrEqual(5 * 4 + 10)
   })
+
+  it('list with a filter and a limit stops reading once the limit is met: the page it came from and the one read ahead, not the thread', async () => {
+    const store = await openMem()
+    const ids = await writeThread(new ChainlogSaver(store), 'f', 1000)
+    const reads = countReads(store)
+    const got: string[] = []
+    for await (const t of new ChainlogSaver(store).list(cfg('f'), { filter: { source: 'loop' }, limit: 3 })) got.push(t.checkpoint.id)
+    expect(got).toEqual(ids.slice(-3).reverse())
+    // Two pages of 128 at most: a `c:` row, a checkpoint entry, a writes entry and the entries after them.
+    expect(reads.rows()).toBeLessThanOrEqual(2 * 128 * 5)
+  }, 60_000)
 
   it('a thread whose log moved past its index (a write not through the saver) is read from the log, then indexed again by the next put', async () => {
     const store = await openMem()

@@ -5,7 +5,7 @@
 // fields, empty, sparse and undefined-holding item lists, other kinds, odd prototypes.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Entry, parseTurnEntry } from '../../src/schema/entry.js'
+import { Entry, parseCustomEntry, parseTurnEntry } from '../../src/schema/entry.js'
 import { encodeEntry } from '../../src/encoding/entry-codec.js'
 
 const KINDS = ['user_input', 'assistant_items', 'tool_results', 'hook_injected_items', 'turn_end', 'run_outcome', 'llm_usage', 'nope']
@@ -94,5 +94,68 @@ describe('parseTurnEntry', () => {
       if (zod.success) expect(encodeEntry(e)).toEqual(encodeEntry({ ...zod.data }))
     }
     expect(parseTurnEntry(Object.assign(Object.create(null), { kind: 'turn_end', ts: 1, turn: 2 }))).toEqual({ kind: 'turn_end', ts: 1, turn: 2 })
+  })
+})
+
+/** Custom-entry-like objects: some of kind/ts/namespace/type/data (well-formed or not), maybe an extra key, keys in random order. */
+const customCandidate = fc
+  .record(
+    {
+      kind: fc.constantFrom('custom', 'custom', 'user_input'),
+      ts: number,
+      namespace: fc.oneof(fc.constantFrom('chainlog.langgraph', 'a', 'a-b_c.d', 'A.b', 'a..b', '.a', 'a.', ''), fc.string()),
+      type: fc.oneof(fc.constantFrom('checkpoint', '', 'x'.repeat(200), 'x'.repeat(201)), fc.string(), number),
+      data: item,
+      extra: field,
+    },
+    { requiredKeys: [] },
+  )
+  .chain((o) => fc.shuffledSubarray(Object.keys(o), { minLength: Object.keys(o).length }).map((order) => Object.fromEntries(order.map((k) => [k, (o as Record<string, unknown>)[k]]))))
+
+const likelyCustom = fc.oneof(
+  fc.record({ kind: fc.constant('custom'), ts: fc.nat(), namespace: fc.constantFrom('chainlog.langgraph', 'com.example'), type: fc.string({ minLength: 1, maxLength: 20 }), data: fc.jsonValue() }),
+  fc.record({ data: fc.jsonValue(), type: fc.constant('writes'), namespace: fc.constant('x'), ts: fc.nat(), kind: fc.constant('custom') }),
+  fc.record({ kind: fc.constant('custom'), ts: fc.nat(), namespace: fc.constant('x'), type: fc.constant('t') }),
+)
+
+function customAgrees(input: unknown): boolean {
+  const fast = parseCustomEntry(input)
+  if (fast === undefined) return true
+  const zod = Entry.safeParse(input)
+  expect(zod.success).toBe(true)
+  expect(fast).toEqual(zod.data)
+  expect(Object.keys(fast)).toEqual(Object.keys(zod.data!))
+  expect(fast).not.toBe(input)
+  return true
+}
+
+describe('parseCustomEntry', () => {
+  it('accepts only what Entry accepts, and returns what Entry.parse returns (fields, key order, a copy)', () => {
+    fc.assert(fc.property(customCandidate, customAgrees), { numRuns: 3000 })
+    fc.assert(fc.property(likelyCustom, customAgrees), { numRuns: 1000 })
+  })
+
+  it('takes every valid custom entry in plain form, whatever its key order, and leaves edge cases to zod with the same bytes', () => {
+    fc.assert(
+      fc.property(likelyCustom, (e) => {
+        expect(parseCustomEntry(e)).toBeDefined()
+      }),
+      { numRuns: 500 },
+    )
+    const edge: unknown[] = [
+      { kind: 'custom', ts: 1, namespace: 'x', type: 't', data: undefined },
+      { kind: 'custom', ts: -0, namespace: 'x', type: 't', data: 1 },
+      { kind: 'custom', ts: 1, namespace: 'x', type: 't', data: 1, extra: undefined },
+      { kind: 'custom', ts: 1, namespace: 'x', type: 'x'.repeat(201) },
+      { kind: 'custom', ts: 1, namespace: 'x', type: '' },
+      { kind: 'custom', ts: 1, namespace: 'A.b', type: 't' },
+      { kind: 'custom', ts: 1, namespace: 'a..b', type: 't' },
+      Object.assign(Object.create({ inherited: 1 }), { kind: 'custom', ts: 1, namespace: 'x', type: 't' }),
+    ]
+    for (const e of edge) {
+      expect(parseCustomEntry(e)).toBeUndefined()
+      const zod = Entry.safeParse(e)
+      if (zod.success) expect(encodeEntry(e)).toEqual(encodeEntry({ ...zod.data }))
+    }
   })
 })
