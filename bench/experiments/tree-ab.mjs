@@ -7,7 +7,14 @@
 // the process's CPU, the wall time and the collections. Between blocks, untimed, the tree is
 // caught up over the turns appended with it off, so each on-block grows a complete frontier.
 // The T rows of off-blocks are never written (the store's tree stays incomplete; nothing here
-// reads it). Reported: per-turn medians and the paired ratio over consecutive block pairs.
+// reads it). Reported: per-turn sums per arm and the median of the paired ratios over
+// consecutive block pairs (the first quarter of the blocks skipped as warm-up).
+// Read the paired medians: a young-generation collection here costs tens of ms and comes every
+// few hundred turns, so it lands in one block of a pair, and where it lands follows the block
+// pattern (the untimed catch-up after each off-block allocates too), not the arm that made the
+// garbage; the sums per arm carry that placement. On a 2-core machine at load 7-10 (December),
+// the paired medians of three 6,000-turn runs were +3.4% to +10.1% of the main thread's CPU and
+// -1.5% to +4.0% of the process's; the tree's garbage is what bench case 14's treeWork reports.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'

@@ -787,7 +787,8 @@ export function renderReport(R) {
         'Each run counts the tree rows left in its store after the close, then reads every session back with `verify: true` (untimed). The cost is the median over repetitions of (turns/s without ÷ turns/s with, same round) − 1: what the tree adds to the time per turn; the target is judged on it. ' +
         'The CPU column is the same pairing on the process\'s CPU time per turn (all its threads, from the first append to the end of the close), which other load on a shared machine moves less than the wall time. ' +
         "It holds LevelDB's compaction thread, whose work is a step function of the bytes written: a compaction that the tree's 0.4% more bytes bring inside the window (or into the close) adds hundreds of µs per turn to one run and none to the next. " +
-        "The main-thread column leaves that thread out: the tree's hashing, the collections its garbage causes, and the synchronous calls into LevelDB.",
+        "The main-thread column leaves that thread out: the tree's hashing, the collections its garbage causes, and the synchronous calls into LevelDB. " +
+        'bench/experiments/tree-ab.mjs measures the same with the tree on and off in alternating blocks of one process and one store, so that other load falls on both alike.',
     )
     if (c.c14.noTreeError) p(`- the no-tree build could not be made: \`${c.c14.noTreeError.slice(0, 300)}\``)
     const wk = treeWorkNote(c.c14)
