@@ -271,13 +271,14 @@ async function appendCase(n, stores, { durable, sessions, turns, pairedTo }) {
     key: s.key,
     label: s.label,
     floor: !!s.floor,
-    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches', 'bytesWritten', 'opsPerTurn', 'treeRows', 'cpuUsPerTurn']),
+    ...summarise(runs[s.key], ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'entriesWritten', 'batches', 'bytesWritten', 'opsPerTurn', 'treeRows', 'cpuUsPerTurn', 'mainCpuUsPerTurn']),
     // Case 14, per repetition, against the reference row of the same round: this row's turns/s ÷
     // the reference's (paired), and the reference's CPU time per turn ÷ this row's (pairedCpu).
     ...(pairedTo && s.key !== pairedTo
       ? {
           paired: stats(runs[s.key].map((x, r) => (x.error || runs[pairedTo][r]?.error ? NaN : x.turnsPerSec / runs[pairedTo][r].turnsPerSec))),
           pairedCpu: stats(runs[s.key].map((x, r) => (x.error || runs[pairedTo][r]?.error ? NaN : runs[pairedTo][r].cpuUsPerTurn / x.cpuUsPerTurn))),
+          pairedMain: stats(runs[s.key].map((x, r) => (x.error || runs[pairedTo][r]?.error ? NaN : runs[pairedTo][r].mainCpuUsPerTurn / x.mainCpuUsPerTurn))),
         }
       : {}),
   }))
@@ -686,17 +687,18 @@ if (want(13)) {
 // Case 14: the cost of the Merkle tree on appends (issue 16) --------------------------------
 if (want(14)) {
   // A copy of the build under test whose append plan computes no tree: the call that hashes the
-  // new leaves and nodes (nodesAfterAppend) gives an empty list of nodes, so no T row is written
-  // either. Bench-side only; if the built code no longer has that line, the row reports it.
+  // new leaves and nodes and builds their T rows (appendTree) gives the size grown, the frontier
+  // as it was and no rows. Bench-side only; if the built code no longer has that line, the row
+  // reports it.
   let noTreeError
   try {
     const d = path.join(RESULTS_DIR, `.dist-notree-${process.pid}`)
     fs.cpSync(distSnap, d, { recursive: true })
     const f = path.join(d, 'storage', 'append-plan.js')
     const src = fs.readFileSync(f, 'utf8')
-    const call = /nodesAfterAppend\(input\.tree\.size, input\.tree\.frontier, sealed\.map\(\(s\) => s\.hash\)\)/
-    if (!call.test(src)) throw new Error('dist/storage/append-plan.js no longer calls nodesAfterAppend(input.tree.size, input.tree.frontier, ...): update case 14')
-    fs.writeFileSync(f, src.replace(call, '({ size: input.tree.size + sealed.length, frontier: input.tree.frontier, nodes: [] }) /* bench case 14: no tree */'))
+    const call = /appendTree\(sessionId, input\.tree, hashes\)/
+    if (!call.test(src)) throw new Error('dist/storage/append-plan.js no longer calls appendTree(sessionId, input.tree, hashes): update case 14')
+    fs.writeFileSync(f, src.replace(call, '({ state: { size: input.tree.size + sealed.length, frontier: input.tree.frontier }, ops: [] }) /* bench case 14: no tree */'))
     distNoTree = d
   } catch (err) {
     noTreeError = String(err.message ?? err)
@@ -714,7 +716,7 @@ if (want(14)) {
   R.cases.c14 = {
     relaxed: await appendCase(14, variants(false), { durable: false, sessions: 1, turns: P.c1Turns, pairedTo: 'chainlog' }),
     durable: await appendCase(14, variants(true), { durable: true, sessions: 1, turns: P.c2Turns, pairedTo: 'chainlog' }),
-    work: summarise(treeWork, ['usPerTurn', 'cpuUsPerTurn', 'rowBytesPerTurn']),
+    work: summarise(treeWork, ['usPerTurn', 'cpuUsPerTurn', 'rowBytesPerTurn', 'allocBytesPerTurn']),
     ...(noTreeError ? { noTreeError } : {}),
   }
 }

@@ -199,6 +199,15 @@ async function inspectStore(dir) {
   }
 }
 
+/** CPU time of this process's main thread so far, in µs (Linux: /proc schedstat, ns); NaN elsewhere. */
+function mainThreadUs() {
+  try {
+    return Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1000
+  } catch {
+    return NaN
+  }
+}
+
 /** Rows of one table (first key byte) in a store directory. */
 async function countRows(dir, tag) {
   const { ClassicLevel } = await import('classic-level')
@@ -249,6 +258,7 @@ const tasks = {
     // append to the end of the close: the work the appends caused, less moved by other load on
     // the machine than the wall time (case 14 reports both).
     const cpu0 = process.cpuUsage()
+    const main0 = mainThreadUs()
     const t0 = now()
     await Promise.all(
       ids.map(async (id, k) => {
@@ -267,6 +277,7 @@ const tasks = {
     await w.close()
     const closeMs = now() - tc
     const cpu = process.cpuUsage(cpu0)
+    const mainUs = mainThreadUs() - main0
     const disk = dirSize(t.dir)
     // Case 14 checks that each variant wrote (or left out) the tree rows it should, and that the
     // sessions it wrote read back whole and verified (hashes and links), with or without them.
@@ -291,6 +302,9 @@ const tasks = {
       p50ms: percentile(lat, 0.5),
       p99ms: percentile(lat, 0.99),
       cpuUsPerTurn: (cpu.user + cpu.system) / turns,
+      // The main thread alone (JavaScript, its GC pauses, the synchronous calls into LevelDB), not
+      // LevelDB's compaction thread, whose work lands in the window or after it as the bytes fall.
+      mainCpuUsPerTurn: mainUs / turns,
       disk,
       treeRows,
       ...extra,
@@ -331,6 +345,7 @@ const tasks = {
     markStats()
     const lat = []
     const cpu0 = process.cpuUsage()
+    const main0 = mainThreadUs()
     const t0 = now()
     await Promise.all(
       ids.map(async (id, k) => {
@@ -901,36 +916,49 @@ const tasks = {
     const ru = process.resourceUsage()
     return { ms, entries, method, maxRssBytes: ru.maxRSS * 1024, peakRssAnonBytes: peak.RssAnon ?? NaN, peakRssFileBytes: peak.RssFile ?? NaN, heapUsed: process.memoryUsage().heapUsed }
   },
-  // Case 14: the tree's own work per turn, in process and alone: the calls an append makes for
-  // it (nodesAfterAppend over the turn's entry hashes, then treeRowOps), for `turns` turns of
-  // `perTurn` entries (random hashes), after a warm-up of as many. No store, no I/O.
+  // Case 14: the tree's own work per turn, in process and alone: the call an append makes for it
+  // (appendTree over the turn's entry hashes: hashes, new frontier, T rows), for `turns` turns of
+  // `perTurn` entries (random hashes), after a warm-up of as many. No store, no I/O. Also the bytes
+  // it allocates per turn (the young generation's growth over short runs without a collection).
   async treeWork(t) {
     const { randomBytes } = await import('node:crypto')
-    const { leafHash, nodesAfterAppend } = await distModule('proofs/merkle.js')
-    const { treeRowOps } = await distModule('storage/tree.js')
+    const v8 = await import('node:v8')
+    const { leafHash } = await distModule('proofs/merkle.js')
+    const { appendTree } = await distModule('storage/tree.js')
     const hashes = Array.from({ length: t.turns * t.perTurn }, () => new Uint8Array(randomBytes(32)))
+    const sid = '019b8f2e-5a10-7c3e-9d41-6e2f0a1b3c4d'
     let rows = 0
     let rowBytes = 0
-    const run = () => {
-      let tree = { size: 1, frontier: [leafHash(new Uint8Array(32))] }
-      for (let i = 0; i < t.turns; i++) {
-        const r = nodesAfterAppend(tree.size, tree.frontier, hashes.slice(i * t.perTurn, (i + 1) * t.perTurn))
-        for (const op of treeRowOps('019b8f2e-5a10-7c3e-9d41-6e2f0a1b3c4d', r.nodes)) {
+    const turn = (tree, i, count) => {
+      const r = appendTree(sid, tree, hashes.slice(i * t.perTurn, (i + 1) * t.perTurn))
+      if (count) {
+        for (const op of r.ops) {
           rows++
           rowBytes += op.key.length + op.value.length
         }
-        tree = { size: r.size, frontier: r.frontier }
       }
+      return r.state
     }
-    run()
-    rows = 0
-    rowBytes = 0
+    const run = (count) => {
+      let tree = { size: 1, frontier: [leafHash(new Uint8Array(32))] }
+      for (let i = 0; i < t.turns; i++) tree = turn(tree, i, count)
+    }
+    run(false)
     const cpu0 = process.cpuUsage()
     const t0 = now()
-    run()
+    run(true)
     const ms = now() - t0
     const cpu = process.cpuUsage(cpu0)
-    return { ms, usPerTurn: (ms * 1000) / t.turns, cpuUsPerTurn: (cpu.user + cpu.system) / t.turns, rows, rowBytesPerTurn: rowBytes / t.turns }
+    const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_used_size ?? NaN
+    const alloc = []
+    let tree = { size: 1, frontier: [leafHash(new Uint8Array(32))] }
+    for (let k = 0, i = 0; k < 200 && i + 50 <= t.turns; k++) {
+      const a = young()
+      for (let j = 0; j < 50; j++) tree = turn(tree, i++, false)
+      const b = young()
+      if (b > a) alloc.push((b - a) / 50)
+    }
+    return { ms, usPerTurn: (ms * 1000) / t.turns, cpuUsPerTurn: (cpu.user + cpu.system) / t.turns, rows, rowBytesPerTurn: rowBytes / t.turns, allocBytesPerTurn: median(alloc) }
   },
 
   // Case 12: write the synthetic session files of one format (not timed; run.mjs reuses them).

@@ -188,7 +188,9 @@ function treeWorkNote(c14) {
     return `${pct((w.usPerTurn.median / us) * 100)} of its ${fmt.int(us)} µs per turn and ${pct((w.rowBytesPerTurn.median / bytes) * 100)} of the ${fmt.int(bytes)} bytes its storage engine was given per turn`
   }
   return (
-    `**The tree's own work alone**, measured apart in the same run (\`nodesAfterAppend\` and \`treeRowOps\` for turns of 4 entries, in process, no store; ${w.usPerTurn.n} run(s)): ${mm(w.usPerTurn, fmt.f1)} µs per turn (CPU ${mm(w.cpuUsPerTurn, fmt.f1)} µs), and its rows ${fmt.int(w.rowBytesPerTurn.median)} bytes per turn (keys and values). ` +
+    `**The tree's own work alone**, measured apart in the same run (\`appendTree\`, the call an append makes, for turns of 4 entries, in process, no store; ${w.usPerTurn.n} run(s)): ${mm(w.usPerTurn, fmt.f1)} µs per turn (CPU ${mm(w.cpuUsPerTurn, fmt.f1)} µs), its rows ${fmt.int(w.rowBytesPerTurn.median)} bytes per turn (keys and values)` +
+    (num(w.allocBytesPerTurn?.median) ? `, and ${fmt.int(w.allocBytesPerTurn.median)} bytes of garbage per turn for the collector (the young generation's growth) ` : ' ') +
+    '(before appendTree, nodesAfterAppend and treeRowOps: about 5,100 bytes, one array and one object per node). ' +
     `That is ${share(c14.relaxed)} in case 14a, and ${share(c14.durable)} in case 14b. The rows' storage cost past their bytes (journal, LevelDB's puts and compactions) is what the rows-left-out variant measures.`
   )
 }
@@ -357,6 +359,7 @@ function limits(R) {
   }
   if (c.c14 && (unmet('14a') || unmet('14b'))) {
     const cpuCost = (row) => (num(row?.pairedCpu?.median) ? (row.pairedCpu.median - 1) * 100 : NaN)
+    const mainCost = (row) => (num(row?.pairedMain?.median) ? (row.pairedMain.median - 1) * 100 : NaN)
     const parts = ['relaxed', 'durable'].map((w) => {
       const cs = c.c14[w]
       const rows = find(cs.rows, 'notree-rows')
@@ -364,12 +367,12 @@ function limits(R) {
       const noisy = num(all?.paired?.min) && all.paired.min < 1 && all.paired.max > 1
       return (
         `${w}: ${pct(treeCost(all))} of the time per turn in all (paired repetitions from ${pct((all?.paired?.min - 1) * 100)} to ${pct((all?.paired?.max - 1) * 100)}${noisy ? ': on both sides of zero, so this run cannot tell the cost from the noise' : ''}), ` +
-        `${pct(cpuCost(all))} of the CPU per turn; the rows alone ${pct(treeCost(rows))} of the time, ${pct(cpuCost(rows))} of the CPU (${fmt.int(find(cs.rows, 'chainlog')?.treeRows?.median)} rows for ${fmt.int(find(cs.rows, 'chainlog')?.entriesWritten?.median)} entries)`
+        `${pct(cpuCost(all))} of the CPU per turn, ${pct(mainCost(all))} of the main thread's; the rows alone ${pct(treeCost(rows))} of the time, ${pct(cpuCost(rows))} of the CPU (${fmt.int(find(cs.rows, 'chainlog')?.treeRows?.median)} rows for ${fmt.int(find(cs.rows, 'chainlog')?.entriesWritten?.median)} entries)`
       )
     })
     out.push(
       `- **14, tree cost.** What the tree adds to a turn, median of the paired repetitions: ${parts.join('; ')}. ` +
-        'Past the rows, the tree is hashing on the main thread: SHA-256 of each new leaf (1 per entry) and of each node it completes (1 per entry on average). ' +
+        'Past the rows, the tree is hashing on the main thread: SHA-256 of each new leaf (1 per entry) and of each node it completes (1 per entry on average), and the garbage that leaves for the collector. ' +
         (treeWorkNote(c.c14) ? `${treeWorkNote(c.c14).replace(/\*\*/g, '')} ` : '') +
         'Where the paired ratios spread over tens of percent, the machine was busy: rerun `--only 14 --reps 9` on a quiet one before reading the cost.',
     )
@@ -780,9 +783,12 @@ export function renderReport(R) {
       "Each session's Merkle tree (docs/proofs.md) is kept in the same commit as each append: the leaf hash of each new entry, the nodes it completes, and their `T` rows. " +
         'Cases 1 and 2 again (same workload and counts), chainlog as is against two variants made in the bench alone, the three taking turns in each repetition: ' +
         '**rows left out**: every commit is passed on to the storage engine without its tree rows (the tree is still computed; its frontier stays in memory, so appends never read the rows back); ' +
-        "**no tree**: a copy of the build under test whose append plan skips the tree (`nodesAfterAppend` patched out of dist/storage/append-plan.js): no hashes, no rows. " +
+        "**no tree**: a copy of the build under test whose append plan skips the tree (`appendTree` patched out of dist/storage/append-plan.js): no hashes, no rows. " +
         'Each run counts the tree rows left in its store after the close, then reads every session back with `verify: true` (untimed). The cost is the median over repetitions of (turns/s without ÷ turns/s with, same round) − 1: what the tree adds to the time per turn; the target is judged on it. ' +
-        'The CPU column is the same pairing on the process\'s CPU time per turn (all its threads, from the first append to the end of the close), which other load on a shared machine moves less than the wall time.',
+        'The CPU column is the same pairing on the process\'s CPU time per turn (all its threads, from the first append to the end of the close), which other load on a shared machine moves less than the wall time. ' +
+        "It holds LevelDB's compaction thread, whose work is a step function of the bytes written: a compaction that the tree's 0.4% more bytes bring inside the window (or into the close) adds hundreds of µs per turn to one run and none to the next. " +
+        "The main-thread column leaves that thread out: the tree's hashing, the collections its garbage causes, and the synchronous calls into LevelDB. " +
+        'bench/experiments/tree-ab.mjs measures the same with the tree on and off in alternating blocks of one process and one store, so that other load falls on both alike.',
     )
     if (c.c14.noTreeError) p(`- the no-tree build could not be made: \`${c.c14.noTreeError.slice(0, 300)}\``)
     const wk = treeWorkNote(c.c14)
@@ -796,16 +802,18 @@ export function renderReport(R) {
       p(
         `### 14${which === 'relaxed' ? 'a' : 'b'}. Case ${n}: ${fmt.int(cs.turns)} turns, ${which === 'relaxed' ? 'durability relaxed' : 'durability sync'}`,
         table(
-          ['store', 'turns/s', 'p50 ms per turn', 'p99 ms per turn', 'CPU µs per turn (process, close included)', 'tree rows in the store after the run', 'the tree adds to the time per turn (paired: median (min–max))', 'the tree adds to the CPU per turn (paired)'],
+          ['store', 'turns/s', 'p50 ms per turn', 'p99 ms per turn', 'CPU µs per turn (process, close included)', 'main-thread CPU µs per turn', 'tree rows in the store after the run', 'the tree adds to the time per turn (paired: median (min–max))', 'the tree adds to the CPU per turn (paired)', 'the tree adds to the main thread\'s CPU per turn (paired)'],
           cs.rows.map((r) => [
             r.label,
             mm(r.turnsPerSec),
             mm(r.p50ms, fmt.ms),
             mm(r.p99ms, fmt.ms),
             mm(r.cpuUsPerTurn),
+            mm(r.mainCpuUsPerTurn),
             fmt.int(r.treeRows?.median),
             r.key === 'chainlog' ? '—' : num(r.paired?.median) ? `**${pct((r.paired.median - 1) * 100)}** (${pct((r.paired.min - 1) * 100)} – ${pct((r.paired.max - 1) * 100)})` : 'n/a',
             r.key === 'chainlog' ? '—' : num(r.pairedCpu?.median) ? `${pct((r.pairedCpu.median - 1) * 100)} (${pct((r.pairedCpu.min - 1) * 100)} – ${pct((r.pairedCpu.max - 1) * 100)})` : 'n/a',
+            r.key === 'chainlog' ? '—' : num(r.pairedMain?.median) ? `${pct((r.pairedMain.median - 1) * 100)} (${pct((r.pairedMain.min - 1) * 100)} – ${pct((r.pairedMain.max - 1) * 100)})` : 'n/a',
           ]),
         ),
         ch && num(ch.entriesWritten?.median) ? `Entries written per run: ${fmt.int(ch.entriesWritten.median)} (${fmt.f2(ch.entriesWritten.median / cs.turns)} per turn); a tree row is written for every eighth entry (store format 3: each leaf i with i mod 8 = 7, holding the nodes of levels 1 and up it completes; lower nodes elsewhere are hashed again from their leaves when a proof needs them).` : '',

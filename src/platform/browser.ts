@@ -36,6 +36,7 @@ export const platform: Platform = {
   asyncContext: <T>(): AsyncContext<T> => new SyncOnlyContext<T>(),
   sha256: sha256Noble,
   sha256OneShot: undefined,
+  sha256Into: undefined,
   brotliCompress: () => undefined,
   brotliDecompress: () => unavailable('brotli decompression'),
   inflateRaw: () => unavailable('DEFLATE decompression'),

@@ -25,6 +25,8 @@ export interface Platform {
   sha256: Sha256
   /** A native one-shot SHA-256 of one buffer returning an on-heap array (Merkle nodes), or undefined. */
   sha256OneShot: ((data: Uint8Array) => Uint8Array) | undefined
+  /** A native one-shot SHA-256 of one buffer written into `out` at `offset` (no array per digest), or undefined. */
+  sha256Into: ((data: Uint8Array, out: Uint8Array, offset: number) => void) | undefined
   /** Brotli at `quality` (0-11), or undefined where no compressor exists (blobs are then stored raw). */
   brotliCompress(bytes: Uint8Array, quality: number): Uint8Array | undefined
   /** Throws where no decompressor exists. */

@@ -8,8 +8,8 @@ import { toHex } from '../encoding/hash.js'
 import { encodeCanonical } from '../encoding/cbor.js'
 import { usageOf } from '../state/reducer.js'
 import type { BatchOp, Precondition } from './engine.js'
-import { leafHash, nodesAfterAppend } from '../proofs/merkle.js'
-import { treeRowOps, type TreeState } from './tree.js'
+import { leafHash } from '../proofs/merkle.js'
+import { appendTree, type TreeState } from './tree.js'
 import * as K from './keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta } from './session-meta.js'
 import type { UsageByModel, UsageLedger } from './usage-ledger.js'
@@ -63,9 +63,11 @@ export function planAppend(input: {
   }
   // The tree rows of the new entries (docs/storage.md section 1), from the frontier alone.
   if (input.tree.size !== head.seq + 1) throw new Error(`tree of ${input.tree.size} leaves planned on a head at seq ${head.seq}`)
-  const grown = nodesAfterAppend(input.tree.size, input.tree.frontier, sealed.map((s) => s.hash))
+  const hashes: Uint8Array[] = []
+  for (const s of sealed) hashes.push(s.hash)
+  const grown = appendTree(sessionId, input.tree, hashes)
   if (input.treeBuild) ops.push(...input.treeBuild)
-  ops.push(...treeRowOps(sessionId, grown.nodes))
+  for (const op of grown.ops) ops.push(op)
   const last = sealed[sealed.length - 1]!
   ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(last.hash, seq) }, { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) })
   if (input.usageTotals) {
@@ -78,7 +80,7 @@ export function planAppend(input: {
     head: { hash: last.hash, seq },
     meta,
     results,
-    tree: { size: grown.size, frontier: grown.frontier },
+    tree: grown.state,
   }
   if (input.usageTotals) plan.usageTotals = input.usageTotals
   return plan

@@ -12,11 +12,11 @@
 // session's rows in one commit, so that row is only there when every row before it is.
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import {
+  appendLeaves,
   completedAt,
   frontierIds,
   leafHash,
   nodeHash,
-  nodesAfterAppend,
   type MerkleNode,
   type MerkleNodeSource,
   type NodeId,
@@ -72,6 +72,18 @@ export function treeRowOps(sessionId: string, nodes: readonly MerkleNode[]): Bat
   }
   flush()
   return ops
+}
+
+/**
+ * Add entry hashes to a session's tree: the tree after them, and the T rows they complete (the
+ * rows treeRowOps gives for nodesAfterAppend's nodes, built without a node list: appendLeaves).
+ * Pure; `tree` is not changed.
+ */
+export function appendTree(sessionId: string, tree: TreeState, entryHashes: readonly Uint8Array[]): { state: TreeState; ops: BatchOp[] } {
+  const r = appendLeaves(tree.size, tree.frontier, entryHashes, STORED_LEVEL)
+  const ops: BatchOp[] = []
+  for (const row of r.rows) ops.push({ type: 'put', key: K.treeKey(sessionId, row.leaf), value: row.value })
+  return { state: { size: r.size, frontier: r.frontier }, ops }
 }
 
 /** The row a stored node (level >= STORED_LEVEL) is in, and its offset there. */
@@ -157,9 +169,9 @@ export async function buildTreeOps(engine: StorageEngine, sessionId: string, hea
   const ops: BatchOp[] = []
   let pending: Uint8Array[] = []
   const add = (hashes: Uint8Array[]) => {
-    const r = nodesAfterAppend(state.size, state.frontier, hashes)
-    ops.push(...treeRowOps(sessionId, r.nodes))
-    state = { size: r.size, frontier: r.frontier }
+    const r = appendTree(sessionId, state, hashes)
+    for (const op of r.ops) ops.push(op)
+    state = r.state
   }
   let expected = 1
   for await (const rows of engine.scan(K.recordRange(sessionId, 1, head.seq), 512)) {

@@ -8,6 +8,7 @@ import { ErrorCodes, isChainlogError } from '../../src/errors.js'
 import {
   EMPTY_ROOT,
   MemoryNodeSource,
+  appendLeaves,
   completedAt,
   consistencyProof,
   consistencyProofIds,
@@ -138,6 +139,35 @@ describe('appends', () => {
   it('refuses a frontier that does not fit the size', () => {
     expect(() => nodesAfterAppend(3, [entry(0)], [entry(1)])).toThrow(TypeError)
     expect(() => nodesAfterAppend(0, [], [new Uint8Array(5)])).toThrow(TypeError)
+  })
+
+  it('appendLeaves gives the frontier nodesAfterAppend gives and, per leaf that completes level minLevel or above, its nodes of levels 1..t packed in order', () => {
+    for (const minLevel of [1, 3]) {
+      for (const batch of [1, 3, 4, 8, 37]) {
+        let a = { size: 0, frontier: [] as Uint8Array[] }
+        let b = { size: 0, frontier: [] as Uint8Array[] }
+        for (let i = 0; i < 300; i += batch) {
+          const add = es.slice(i, i + batch)
+          const before = b.frontier.slice()
+          const want = nodesAfterAppend(a.size, a.frontier, add)
+          const got = appendLeaves(b.size, b.frontier, add, minLevel)
+          expect(got.size).toBe(want.size)
+          expect(got.frontier.map(hex)).toEqual(want.frontier.map(hex))
+          // The rows: for each leaf with t >= minLevel completed levels, levels 1..t concatenated.
+          const rows: { leaf: number; value: string }[] = []
+          for (const n of want.nodes) {
+            if (n.level === 0) rows.push({ leaf: n.index, value: '' })
+            else rows[rows.length - 1]!.value += hex(n.hash)
+          }
+          expect(got.rows.map((r) => ({ leaf: r.leaf, value: hex(r.value) }))).toEqual(rows.filter((r) => r.value.length / 64 >= minLevel))
+          expect(b.frontier.map(hex)).toEqual(before.map(hex)) // the frontier given is not changed
+          a = want
+          b = got
+        }
+      }
+    }
+    expect(() => appendLeaves(3, [entry(0)], [entry(1)], 3)).toThrow(TypeError)
+    expect(() => appendLeaves(0, [], [new Uint8Array(5)], 3)).toThrow(TypeError)
   })
 
   it('the packed-row helpers agree: node (level, index) is completed by leaf (index+1)·2^level - 1', () => {

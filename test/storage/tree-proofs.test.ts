@@ -16,7 +16,7 @@ import { decodeBase64, encodeBase64 } from '../../src/proofs/text.js'
 import type { Entry } from '../../src/schema/entry.js'
 import type { BatchOp } from '../../src/storage/engine.js'
 import * as K from '../../src/storage/keys.js'
-import { treeRowOps } from '../../src/storage/tree.js'
+import { appendTree, treeRowOps, type TreeState } from '../../src/storage/tree.js'
 import { openStore } from '../../src/open.js'
 import type { Store } from '../../src/store.js'
 import { mthHex } from './contract.js'
@@ -293,4 +293,27 @@ describe('fixture stores of format 1 and 2 (no tree rows) produce checkpoints an
       expect((await store.verify()).ok).toBe(true)
     })
   }
+})
+
+describe('appendTree (the append path) against nodesAfterAppend and treeRowOps', () => {
+  it('gives the same T rows, key and value, and the same frontier, for turns of 1 to 9 entries', () => {
+    const sid = '019b8f2e-5a10-7c3e-9d41-6e2f0a1b3c4d'
+    const hashes = Array.from({ length: 500 }, (_, i) => sealEntry(ZERO_HASH, { kind: 'custom', ts: T0 + i, namespace: 'test', type: 'leaf' } as Entry).hash)
+    let a: TreeState = { size: 0, frontier: [] }
+    let b: TreeState = { size: 0, frontier: [] }
+    let rows = 0
+    for (let i = 0, turn = 1; i < hashes.length; i += turn, turn = (turn % 9) + 1) {
+      const add = hashes.slice(i, i + turn)
+      const want = nodesAfterAppend(a.size, a.frontier, add)
+      const got = appendTree(sid, b, add)
+      const hexOps = (ops: BatchOp[]) => ops.map((op) => [toHex(op.key), op.type === 'put' ? toHex(op.value) : 'del'])
+      expect(hexOps(got.ops)).toEqual(hexOps(treeRowOps(sid, want.nodes)))
+      expect(got.state.size).toBe(want.size)
+      expect(got.state.frontier.map(toHex)).toEqual(want.frontier.map(toHex))
+      rows += got.ops.length
+      a = { size: want.size, frontier: want.frontier }
+      b = got.state
+    }
+    expect(rows).toBe(Math.floor(500 / 8)) // one row per leaf i with i mod 8 = 7
+  })
 })
