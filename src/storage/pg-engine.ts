@@ -42,6 +42,7 @@
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { PreconditionFailed, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
 import { COMMIT_NOTICE, commitFunctionSql, encodeGroup, parseOutcome } from './pg-commit.js'
+import { byteaArray, int4Array } from './pg-wire.js'
 import type * as PgTypes from 'pg'
 
 /** The schema version this code creates and reads (rows in <schema>.chainlog_migrations). */
@@ -450,7 +451,7 @@ export class PgEngine implements StorageEngine {
         const r = await this.#read((c) => c.query<{ value: Buffer }>({ name: `chainlog:${this.#s}:get`, text: this.#sql.get, values: [buf(keys[0]!)] }))
         if (r.rows.length > 0) found.set(id(keys[0]!), view(r.rows[0]!.value))
       } else {
-        const r = await this.#read((c) => c.query<{ key: Buffer; value: Buffer }>({ name: `chainlog:${this.#s}:getMany`, text: this.#sql.getMany, values: [keys.map(buf)] }))
+        const r = await this.#read((c) => c.query<{ key: Buffer; value: Buffer }>({ name: `chainlog:${this.#s}:getMany`, text: this.#sql.getMany, values: [byteaArray(keys)] }))
         for (const row of r.rows) found.set(row.key.toString('latin1'), view(row.value))
       }
     } catch (err) {
@@ -641,7 +642,8 @@ export class PgEngine implements StorageEngine {
       const r = await client.query<{ r: string }>({
         name: `chainlog:${this.#s}:commit`,
         text: `SELECT ${this.#s}.chainlog_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS r`,
-        values: [sync, locks === 'global', L.keyNamespace, L.global, locks === 'global' ? [] : locks, req.segs, req.cs, req.xs, req.kinds, req.klens, req.vlens, req.data],
+        // The int4[] parameters in binary (pg-wire.ts): pg would write each as text for the server to parse.
+        values: [sync, locks === 'global', L.keyNamespace, L.global, int4Array(locks === 'global' ? [] : locks), int4Array(req.segs), int4Array(req.cs), int4Array(req.xs), int4Array(req.kinds), int4Array(req.klens), int4Array(req.vlens), req.data],
       })
       return landed(r.rows[0]!.r)
     } catch (err) {
