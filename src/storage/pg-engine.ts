@@ -95,6 +95,8 @@ export interface PgEngineStats extends EngineStats {
   idleErrors: number
   /** Queries made for `get` and `getMany` (point reads issued in the same tick share one). */
   readQueries: number
+  /** Calls of the commit function made (one round trip each, whatever they carried or had refused). */
+  commitCalls: number
 }
 
 type Pg = typeof PgTypes
@@ -296,7 +298,7 @@ export function openPgEngine(options: PgEngineOptions): Promise<PgEngine> {
 export class PgEngine implements StorageEngine {
   /** Other processes and hosts write the same database. */
   readonly exclusive = false
-  readonly stats: PgEngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, transactions: 0, syncedTransactions: 0, commits: 0, refused: 0, escalated: 0, retries: 0, resolved: 0, idleErrors: 0, readQueries: 0 }
+  readonly stats: PgEngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, transactions: 0, syncedTransactions: 0, commits: 0, refused: 0, escalated: 0, retries: 0, resolved: 0, idleErrors: 0, readQueries: 0, commitCalls: 0 }
   /** The last error of an idle pooled connection (absorbed; the pool replaces the connection). */
   lastIdleError: unknown
   readonly #pool: Pool
@@ -639,6 +641,7 @@ export class PgEngine implements StorageEngine {
       return group.map((p, i) => [p, refusals.get(i)])
     }
     try {
+      this.stats.commitCalls++
       const r = await client.query<{ r: string }>({
         name: `chainlog:${this.#s}:commit`,
         text: `SELECT ${this.#s}.chainlog_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS r`,
