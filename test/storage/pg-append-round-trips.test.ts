@@ -9,6 +9,7 @@ import { openStore } from '../../src/open.js'
 import type { Store } from '../../src/store.js'
 import * as K from '../../src/storage/keys.js'
 import type { PgEngine } from '../../src/storage/pg-engine.js'
+import { byteaArray, int4Array } from '../../src/storage/pg-wire.js'
 import type { SessionMeta } from '../../src/storage/session-meta.js'
 import { pgClusterForFile } from '../support/pg-file.js'
 
@@ -112,5 +113,19 @@ describe('an append on PostgreSQL', () => {
       // A head it has never seen: a conflict, decided on the head as read.
       await expect(a.appendTurn('s', turn(3), { ts: 4, expectedHead: 'ab'.repeat(32) })).rejects.toMatchObject({ code: 'CHAINLOG_HEAD_CONFLICT' })
     })
+  })
+})
+
+describe('binary array parameters (pg-wire.ts)', () => {
+  it('arrive as the int4[] and bytea[] they encode: empty, extreme and negative values, every byte', async () => {
+    const ints = [0, 1, -1, 2147483647, -2147483648, 42]
+    const r = await pgf.admin.query<{ a: string; n: number; e: number | null }>('SELECT $1::int4[]::text AS a, cardinality($1::int4[]) AS n, cardinality($2::int4[]) AS e', [int4Array(ints), int4Array([])])
+    expect(r.rows[0]).toEqual({ a: `{${ints.join(',')}}`, n: ints.length, e: 0 })
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i)
+    const values = [all, new Uint8Array(0), Uint8Array.of(0), all.subarray(250)]
+    const b = await pgf.admin.query<{ h: string[] }>("SELECT array(SELECT encode(x, 'hex') FROM unnest($1::bytea[]) AS x) AS h", [byteaArray(values)])
+    expect(b.rows[0]!.h).toEqual(values.map((v) => Buffer.from(v).toString('hex')))
+    const empty = await pgf.admin.query<{ n: number }>('SELECT cardinality($1::bytea[]) AS n', [byteaArray([])])
+    expect(empty.rows[0]!.n).toBe(0)
   })
 })
