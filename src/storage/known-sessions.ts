@@ -40,6 +40,12 @@ export class KnownSessions {
     this.#known.set(sessionId, known)
   }
 
+  /** After this process wrote the session's lease row (a claim, renewal or release). */
+  leaseWritten(sessionId: string, lease: LeaseRead): void {
+    const known = this.#known.get(sessionId)
+    if (known) this.#known.set(sessionId, { ...known, lease })
+  }
+
   /** After a commit of the session was refused (another writer moved its rows). */
   refused(sessionId: string): void {
     this.#known.delete(sessionId)

@@ -622,11 +622,7 @@ export class SessionStore {
         try {
           return await this.#appendOnce(sessionId, entries.length, full, options, nextTurn)
         } catch (err) {
-          if (!(err instanceof PreconditionFailed)) {
-            // A commit with an unknown outcome may have moved the head: read it next time.
-            this.#known.forget(sessionId)
-            throw err
-          }
+          if (!(err instanceof PreconditionFailed)) throw err
           this.#known.refused(sessionId)
           this.invalidate(sessionId)
           if (attempt >= APPEND_ATTEMPTS) {
@@ -753,7 +749,13 @@ export class SessionStore {
     }
     plan.expect.push({ key: K.leaseKey(sessionId), value: lease.raw })
     if (known) plan.expect.push({ key: K.metaKey(sessionId), value: known.metaValue })
-    await this.commit(plan.ops, plan.expect)
+    try {
+      await this.commit(plan.ops, plan.expect)
+    } catch (err) {
+      // A commit with an unknown outcome may have moved the head: read it next time.
+      if (!(err instanceof PreconditionFailed)) this.#known.forget(sessionId)
+      throw err
+    }
     if (shared) this.#known.remember(sessionId, { head: plan.head, lease, meta: plan.meta, metaValue: plan.metaValue })
     for (const hex of newBlobs) this.rememberBlob(hex)
     this.#heads.set(sessionId, plan.head)
@@ -1002,12 +1004,14 @@ export class SessionStore {
     try {
       await this.commit([{ type: 'put', key: K.leaseKey(sessionId), value }], [{ key: K.leaseKey(sessionId), value: raw }])
     } catch (err) {
+      this.#known.forget(sessionId)
       if (err instanceof PreconditionFailed) {
         throw new ChainlogError(ErrorCodes.LEASE_INVALID, `the lease on ${sessionId} changed under this call (another writer); read it again`, { sessionId, reason: 'stale' })
       }
       throw err
     }
     this.leases.remember(sessionId, row, value)
+    this.#known.leaseWritten(sessionId, { row, raw: value })
   }
 
   /** Token usage by model for one session's own llm_usage entries, or store-wide. Read from the ledger. */

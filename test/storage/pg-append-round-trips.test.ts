@@ -90,6 +90,21 @@ describe('an append on PostgreSQL', () => {
     })
   })
 
+  it('a lease this store claims, renews and releases between its appends costs them no read', async () => {
+    await withStores(async (a) => {
+      await a.createSession({ sessionId: 's', ts: 1 })
+      await a.appendTurn('s', turn(1), { ts: 2 })
+      const lease = await a.claimSession('s', { owner: 'runtime-a', ttlMs: 60_000 })
+      await expect(a.appendTurn('s', turn(2), { ts: 3 })).rejects.toMatchObject({ code: 'CHAINLOG_LEASE_HELD' })
+      expect(await counted(a, () => a.appendTurn('s', turn(2), { ts: 3, lease }))).toEqual({ reads: 0, calls: 1, refused: 0 })
+      const renewed = await a.renewLease(lease, { ttlMs: 60_000 })
+      expect(await counted(a, () => a.appendTurn('s', turn(3), { ts: 4, lease: renewed }))).toEqual({ reads: 0, calls: 1, refused: 0 })
+      await a.releaseLease(renewed)
+      expect(await counted(a, () => a.appendTurn('s', turn(4), { ts: 5 }))).toEqual({ reads: 0, calls: 1, refused: 0 })
+      expect((await a.restore('s')).history).toHaveLength(4)
+    })
+  })
+
   it('a lease another store claimed after this one appended fences the append: LEASE_HELD, nothing written', async () => {
     await withStores(async (a, b) => {
       await a.createSession({ sessionId: 's', ts: 1 })
