@@ -798,6 +798,7 @@ function groupRun(parts) {
     turnsPerBatch: turns / sum('batches'),
     refused: sum('refused'),
     cpuUsPerTurn: sum('cpuUsPerTurn') / parts.length,
+    queriesPerTurn: parts.reduce((n, x) => n + x.queriesPerTurn * x.turns, 0) / turns,
     landed: sum('landed'),
   }
 }
@@ -831,7 +832,7 @@ if (want(15)) {
           { key: 'peer', store: 'peer', label: 'plain table `entries(session_id, seq, prev_hash, hash, body bytea)`, PK (session_id, seq): 1 transaction per turn (BEGIN, read the last row, INSERT 5 rows, COMMIT), synchronous_commit on' },
         ]
         const rowOf = (s, runs, fields) => ({ key: s.key, label: s.label, ...summarise(runs[s.key], fields) })
-        const appendFields = ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'batches', 'turnsPerBatch', 'cpuUsPerTurn', 'serverCpuUsPerTurn', 'refused', 'startSpreadMs', 'bytes', 'landed']
+        const appendFields = ['turnsPerSec', 'entriesPerSec', 'p50ms', 'p99ms', 'batches', 'turnsPerBatch', 'cpuUsPerTurn', 'serverCpuUsPerTurn', 'refused', 'startSpreadMs', 'bytes', 'landed', 'queriesPerTurn']
 
         // 15a: one session, durable, one awaited turn at a time.
         log(`case 15a: 1 session x ${P.c15aTurns} turns, durable; ${stores.length} stores x ${P.reps} reps`)

@@ -332,7 +332,7 @@ const tasks = {
       // The engine's counters over the timed appends only (not the sessions' creation).
       const engine = localStore(store).engine
       let base = {}
-      const count = () => ({ batches: engine.stats.transactions, syncedBatches: engine.stats.syncedTransactions, refused: engine.stats.refused, bytesWritten: engine.stats.bytesWritten, retries: engine.stats.retries })
+      const count = () => ({ batches: engine.stats.transactions, syncedBatches: engine.stats.syncedTransactions, refused: engine.stats.refused, bytesWritten: engine.stats.bytesWritten, retries: engine.stats.retries, queries: engine.stats.readQueries + (engine.stats.commitCalls ?? 0) })
       markStats = () => (base = count())
       engineStats = () => Object.fromEntries(Object.entries(count()).map(([k, v]) => [k, v - (base[k] ?? 0)]))
     } else {
@@ -388,6 +388,9 @@ const tasks = {
       p99ms: percentile(lat, 0.99),
       ...(t.keepLatencies ? { lat } : {}),
       cpuUsPerTurn: (cpu.user + cpu.system) / turns,
+      // Queries sent to the server per turn (chainlog: the engine's reads and commit calls; the
+      // peer makes 4: BEGIN, the read of the last row, the INSERT, COMMIT).
+      queriesPerTurn: extra.queries !== undefined ? extra.queries / turns : 4,
       landed,
       bytes,
       ...extra,

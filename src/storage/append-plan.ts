@@ -25,6 +25,8 @@ export interface Plan {
   /** The session's head and metadata once the commit has landed. */
   head: { hash: Uint8Array; seq: number }
   meta: SessionMeta
+  /** The metadata row's bytes as the commit writes them. */
+  metaValue: Uint8Array
   results: { hash: string; seq: number }[]
   /** The session's usage totals once the commit has landed (when the entries carry usage). */
   usageTotals?: UsageByModel
@@ -69,7 +71,8 @@ export function planAppend(input: {
   if (input.treeBuild) ops.push(...input.treeBuild)
   for (const op of grown.ops) ops.push(op)
   const last = sealed[sealed.length - 1]!
-  ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(last.hash, seq) }, { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) })
+  const metaValue = encodeCanonical(meta)
+  ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(last.hash, seq) }, { type: 'put', key: K.metaKey(sessionId), value: metaValue })
   if (input.usageTotals) {
     const usages = entries.filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e.kind === 'llm_usage').map(usageOf)
     input.ledger.addOps(sessionId, input.usageTotals, usages, ops)
@@ -79,6 +82,7 @@ export function planAppend(input: {
     expect: [{ key: K.headKey(sessionId), value: K.headValue(head.hash, head.seq) }],
     head: { hash: last.hash, seq },
     meta,
+    metaValue,
     results,
     tree: grown.state,
   }
@@ -92,10 +96,11 @@ export function planGenesis(sessionId: string, sealed: Sealed, genesis: SessionS
   if (genesis.forkedFrom) meta.forkedFrom = genesis.forkedFrom
   if (genesis.compactedFrom) meta.compactedFrom = genesis.compactedFrom
   countItems(meta, genesis.history, classify)
+  const metaValue = encodeCanonical(meta)
   const ops: BatchOp[] = [
     ...K.entryRows(sessionId, 0, sealed.hash, sealed.record),
     { type: 'put', key: K.headKey(sessionId), value: K.headValue(sealed.hash, 0) },
-    { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
+    { type: 'put', key: K.metaKey(sessionId), value: metaValue },
     { type: 'del', key: K.tombstoneKey(sessionId) },
   ]
   return {
@@ -103,6 +108,7 @@ export function planGenesis(sessionId: string, sealed: Sealed, genesis: SessionS
     expect: [{ key: K.headKey(sessionId), value: undefined }],
     head: { hash: sealed.hash, seq: 0 },
     meta,
+    metaValue,
     results: [{ hash: toHex(sealed.hash), seq: 0 }],
     // One leaf: no T row; the frontier is its leaf hash.
     tree: { size: 1, frontier: [leafHash(sealed.hash)] },

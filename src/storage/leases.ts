@@ -63,7 +63,11 @@ export class LeaseTable {
    * another owner holds one (LEASE_HELD). Returns what was read, for the commit's precondition.
    */
   async check(sessionId: string, lease: Lease | undefined): Promise<LeaseRead> {
-    const read = await this.read(sessionId)
+    return this.judge(sessionId, lease, await this.read(sessionId))
+  }
+
+  /** The check of `check` on a lease row already read (returned as is when the append may go on). */
+  judge(sessionId: string, lease: Lease | undefined, read: LeaseRead): LeaseRead {
     const row = read.row
     const now = Date.now()
     if (lease !== undefined) {

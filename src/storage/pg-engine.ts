@@ -42,6 +42,7 @@
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import { PreconditionFailed, type Commit, type EngineStats, type KeyRange, type Row, type StorageEngine } from './engine.js'
 import { COMMIT_NOTICE, commitFunctionSql, encodeGroup, parseOutcome } from './pg-commit.js'
+import { byteaArray, int4Array } from './pg-wire.js'
 import type * as PgTypes from 'pg'
 
 /** The schema version this code creates and reads (rows in <schema>.chainlog_migrations). */
@@ -94,6 +95,8 @@ export interface PgEngineStats extends EngineStats {
   idleErrors: number
   /** Queries made for `get` and `getMany` (point reads issued in the same tick share one). */
   readQueries: number
+  /** Calls of the commit function made (one round trip each, whatever they carried or had refused). */
+  commitCalls: number
 }
 
 type Pg = typeof PgTypes
@@ -295,7 +298,7 @@ export function openPgEngine(options: PgEngineOptions): Promise<PgEngine> {
 export class PgEngine implements StorageEngine {
   /** Other processes and hosts write the same database. */
   readonly exclusive = false
-  readonly stats: PgEngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, transactions: 0, syncedTransactions: 0, commits: 0, refused: 0, escalated: 0, retries: 0, resolved: 0, idleErrors: 0, readQueries: 0 }
+  readonly stats: PgEngineStats = { batches: 0, syncedBatches: 0, bytesWritten: 0, transactions: 0, syncedTransactions: 0, commits: 0, refused: 0, escalated: 0, retries: 0, resolved: 0, idleErrors: 0, readQueries: 0, commitCalls: 0 }
   /** The last error of an idle pooled connection (absorbed; the pool replaces the connection). */
   lastIdleError: unknown
   readonly #pool: Pool
@@ -450,7 +453,7 @@ export class PgEngine implements StorageEngine {
         const r = await this.#read((c) => c.query<{ value: Buffer }>({ name: `chainlog:${this.#s}:get`, text: this.#sql.get, values: [buf(keys[0]!)] }))
         if (r.rows.length > 0) found.set(id(keys[0]!), view(r.rows[0]!.value))
       } else {
-        const r = await this.#read((c) => c.query<{ key: Buffer; value: Buffer }>({ name: `chainlog:${this.#s}:getMany`, text: this.#sql.getMany, values: [keys.map(buf)] }))
+        const r = await this.#read((c) => c.query<{ key: Buffer; value: Buffer }>({ name: `chainlog:${this.#s}:getMany`, text: this.#sql.getMany, values: [byteaArray(keys)] }))
         for (const row of r.rows) found.set(row.key.toString('latin1'), view(row.value))
       }
     } catch (err) {
@@ -638,10 +641,12 @@ export class PgEngine implements StorageEngine {
       return group.map((p, i) => [p, refusals.get(i)])
     }
     try {
+      this.stats.commitCalls++
       const r = await client.query<{ r: string }>({
         name: `chainlog:${this.#s}:commit`,
         text: `SELECT ${this.#s}.chainlog_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS r`,
-        values: [sync, locks === 'global', L.keyNamespace, L.global, locks === 'global' ? [] : locks, req.segs, req.cs, req.xs, req.kinds, req.klens, req.vlens, req.data],
+        // The int4[] parameters in binary (pg-wire.ts): pg would write each as text for the server to parse.
+        values: [sync, locks === 'global', L.keyNamespace, L.global, int4Array(locks === 'global' ? [] : locks), int4Array(req.segs), int4Array(req.cs), int4Array(req.xs), int4Array(req.kinds), int4Array(req.klens), int4Array(req.vlens), req.data],
       })
       return landed(r.rows[0]!.r)
     } catch (err) {

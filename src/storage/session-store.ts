@@ -28,7 +28,8 @@ import type { PgEngineOptions } from './pg-engine.js'
 import * as K from './keys.js'
 import { newSessionId } from './session-ids.js'
 import { LevelEngine, type AnyLevel } from './level-engine.js'
-import { LeaseTable, encodeLease, type Lease, type LeaseRow } from './leases.js'
+import { LeaseTable, encodeLease, type Lease, type LeaseRead, type LeaseRow } from './leases.js'
+import { KnownSessions, type KnownSession } from './known-sessions.js'
 import { listSessions, type ListOptions, type SessionInfo } from './list-sessions.js'
 import type { MigrationProgress } from './migrate.js'
 import { storageError } from './open-errors.js'
@@ -242,6 +243,8 @@ export class SessionStore {
    * a head hash fixes the whole chain below it, so the frontier is right whoever moved the head.
    */
   #trees = new Map<string, { head: Uint8Array; tree: TreeState }>()
+  /** On an engine others write too: what this process's last append of a session left (known-sessions.ts). */
+  #known = new KnownSessions()
   /** See AppendHook; unset (nothing called) unless a Store asks for checkpoints on turn_end. */
   protected appendHook: AppendHook | undefined
   #closed = false
@@ -422,12 +425,14 @@ export class SessionStore {
       this.#turns.clear()
       this.#usage.clear()
       this.#trees.clear()
+      this.#known.forget()
     } else {
       this.#heads.delete(sessionId)
       this.#metas.delete(sessionId)
       this.#turns.delete(sessionId)
       this.#usage.delete(sessionId)
       this.#trees.delete(sessionId)
+      this.#known.forget(sessionId)
     }
     this.leases.forget(sessionId)
   }
@@ -618,6 +623,7 @@ export class SessionStore {
           return await this.#appendOnce(sessionId, entries.length, full, options, nextTurn)
         } catch (err) {
           if (!(err instanceof PreconditionFailed)) throw err
+          this.#known.refused(sessionId)
           this.invalidate(sessionId)
           if (attempt >= APPEND_ATTEMPTS) {
             throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${sessionId} kept moving under the append (${attempt} attempts)`, { sessionId })
@@ -641,19 +647,30 @@ export class SessionStore {
   /** One attempt of an append, under the session's lock: read, plan, one commit. */
   async #appendOnce(sessionId: string, given: number, full: Entry[], options: AppendOptions, nextTurn: boolean): Promise<TurnResult> {
     this.checkOpen()
-    // On an engine other processes write, nothing is cached: the head, lease and metadata are
+    // On an engine other processes write, nothing read is cached: the head, lease and metadata are
     // asked for together (the PostgreSQL engine sends reads made in one tick as one query), not
-    // one round trip after another. The head's errors still come first.
+    // one round trip after another. The head's errors still come first. What this process's own
+    // last append of the session left is used instead when the caller expects that head (or none):
+    // the commit then checks all three as preconditions (known-sessions.ts).
     const shared = !this.engine.exclusive
-    const headRead = this.requireHead(sessionId)
-    const leaseRead = shared ? this.leases.check(sessionId, options.lease) : undefined
-    const metaRead = shared ? this.readMeta(sessionId) : undefined
-    leaseRead?.catch(() => undefined)
-    metaRead?.catch(() => undefined)
-    const head = await headRead
+    const known = shared ? this.#knownFor(sessionId, options) : undefined
+    let head: Head
+    let lease: LeaseRead
+    let metaRead: Promise<SessionMeta | undefined> | undefined
+    if (known) {
+      head = known.head
+      lease = known.lease
+    } else {
+      const headRead = this.requireHead(sessionId)
+      const leaseRead = shared ? this.leases.check(sessionId, options.lease) : undefined
+      metaRead = shared ? this.readMeta(sessionId) : undefined
+      leaseRead?.catch(() => undefined)
+      metaRead?.catch(() => undefined)
+      head = await headRead
+      lease = await (leaseRead ?? this.leases.check(sessionId, options.lease))
+    }
     const headHex = toHex(head.hash)
     const prev = options.expectedHead !== undefined ? fromHex(options.expectedHead) : head.hash
-    const lease = await (leaseRead ?? this.leases.check(sessionId, options.lease))
     if (nextTurn) {
       // Counted from the entry this append follows, so a retry after a lost ack seals the same turn_end.
       let atSeq: number | undefined = head.seq
@@ -711,7 +728,7 @@ export class SessionStore {
       head,
       sealed,
       entries: full,
-      meta: (await (metaRead ?? this.readMeta(sessionId))) ?? { createdAt: full[0]!.ts, updatedAt: full[0]!.ts, counts: emptyCounts() },
+      meta: known ? known.meta : ((await (metaRead ?? this.readMeta(sessionId))) ?? { createdAt: full[0]!.ts, updatedAt: full[0]!.ts, counts: emptyCounts() }),
       usageTotals: hasUsage ? await this.#usageTotals(sessionId) : undefined,
       ledger: this.ledger,
       classify: this.classify,
@@ -731,7 +748,15 @@ export class SessionStore {
       plan.ops.push(...indexOps(target, options.index))
     }
     plan.expect.push({ key: K.leaseKey(sessionId), value: lease.raw })
-    await this.commit(plan.ops, plan.expect)
+    if (known) plan.expect.push({ key: K.metaKey(sessionId), value: known.metaValue })
+    try {
+      await this.commit(plan.ops, plan.expect)
+    } catch (err) {
+      // A commit with an unknown outcome may have moved the head: read it next time.
+      if (!(err instanceof PreconditionFailed)) this.#known.forget(sessionId)
+      throw err
+    }
+    if (shared) this.#known.remember(sessionId, { head: plan.head, lease, meta: plan.meta, metaValue: plan.metaValue })
     for (const hex of newBlobs) this.rememberBlob(hex)
     this.#heads.set(sessionId, plan.head)
     this.#metas.set(sessionId, plan.meta)
@@ -741,14 +766,31 @@ export class SessionStore {
     }
     this.#rememberTree(sessionId, plan.head, plan.tree)
     // Carry a known turn count forward over what was just appended.
-    const known = this.#turns.get(sessionId)
-    if (known && known.seq === head.seq) {
-      let turn = known.turn
+    const turns = this.#turns.get(sessionId)
+    if (turns && turns.seq === head.seq) {
+      let turn = turns.turn
       for (const e of full) if (e.kind === 'turn_end') turn = e.turn
       this.#turns.set(sessionId, { seq: plan.head.seq, turn })
     }
     const result: TurnResult = { head: plan.results[plan.results.length - 1]!.hash, entries: plan.results }
     return this.appendHook ? this.appendHook(sessionId, full, result, plan) : result
+  }
+
+  /**
+   * What this process's last append of the session left, if the append may build on it without a
+   * read: the caller expects that head (or names none) and the lease row as kept lets it append.
+   * Anything else (another head expected, a lease refused) is decided on rows read afresh.
+   */
+  #knownFor(sessionId: string, options: AppendOptions): KnownSession | undefined {
+    const known = this.#known.get(sessionId)
+    if (!known) return undefined
+    if (options.expectedHead !== undefined && options.expectedHead !== toHex(known.head.hash)) return undefined
+    try {
+      this.leases.judge(sessionId, options.lease, known.lease)
+    } catch {
+      return undefined
+    }
+    return known
   }
 
   /**
@@ -962,12 +1004,14 @@ export class SessionStore {
     try {
       await this.commit([{ type: 'put', key: K.leaseKey(sessionId), value }], [{ key: K.leaseKey(sessionId), value: raw }])
     } catch (err) {
+      this.#known.forget(sessionId)
       if (err instanceof PreconditionFailed) {
         throw new ChainlogError(ErrorCodes.LEASE_INVALID, `the lease on ${sessionId} changed under this call (another writer); read it again`, { sessionId, reason: 'stale' })
       }
       throw err
     }
     this.leases.remember(sessionId, row, value)
+    this.#known.leaseWritten(sessionId, { row, raw: value })
   }
 
   /** Token usage by model for one session's own llm_usage entries, or store-wide. Read from the ledger. */

@@ -100,28 +100,3 @@ describe('PgEngine point reads in one tick', () => {
     await expect(engine.getMany([enc('a')])).rejects.toMatchObject({ code: ErrorCodes.STORE_CLOSED })
   })
 })
-
-describe('an append on PostgreSQL', () => {
-  it('reads its head, lease and metadata in one query, and its tree not at all when this store wrote the head', async () => {
-    const { openStore } = await import('../../src/open.js')
-    const store = await openStore({ postgres: { connectionString: pgf.cluster.connectionString, schema: `rb${++schemas}` }, durability: 'sync' })
-    try {
-      const engine = store.engine as PgEngine
-      await store.createSession({ sessionId: 's', ts: 1 })
-      for (let i = 1; i <= 9; i++) await store.append('s', { kind: 'turn_end', ts: 1 + i, turn: i })
-      const before = engine.stats.readQueries
-      await store.append('s', { kind: 'turn_end', ts: 100, turn: 10 })
-      expect(engine.stats.readQueries - before).toBe(1)
-      // Another store's append moved the head: this one reads the tree's frontier too (one more query).
-      const other = await openStore({ postgres: { connectionString: pgf.cluster.connectionString, schema: `rb${schemas}` }, durability: 'sync' })
-      await other.append('s', { kind: 'turn_end', ts: 101, turn: 11 })
-      await other.close()
-      const before2 = engine.stats.readQueries
-      await store.append('s', { kind: 'turn_end', ts: 102, turn: 12 })
-      expect(engine.stats.readQueries - before2).toBe(2)
-      expect((await store.verify({ sessionId: 's' })).ok).toBe(true)
-    } finally {
-      await store.close()
-    }
-  })
-})
