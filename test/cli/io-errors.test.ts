@@ -1,12 +1,13 @@
 // What the command line says when the store cannot be opened or written (issue 18, items 1-5):
 // the reason and code, never CHAINLOG_INTERNAL; damaged LevelDB files exit 1 like any other
 // corruption; directories that are not stores are left untouched.
-import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   canMountTmpfs,
   cli,
+  fillDisk,
   junkCurrent,
   listing,
   makeStore,
@@ -98,7 +99,7 @@ describe('chainlog on a full disk', () => {
     expect(imp.code, imp.stderr).toBe(5)
     expect(imp.stderr).toMatch(/no space left on the device.*\(CHAINLOG_IO\)/)
     // Then the disk is filled to the last byte by something else.
-    fillDisk(tinyDisk())
+    fillDisk(join(tinyDisk(), 'filler'))
     const small = cli(['--store', full, 'import', bundle])
     expect(small.code, small.stderr).toBe(5)
     expect(small.stderr).toMatch(/no space left on the device.*\(CHAINLOG_IO\)/)
@@ -112,18 +113,6 @@ describe('chainlog on a full disk', () => {
   }, 60_000)
 })
 
-/** Write a file in `dir` until the filesystem has no space left. */
-function fillDisk(dir: string): void {
-  const fd = openSync(join(dir, 'filler'), 'w')
-  const chunk = Buffer.alloc(4096, 1)
-  try {
-    for (;;) writeSync(fd, chunk)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err
-  } finally {
-    closeSync(fd)
-  }
-}
 
 describe('a LevelDB error that reaches the CLI unwrapped (a read of a damaged table after open)', () => {
   it('is reported as the library maps it, naming the store: corruption exits 1, I/O exits 5', async () => {

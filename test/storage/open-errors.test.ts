@@ -2,7 +2,7 @@
 // and the underlying error as `cause` (issue 18, items 1-5): CHAINLOG_IO with data.reason for
 // what the operating system refused, CHAINLOG_CORRUPT_STORE for damaged LevelDB files. Damaged
 // or foreign directories are left untouched.
-import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -11,6 +11,7 @@ import { storageError } from '../../src/storage/open-errors.js'
 import { rejects } from '../support/errors.js'
 import {
   canMountTmpfs,
+  fillDisk,
   junkCurrent,
   listing,
   makeStore,
@@ -29,19 +30,6 @@ afterEach(() => removeScratch(dirs))
 
 // A 1 MiB tmpfs for the full-disk test, when this process may mount one (root).
 const tinyDisk = useTinyDisk()
-
-/** Write to `file` until the filesystem has no space left. */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w')
-  const chunk = Buffer.alloc(4096, 1)
-  try {
-    for (;;) writeSync(fd, chunk)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err
-  } finally {
-    closeSync(fd)
-  }
-}
 
 const causeCodes = (err: unknown): string[] => {
   const out: string[] = []

@@ -3,7 +3,7 @@
 // disk. Permission cases run in a child process as an unprivileged user when the tests run as
 // root (root reads and writes everything); a full disk is a 1 MiB tmpfs when we may mount one.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -141,6 +141,19 @@ export function useTinyDisk(): () => string {
   return () => {
     if (disk === undefined) throw new Error('no tmpfs is mounted (run this test under it.runIf(canMountTmpfs()))')
     return disk
+  }
+}
+
+/** Write `file` until the filesystem it is on has no space left. */
+export function fillDisk(file: string): void {
+  const fd = openSync(file, 'w')
+  const chunk = Buffer.alloc(4096, 1)
+  try {
+    for (;;) writeSync(fd, chunk)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err
+  } finally {
+    closeSync(fd)
   }
 }
 
