@@ -109,6 +109,29 @@ describe('the browser build', () => {
     expect(again).toEqual({ sessions: ['in-the-page'], history: JSON.stringify(items), ok: true })
   })
 
+  it("writes the Merkle tree rows verify recomputes, with SHA-256 from the page's platform (no sha256Into)", async () => {
+    // The browser platform has no sha256Into, so the tree's node hashes take merkle.ts's
+    // fallback (a one-shot digest copied into place); verify recomputes every stored tree row
+    // with the separate node-object code (verify/tree-check.ts), so a wrong fallback fails it.
+    const got = await browser.page.evaluate(async () => {
+      const { openBrowserStore } = (globalThis as any).chainlog
+      const db = new (globalThis as any).Level('chainlog-tree-test', { keyEncoding: 'view', valueEncoding: 'view' })
+      const store = await openBrowserStore({ db })
+      const { sessionId } = await store.createSession({ sessionId: 'tree-in-the-page' })
+      let entries = 1
+      for (let i = 0; i < 10; i++) entries += (await store.appendTurn(sessionId, [{ role: 'user', content: `turn ${i}` }, { role: 'assistant', content: `reply ${i}` }], { turnEnd: true })).entries.length
+      const report = await store.verify({ sessionId })
+      let treeRows = 0
+      for await (const key of db.keys({ gte: new Uint8Array([0x54]), lt: new Uint8Array([0x55]) })) if (key.length > 0) treeRows++
+      await store.close()
+      return { ok: report.ok, entries, treeRows }
+    })
+    // Tree rows sit at the leaves that are 7 mod 8 (docs/storage.md section 1).
+    expect(got.entries).toBeGreaterThanOrEqual(24)
+    expect(got.treeRows).toBe(Math.floor(got.entries / 8))
+    expect(got.ok).toBe(true)
+  })
+
   it('a store directory is refused in a page with a typed error', async () => {
     const code = await browser.page.evaluate(async () => {
       try {
