@@ -13,9 +13,18 @@
 // Refused before anything is written: a source that holds no store (CHAINLOG_STORE_NOT_FOUND), a
 // target that holds any session, blob or other row (CHAINLOG_STORE_NOT_EMPTY), the same store as
 // both, a location that is neither a directory nor a postgres:// URL (CHAINLOG_INVALID_ARGUMENT).
+//
+// Resuming (`resume: true`): a copy stopped part-way (a killed process, a lost connection, a
+// machine that went down) leaves in the target the first rows of the source in key order, since
+// rows are written in that order and each engine applies commits in order (a crash loses only a
+// suffix of them). A resumed copy reads the target's rows beside the source's and continues after
+// them only when they are exactly that: the same keys and values as the source's first rows. Any
+// other target (another store's rows, or a source that has changed since in the part copied) is
+// refused as not empty, with nothing written.
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createHash } from 'node:crypto'
+import { bytesEqual } from '../encoding/cbor.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
 import type { VerifyReport } from '../verify/findings.js'
 import { Store } from '../store.js'
@@ -48,10 +57,16 @@ export interface CopyOptions {
   chunk?: number
   /** Worker threads of the final verify (VerifyOptions.threads). */
   threads?: number
+  /**
+   * Continue a copy that stopped part-way: a target whose rows are exactly the source's first rows
+   * in key order is accepted, and only the rest is written (an empty target is copied as usual).
+   * A copy run with `resume` that fails keeps what it wrote, for the next resume.
+   */
+  resume?: boolean
 }
 
 export interface CopyResult {
-  /** Sessions (heads), entries (records), blobs, and every row copied, with their bytes (keys and values). */
+  /** Sessions (heads), entries (records), blobs, and every row copied, with their bytes (keys and values), rows found in the target by a resume included. */
   sessions: number
   entries: number
   blobs: number
@@ -59,6 +74,8 @@ export interface CopyResult {
   bytes: number
   /** SHA-256 over every copied row (key and value, each with its length), as written and as read back from the target. */
   digest: string
+  /** Rows a resumed copy found already in the target (the source's first rows), not written again; 0 otherwise. */
+  resumed: number
   /** The target verified after the copy; `ok` is its verdict. */
   verify: VerifyReport
   ok: boolean
@@ -173,6 +190,14 @@ async function occupied(engine: StorageEngine): Promise<string | undefined> {
   return undefined
 }
 
+/** The rows of chunked scans, one at a time. */
+async function* eachRow(chunks: AsyncIterable<Row[]>): AsyncGenerator<Row> {
+  for await (const rows of chunks) yield* rows
+}
+
+/** The name of the table a key belongs to, for messages. */
+const tableOf = (key: Uint8Array): string => TABLES[key[0]!] ?? `0x${key[0]!.toString(16)}`
+
 /** Running SHA-256 and counts over rows, as written and as read back. */
 class RowDigest {
   readonly #hash = createHash('sha256')
@@ -220,11 +245,12 @@ export async function copyStore(from: StoreLocation, to: StoreLocation, options:
   let target: Store | undefined
   let wrote = false
   let failed = false
+  const resume = options.resume === true
   try {
     target = await Store.open({ ...openOptions(dst), durability: 'relaxed', migrate: false })
     const found = await occupied(target.engine)
-    if (found) {
-      throw new ChainlogError(ErrorCodes.STORE_NOT_EMPTY, `copy: the target ${describeLocation(dst)} is not empty (it holds ${found === 'sessions' ? 'sessions' : `${found} rows`}); copy into an empty store`, { to: describeLocation(dst), found })
+    if (found && !resume) {
+      throw new ChainlogError(ErrorCodes.STORE_NOT_EMPTY, `copy: the target ${describeLocation(dst)} is not empty (it holds ${found === 'sessions' ? 'sessions' : `${found} rows`}); copy into an empty store, or resume a copy that stopped part-way`, { to: describeLocation(dst), found })
     }
 
     // Copy: one commit in flight while the next chunk is read; the last one is durable, and makes
@@ -236,6 +262,43 @@ export async function copyStore(from: StoreLocation, to: StoreLocation, options:
     let inFlight: Promise<void> | undefined
     const engine = target.engine
     const total = await source.total()
+    const sourceRows = eachRow(source.rows(chunk))
+    // A resume: the target's rows must be the source's first rows, byte for byte; they count as
+    // copied (in the digest, the counts and the progress) and are not written again.
+    let resumed = 0
+    let last: Row | undefined
+    const count = (key: Uint8Array) => {
+      const tag = key[0]
+      if (tag === K.TAG.head) counts.sessions++
+      else if (tag === K.TAG.record) counts.entries++
+      else if (tag === K.TAG.blob) counts.blobs++
+    }
+    if (found) {
+      for await (const [key, value] of eachRow(engine.scan(ALL, SCAN_CHUNK))) {
+        if (isLocalRow(key)) continue
+        let next: Row | undefined
+        for (;;) {
+          const r = await sourceRows.next()
+          if (r.done || !isLocalRow(r.value[0])) {
+            next = r.done ? undefined : r.value
+            break
+          }
+        }
+        if (!next || !bytesEqual(next[0], key) || !bytesEqual(next[1], value)) {
+          const where = next && bytesEqual(next[0], key) ? `a ${tableOf(key)} row whose value differs` : `a ${tableOf(key)} row the source does not have there`
+          throw new ChainlogError(
+            ErrorCodes.STORE_NOT_EMPTY,
+            `copy: the target ${describeLocation(dst)} is not a copy of this source stopped part-way (after ${resumed} matching rows it holds ${where}); copy into an empty store`,
+            { to: describeLocation(dst), found, resumable: false, matched: resumed },
+          )
+        }
+        count(key)
+        last = [new Uint8Array(key), new Uint8Array(value)]
+        written.add(last[0], last[1])
+        resumed++
+        if (resumed % SCAN_CHUNK === 0) onProgress({ phase: 'copy', done: written.rows, bytes: written.bytes, ...(total !== undefined ? { total } : {}) })
+      }
+    }
     const send = async (sync: boolean) => {
       if (inFlight) await inFlight
       if (ops.length === 0) return
@@ -248,22 +311,22 @@ export async function copyStore(from: StoreLocation, to: StoreLocation, options:
       inFlight = commit
       onProgress({ phase: 'copy', done: written.rows, bytes: written.bytes, ...(total !== undefined ? { total } : {}) })
     }
-    for await (const rows of source.rows(chunk)) {
-      for (const [key, value] of rows) {
-        if (isLocalRow(key)) continue
-        const tag = key[0]
-        if (tag === K.TAG.head) counts.sessions++
-        else if (tag === K.TAG.record) counts.entries++
-        else if (tag === K.TAG.blob) counts.blobs++
-        // Copies: a chunk's buffers may be reused by the reader once it moves on.
-        const k = new Uint8Array(key)
-        const v = new Uint8Array(value)
-        written.add(k, v)
-        ops.push({ type: 'put', key: k, value: v })
-        opBytes += k.length + v.length
-        if (ops.length >= chunk || opBytes >= MAX_COMMIT_BYTES) await send(false)
-      }
+    for await (const [key, value] of sourceRows) {
+      if (isLocalRow(key)) continue
+      count(key)
+      // Copies: a chunk's buffers may be reused by the reader once it moves on.
+      const k = new Uint8Array(key)
+      const v = new Uint8Array(value)
+      written.add(k, v)
+      ops.push({ type: 'put', key: k, value: v })
+      last = [k, v]
+      opBytes += k.length + v.length
+      if (ops.length >= chunk || opBytes >= MAX_COMMIT_BYTES) await send(false)
     }
+    // The last commit is durable and makes every one before it durable. When nothing is left to
+    // write (the rows ended exactly at a commit, or a resume found the whole source in the
+    // target), the last row is written again, durably, for that.
+    if (ops.length === 0 && last) ops.push({ type: 'put', key: last[0], value: last[1] })
     await send(true)
     if (inFlight) await inFlight
     await engine.flush()
@@ -294,17 +357,18 @@ export async function copyStore(from: StoreLocation, to: StoreLocation, options:
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       onProgress: (c) => onProgress({ phase: 'verify', done: c.entries, bytes: c.bytes, total: counts.entries }),
     })
-    return { ...counts, rows: written.rows, bytes: written.bytes, digest, verify, ok: verify.ok }
+    return { ...counts, rows: written.rows, bytes: written.bytes, digest, resumed, verify, ok: verify.ok }
   } catch (err) {
     failed = true
     // A copy that failed part-way leaves no partial store behind where it can remove it: a
     // directory it created goes, rows it wrote elsewhere are deleted (if the target still answers).
-    if (wrote && target && !created) await removeRows(target).catch(() => undefined)
+    // A resumable copy keeps them for the next resume.
+    if (wrote && target && !created && !resume) await removeRows(target).catch(() => undefined)
     throw err
   } finally {
     await source.close().catch(() => undefined)
     await target?.close().catch(() => undefined)
-    if (failed && created && dst.kind === 'path') rmSync(dst.path, { recursive: true, force: true })
+    if (failed && created && !resume && dst.kind === 'path') rmSync(dst.path, { recursive: true, force: true })
   }
 }
 

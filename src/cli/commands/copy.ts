@@ -24,8 +24,9 @@ export function registerCopy(program: Command, ctx: Ctx): void {
     .option('--from <dir|url>', 'the store to copy (default: --store, $CHAINLOG_STORE, else ./.chainlog)')
     .requiredOption('--to <dir|url>', 'where to copy it: a new or empty directory, or a postgres:// URL whose schema holds no store')
     .option('--chunk <rows>', 'rows per read and per commit (default 1024)')
+    .option('--resume', 'continue a copy that stopped part-way (the target must hold the first rows of this source, as it left them); a copy run with --resume that fails keeps what it wrote')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { from?: string; to: string; chunk?: string; json?: boolean }) => {
+    .action(async (opts: { from?: string; to: string; chunk?: string; resume?: boolean; json?: boolean }) => {
       const { out } = ctx
       const from = opts.from !== undefined ? location(opts.from, '--from') : ctx.storeDir()
       const to = location(opts.to, '--to')
@@ -38,6 +39,7 @@ export function registerCopy(program: Command, ctx: Ctx): void {
       try {
         result = await copyStore(from, to, {
           ...(chunk !== undefined ? { chunk } : {}),
+          ...(opts.resume ? { resume: true } : {}),
           onProgress: (p) => {
             if (p.phase !== phase) {
               bar?.done()
@@ -56,6 +58,7 @@ export function registerCopy(program: Command, ctx: Ctx): void {
         out.json({ ...shown, ...rest, findings: verify.findings, checked: verify.checked })
       } else {
         for (const f of result.verify.findings) out.note(`${f.severity} ${f.code}${f.sessionId !== undefined ? ` (session ${f.sessionId}${f.seq !== undefined ? ` seq ${f.seq}` : ''})` : ''}: ${f.message}`)
+        if (result.resumed > 0) out.line(`resumed: ${formatCount(result.resumed)} rows were already in the target`)
         out.line(
           `copied ${formatCount(result.sessions)} session${result.sessions === 1 ? '' : 's'}, ${formatCount(result.entries)} entr${result.entries === 1 ? 'y' : 'ies'} and ${formatCount(result.blobs)} blob${result.blobs === 1 ? '' : 's'} ` +
             `(${formatCount(result.rows)} rows, ${formatBytes(result.bytes)}) from ${shown.from} to ${shown.to}`,
