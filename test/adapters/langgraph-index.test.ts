@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { emptyCheckpoint, uuid6 } from '@langchain/langgraph-checkpoint'
 import type { RunnableConfig } from '@langchain/core/runnables'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { ChainlogSaver, threadSessionId } from '../../src/adapters/langgraph.js'
 import type { KeyRange, Row } from '../../src/storage/engine.js'
 import { Store } from '../../src/store.js'
@@ -70,14 +70,28 @@ function countCalls(store: Store): { get: number; getMany: number; scan: number 
   return n
 }
 
-/** A thread of `steps` steps in a store directory, closed; returns the directory and the ids. */
-async function threadOnDisk(steps: number): Promise<{ dir: string; ids: string[] }> {
-  const dir = await mkdtemp(join(tmpdir(), 'chainlog-lg-index-'))
-  dirs.push(dir)
-  const store = await Store.open({ path: dir, durability: 'relaxed' })
-  const ids = await writeThread(new ChainlogSaver(store), 't', steps)
-  await store.close()
-  return { dir, ids }
+/**
+ * A thread of `steps` steps in a store directory, closed; returns the directory and the ids.
+ * Built once per length for the file: the tests that take one only reopen it and read, and
+ * two of them read the same 2,000 steps.
+ */
+const threads = new Map<number, Promise<{ dir: string; ids: string[] }>>()
+const threadDirs: string[] = []
+afterAll(() => closeStores([], threadDirs))
+function threadOnDisk(steps: number): Promise<{ dir: string; ids: string[] }> {
+  let built = threads.get(steps)
+  if (built === undefined) {
+    built = (async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'chainlog-lg-index-'))
+      threadDirs.push(dir)
+      const store = await Store.open({ path: dir, durability: 'relaxed' })
+      const ids = await writeThread(new ChainlogSaver(store), 't', steps)
+      await store.close()
+      return { dir, ids }
+    })()
+    threads.set(steps, built)
+  }
+  return built
 }
 
 async function reopen(dir: string): Promise<{ store: Store; saver: ChainlogSaver; reads: ReturnType<typeof countReads> }> {

@@ -1,19 +1,16 @@
 // The CLI on a store in PostgreSQL: --store takes a postgres:// URL (or $CHAINLOG_STORE does),
-// and the commands work as on a directory. The server is a throwaway cluster this file starts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+// and the commands work as on a directory. On a database of its own in the run's shared cluster
+// (test/support/pg-file.ts).
+import { describe, expect, it } from 'vitest'
 import { openStore } from '../../src/open.js'
-import { startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { pgDatabaseForFile } from '../support/pg-file.js'
 import { chainlog, chainlogJson } from './helpers.js'
 
-let cluster: PgCluster
-beforeAll(() => {
-  cluster = startPgCluster()
-})
-afterAll(() => cluster?.destroy())
+const pgf = pgDatabaseForFile()
 
 describe('chainlog --store postgres://…', () => {
   it('init, then ls, stats, tree, log, verify and export read what the library wrote', async () => {
-    const url = cluster.connectionString
+    const url = await pgf.database()
     const init = await chainlog(['init', '--store', url])
     expect(init.code, init.stderr).toBe(0)
     expect(init.stdout).toMatch(/ready on PostgreSQL/)

@@ -227,6 +227,9 @@ async function expectIntact(store: Store, sessionId: string): Promise<string[]> 
 
 const T0 = 1_700_000_000_000
 
+/** `n` custom entries with timestamps from `ts` on, to pad a session (appendMany: one commit). */
+const pads = (ts: number, n: number) => Array.from({ length: n }, (_, k) => ({ kind: 'custom' as const, ts: ts + k, namespace: 'test', type: 'pad' }))
+
 // ---- the suite ------------------------------------------------------------------------------
 
 export function storeContract(name: string, factory: StoreFactory): void {
@@ -845,7 +848,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
 
       it('a reader that stops after a few entries reads a few chunks, not 768 records', async () => {
         await store.createSession({ sessionId: 'tail', ts: T0 })
-        for (let i = 0; i < 1000; i++) await store.append('tail', { kind: 'custom', ts: T0 + i, namespace: 'test', type: 'pad' })
+        // 100 entries a commit: the rows 1000 single appends leave, in 10 commits, not 1000 (each a round trip on PostgreSQL).
+        for (let i = 0; i < 1000; i += 100) await store.appendMany('tail', pads(T0 + i, 100))
         // Records read: rows the engine's range scans hand over.
         let records = 0
         const scan = store.engine.scan.bind(store.engine)
@@ -873,7 +877,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       it('turnEnd: true counts turns without reading the session once the count is known', async () => {
         await store.createSession({ sessionId: 'tc', ts: T0 })
         // Long enough that a scan from the head back to the last turn_end would be visible.
-        for (let i = 0; i < 300; i++) await store.append('tc', { kind: 'custom', ts: T0 + i, namespace: 'test', type: 'pad' })
+        for (let i = 0; i < 300; i += 100) await store.appendMany('tc', pads(T0 + i, 100))
         store.invalidate('tc')
         let iterators = 0
         const engine = store.engine

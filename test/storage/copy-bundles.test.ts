@@ -1,28 +1,24 @@
 // Sessions moved between engines through bundles: written to a LevelDB store, exported, imported
-// into a PostgreSQL store (a throwaway cluster this file starts), verified there, exported again
+// into a PostgreSQL store (on the run's shared cluster, test/support/pg-file.ts), verified there, exported again
 // and imported into a new LevelDB store. Every hop keeps the session ids, entry hashes, heads,
 // blobs and usage totals, and the signed checkpoints each bundle carries verify on import.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { openStore } from '../../src/open.js'
 import { generateKeyPair } from '../../src/proofs/note.js'
 import type { Store } from '../../src/store.js'
 import { exportToMemory } from '../support/bundle-bytes.js'
-import { startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { pgDatabaseForFile } from '../support/pg-file.js'
 import { sha } from '../support/proofs.js'
 import { WORLD, buildWorld, snapshotStore } from '../support/store-world.js'
 
 const LOG = generateKeyPair('chainlog.test/copy-bundles', { seed: sha('copy bundles log key') })
 
-let cluster: PgCluster
+const pgf = pgDatabaseForFile()
 const dirs: string[] = []
-beforeAll(() => {
-  cluster = startPgCluster()
-})
 afterAll(async () => {
-  cluster?.destroy()
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
 })
 
@@ -50,7 +46,7 @@ async function move(from: Store, to: Store): Promise<void> {
 describe('export and import between LevelDB and PostgreSQL', () => {
   it('LevelDB -> PostgreSQL -> LevelDB keeps ids, hashes, heads, blobs and usage', async () => {
     const first = await levelStore()
-    const pgStore = await openStore({ postgres: { connectionString: cluster.connectionString, schema: 'bundles' }, durability: 'sync', signingKey: LOG.signerKey })
+    const pgStore = await openStore({ postgres: { connectionString: pgf.connectionString, schema: pgf.schema('bundles') }, durability: 'sync', signingKey: LOG.signerKey })
     const last = await levelStore()
     try {
       await buildWorld(first)

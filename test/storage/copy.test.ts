@@ -13,10 +13,10 @@ import { openStore } from '../../src/open.js'
 import { copyStore, type CopyProgress } from '../../src/copy/copy-store.js'
 import * as K from '../../src/storage/keys.js'
 import type { Store } from '../../src/store.js'
-import { pgClusterForFile } from '../support/pg-file.js'
+import { pgDatabaseForFile } from '../support/pg-file.js'
 import { WORLD, addTurns, buildWorld, snapshotStore, type StoreSnapshot } from '../support/store-world.js'
 
-const pgf = pgClusterForFile()
+const pgf = pgDatabaseForFile()
 
 const dirs: string[] = []
 let schemas = 0
@@ -29,8 +29,8 @@ async function tempDir(): Promise<string> {
   dirs.push(dir)
   return dir
 }
-const pgAt = (schema: string) => ({ postgres: { connectionString: pgf.cluster.connectionString, schema, pool: { max: 4 } } })
-const newSchema = (name: string) => `${name}${++schemas}`
+const pgAt = (schema: string) => ({ postgres: { connectionString: pgf.connectionString, schema, pool: { max: 4 } } })
+const newSchema = (name: string) => pgf.schema(`${name}${++schemas}`)
 
 /** Open a store, run `fn`, close it. */
 async function withOpen<T>(location: Parameters<typeof openStore>[0], fn: (s: Store) => Promise<T>): Promise<T> {
@@ -258,7 +258,7 @@ describe('copyStore refuses, writing nothing', () => {
     const base = await tempDir()
     await expect(copyStore(dir, 'mysql://root:pw@localhost/db')).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT', data: { to: 'mysql://root:***@localhost/db' } })
     await expect(copyStore('', join(base, 'x'))).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
-    await expect(copyStore(dir, { postgres: { connectionString: pgf.cluster.connectionString, schema: 'Bad-Name' } })).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
+    await expect(copyStore(dir, { postgres: { connectionString: pgf.connectionString, schema: 'Bad-Name' } })).rejects.toMatchObject({ code: 'CHAINLOG_INVALID_ARGUMENT' })
     const down = `postgresql://postgres@/postgres?host=${encodeURIComponent(join(base, 'no-server'))}`
     await expect(copyStore(down, join(base, 'y'))).rejects.toMatchObject({ code: 'CHAINLOG_STORE_UNAVAILABLE' })
     await expect(copyStore(dir, down)).rejects.toMatchObject({ code: 'CHAINLOG_STORE_UNAVAILABLE' })

@@ -2,7 +2,7 @@
 // append of a session, the next one reads nothing and makes one call of the commit function,
 // whose preconditions (head, lease and metadata as this store left them) keep it correct when
 // another process moved any of them. Counted with the engine's readQueries and commitCalls,
-// against a real server (test/support/pg-cluster.ts); two Store objects stand for two processes.
+// against a real server (the run's shared cluster, test/support/pg-file.ts); two Store objects stand for two processes.
 import { describe, expect, it } from 'vitest'
 import { decodeCbor, encodeCanonical } from '../../src/encoding/cbor.js'
 import { openStore } from '../../src/open.js'
@@ -11,12 +11,12 @@ import * as K from '../../src/storage/keys.js'
 import type { PgEngine } from '../../src/storage/pg-engine.js'
 import { byteaArray, int4Array } from '../../src/storage/pg-wire.js'
 import type { SessionMeta } from '../../src/storage/session-meta.js'
-import { pgClusterForFile } from '../support/pg-file.js'
+import { pgDatabaseForFile } from '../support/pg-file.js'
 
-const pgf = pgClusterForFile({ adminConnections: 1 })
+const pgf = pgDatabaseForFile({ adminConnections: 1 })
 
 let schemas = 0
-const openOn = (schema: string) => openStore({ postgres: { connectionString: pgf.cluster.connectionString, schema, pool: { max: 4 } }, durability: 'sync' })
+const openOn = (schema: string) => openStore({ postgres: { connectionString: pgf.connectionString, schema, pool: { max: 4 } }, durability: 'sync' })
 const statsOf = (store: Store) => (store.engine as PgEngine).stats
 
 /** Round trips (read queries, commit calls) and refused commits that `fn` makes through `store`. */
@@ -28,7 +28,7 @@ async function counted(store: Store, fn: () => Promise<unknown>): Promise<{ read
 }
 
 async function withStores(fn: (a: Store, b: Store, schema: string) => Promise<void>): Promise<void> {
-  const schema = `rt${++schemas}`
+  const schema = pgf.schema(`rt${++schemas}`)
   const a = await openOn(schema)
   const b = await openOn(schema)
   try {

@@ -6,47 +6,38 @@
 // gone, gc still sweeps what nothing uses, and verify is ok afterwards.
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { collectRefs, refHash } from '../../src/blobs/blobs.js'
 import { openStore } from '../../src/open.js'
 import { fromHex } from '../../src/encoding/hash.js'
 import { gc } from '../../src/storage/gc.js'
 import * as K from '../../src/storage/keys.js'
 import type { Store } from '../../src/store.js'
-import { startPgCluster, type PgCluster } from '../support/pg-cluster.js'
+import { pgDatabaseForFile } from '../support/pg-file.js'
 import { Child, stopChildren } from '../support/processes.js'
 import { entriesOf } from '../support/stores.js'
 
 const WRITER = fileURLToPath(new URL('./pg-gc-writer.mjs', import.meta.url))
 const sha = (s: string) => createHash('sha256').update(s).digest('hex')
 
-let cluster: PgCluster
-let admin: pg.Pool
+// The run's shared cluster: nothing here stops or breaks the server.
+const pgf = pgDatabaseForFile()
 let schemas = 0
 const opened: Store[] = []
 const children: Child[] = []
-beforeAll(() => {
-  cluster = startPgCluster()
-  admin = new pg.Pool({ connectionString: cluster.connectionString, max: 2 })
-})
 afterEach(async () => {
   await stopChildren(children)
   for (const s of opened.splice(0)) await s.close()
 })
-afterAll(async () => {
-  await admin?.end()
-  cluster?.destroy()
-})
 
 const openOn = async (schema: string) => {
-  const s = await openStore({ postgres: { connectionString: cluster.connectionString, schema, pool: { max: 4 } }, durability: 'relaxed' })
+  const s = await openStore({ postgres: { connectionString: pgf.connectionString, schema, pool: { max: 4 } }, durability: 'relaxed' })
   opened.push(s)
   return s
 }
 /** Two stores on one fresh schema. */
 const pair = async () => {
-  const schema = `gc${++schemas}`
+  const schema = pgf.schema(`gc${++schemas}`)
   return [await openOn(schema), await openOn(schema)] as const
 }
 
@@ -302,7 +293,7 @@ describe('the rule, step by step (two stores on one schema)', () => {
 
 describe('child processes append while gc runs again and again', () => {
   it('no entry is left whose blob is gone; unreferenced blobs are swept; verify is ok', async () => {
-    const schema = `gcproc${++schemas}`
+    const schema = pgf.schema(`gcproc${++schemas}`)
     const a = await openOn(schema)
     const shared = Array.from({ length: 12 }, (_, i) => payload(`shared-${i}`, 5_000))
     const send = JSON.stringify(shared.map((p) => ({ text: p.text, ref: p.ref })))
@@ -311,7 +302,7 @@ describe('child processes append while gc runs again and again', () => {
     const TURNS = 80
     const PER_SESSION = 8
     const writers = Array.from({ length: 3 }, (_, i) => {
-      const c = new Child(WRITER, [cluster.connectionString, schema, `w${i}`, String(TURNS), String(PER_SESSION), String(i * 5), send], { name: `writer ${i}`, stdin: 'ignore' })
+      const c = new Child(WRITER, [pgf.connectionString, schema, `w${i}`, String(TURNS), String(PER_SESSION), String(i * 5), send], { name: `writer ${i}`, stdin: 'ignore' })
       children.push(c)
       return c
     })

@@ -1,13 +1,13 @@
 // PgEngine's point reads issued in the same tick share one query (get and getMany; bench case
 // 15b: the concurrent appends of a process each read their session's head, lease, tree and
-// metadata). Against a real server (test/support/pg-cluster.ts): how many queries, what each
+// metadata). Against a real server (the run's shared cluster, test/support/pg-file.ts): how many queries, what each
 // caller gets back, and that a failure reaches every read of the query.
 import { describe, expect, it } from 'vitest'
 import { ChainlogError, ErrorCodes } from '../../src/errors.js'
 import { openPgEngine, type PgEngine } from '../../src/storage/pg-engine.js'
-import { pgClusterForFile } from '../support/pg-file.js'
+import { pgDatabaseForFile } from '../support/pg-file.js'
 
-const pgf = pgClusterForFile({ adminConnections: 1 })
+const pgf = pgDatabaseForFile({ adminConnections: 1 })
 
 let schemas = 0
 
@@ -16,8 +16,8 @@ const enc = (s: string) => new TextEncoder().encode(s)
 const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : new TextDecoder().decode(v))
 
 async function openWith(rows: Record<string, string>): Promise<{ engine: PgEngine; schema: string }> {
-  const schema = `rb${++schemas}`
-  const engine = await openPgEngine({ connectionString: pgf.cluster.connectionString, schema, pool: { max: 4 } })
+  const schema = pgf.schema(`rb${++schemas}`)
+  const engine = await openPgEngine({ connectionString: pgf.connectionString, schema, pool: { max: 4 } })
   await engine.commit({ ops: Object.entries(rows).map(([k, v]) => ({ type: 'put' as const, key: enc(k), value: enc(v) })), sync: true })
   return { engine, schema }
 }

@@ -1,22 +1,23 @@
 // The session store contract on PostgreSQL: the same suite as memory-level and classic-level,
-// on a throwaway cluster this file starts (test/support/pg-cluster.ts), one schema per test.
+// on the run's shared cluster (test/support/pg-file.ts: nothing here stops or breaks the server),
+// one schema per test.
 // Plus what only a store that many processes share shows: two Store objects on one database
 // (two processes, two hosts) append to one session with compare-and-set, and neither loses or
 // interleaves the other's turns.
 import { describe, expect, it } from 'vitest'
 import { openStore } from '../../src/open.js'
 import type { Store } from '../../src/store.js'
-import { pgClusterForFile } from '../support/pg-file.js'
+import { pgDatabaseForFile } from '../support/pg-file.js'
 import { storeContract } from './contract.js'
 
-const pgf = pgClusterForFile()
+const pgf = pgDatabaseForFile()
 
 let schemas = 0
 
-const openOn = (schema: string) => openStore({ postgres: { connectionString: pgf.cluster.connectionString, schema, pool: { max: 4 } }, durability: 'sync' })
+const openOn = (schema: string) => openStore({ postgres: { connectionString: pgf.connectionString, schema, pool: { max: 4 } }, durability: 'sync' })
 
 storeContract('postgresql', () => {
-  const schema = `s${++schemas}`
+  const schema = pgf.schema(`s${++schemas}`)
   return {
     open: () => openOn(schema),
     reopen: () => openOn(schema),
@@ -28,7 +29,7 @@ storeContract('postgresql', () => {
 
 describe('two stores on one PostgreSQL database (as two processes would be)', () => {
   it('race appends to one session: every turn lands whole, once, and both see one chain', async () => {
-    const schema = `race${++schemas}`
+    const schema = pgf.schema(`race${++schemas}`)
     const a: Store = await openOn(schema)
     const b: Store = await openOn(schema)
     try {
@@ -56,7 +57,7 @@ describe('two stores on one PostgreSQL database (as two processes would be)', ()
   })
 
   it('a lease claimed through one store fences appends through the other', async () => {
-    const schema = `lease${++schemas}`
+    const schema = pgf.schema(`lease${++schemas}`)
     const a: Store = await openOn(schema)
     const b: Store = await openOn(schema)
     try {

@@ -17,6 +17,18 @@ async function* rows(store: Store): AsyncGenerator<Row> {
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
+/**
+ * Every row of the database as it is stored, in key order (to copy into another store with
+ * writeRows). Copies: memory-level hands out its own buffers, which a later change of the store
+ * (or of what a get returned) would change under the caller.
+ */
+export async function rawRows(store: Store): Promise<Row[]> {
+  const out: Row[] = []
+  // new Uint8Array(b) copies; Buffer's slice() would not.
+  for await (const [k, v] of rows(store)) out.push([new Uint8Array(k), new Uint8Array(v)])
+  return out
+}
+
 /** Every key and value of the database, as hex pairs in key order. */
 export async function dump(store: Store): Promise<[string, string][]> {
   const out: [string, string][] = []
