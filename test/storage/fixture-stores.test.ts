@@ -161,11 +161,14 @@ for (const [label, entryFormat] of [
       expect(report.checked.entries).toBe(Object.values(expected.sessions).reduce((n, x) => n + x.length, 0) + 3)
     })
 
-    it('is laid out in store format 3 once open: records by session and seq, no format-1 tables, tree rows only at leaves 7 mod 8', async () => {
+    it('is laid out in store format 4 once open: records by session and seq, no format-1 tables, tree rows only at leaves 7 mod 8, one session row each', async () => {
       await store!.close()
       store = undefined
       const { tags, format } = await rawTables(dir)
-      expect(format).toEqual({ version: 3 })
+      expect(format).toEqual({ version: 4 })
+      expect(tags.P).toBe(Object.keys(expected.sessions).length)
+      expect(tags.M).toBeUndefined() // format 3's metadata rows, now in P
+      expect(tags.U).toBeUndefined() // format 3's usage ledger rows, now in P
       // Trees are built when first needed; the v2-trees fixture's rows at other odd leaves are gone.
       const treeRows = label === 'v2-trees' || label === 'v3' ? Object.values(expected.sessions).reduce((n, x) => n + Math.floor(x.length / 8), 0) : 0
       expect(tags.T ?? 0).toBe(treeRows)
@@ -190,7 +193,7 @@ describe('migrating the store format 1 fixture', async () => {
     const dir = await copyOf('v1')
     dirs.push(dir)
     const seen: MigrationProgress[] = []
-    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => p.from === undefined && seen.push(p) })
     await store.close()
     expect(seen.length).toBeGreaterThanOrEqual(2)
     expect(seen[0]).toMatchObject({ done: 0, total: entries })
@@ -207,7 +210,7 @@ describe('migrating the store format 1 fixture', async () => {
     const before = await rawTables(dir)
     await expect(openStore({ path: dir, exclusive: true, migrate: false })).rejects.toMatchObject({
       code: 'CHAINLOG_UNSUPPORTED_VERSION',
-      data: { found: 1, supported: 3, migrate: true },
+      data: { found: 1, supported: 4, migrate: true },
     })
     expect(await rawTables(dir)).toEqual(before)
     expect(before.format).toEqual({ version: 1 })
@@ -258,7 +261,7 @@ describe('migrating the store format 1 fixture', async () => {
   /** The next open finishes the migration: the store verifies and reads as written, with no format-1 rows left. */
   async function resumes(dir: string, doneBefore: number): Promise<void> {
     const seen: MigrationProgress[] = []
-    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => p.from === undefined && seen.push(p) })
     try {
       await expectAsWritten(store, expected, 1)
       expect(await store.usage()).toEqual(expected.usage)
@@ -269,7 +272,7 @@ describe('migrating the store format 1 fixture', async () => {
     expect(seen[0]).toMatchObject({ done: doneBefore, total: entries })
     expect(seen[seen.length - 1]).toMatchObject({ done: entries, total: entries, orphansRemoved: 0 })
     const after = await rawTables(dir)
-    expect(after.format).toEqual({ version: 3 })
+    expect(after.format).toEqual({ version: 4 })
     expect(after.tags.S).toBeUndefined()
     expect(after.tags.E).toBeUndefined()
     expect(after.tags.R).toBe(entries)
@@ -436,7 +439,7 @@ describe('migrating the store format 2 fixture with tree rows to format 3', asyn
     expect(before.format).toEqual({ version: 2 })
     expect(before.tags.T).toBe(rowsBefore)
     const seen: MigrationProgress[] = []
-    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => p.from === 2 && seen.push(p) })
     try {
       expect(seen[0]).toMatchObject({ done: 0, total: rowsBefore, from: 2 })
       expect(seen[seen.length - 1]).toMatchObject({ done: rowsBefore, total: rowsBefore, from: 2 })
@@ -446,10 +449,12 @@ describe('migrating the store format 2 fixture with tree rows to format 3', asyn
       await store.close()
     }
     const after = await rawTables(dir)
-    expect(after.format).toEqual({ version: 3 })
+    expect(after.format).toEqual({ version: 4 })
     expect(after.tags.T).toBe(rowsAfter)
-    // Nothing but tree rows and the format row changed.
-    expect({ ...after.tags, T: 0 }).toEqual({ ...before.tags, T: 0 })
+    // Nothing but tree rows and the format row changed, and the migration on to format 4 moved the
+    // M and U rows into the session rows.
+    const { M: _m, U: _u, ...kept } = before.tags
+    expect({ ...after.tags, T: 0 }).toEqual({ ...kept, T: 0 })
   })
 
   it('with migrate: false, a format-2 store is refused and left as it was', async () => {
@@ -458,7 +463,7 @@ describe('migrating the store format 2 fixture with tree rows to format 3', asyn
     const before = await rawTables(dir)
     await expect(openStore({ path: dir, exclusive: true, migrate: false })).rejects.toMatchObject({
       code: 'CHAINLOG_UNSUPPORTED_VERSION',
-      data: { found: 2, supported: 3, migrate: true },
+      data: { found: 2, supported: 4, migrate: true },
     })
     expect(await rawTables(dir)).toEqual(before)
   })
@@ -489,7 +494,7 @@ describe('migrating the store format 2 fixture with tree rows to format 3', asyn
         await store.close()
       }
       const after = await rawTables(dir)
-      expect(after.format).toEqual({ version: 3 })
+      expect(after.format).toEqual({ version: 4 })
       expect(after.tags.T).toBe(rowsAfter)
     }
   })
