@@ -6,6 +6,9 @@
 // seq`), so that reading a session, its tail or the whole store is one range scan; the hash
 // index `H` finds an entry by hash or prefix. Format 1 keyed records by hash (`E`) with a
 // separate sequence index (`S`): those tags are kept here only for the migration (migrate.ts).
+// Store format 4 keeps all a session has besides its entries (head, metadata, usage totals) in
+// one session row (`P`); format 3's metadata (`M`) and usage (`U`) tables are kept here only for
+// the migration (migrate-v4.ts).
 import { fromHexString } from '../encoding/bytes.js'
 
 
