@@ -179,7 +179,7 @@ export interface Head {
 }
 
 /** A session row (`P`) as read: its head, its bytes, and its metadata once decoded. */
-export interface SessionRow {
+export interface StoredRow {
   head: Head
   /** The row's bytes, for a precondition on it. */
   raw: Uint8Array
@@ -242,7 +242,7 @@ export class SessionStore {
   gcActive = 0
   #watchers = new Set<CommitWatcher>()
   /** Session rows as read or last written (used without a read on exclusive engines only). */
-  #rows = new Map<string, SessionRow>()
+  #rows = new Map<string, StoredRow>()
   /** A session's turn count as of one seq (normally its head), so appendTurn({ turnEnd: true }) reads nothing. */
   #turns = new Map<string, { seq: number; turn: number }>()
   /**
@@ -401,13 +401,13 @@ export class SessionStore {
    * A session's row (`P`: head ‖ metadata), or undefined if there is no such session. Its
    * metadata is decoded only when asked for (rowMeta).
    */
-  async readRow(sessionId: string): Promise<SessionRow | undefined> {
+  async readRow(sessionId: string): Promise<StoredRow | undefined> {
     const cached = this.engine.exclusive ? this.#rows.get(sessionId) : undefined
     if (cached) return cached
     const raw = await this.getRaw(K.headKey(sessionId))
     if (!raw) return undefined
     const head = K.parseHeadValue(raw)
-    const row: SessionRow = { head: { hash: new Uint8Array(head.hash), seq: head.seq }, raw }
+    const row: StoredRow = { head: { hash: new Uint8Array(head.hash), seq: head.seq }, raw }
     // An append that landed while this read was under way cached a newer row: keep that one.
     const meanwhile = this.#rows.get(sessionId)
     if (meanwhile && meanwhile.head.seq > row.head.seq) return meanwhile
@@ -416,17 +416,12 @@ export class SessionStore {
   }
 
   /** The metadata of a session row, decoded once (undefined for a row that holds a head only). */
-  rowMeta(row: SessionRow): SessionMeta | undefined {
+  rowMeta(row: StoredRow): SessionMeta | undefined {
     if (row.meta === undefined && row.raw.length > K.HEAD_BYTES) row.meta = decodeCbor(K.rowMetaBytes(row.raw)) as SessionMeta
     return row.meta
   }
 
-  /** Remember a session row this process has just written. */
-  protected rememberRow(sessionId: string, row: SessionRow): void {
-    this.#rows.set(sessionId, row)
-  }
-
-  async #requireRow(sessionId: string): Promise<SessionRow> {
+  async #requireRow(sessionId: string): Promise<StoredRow> {
     const row = await this.readRow(sessionId)
     if (!row) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
     return row
@@ -668,7 +663,7 @@ export class SessionStore {
     // (known-sessions.ts).
     const shared = !this.engine.exclusive
     const known = shared ? this.#knownFor(sessionId, options) : undefined
-    let row: SessionRow
+    let row: StoredRow
     let lease: LeaseRead
     if (known) {
       row = { head: known.head, raw: known.row, meta: known.meta }
