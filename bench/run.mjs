@@ -367,7 +367,7 @@ async function manySessionCases(bigStore) {
       cliCmd('tree', '`chainlog tree` (the forest of every session)', [...store, 'tree']),
       { key: 'jsonl', label: `JSONL-directory listing: \`node bench/lib/jsonl-ls.mjs\` (first lines of each of the ${fmt.int(n)} files, sort by time, print)`, args: [path.join(HERE, 'lib', 'jsonl-ls.mjs'), jsonlDir] },
       { key: 'node', label: 'floor: `node -e 0` (process start-up alone)', floor: true, args: ['-e', '0'] },
-      { key: 'scan', label: 'floor: `node bench/lib/scan-rows.mjs` (the `P`, `M` and `U` rows `ls` reads, iterated with classic-level alone: 3 rows a session, nothing decoded)', floor: true, args: [path.join(HERE, 'lib', 'scan-rows.mjs'), manyDir] },
+      { key: 'scan', label: 'floor: `node bench/lib/scan-rows.mjs` (the `P` rows `ls` reads, iterated with classic-level alone: 1 row a session in store format 4, nothing decoded)', floor: true, args: [path.join(HERE, 'lib', 'scan-rows.mjs'), manyDir] },
     ]
     const runs = []
     for (let r = 0; r < P.readReps; r++) {

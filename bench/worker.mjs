@@ -798,7 +798,7 @@ const tasks = {
         entries++
         await flush(false)
       }
-      ops.push({ type: 'put', key: keys.headKey(id), value: keys.headValue(prev, list.length - 1) }, { type: 'put', key: keys.metaKey(id), value: v1(meta) })
+      ops.push({ type: 'put', key: keys.headKey(id), value: keys.headValue(prev, list.length - 1) }, { type: 'put', key: (keys.metaKeyV3 ?? keys.metaKey)(id), value: v1(meta) })
     }
     await flush(true)
     const ms = now() - t0

@@ -318,7 +318,7 @@ function limits(R) {
       `- **10, many small sessions.** Past process start-up (${fmt.ms(node)} ms, floor row), per session: \`ls\` ${per('ls')} µs, \`stats\` ${per('stats')} µs, \`tree\` ${per('tree')} µs, the JSONL listing ${per('jsonl')} µs. ` +
         `\`ls -n 20\` takes ${fmt.ms(find(c.c10.rows, 'ls-n20')?.ms.median)} ms against the whole listing's ${fmt.ms(find(c.c10.rows, 'ls')?.ms.median)} ms. ` +
         (find(c.c10.rows, 'scan')
-          ? `Iterating the three rows a session that \`ls\` reads (head, metadata, usage) with classic-level alone, nothing decoded, takes ${per('scan')} µs a session past start-up (floor row \`scan-rows.mjs\`): ${fmt.sig(((find(c.c10.rows, 'scan').ms.median - node) / (jl - node)) * 100)}% of the JSONL listing's whole time past start-up, before any decoding, sorting or printing. `
+          ? `Iterating the rows a session that \`ls\` reads (store format 4: one, head ‖ metadata with usage) with classic-level alone, nothing decoded, takes ${per('scan')} µs a session past start-up (floor row \`scan-rows.mjs\`): ${fmt.sig(((find(c.c10.rows, 'scan').ms.median - node) / (jl - node)) * 100)}% of the JSONL listing's whole time past start-up, before any decoding, sorting or printing. `
           : '') +
         `bench/README.md says what the profiles show.`,
     )

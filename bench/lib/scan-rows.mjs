@@ -1,5 +1,6 @@
 // Floor of bench case 10: the rows `chainlog ls` reads, iterated with classic-level alone, in its
-// own process like the CLI: the head (`P`), metadata (`M`) and usage (`U`) tables of a store
+// own process like the CLI: the session rows (`P`; store format 4 holds head, metadata and usage
+// there; a build of format 3 also reads its metadata `M` and usage `U` tables) of a store
 // directory, keys and values, 1,024 rows per nextv (as the store scans them), nothing decoded.
 // Prints one line per table: its tag and row count.
 //   node bench/lib/scan-rows.mjs <store dir>
@@ -19,7 +20,7 @@ const K = await import(pathToFileURL(path.join(distDir, 'storage', 'keys.js')).h
 const db = new ClassicLevel(dir, { keyEncoding: 'view', valueEncoding: 'view' })
 await db.open()
 const lines = []
-for (const [name, tag] of [['P', K.TAG.head], ['M', K.TAG.meta], ['U', K.TAG.usage]]) {
+for (const [name, tag] of [['P', K.TAG.head], ['M', K.TAG.meta], ['U', K.TAG.usage]].filter(([, tag]) => tag !== undefined)) {
   const it = db.iterator(K.tableRange(tag))
   let n = 0
   for (;;) {

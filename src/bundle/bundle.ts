@@ -16,7 +16,7 @@ import { bytesEqual, decodeCanonical, encodeCanonical } from '../encoding/cbor.j
 import { openRecord } from '../encoding/entry-codec.js'
 import { HASH_BYTES, ZERO_HASH, fromHex, hashRecord, isHexHash, recordFormat, toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import type { Entry, Origin, SessionStart, Usage } from '../schema/entry.js'
+import type { Entry, Origin, SessionStart } from '../schema/entry.js'
 import type { BatchOp } from '../storage/engine.js'
 import { PreconditionFailed, type Precondition } from '../storage/engine.js'
 import * as K from '../storage/keys.js'
@@ -24,6 +24,7 @@ import { storageError } from '../storage/open-errors.js'
 import { isBlobGuard } from '../storage/gc.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta, type SessionStore } from '../storage/session-store.js'
 import { usageOf } from '../state/reducer.js'
+import { withUsages } from '../storage/usage-ledger.js'
 import { FindingList, type Finding } from '../verify/findings.js'
 import { TEXT_MEDIA_TYPE, collectRefs, malformedRefs, mayHaveRefs, packBlob, refHash, resolveRefs } from '../blobs/blobs.js'
 import { sha256 } from '../encoding/hash.js'
@@ -450,11 +451,12 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
     const ops: BatchOp[] = []
     const expect: Precondition[] = []
     const result: ImportResult = { report, sessions: [], entriesAdded: 0 }
-    const usages: { sessionId: string; usage: Usage[] }[] = []
     for (const s of sessions) {
       store.invalidate(s.sessionId)
-      const head = await store.readHead(s.sessionId)
-      expect.push({ key: K.headKey(s.sessionId), value: head ? K.headValue(head.hash, head.seq) : undefined })
+      const row = await store.readRow(s.sessionId)
+      const head = row?.head
+      // The session row as read (head and metadata): an import that raced an append is refused whole.
+      expect.push({ key: K.headKey(s.sessionId), value: row?.raw })
       let from = 0
       let meta: SessionMeta
       if (head) {
@@ -472,7 +474,7 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
           })
         }
         from = head.seq + 1
-        meta = { ...(await store.readMeta(s.sessionId))! }
+        meta = { ...(store.rowMeta(row!) ?? { createdAt: s.entries[0]!.ts, updatedAt: s.entries[0]!.ts, counts: emptyCounts() }) }
         meta.counts = { ...meta.counts }
       } else {
         const g = s.entries[0] as SessionStart
@@ -501,12 +503,10 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
       // The session's Merkle tree rows, all of them (the old ones are rewritten with the same
       // bytes), so an imported session's tree is complete at once.
       ops.push(...treeRowOps(s.sessionId, nodesAfterAppend(0, [], s.hashBytes).nodes))
-      ops.push(
-        { type: 'put', key: K.headKey(s.sessionId), value: K.headValue(fromHex(s.head), s.length - 1) },
-        { type: 'put', key: K.metaKey(s.sessionId), value: encodeCanonical(meta) },
-      )
+      // The usage ledger (the session row's totals) counts the entries added.
       const added = s.entries.slice(from).filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e?.kind === 'llm_usage')
-      if (added.length > 0) usages.push({ sessionId: s.sessionId, usage: added.map(usageOf) })
+      if (added.length > 0) meta.usage = withUsages(meta.usage, added.map(usageOf))
+      ops.push({ type: 'put', key: K.headKey(s.sessionId), value: K.sessionRowValue(fromHex(s.head), s.length - 1, encodeCanonical(meta)) })
       result.sessions.push({ sessionId: s.sessionId, added: s.length - from, ...carried(s) })
       result.entriesAdded += s.length - from
     }
@@ -515,8 +515,6 @@ export async function importBundle(store: SessionStore, input: Uint8Array | stri
         // During a gc, always write: the sweep must not take a blob this import uses.
         if (store.gcActive > 0 || !(await store.hasBlob(hex))) ops.push({ type: 'put', key: K.blobKey(fromHex(hex)), value: packBlob(content, store.blobProfile) })
       }
-      const totals = await Promise.all(usages.map((u) => store.ledger.totals(u.sessionId)))
-      usages.forEach((u, i) => store.ledger.addOps(u.sessionId, totals[i]!, u.usage, ops))
       // Every session's head as it was read: an import that raced an append is refused whole.
       for (;;) {
         try {

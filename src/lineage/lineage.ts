@@ -298,7 +298,8 @@ export interface DeleteResult {
 }
 
 /**
- * Ops that remove a session's records, hash-index rows, head, meta and its row under its source.
+ * Ops that remove a session's records, hash-index rows, session row (head, metadata, usage
+ * totals) and its row under its source.
  * The hash of each record is the prev of the next one (the last one's is the head), so nothing
  * is hashed to find the index rows.
  */
@@ -315,7 +316,7 @@ async function deleteOps(store: SessionStore, sessionId: string): Promise<BatchO
     }
   }
   if (head) ops.push({ type: 'del', key: K.hashKey(head.hash) })
-  ops.push({ type: 'del', key: K.headKey(sessionId) }, { type: 'del', key: K.metaKey(sessionId) })
+  ops.push({ type: 'del', key: K.headKey(sessionId) })
   for await (const rows of store.engine.scan(K.childRange(sessionId), 512)) for (const [key] of rows) ops.push({ type: 'del', key })
   // Its Merkle tree rows (docs/storage.md section 1).
   for await (const rows of store.engine.scan(K.treeRange(sessionId), 512)) for (const [key] of rows) ops.push({ type: 'del', key })
@@ -368,16 +369,16 @@ async function deleteSessionLocked(store: SessionStore, sessionId: string, optio
     }
     const done = await store.locks.run(sessionId, async () => {
       if ((await children(store, sessionId)).some((c) => c.row.relation === 'fork' && !c.row.materialized)) return false
-      const head = (await store.readHead(sessionId))!
+      const row = (await store.readRow(sessionId))!
+      const head = row.head
       const ops = await deleteOps(store, sessionId)
       // A tombstone lets verify tell "source deleted" from "source never existed".
       ops.push({ type: 'put', key: K.tombstoneKey(sessionId), value: encodeCanonical({ deletedAt: Date.now(), head: toHex(head.hash), length: head.seq + 1 }) })
       // A lease on a deleted session is released, but kept, so its fencing tokens keep growing.
       const leaseRaw = await store.getRaw(K.leaseKey(sessionId))
       if (leaseRaw) ops.push({ type: 'put', key: K.leaseKey(sessionId), value: encodeCanonical({ ...(decodeCbor(leaseRaw) as object), released: true }) })
-      await store.ledger.removeOps(sessionId, ops)
       try {
-        await store.commit(ops, [{ key: K.headKey(sessionId), value: K.headValue(head.hash, head.seq) }])
+        await store.commit(ops, [{ key: K.headKey(sessionId), value: row.raw }])
       } catch (err) {
         if (!(err instanceof PreconditionFailed)) throw err
         throw new ChainlogError(ErrorCodes.HEAD_CONFLICT, `session ${sessionId} moved while it was being deleted (another writer); nothing was deleted`, { sessionId })
@@ -464,10 +465,8 @@ async function reroot(store: SessionStore, rootId: string): Promise<DeleteResult
         if (materialized) meta.materialized = true
       }
       if (newGenesis.compactedFrom) meta.compactedFrom = newGenesis.compactedFrom
-      puts.push(
-        { type: 'put', key: K.headKey(sessionId), value: K.headValue(prev, entries.length - 1) },
-        { type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) },
-      )
+      // Its usage totals (the ledger) stay: the same entries, the same usage.
+      puts.push({ type: 'put', key: K.headKey(sessionId), value: K.sessionRowValue(prev, entries.length - 1, encodeCanonical(meta)) })
       if (newOrigin) {
         const relation: Relation = newGenesis.forkedFrom ? 'fork' : 'compaction'
         puts.push(childOp(newOrigin.sessionId, sessionId, { relation, atHash: newOrigin.atHash, materialized }))

@@ -1,7 +1,8 @@
-// The rows an append writes, as a pure plan: given the session's head, its metadata and usage
-// totals as read, and the entries already sealed (validated, encoded, hashed), build every op of
-// the one commit and the precondition that makes it compare-and-set: the head row must still
-// hold the head the plan was built on. No reads, no I/O: the store reads, plans, commits.
+// The rows an append writes, as a pure plan: given the session's row (head, then metadata with
+// its usage totals) as read, and the entries already sealed (validated, encoded, hashed), build
+// every op of the one commit and the precondition that makes it compare-and-set: the session row
+// must still hold the very bytes the plan was built on. No reads, no I/O: the store reads, plans,
+// commits.
 import type { ItemClassifier } from '../schema/classify.js'
 import type { Entry, SessionStart } from '../schema/entry.js'
 import { toHex } from '../encoding/hash.js'
@@ -12,7 +13,7 @@ import { leafHash } from '../proofs/merkle.js'
 import { appendTree, type TreeState } from './tree.js'
 import * as K from './keys.js'
 import { countItems, emptyCounts, itemsOf, type SessionMeta } from './session-meta.js'
-import type { UsageByModel, UsageLedger } from './usage-ledger.js'
+import { withUsages } from './usage-ledger.js'
 
 export interface Sealed {
   record: Uint8Array
@@ -22,14 +23,12 @@ export interface Sealed {
 export interface Plan {
   ops: BatchOp[]
   expect: Precondition[]
-  /** The session's head and metadata once the commit has landed. */
+  /** The session's head and metadata (usage totals included) once the commit has landed. */
   head: { hash: Uint8Array; seq: number }
   meta: SessionMeta
-  /** The metadata row's bytes as the commit writes them. */
-  metaValue: Uint8Array
+  /** The session row's bytes as the commit writes them. */
+  row: Uint8Array
   results: { hash: string; seq: number }[]
-  /** The session's usage totals once the commit has landed (when the entries carry usage). */
-  usageTotals?: UsageByModel
   /** The session's tree once the commit has landed. */
   tree: TreeState
 }
@@ -37,13 +36,13 @@ export interface Plan {
 export function planAppend(input: {
   sessionId: string
   head: { hash: Uint8Array; seq: number }
+  /** The session row's bytes as read: the commit's precondition. */
+  row: Uint8Array
   sealed: readonly Sealed[]
   /** The entries as given (blobs not yet moved out), for counting items. */
   entries: readonly Entry[]
+  /** The metadata as read (not changed: the plan's is a copy). */
   meta: SessionMeta
-  /** The session's usage totals as read, when the entries carry usage (updated in place). */
-  usageTotals: UsageByModel | undefined
-  ledger: UsageLedger
   classify: ItemClassifier
   /** The session's tree at the head (its frontier), complete. */
   tree: TreeState
@@ -71,36 +70,32 @@ export function planAppend(input: {
   if (input.treeBuild) ops.push(...input.treeBuild)
   for (const op of grown.ops) ops.push(op)
   const last = sealed[sealed.length - 1]!
-  const metaValue = encodeCanonical(meta)
-  ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(last.hash, seq) }, { type: 'put', key: K.metaKey(sessionId), value: metaValue })
-  if (input.usageTotals) {
-    const usages = entries.filter((e): e is Extract<Entry, { kind: 'llm_usage' }> => e.kind === 'llm_usage').map(usageOf)
-    input.ledger.addOps(sessionId, input.usageTotals, usages, ops)
-  }
-  const plan: Plan = {
+  const usages: ReturnType<typeof usageOf>[] = []
+  for (const e of entries) if (e.kind === 'llm_usage') usages.push(usageOf(e))
+  if (usages.length > 0) meta.usage = withUsages(meta.usage, usages)
+  const row = K.sessionRowValue(last.hash, seq, encodeCanonical(meta))
+  ops.push({ type: 'put', key: K.headKey(sessionId), value: row })
+  return {
     ops,
-    expect: [{ key: K.headKey(sessionId), value: K.headValue(head.hash, head.seq) }],
+    expect: [{ key: K.headKey(sessionId), value: input.row }],
     head: { hash: last.hash, seq },
     meta,
-    metaValue,
+    row,
     results,
     tree: grown.state,
   }
-  if (input.usageTotals) plan.usageTotals = input.usageTotals
-  return plan
 }
 
-/** The rows of a new session: its genesis record, head and metadata; refused if a head exists. */
+/** The rows of a new session: its genesis record and session row; refused if a session row exists. */
 export function planGenesis(sessionId: string, sealed: Sealed, genesis: SessionStart, extraMeta: Partial<SessionMeta>, classify: ItemClassifier): Plan {
   const meta: SessionMeta = { createdAt: genesis.ts, updatedAt: genesis.ts, counts: emptyCounts(), ...extraMeta }
   if (genesis.forkedFrom) meta.forkedFrom = genesis.forkedFrom
   if (genesis.compactedFrom) meta.compactedFrom = genesis.compactedFrom
   countItems(meta, genesis.history, classify)
-  const metaValue = encodeCanonical(meta)
+  const row = K.sessionRowValue(sealed.hash, 0, encodeCanonical(meta))
   const ops: BatchOp[] = [
     ...K.entryRows(sessionId, 0, sealed.hash, sealed.record),
-    { type: 'put', key: K.headKey(sessionId), value: K.headValue(sealed.hash, 0) },
-    { type: 'put', key: K.metaKey(sessionId), value: metaValue },
+    { type: 'put', key: K.headKey(sessionId), value: row },
     { type: 'del', key: K.tombstoneKey(sessionId) },
   ]
   return {
@@ -108,7 +103,7 @@ export function planGenesis(sessionId: string, sealed: Sealed, genesis: SessionS
     expect: [{ key: K.headKey(sessionId), value: undefined }],
     head: { hash: sealed.hash, seq: 0 },
     meta,
-    metaValue,
+    row,
     results: [{ hash: toHex(sealed.hash), seq: 0 }],
     // One leaf: no T row; the frontier is its leaf hash.
     tree: { size: 1, frontier: [leafHash(sealed.hash)] },

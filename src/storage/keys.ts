@@ -6,6 +6,9 @@
 // seq`), so that reading a session, its tail or the whole store is one range scan; the hash
 // index `H` finds an entry by hash or prefix. Format 1 keyed records by hash (`E`) with a
 // separate sequence index (`S`): those tags are kept here only for the migration (migrate.ts).
+// Store format 4 keeps all a session has besides its entries (head, metadata, usage totals) in
+// one session row (`P`); format 3's metadata (`M`) and usage (`U`) tables are kept here only for
+// the migration (migrate-v4.ts).
 import { fromHexString } from '../encoding/bytes.js'
 
 
@@ -19,14 +22,14 @@ export const TAG = {
   record: 0x52,
   /** hash index: `H` ‖ hash(32) -> seq(u64 BE) ‖ sessionId */
   hash: 0x48,
-  /** heads: `P` ‖ sessionId -> hash(32) ‖ seq(u64 BE) of the last entry */
+  /**
+   * session rows: `P` ‖ sessionId -> hash(32) ‖ seq(u64 BE) of the last entry ‖ canonical CBOR
+   * SessionMeta (with the session's usage totals by model; store format 4). Readers that need only
+   * the head read the first 40 bytes.
+   */
   head: 0x50,
-  /** session metadata: `M` ‖ sessionId -> CBOR SessionMeta */
-  meta: 0x4d,
   /** dependants: `D` ‖ sourceId ‖ 0x00 ‖ childId -> CBOR { relation, atHash, materialized } */
   child: 0x44,
-  /** usage ledger: `U` ‖ sessionId ‖ 0x00 ‖ model -> CBOR totals (store-wide totals are their sum) */
-  usage: 0x55,
   /** blobs: `B` ‖ sha256(32) -> CBOR { codec, size, data } */
   blob: 0x42,
   /** leases: `L` ‖ sessionId -> CBOR { owner, token, expiresAt, released } */
@@ -53,6 +56,17 @@ export const TAG = {
    * blob without writing it expects no mark; one that writes the blob deletes its mark.
    */
   gcMark: 0x47,
+} as const
+
+/**
+ * Tables of store formats 2 and 3, read only by the migration to format 4 (migrate-v4.ts), which
+ * moves them into the session row `P`.
+ */
+export const TAG_V3 = {
+  /** session metadata: `M` ‖ sessionId -> CBOR SessionMeta */
+  meta: 0x4d,
+  /** usage ledger: `U` ‖ sessionId ‖ 0x00 ‖ model -> CBOR totals (format 1 also had `U ‖ 0x00 ‖ model`) */
+  usage: 0x55,
 } as const
 
 /** Tables of store format 1, read only by the migration to format 2. */
@@ -111,7 +125,8 @@ export const journalKey = (): Uint8Array => cat([TAG.journal])
 export const entryKeyV1 = (hash: Uint8Array): Uint8Array => cat([TAG_V1.entry], hash)
 export const hashKey = (hash: Uint8Array): Uint8Array => cat([TAG.hash], hash)
 export const headKey = (sessionId: string): Uint8Array => cat([TAG.head], enc.encode(sessionId))
-export const metaKey = (sessionId: string): Uint8Array => cat([TAG.meta], enc.encode(sessionId))
+/** A format-3 metadata key (migration only). */
+export const metaKeyV3 = (sessionId: string): Uint8Array => cat([TAG_V3.meta], enc.encode(sessionId))
 export const recordKey = (sessionId: string, seq: number): Uint8Array => cat([TAG.record], enc.encode(sessionId), [0], u64(seq))
 export const childKey = (sourceId: string, childId: string): Uint8Array =>
   cat([TAG.child], enc.encode(sourceId), [0], enc.encode(childId))
@@ -224,8 +239,31 @@ export function entryRows(sessionId: string, seq: number, hash: Uint8Array, reco
   ]
 }
 
+/** The bytes of a session row that hold its head: hash(32) ‖ seq(u64 BE). */
+export const HEAD_BYTES = 40
+
+/** The head part of a session row alone (format 3's whole `P` value). */
 export function headValue(hash: Uint8Array, seq: number): Uint8Array {
   return cat(hash, u64(seq))
+}
+
+/** A session row (`P`): the head, then the canonical CBOR of the session's metadata. */
+export function sessionRowValue(hash: Uint8Array, seq: number, metaValue: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEAD_BYTES + metaValue.length)
+  out.set(hash, 0)
+  out.set(u64(seq), 32)
+  out.set(metaValue, HEAD_BYTES)
+  return out
+}
+
+/** A session row with another head and the same metadata (tools and tests that move a head by hand). */
+export function withHead(row: Uint8Array | undefined, hash: Uint8Array, seq: number): Uint8Array {
+  return sessionRowValue(hash, seq, row ? rowMetaBytes(row) : new Uint8Array(0))
+}
+
+/** The metadata bytes of a session row (empty when the row holds a head only). */
+export function rowMetaBytes(v: Uint8Array): Uint8Array {
+  return v.subarray(HEAD_BYTES)
 }
 
 export function parseHeadValue(v: Uint8Array): { hash: Uint8Array; seq: number } {

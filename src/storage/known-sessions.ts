@@ -1,9 +1,9 @@
-// What a process's own last append of a session left (head, lease row, metadata), kept so that
-// the next append on an engine other processes write too (PostgreSQL) can skip the read of those
-// rows: one round trip per append instead of two. Nothing here is trusted: the append's commit
-// names all three as preconditions (the metadata too, which a fresh read does not), so if another
-// process moved any of them the engine refuses the commit whole, the store forgets the session and
-// reads again (docs/scaling.md, section 7).
+// What a process's own last append of a session left (its session row: head and metadata; its
+// lease row), kept so that the next append on an engine other processes write too (PostgreSQL)
+// can skip the read of those rows: one round trip per append instead of two. Nothing here is
+// trusted: the append's commit names both rows, with the bytes kept here, as preconditions, so if
+// another process moved either the engine refuses the commit whole, the store forgets the session
+// and reads again (docs/scaling.md, section 7).
 import type { LeaseRead } from './leases.js'
 import type { SessionMeta } from './session-meta.js'
 
@@ -11,8 +11,8 @@ export interface KnownSession {
   head: { hash: Uint8Array; seq: number }
   lease: LeaseRead
   meta: SessionMeta
-  /** The metadata row's bytes, for the commit's precondition. */
-  metaValue: Uint8Array
+  /** The session row's bytes (head ‖ metadata), for the commit's precondition. */
+  row: Uint8Array
 }
 
 /** Appends of a session that read its rows after one of its commits was refused. */

@@ -1,9 +1,10 @@
-// Listing sessions: the metadata (`M`) and head (`P`) tables are both keyed by session id, so
-// one range scan of each, merged by id, lists every session without a read per session.
+// Listing sessions: a session's row (`P`) holds its head and its metadata (usage totals
+// included, store format 4), so one range scan of that table lists every session, with its
+// usage, without a read per session.
 import { decodeCbor } from '../encoding/cbor.js'
 import { toHex } from '../encoding/hash.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
-import type { Row, StorageEngine } from './engine.js'
+import type { StorageEngine } from './engine.js'
 import * as K from './keys.js'
 import { prefetched } from './prefetch.js'
 import type { SessionMeta } from './session-meta.js'
@@ -44,41 +45,16 @@ export async function listSessions(engine: StorageEngine, options: ListOptions =
 }
 
 /**
- * Every session that has both a metadata row and a head, in key (session id) order: its `M` key
- * and the raw values of its head and metadata rows. `M ‖ id` and `P ‖ id` sort alike, so the two
- * scans are merged by id; a metadata row without a head (a session being created or deleted) is
- * left out. Ids are compared as key bytes, the order the scans return them in.
+ * Every session, in key (session id) order, by one scan of the session rows (`P`): its `P` key,
+ * the row's head bytes and its metadata bytes (store format 4 keeps both in the one row). A row
+ * that holds a head only (no metadata: a session of a store whose migration to format 4 is under
+ * way) is left out, as a session without a metadata row was before.
  */
-export async function forEachSession(engine: StorageEngine, fn: (metaKey: Uint8Array, headValue: Uint8Array, metaValue: Uint8Array) => void): Promise<void> {
-  const heads = prefetched(engine.scan(K.tableRange(K.TAG.head), 1024))[Symbol.asyncIterator]()
-  try {
-    let headRows: Row[] = []
-    let h = 0
-    const nextHead = async (): Promise<Row | undefined> => {
-      if (h >= headRows.length) {
-        const r = await heads.next()
-        if (r.done) return undefined
-        headRows = r.value
-        h = 0
-      }
-      return headRows[h++]
+export async function forEachSession(engine: StorageEngine, fn: (key: Uint8Array, headValue: Uint8Array, metaValue: Uint8Array) => void): Promise<void> {
+  for await (const rows of prefetched(engine.scan(K.tableRange(K.TAG.head), 1024))) {
+    for (const [key, value] of rows) {
+      if (value.length <= K.HEAD_BYTES) continue
+      fn(key, value, K.rowMetaBytes(value))
     }
-    let head = await nextHead()
-    for await (const rows of prefetched(engine.scan(K.tableRange(K.TAG.meta), 1024))) {
-      for (const [key, value] of rows) {
-        while (head && compareIds(head[0], key) < 0) head = await nextHead()
-        if (!head || compareIds(head[0], key) !== 0) continue
-        fn(key, head[1], value)
-      }
-    }
-  } finally {
-    await heads.return(undefined)
   }
-}
-
-/** Order of the session ids of two one-tag keys (`P ‖ id`, `M ‖ id`): their bytes after the tag. */
-function compareIds(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 1; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
-  return a.length - b.length
 }

@@ -32,13 +32,13 @@ import { storeWideRangeV1 } from './usage-ledger.js'
 import { NodeBuffer, compareBytes, latin1 } from '../encoding/bytes.js'
 
 export interface MigrationProgress {
-  /** Records moved so far (in this run and any earlier, interrupted one); from format 2, tree rows looked at. */
+  /** Records moved so far (in this run and any earlier, interrupted one); from format 2, tree rows looked at; from format 3, sessions. */
   done: number
-  /** Records the store holds, by its heads (an estimate when the store is damaged); from format 2, its tree rows. */
+  /** Records the store holds, by its heads (an estimate when the store is damaged); from format 2, its tree rows; from format 3, its sessions. */
   total: number
-  /** Format-1 records in no session's sequence index, removed (as `gc` would have). */
+  /** Format-1 records in no session's sequence index, removed (as `gc` would have); from format 3, metadata and usage rows of no session. */
   orphansRemoved: number
-  /** The format this step migrates from, when it is not 1 (format 2 to 3: migrate-v3.ts). */
+  /** The format this step migrates from, when it is not 1 (format 2 to 3: migrate-v3.ts; 3 to 4: migrate-v4.ts). */
   from?: number
 }
 

@@ -1,9 +1,11 @@
-// What the store keeps about a session besides its entries: the metadata row (`M`), derived from
-// the entries and rewritten by every append, never hashed. Pure functions, shared by appends,
+// What the store keeps about a session besides its entries: the metadata in its session row (`P`,
+// after the head; store format 4), derived from the entries and rewritten by every append, never
+// hashed. Pure functions, shared by appends,
 // forks, re-roots and bundle imports, so a session counts the same however its entries arrived.
 import type { Entry, Origin } from '../schema/entry.js'
 import type { ItemClassifier } from '../schema/classify.js'
 import { itemText } from '../state/turn.js'
+import type { UsageTotals } from '../state/reducer.js'
 
 export interface MessageCounts {
   user: number
@@ -23,6 +25,11 @@ export interface SessionMeta {
   forkedFrom?: Origin
   compactedFrom?: Origin
   materialized?: boolean
+  /**
+   * Token totals of the session's own llm_usage entries, by model (the usage ledger, usage-ledger.ts);
+   * absent while the session has none.
+   */
+  usage?: Record<string, UsageTotals>
 }
 
 export function emptyCounts(): MessageCounts {

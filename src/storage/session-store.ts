@@ -38,7 +38,7 @@ import { readEntriesAt } from './read-at.js'
 import { countItems, emptyCounts, type SessionMeta } from './session-meta.js'
 import { checkFormat, openLevel } from './store-format.js'
 import { platform } from '../platform/node.js'
-import { UsageLedger, type UsageByModel } from './usage-ledger.js'
+import { UsageLedger, withUsages, type UsageByModel } from './usage-ledger.js'
 import { planAppend, planGenesis } from './append-plan.js'
 import { buildTreeOps, readFrontier, type TreeState } from './tree.js'
 import { checkIndexUpdate, indexOps, readIndexRow, scanIndexRows, type IndexScan, type IndexUpdate } from './session-index.js'
@@ -178,6 +178,15 @@ export interface Head {
   seq: number
 }
 
+/** A session row (`P`) as read: its head, its bytes, and its metadata once decoded. */
+export interface StoredRow {
+  head: Head
+  /** The row's bytes, for a precondition on it. */
+  raw: Uint8Array
+  /** Decoded on first use (readers of the head alone never decode it). */
+  meta?: SessionMeta | undefined
+}
+
 /** Validate a hex hash prefix given by a user. */
 export function normalisePrefix(hashOrPrefix: string): string {
   if (typeof hashOrPrefix !== 'string') throw new TypeError('hash must be a string')
@@ -232,12 +241,10 @@ export class SessionStore {
   /** While > 0, a gc is sweeping: appends write their blobs even if they seem stored. */
   gcActive = 0
   #watchers = new Set<CommitWatcher>()
-  #heads = new Map<string, Head>()
+  /** Session rows as read or last written (used without a read on exclusive engines only). */
+  #rows = new Map<string, StoredRow>()
   /** A session's turn count as of one seq (normally its head), so appendTurn({ turnEnd: true }) reads nothing. */
   #turns = new Map<string, { seq: number; turn: number }>()
-  #metas = new Map<string, SessionMeta>()
-  /** A session's usage totals as its last append left them (exclusive engines only; bounded). */
-  #usage = new Map<string, UsageByModel>()
   /**
    * A session's tree frontier as of the head whose hash is kept with it (bounded). Any engine:
    * a head hash fixes the whole chain below it, so the frontier is right whoever moved the head.
@@ -387,17 +394,37 @@ export class SessionStore {
 
   /** The head of a session, or undefined if there is no such session. */
   async readHead(sessionId: string): Promise<Head | undefined> {
-    const cached = this.engine.exclusive ? this.#heads.get(sessionId) : undefined
+    return (await this.readRow(sessionId))?.head
+  }
+
+  /**
+   * A session's row (`P`: head ‖ metadata), or undefined if there is no such session. Its
+   * metadata is decoded only when asked for (rowMeta).
+   */
+  async readRow(sessionId: string): Promise<StoredRow | undefined> {
+    const cached = this.engine.exclusive ? this.#rows.get(sessionId) : undefined
     if (cached) return cached
     const raw = await this.getRaw(K.headKey(sessionId))
     if (!raw) return undefined
     const head = K.parseHeadValue(raw)
-    const copy = { hash: new Uint8Array(head.hash), seq: head.seq }
-    // An append that landed while this read was under way cached a newer head: keep that one.
-    const meanwhile = this.#heads.get(sessionId)
-    if (meanwhile && meanwhile.seq > copy.seq) return meanwhile
-    this.#heads.set(sessionId, copy)
-    return copy
+    const row: StoredRow = { head: { hash: new Uint8Array(head.hash), seq: head.seq }, raw }
+    // An append that landed while this read was under way cached a newer row: keep that one.
+    const meanwhile = this.#rows.get(sessionId)
+    if (meanwhile && meanwhile.head.seq > row.head.seq) return meanwhile
+    this.#rows.set(sessionId, row)
+    return row
+  }
+
+  /** The metadata of a session row, decoded once (undefined for a row that holds a head only). */
+  rowMeta(row: StoredRow): SessionMeta | undefined {
+    if (row.meta === undefined && row.raw.length > K.HEAD_BYTES) row.meta = decodeCbor(K.rowMetaBytes(row.raw)) as SessionMeta
+    return row.meta
+  }
+
+  async #requireRow(sessionId: string): Promise<StoredRow> {
+    const row = await this.readRow(sessionId)
+    if (!row) throw new ChainlogError(ErrorCodes.SESSION_NOT_FOUND, `no session ${sessionId}`, { sessionId })
+    return row
   }
 
   protected async requireHead(sessionId: string): Promise<Head> {
@@ -406,31 +433,23 @@ export class SessionStore {
     return head
   }
 
+  /** A session's metadata (usage totals included), or undefined if there is no such session. */
   async readMeta(sessionId: string): Promise<SessionMeta | undefined> {
-    const cached = this.engine.exclusive ? this.#metas.get(sessionId) : undefined
-    if (cached) return cached
-    const raw = await this.getRaw(K.metaKey(sessionId))
-    if (!raw) return undefined
-    const meta = decodeCbor(raw) as SessionMeta
-    this.#metas.set(sessionId, meta)
-    return meta
+    const row = await this.readRow(sessionId)
+    return row ? this.rowMeta(row) : undefined
   }
 
   /** Drop cached heads and metadata (after writes that bypass append, e.g. delete or import). */
   invalidate(sessionId?: string): void {
     this.engine.forget()
     if (sessionId === undefined) {
-      this.#heads.clear()
-      this.#metas.clear()
+      this.#rows.clear()
       this.#turns.clear()
-      this.#usage.clear()
       this.#trees.clear()
       this.#known.forget()
     } else {
-      this.#heads.delete(sessionId)
-      this.#metas.delete(sessionId)
+      this.#rows.delete(sessionId)
       this.#turns.delete(sessionId)
-      this.#usage.delete(sessionId)
       this.#trees.delete(sessionId)
       this.#known.forget(sessionId)
     }
@@ -566,9 +585,8 @@ export class SessionStore {
         }
       }
       for (const hex of newBlobs) this.rememberBlob(hex)
-      this.#heads.set(sessionId, plan.head)
+      this.#rows.set(sessionId, { head: plan.head, raw: plan.row, meta: plan.meta })
       this.#turns.delete(sessionId)
-      this.#metas.set(sessionId, plan.meta)
       this.#rememberTree(sessionId, plan.head, plan.tree)
       return { sessionId, head: toHex(plan.head.hash) }
     })
@@ -634,41 +652,30 @@ export class SessionStore {
     })
   }
 
-  /**
-   * A session's usage totals, to add an append's usage to (a copy: the plan changes it). Read
-   * from the ledger, or, on an engine this process alone writes, kept from the last append with
-   * usage (a scan of the ledger rows per append with usage was a tenth of append time).
-   */
-  async #usageTotals(sessionId: string): Promise<UsageByModel> {
-    const known = this.engine.exclusive ? this.#usage.get(sessionId) : undefined
-    return structuredClone(known ?? (await this.ledger.totals(sessionId)))
-  }
-
   /** One attempt of an append, under the session's lock: read, plan, one commit. */
   async #appendOnce(sessionId: string, given: number, full: Entry[], options: AppendOptions, nextTurn: boolean): Promise<TurnResult> {
     this.checkOpen()
-    // On an engine other processes write, nothing read is cached: the head, lease and metadata are
-    // asked for together (the PostgreSQL engine sends reads made in one tick as one query), not
-    // one round trip after another. The head's errors still come first. What this process's own
-    // last append of the session left is used instead when the caller expects that head (or none):
-    // the commit then checks all three as preconditions (known-sessions.ts).
+    // On an engine other processes write, nothing read is cached: the session row (head and
+    // metadata) and lease are asked for together (the PostgreSQL engine sends reads made in one
+    // tick as one query), not one round trip after another. The session's errors still come
+    // first. What this process's own last append of the session left is used instead when the
+    // caller expects that head (or none): the commit then checks both rows as preconditions
+    // (known-sessions.ts).
     const shared = !this.engine.exclusive
     const known = shared ? this.#knownFor(sessionId, options) : undefined
-    let head: Head
+    let row: StoredRow
     let lease: LeaseRead
-    let metaRead: Promise<SessionMeta | undefined> | undefined
     if (known) {
-      head = known.head
+      row = { head: known.head, raw: known.row, meta: known.meta }
       lease = known.lease
     } else {
-      const headRead = this.requireHead(sessionId)
+      const rowRead = this.#requireRow(sessionId)
       const leaseRead = shared ? this.leases.check(sessionId, options.lease) : undefined
-      metaRead = shared ? this.readMeta(sessionId) : undefined
       leaseRead?.catch(() => undefined)
-      metaRead?.catch(() => undefined)
-      head = await headRead
+      row = await rowRead
       lease = await (leaseRead ?? this.leases.check(sessionId, options.lease))
     }
+    const head = row.head
     const headHex = toHex(head.hash)
     const prev = options.expectedHead !== undefined ? fromHex(options.expectedHead) : head.hash
     if (nextTurn) {
@@ -721,16 +728,14 @@ export class SessionStore {
         actual: headHex,
       })
     }
-    const hasUsage = full.some((e) => e.kind === 'llm_usage')
     const tree = await this.#treeAt(sessionId, head)
     const plan = planAppend({
       sessionId,
       head,
+      row: row.raw,
       sealed,
       entries: full,
-      meta: known ? known.meta : ((await (metaRead ?? this.readMeta(sessionId))) ?? { createdAt: full[0]!.ts, updatedAt: full[0]!.ts, counts: emptyCounts() }),
-      usageTotals: hasUsage ? await this.#usageTotals(sessionId) : undefined,
-      ledger: this.ledger,
+      meta: this.rowMeta(row) ?? { createdAt: full[0]!.ts, updatedAt: full[0]!.ts, counts: emptyCounts() },
       classify: this.classify,
       tree: tree.state,
       ...(tree.build ? { treeBuild: tree.build } : {}),
@@ -748,7 +753,6 @@ export class SessionStore {
       plan.ops.push(...indexOps(target, options.index))
     }
     plan.expect.push({ key: K.leaseKey(sessionId), value: lease.raw })
-    if (known) plan.expect.push({ key: K.metaKey(sessionId), value: known.metaValue })
     try {
       await this.commit(plan.ops, plan.expect)
     } catch (err) {
@@ -756,14 +760,9 @@ export class SessionStore {
       if (!(err instanceof PreconditionFailed)) this.#known.forget(sessionId)
       throw err
     }
-    if (shared) this.#known.remember(sessionId, { head: plan.head, lease, meta: plan.meta, metaValue: plan.metaValue })
+    if (shared) this.#known.remember(sessionId, { head: plan.head, lease, meta: plan.meta, row: plan.row })
     for (const hex of newBlobs) this.rememberBlob(hex)
-    this.#heads.set(sessionId, plan.head)
-    this.#metas.set(sessionId, plan.meta)
-    if (plan.usageTotals && this.engine.exclusive) {
-      if (this.#usage.size >= 10_000) this.#usage.clear()
-      this.#usage.set(sessionId, plan.usageTotals)
-    }
+    this.#rows.set(sessionId, { head: plan.head, raw: plan.row, meta: plan.meta })
     this.#rememberTree(sessionId, plan.head, plan.tree)
     // Carry a known turn count forward over what was just appended.
     const turns = this.#turns.get(sessionId)
@@ -821,14 +820,15 @@ export class SessionStore {
    */
   async ensureTree(sessionId: string): Promise<{ head: Head; tree: TreeState }> {
     for (let attempt = 1; ; attempt++) {
-      const head = await this.requireHead(sessionId)
+      const row = await this.#requireRow(sessionId)
+      const head = row.head
       const t = await this.#treeAt(sessionId, head)
       if (!t.build) {
         this.#rememberTree(sessionId, head, t.state)
         return { head, tree: t.state }
       }
       try {
-        await this.commit(t.build, [{ key: K.headKey(sessionId), value: K.headValue(head.hash, head.seq) }])
+        await this.commit(t.build, [{ key: K.headKey(sessionId), value: row.raw }])
       } catch (err) {
         if (!(err instanceof PreconditionFailed) || attempt >= APPEND_ATTEMPTS) throw err
         this.invalidate(sessionId)
@@ -1014,10 +1014,14 @@ export class SessionStore {
     this.#known.leaseWritten(sessionId, { row, raw: value })
   }
 
-  /** Token usage by model for one session's own llm_usage entries, or store-wide. Read from the ledger. */
-  usage(sessionId?: string): Promise<UsageByModel> {
+  /**
+   * Token usage by model for one session's own llm_usage entries (from its session row), or
+   * store-wide (the sum over session rows, usage-ledger.ts).
+   */
+  async usage(sessionId?: string): Promise<UsageByModel> {
     this.checkOpen()
-    return this.ledger.totals(sessionId)
+    if (sessionId === undefined) return this.ledger.totals()
+    return withUsages((await this.readMeta(sessionId))?.usage, [])
   }
 
   /**
@@ -1162,7 +1166,7 @@ export class SessionStore {
     return listSessions(this.engine, options)
   }
 
-  /** Token totals of every session that has any, by one scan of the ledger. */
+  /** Token totals of every session that has any, by one scan of the session rows. */
   usageBySession(): Promise<Record<string, UsageByModel>> {
     this.checkOpen()
     return this.ledger.bySession()

@@ -33,7 +33,7 @@ const FIRST_CHUNK = 256
 const MAX_CHUNK = 4096
 
 interface Live {
-  /** A one-tag key of the session (`P ‖ id` or `M ‖ id`): its id is the bytes after the tag. */
+  /** A one-tag key of the session (`P ‖ id`): its id is the bytes after the tag. */
   key: Uint8Array
   sessionId: string
   /** Seq of its head: records past it are not the session's (yet). */

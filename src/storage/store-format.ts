@@ -1,6 +1,6 @@
 // Opening a store's database and checking its format row (`F`). A store of an older format is
 // migrated here, on open, before any other call can see it, one numbered step at a time (format 1
-// to 2: migrate.ts; 2 to 3: migrate-v3.ts; docs/storage.md section 11); a store of a newer format
+// to 2: migrate.ts; 2 to 3: migrate-v3.ts; 3 to 4: migrate-v4.ts; docs/storage.md section 11); a store of a newer format
 // than this code reads is refused, untouched.
 import { decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { ChainlogError, ErrorCodes } from '../errors.js'
@@ -11,8 +11,8 @@ import type { MigrationProgress } from './migrate.js'
 import { storageError } from './open-errors.js'
 import { platform } from '../platform/node.js'
 
-/** The store layout version this code writes. Format-1 and format-2 stores are migrated on open. */
-export const STORE_FORMAT_VERSION = 3
+/** The store layout version this code writes. Stores of formats 1 to 3 are migrated on open. */
+export const STORE_FORMAT_VERSION = 4
 
 /**
  * LevelDB's write buffer (memtable) for stores opened by path: 32 MiB instead of LevelDB's 4 MiB.
@@ -95,11 +95,13 @@ export async function checkFormat(engine: StorageEngine, options: FormatOptions 
       migrate: true,
     })
   }
-  // An older store, or one whose migration was interrupted (it resumes where it stopped). A
-  // format-1 store, or one stopped on its way to 2, goes to 2 first.
+  // An older store, or one whose migration was interrupted (it resumes where it stopped): each
+  // step a store has not finished runs in turn (a format-1 store, or one stopped on its way to 2,
+  // goes to 2 first, then to 3, then to 4).
   // The migrations are loaded only here: a store of the current format never needs them.
   if (version < 2 || (version === 2 && migrating !== undefined)) await (await import('./migrate.js')).migrateToV2(engine, options.onMigrate)
-  await (await import('./migrate-v3.js')).migrateToV3(engine, options.onMigrate)
+  if (version < 3 || (version === 3 && migrating !== undefined)) await (await import('./migrate-v3.js')).migrateToV3(engine, options.onMigrate)
+  await (await import('./migrate-v4.js')).migrateToV4(engine, options.onMigrate)
 }
 
 async function isEmpty(engine: StorageEngine): Promise<boolean> {

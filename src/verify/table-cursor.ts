@@ -1,5 +1,5 @@
 // A forward cursor over one key range, for merging a table with a walk that visits keys in the
-// same order: verify of a whole store reads each session's head (`P`), metadata (`M`) and tree
+// same order: verify of a whole store reads each session's row (`P`: head and metadata) and tree
 // rows (`T`) from one scan of each table, taken as the walk of the records (`R`) reaches the
 // session, instead of a point read or an iterator per session (bench case 11). Chunks are read
 // one ahead of the rows being taken. A request behind rows already taken cannot be served from

@@ -1,6 +1,6 @@
 // Store verification for auditors: walks each session's records in chunks (memory stays
 // bounded by the chunk size, not the store size; a whole store is one scan of the records
-// merged with scans of the heads, metadata and tree rows), recomputes every hash from the
+// merged with scans of the session rows (head and metadata) and tree rows), recomputes every hash from the
 // stored bytes (on worker threads for a whole store: verify-threads.ts), checks links, the
 // hash index, heads, genesis binding and provenance, then counts the hash index against the
 // records it confirmed to find rows that name no entry.
@@ -23,11 +23,16 @@ import { latin1, utf8 } from '../encoding/bytes.js'
 import { treeExtends } from './checkpoint-tree.js'
 
 const CHUNK = 512
-/** Chunks of the head, metadata and tree scans of a whole-store verify: small first, then larger. */
+/** Chunks of the session-row and tree scans of a whole-store verify: small first, then larger. */
 const SIDE_CHUNK = 256
 const SIDE_MAX_CHUNK = 512
 const ZERO_HEX = toHex(ZERO_HASH)
 const HEAD_BYTES = HASH_BYTES + 8
+
+/** The metadata bytes of a session row (`P`: head ‖ metadata), undefined when it holds none. */
+function metaOf(row: Uint8Array | undefined): Uint8Array | undefined {
+  return row && row.length > HEAD_BYTES ? K.rowMetaBytes(row) : undefined
+}
 
 // Index rows are read defensively: a damaged row is a finding, never a crash of verify.
 
@@ -42,8 +47,9 @@ async function locate(store: SessionStore, hex: string): Promise<{ sessionId: st
   return raw ? (parseLoc(raw) ?? null) : undefined
 }
 
+/** The head of a session row: its first 40 bytes (the metadata after them is not decoded). */
 function parseHead(v: Uint8Array): { hash: Uint8Array; seq: number } | undefined {
-  return v.length === HEAD_BYTES ? K.parseHeadValue(v) : undefined
+  return v.length >= HEAD_BYTES ? K.parseHeadValue(v) : undefined
 }
 
 function decodeRow(raw: Uint8Array): Record<string, unknown> | undefined {
@@ -114,39 +120,41 @@ interface Ctx {
   checkpoint?: { sessionId: string; size: number; reached?: { root: Uint8Array; head: Uint8Array } }
 }
 
-/** Where a session walk reads the session's head, metadata and tree rows. */
+/** Where a session walk reads the session's row (head ‖ metadata, store format 4) and tree rows. */
 interface SessionSides {
+  /** The session row (`P`), whole. */
   head(sessionId: string): Promise<Uint8Array | undefined>
+  /** The metadata bytes of the session row, undefined when the row is missing or holds a head only. */
   meta(sessionId: string): Promise<Uint8Array | undefined>
   tree: TreeRows
 }
 
-/** One session verified alone: point reads of its head and metadata, its tree rows from the engine. */
+/** One session verified alone: a point read of its session row, its tree rows from the engine. */
 function pointSides(store: SessionStore): SessionSides {
-  return { head: (id) => store.getRaw(K.headKey(id)), meta: (id) => store.getRaw(K.metaKey(id)), tree: store.engine }
+  return { head: (id) => store.getRaw(K.headKey(id)), meta: async (id) => metaOf(await store.getRaw(K.headKey(id))), tree: store.engine }
 }
 
 /**
- * The whole store walked in key order: each session's head, metadata and tree rows come from one
- * scan of the `P`, `M` and `T` tables each, taken as the walk of the records reaches the session
- * (all four tables order sessions alike), instead of two point reads and two iterators per
- * session. The `P` and `M` rows no walked session took are kept: their sessions may have no
- * records at all (a finding once the walk is over).
+ * The whole store walked in key order: each session's row and tree rows come from one scan of
+ * the `P` and `T` tables each, taken as the walk of the records reaches the session (all three
+ * tables order sessions alike), instead of point reads and an iterator per session. The `P` rows
+ * no walked session took are kept: their sessions may have no records at all (a finding once the
+ * walk is over).
  */
 class MergedSides implements SessionSides {
   readonly #store: SessionStore
   readonly #heads: TableCursor
-  readonly #metas: TableCursor
   readonly #trees: TableCursor
-  /** Keys of head and metadata rows that no walked session took, in key order. */
-  readonly unmatched: { head: Uint8Array[]; meta: Uint8Array[] } = { head: [], meta: [] }
+  /** The row the cursor last gave, for the session being walked (its head and metadata are read apart). */
+  #last: { id: string; row: Uint8Array | undefined } | undefined
+  /** Keys of session rows that no walked session took, in key order. */
+  readonly unmatched: { head: Uint8Array[] } = { head: [] }
   readonly tree: TreeRows
 
   constructor(store: SessionStore) {
     this.#store = store
     const e = store.engine
     this.#heads = new TableCursor(e, K.tableRange(K.TAG.head), SIDE_CHUNK, SIDE_MAX_CHUNK)
-    this.#metas = new TableCursor(e, K.tableRange(K.TAG.meta), SIDE_CHUNK, SIDE_MAX_CHUNK)
     this.#trees = new TableCursor(e, K.tableRange(K.TAG.tree), SIDE_CHUNK, SIDE_MAX_CHUNK)
     this.tree = { getMany: (keys) => this.#treeRows(keys), scan: (range) => this.#treeScan(range) }
   }
@@ -160,20 +168,22 @@ class MergedSides implements SessionSides {
     return value
   }
 
-  head(sessionId: string): Promise<Uint8Array | undefined> {
-    return this.#row(this.#heads, K.headKey(sessionId), this.unmatched.head)
+  async head(sessionId: string): Promise<Uint8Array | undefined> {
+    if (this.#last?.id === sessionId) return this.#last.row
+    const row = await this.#row(this.#heads, K.headKey(sessionId), this.unmatched.head)
+    this.#last = { id: sessionId, row }
+    return row
   }
 
-  meta(sessionId: string): Promise<Uint8Array | undefined> {
-    return this.#row(this.#metas, K.metaKey(sessionId), this.unmatched.meta)
+  async meta(sessionId: string): Promise<Uint8Array | undefined> {
+    return metaOf(await this.head(sessionId))
   }
 
-  /** A walked session is done: its head and metadata rows, read or not, are matched. */
+  /** A walked session is done: its session row, read or not, is matched. */
   async done(sessionId: string): Promise<void> {
     const head = K.headKey(sessionId)
-    if (this.#heads.canServe(head)) await this.#row(this.#heads, head, this.unmatched.head)
-    const meta = K.metaKey(sessionId)
-    if (this.#metas.canServe(meta)) await this.#row(this.#metas, meta, this.unmatched.meta)
+    if (this.#last?.id !== sessionId && this.#heads.canServe(head)) await this.#row(this.#heads, head, this.unmatched.head)
+    this.#last = undefined
   }
 
   /** Tree rows at `keys` (one session's, ascending); rows passed over are not wanted by anyone. */
@@ -199,14 +209,13 @@ class MergedSides implements SessionSides {
     }
   }
 
-  /** After the walk: the head and metadata rows left are unmatched. */
+  /** After the walk: the session rows left are unmatched. */
   async finish(): Promise<void> {
     await this.#heads.take(undefined, ([k]) => this.unmatched.head.push(k))
-    await this.#metas.take(undefined, ([k]) => this.unmatched.meta.push(k))
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#heads.close(), this.#metas.close(), this.#trees.close()])
+    await Promise.all([this.#heads.close(), this.#trees.close()])
   }
 }
 
@@ -517,7 +526,7 @@ async function verifyAll(ctx: Ctx): Promise<void> {
   }
   // Sessions with a head or metadata but no entries at all.
   const empty = new Set<string>()
-  for (const key of [...sides.unmatched.head, ...sides.unmatched.meta]) {
+  for (const key of sides.unmatched.head) {
     const id = K.sessionIdFromKey(key)
     if (!empty.has(id) && !(await anySeq(store, id))) {
       empty.add(id)
@@ -566,12 +575,12 @@ async function rewrittenAt(store: SessionStore, hex: string, sessionId: string, 
 
 function checkMeta(ctx: Ctx, sessionId: string, raw: Uint8Array | undefined, forkedFrom: Origin | undefined, compactedFrom: Origin | undefined): void {
   if (!raw) {
-    ctx.findings.add({ code: 'index_mismatch', message: `session ${sessionId} has no metadata row`, sessionId, seq: 0 })
+    ctx.findings.add({ code: 'index_mismatch', message: `session ${sessionId} has no metadata in its session row`, sessionId, seq: 0 })
     return
   }
   const meta = decodeRow(raw) as SessionMeta | undefined
   if (!meta) {
-    ctx.findings.add({ code: 'index_mismatch', message: `metadata row of ${sessionId} cannot be read`, sessionId, seq: 0, expected: forkedFrom ?? compactedFrom ?? null, actual: toHex(raw) })
+    ctx.findings.add({ code: 'index_mismatch', message: `metadata in the session row of ${sessionId} cannot be read`, sessionId, seq: 0, expected: forkedFrom ?? compactedFrom ?? null, actual: toHex(raw) })
     return
   }
   const same = (a?: Origin, b?: Origin) => a?.sessionId === b?.sessionId && a?.atHash === b?.atHash

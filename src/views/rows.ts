@@ -40,9 +40,12 @@ export interface SessionRow {
   usageTotals: Record<string, UsageTotals>
 }
 
-/** The row of one session; `usageTotals` from the caller when it read them in bulk. */
-export async function sessionRow(store: RowStore, s: SessionInfo, usageTotals?: Record<string, UsageTotals>): Promise<SessionRow> {
-  return rowOf(s, usageTotals ?? (await store.usage(s.sessionId)))
+/**
+ * The row of one session. Its usage totals come with its metadata (the session row holds both,
+ * store format 4); `usageTotals` overrides them.
+ */
+export async function sessionRow(_store: RowStore, s: SessionInfo, usageTotals?: Record<string, UsageTotals>): Promise<SessionRow> {
+  return rowOf(s, usageTotals ?? s.usage ?? {})
 }
 
 function rowOf(s: SessionInfo, usageTotals: Record<string, UsageTotals>): SessionRow {
@@ -59,27 +62,13 @@ function rowOf(s: SessionInfo, usageTotals: Record<string, UsageTotals>): Sessio
   }
 }
 
-/** Above this many sessions asked for, the listing reads the whole usage ledger. */
-const BULK_USAGE = 64
-
 /**
- * Sessions newest first (the newest `limit` if given), as rows. A few sessions read their own
- * ledger rows; many read the whole ledger in one scan, so the listing costs a few range scans
- * whatever the number of sessions. The ledger scan runs alongside the listing's scans.
+ * Sessions newest first (the newest `limit` if given), as rows: one range scan of the session
+ * rows, which hold each session's head, metadata and usage totals (store format 4), whatever
+ * the number of sessions.
  */
 export async function sessionRows(store: RowStore, limit?: number): Promise<SessionRow[]> {
-  const bulk = limit === undefined || limit > BULK_USAGE ? store.usageBySession() : undefined
-  let sessions: SessionInfo[]
-  try {
-    sessions = await store.listSessions({ order: 'newest', limit })
-  } catch (err) {
-    await bulk?.catch(() => undefined)
-    throw err
-  }
-  const all = await bulk
-  if (all) return sessions.map((s) => rowOf(s, all[s.sessionId] ?? {}))
-  const rows: SessionRow[] = []
-  for (const s of sessions) rows.push(await sessionRow(store, s))
-  return rows
+  const sessions = await store.listSessions({ order: 'newest', limit })
+  return sessions.map((s) => rowOf(s, s.usage ?? {}))
 }
 

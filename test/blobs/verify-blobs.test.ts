@@ -256,10 +256,11 @@ eachEngine((_engine, openStore) => {
 
   /** Append an entry by writing its rows directly, as a tool that bypasses the checks would. */
   async function appendPastApi(store: Store, sessionId: string, entry: Record<string, unknown>): Promise<void> {
-    const head = K.parseHeadValue((await store.engine.get(K.headKey(sessionId)))!)
+    const row = (await store.engine.get(K.headKey(sessionId)))!
+    const head = K.parseHeadValue(row)
     const { record, hash } = sealEntry(new Uint8Array(head.hash), entry)
     const seq = head.seq + 1
-    await store.engine.commit({ ops: [...K.entryRows(sessionId, seq, hash, record), { type: 'put', key: K.headKey(sessionId), value: K.headValue(hash, seq) }] })
+    await store.engine.commit({ ops: [...K.entryRows(sessionId, seq, hash, record), { type: 'put', key: K.headKey(sessionId), value: K.withHead(row, hash, seq) }] })
     store.invalidate(sessionId)
   }
 

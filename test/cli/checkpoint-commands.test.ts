@@ -64,7 +64,7 @@ describe.concurrent('checkpoint, prove and verify --checkpoint', () => {
       const ops = []
       for (let seq = 8; seq <= 10; seq++) ops.push({ type: 'del' as const, key: K.recordKey('cli-s', seq) })
       for (const leaf of [8, 9, 10]) ops.push({ type: 'del' as const, key: K.treeKey('cli-s', leaf) })
-      ops.push({ type: 'put' as const, key: K.headKey('cli-s'), value: K.headValue(Buffer.from(hashes[7]!, 'hex'), 7) })
+      ops.push({ type: 'put' as const, key: K.headKey('cli-s'), value: K.withHead(await s.engine.get(K.headKey('cli-s')), Buffer.from(hashes[7]!, 'hex'), 7) })
       await s.engine.commit({ ops })
     })
     const bad = await chainlog(['verify', '--checkpoint', cpFile, '--key', pub, ...store])

@@ -434,7 +434,7 @@ async function breakLinkAt(store: Store, sessionId: string, from: number): Promi
     prev = sealed.hash
     last = sealed.hash
   }
-  ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(last, head.seq) })
+  ops.push({ type: 'put', key: K.headKey(sessionId), value: K.withHead((await store.db.get(K.headKey(sessionId), BIN)) as Uint8Array, last, head.seq) })
   await store.db.batch(ops as never, BIN as never)
   store.invalidate(sessionId)
 }

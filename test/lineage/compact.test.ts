@@ -23,7 +23,7 @@ async function rowsOf(store: Store, sessionId: string): Promise<Map<string, stri
     const rest = k.slice(2)
     if (tag === '48' && hashes.has(rest)) mine.set(k, v) // H
     else if (tag === '52' && rest.startsWith(idHex(sessionId) + '00')) mine.set(k, v) // R
-    else if ((tag === '50' || tag === '4d') && rest === idHex(sessionId)) mine.set(k, v) // P, M
+    else if (tag === '50' && rest === idHex(sessionId)) mine.set(k, v) // P (head ‖ meta)
   }
   return mine
 }
@@ -75,7 +75,7 @@ eachEngine((_engine, newStore) => {
       const cmpRows = await rowsOf(store, 'cmp')
       const dependantRow = '44' + idHex('src') + '00' + idHex('cmp')
       expect(added).toStrictEqual([...cmpRows.keys(), dependantRow].sort())
-      expect(cmpRows.size).toBe(4) // genesis record, hash index, head, meta
+      expect(cmpRows.size).toBe(3) // genesis record, hash index, session row (head ‖ meta)
       expect(c).toStrictEqual({ sessionId: 'cmp', head: await store.head('cmp') })
     })
 

@@ -1,5 +1,5 @@
 // Stores and bundles written by earlier releases, kept in fixtures/stores/ (see generate.mjs
-// there): this code must open them (migrating a format-1 or format-2 store to format 3), read them back
+// there): this code must open them (migrating a store of format 1, 2 or 3 to format 4), read them back
 // exactly, verify them, and carry on writing. A format change that breaks data already on disk
 // fails here.
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -15,6 +15,8 @@ import type { StorageEngine } from '../../src/storage/engine.js'
 import { LevelEngine } from '../../src/storage/level-engine.js'
 import { migrateToV2, type MigrationProgress } from '../../src/storage/migrate.js'
 import { migrateToV3 } from '../../src/storage/migrate-v3.js'
+import { migrateToV4 } from '../../src/storage/migrate-v4.js'
+import { STORE_FORMAT_VERSION, parseFormatRow } from '../../src/storage/store-format.js'
 import { inclusionParts } from '../../src/storage/tree-api.js'
 import { leafHash, verifyInclusion } from '../../src/proofs/merkle.js'
 import { mthHex } from './contract.js'
@@ -50,6 +52,7 @@ const asWritten: Record<string, (v: unknown) => string> = {
 }
 asWritten['v2-trees'] = asWritten.v2!
 asWritten.v3 = asWritten.v2!
+asWritten.v4 = asWritten.v2!
 
 /** Every key of a closed LevelDB directory, by table tag (a letter), and its format row. */
 async function rawTables(dir: string): Promise<{ tags: Record<string, number>; format: unknown }> {
@@ -97,6 +100,7 @@ for (const [label, entryFormat] of [
   ['v2', 2],
   ['v2-trees', 2],
   ['v3', 2],
+  ['v4', 2],
 ] as const) {
   describe(`a store written in store format ${label.slice(1)} (entry format ${entryFormat})`, async () => {
     const expected = await load(label)
@@ -161,13 +165,16 @@ for (const [label, entryFormat] of [
       expect(report.checked.entries).toBe(Object.values(expected.sessions).reduce((n, x) => n + x.length, 0) + 3)
     })
 
-    it('is laid out in store format 3 once open: records by session and seq, no format-1 tables, tree rows only at leaves 7 mod 8', async () => {
+    it('is laid out in store format 4 once open: records by session and seq, no format-1 tables, tree rows only at leaves 7 mod 8, one session row each', async () => {
       await store!.close()
       store = undefined
       const { tags, format } = await rawTables(dir)
-      expect(format).toEqual({ version: 3 })
+      expect(format).toEqual({ version: 4 })
+      expect(tags.P).toBe(Object.keys(expected.sessions).length)
+      expect(tags.M).toBeUndefined() // format 3's metadata rows, now in P
+      expect(tags.U).toBeUndefined() // format 3's usage ledger rows, now in P
       // Trees are built when first needed; the v2-trees fixture's rows at other odd leaves are gone.
-      const treeRows = label === 'v2-trees' || label === 'v3' ? Object.values(expected.sessions).reduce((n, x) => n + Math.floor(x.length / 8), 0) : 0
+      const treeRows = label === 'v2-trees' || label === 'v3' || label === 'v4' ? Object.values(expected.sessions).reduce((n, x) => n + Math.floor(x.length / 8), 0) : 0
       expect(tags.T ?? 0).toBe(treeRows)
       expect(tags.E).toBeUndefined() // format 1's records by hash
       expect(tags.S).toBeUndefined() // format 1's sequence index
@@ -190,7 +197,7 @@ describe('migrating the store format 1 fixture', async () => {
     const dir = await copyOf('v1')
     dirs.push(dir)
     const seen: MigrationProgress[] = []
-    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => p.from === undefined && seen.push(p) })
     await store.close()
     expect(seen.length).toBeGreaterThanOrEqual(2)
     expect(seen[0]).toMatchObject({ done: 0, total: entries })
@@ -207,7 +214,7 @@ describe('migrating the store format 1 fixture', async () => {
     const before = await rawTables(dir)
     await expect(openStore({ path: dir, exclusive: true, migrate: false })).rejects.toMatchObject({
       code: 'CHAINLOG_UNSUPPORTED_VERSION',
-      data: { found: 1, supported: 3, migrate: true },
+      data: { found: 1, supported: 4, migrate: true },
     })
     expect(await rawTables(dir)).toEqual(before)
     expect(before.format).toEqual({ version: 1 })
@@ -258,7 +265,7 @@ describe('migrating the store format 1 fixture', async () => {
   /** The next open finishes the migration: the store verifies and reads as written, with no format-1 rows left. */
   async function resumes(dir: string, doneBefore: number): Promise<void> {
     const seen: MigrationProgress[] = []
-    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => p.from === undefined && seen.push(p) })
     try {
       await expectAsWritten(store, expected, 1)
       expect(await store.usage()).toEqual(expected.usage)
@@ -269,7 +276,7 @@ describe('migrating the store format 1 fixture', async () => {
     expect(seen[0]).toMatchObject({ done: doneBefore, total: entries })
     expect(seen[seen.length - 1]).toMatchObject({ done: entries, total: entries, orphansRemoved: 0 })
     const after = await rawTables(dir)
-    expect(after.format).toEqual({ version: 3 })
+    expect(after.format).toEqual({ version: 4 })
     expect(after.tags.S).toBeUndefined()
     expect(after.tags.E).toBeUndefined()
     expect(after.tags.R).toBe(entries)
@@ -436,7 +443,7 @@ describe('migrating the store format 2 fixture with tree rows to format 3', asyn
     expect(before.format).toEqual({ version: 2 })
     expect(before.tags.T).toBe(rowsBefore)
     const seen: MigrationProgress[] = []
-    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => p.from === 2 && seen.push(p) })
     try {
       expect(seen[0]).toMatchObject({ done: 0, total: rowsBefore, from: 2 })
       expect(seen[seen.length - 1]).toMatchObject({ done: rowsBefore, total: rowsBefore, from: 2 })
@@ -446,10 +453,12 @@ describe('migrating the store format 2 fixture with tree rows to format 3', asyn
       await store.close()
     }
     const after = await rawTables(dir)
-    expect(after.format).toEqual({ version: 3 })
+    expect(after.format).toEqual({ version: 4 })
     expect(after.tags.T).toBe(rowsAfter)
-    // Nothing but tree rows and the format row changed.
-    expect({ ...after.tags, T: 0 }).toEqual({ ...before.tags, T: 0 })
+    // Nothing but tree rows and the format row changed, and the migration on to format 4 moved the
+    // M and U rows into the session rows.
+    const { M: _m, U: _u, ...kept } = before.tags
+    expect({ ...after.tags, T: 0 }).toEqual({ ...kept, T: 0 })
   })
 
   it('with migrate: false, a format-2 store is refused and left as it was', async () => {
@@ -458,7 +467,7 @@ describe('migrating the store format 2 fixture with tree rows to format 3', asyn
     const before = await rawTables(dir)
     await expect(openStore({ path: dir, exclusive: true, migrate: false })).rejects.toMatchObject({
       code: 'CHAINLOG_UNSUPPORTED_VERSION',
-      data: { found: 2, supported: 3, migrate: true },
+      data: { found: 2, supported: 4, migrate: true },
     })
     expect(await rawTables(dir)).toEqual(before)
   })
@@ -489,7 +498,7 @@ describe('migrating the store format 2 fixture with tree rows to format 3', asyn
         await store.close()
       }
       const after = await rawTables(dir)
-      expect(after.format).toEqual({ version: 3 })
+      expect(after.format).toEqual({ version: 4 })
       expect(after.tags.T).toBe(rowsAfter)
     }
   })
@@ -500,6 +509,7 @@ describe('bundles written by earlier releases', () => {
     ['v1', 1],
     ['v2', 2],
     ['v3', 3],
+    ['v4', 3],
   ] as const) {
     it(`bundle format ${version}: verifies, and imports into a new store whose sessions verify`, async () => {
       const expected = await load(label)
@@ -517,4 +527,111 @@ describe('bundles written by earlier releases', () => {
       }
     })
   }
+})
+
+describe('migrating the store format 3 fixture to format 4', async () => {
+  const expected = await load('v3')
+  const sessions = Object.keys(expected.sessions).length
+  const dirs: string[] = []
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
+  })
+
+  it('puts each session in one row (head, metadata, usage), reports progress over sessions, and leaves the rest as it was', async () => {
+    const dir = await copyOf('v3')
+    dirs.push(dir)
+    const before = await rawTables(dir)
+    expect(before.format).toEqual({ version: 3 })
+    expect(before.tags.M).toBe(sessions)
+    expect(before.tags.U).toBeGreaterThan(0)
+    const seen: MigrationProgress[] = []
+    const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+    try {
+      expect(seen[0]).toMatchObject({ done: 0, total: sessions, from: 3 })
+      expect(seen[seen.length - 1]).toMatchObject({ done: sessions, total: sessions, orphansRemoved: 0, from: 3 })
+      await expectAsWritten(store, expected, 2)
+      expect(await store.usage()).toEqual(expected.usage)
+      expect(await store.usage('fixture-main')).toEqual(expected.usageMain)
+    } finally {
+      await store.close()
+    }
+    const after = await rawTables(dir)
+    expect(after.format).toEqual({ version: 4 })
+    const { M: _m, U: _u, ...kept } = before.tags
+    expect(after.tags).toEqual(kept)
+  })
+
+  it('with migrate: false, a format-3 store is refused and left as it was', async () => {
+    const dir = await copyOf('v3')
+    dirs.push(dir)
+    const before = await rawTables(dir)
+    await expect(openStore({ path: dir, exclusive: true, migrate: false })).rejects.toMatchObject({
+      code: 'CHAINLOG_UNSUPPORTED_VERSION',
+      data: { found: 3, supported: STORE_FORMAT_VERSION, migrate: true },
+    })
+    expect(await rawTables(dir)).toEqual(before)
+  })
+
+  it('a migration that stops after any commit leaves a store a format-3 reader refuses, that resumes on the next open and verifies', async () => {
+    // Commits, one session per commit: the marker (1), then one per session, then the format
+    // row with nothing left to convert. Stop after each but the last.
+    for (let afterCommits = 1; afterCommits <= sessions + 1; afterCommits++) {
+      const dir = await copyOf('v3')
+      dirs.push(dir)
+      const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+      await db.open()
+      const level = new LevelEngine(db as never)
+      const commit = level.commit.bind(level)
+      let commits = 0
+      level.commit = (c) => (++commits > afterCommits ? Promise.reject(new Error('simulated crash')) : commit(c))
+      await expect(migrateToV4(level, undefined, 1)).rejects.toThrow('simulated crash')
+      const raw = (await level.get(Uint8Array.of(0x46)))!
+      await level.close()
+      const mid = await rawTables(dir)
+      expect(mid.format).toEqual({ version: 4, migrating: 3 })
+      // A chainlog that reads only format 3 refuses it: its version check sees a newer format.
+      expect(parseFormatRow(raw).version).toBeGreaterThan(3)
+      // Every session is wholly in one layout: converted ones lost their M row.
+      expect(mid.tags.M ?? 0).toBe(sessions - (afterCommits - 1))
+      expect(mid.tags.P).toBe(sessions)
+      const seen: MigrationProgress[] = []
+      const store = await openStore({ path: dir, exclusive: true, onMigrate: (p) => seen.push(p) })
+      try {
+        await expectAsWritten(store, expected, 2)
+        expect(await store.usage()).toEqual(expected.usage)
+        expect(await store.usage('fixture-main')).toEqual(expected.usageMain)
+      } finally {
+        await store.close()
+      }
+      expect(seen[seen.length - 1]).toMatchObject({ done: sessions, total: sessions, from: 3 })
+      const after = await rawTables(dir)
+      expect(after.format).toEqual({ version: 4 })
+      expect(after.tags.M).toBeUndefined()
+      expect(after.tags.U).toBeUndefined()
+    }
+  })
+
+  it('two runs of the migration side by side (as two processes on PostgreSQL) end with the same store', async () => {
+    const dir = await copyOf('v3')
+    dirs.push(dir)
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, BIN)
+    await db.open()
+    const level = new LevelEngine(db as never)
+    try {
+      await Promise.all([migrateToV4(level, undefined, 1), migrateToV4(level, undefined, 2)])
+    } finally {
+      await level.close()
+    }
+    const after = await rawTables(dir)
+    expect(after.format).toEqual({ version: 4 })
+    expect(after.tags.M).toBeUndefined()
+    expect(after.tags.U).toBeUndefined()
+    const store = await openStore({ path: dir, exclusive: true })
+    try {
+      await expectAsWritten(store, expected, 2)
+      expect(await store.usage()).toEqual(expected.usage)
+    } finally {
+      await store.close()
+    }
+  })
 })

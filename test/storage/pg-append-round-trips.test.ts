@@ -78,12 +78,14 @@ describe('an append on PostgreSQL', () => {
     await withStores(async (a, _b, schema) => {
       await a.createSession({ sessionId: 's', ts: 1 })
       await a.appendTurn('s', turn(1), { ts: 2 })
-      const key = Buffer.from(K.metaKey('s'))
+      // The metadata is in the session row, after the 40 bytes of the head (store format 4).
+      const key = Buffer.from(K.headKey('s'))
       const row = await pgf.admin.query<{ value: Buffer }>(`SELECT value FROM ${schema}.kv WHERE key = $1`, [key])
-      const meta = decodeCbor(row.rows[0]!.value) as SessionMeta
-      await pgf.admin.query(`UPDATE ${schema}.kv SET value = $2 WHERE key = $1`, [key, Buffer.from(encodeCanonical({ ...meta, firstUserMessage: 'set elsewhere' }))])
+      const meta = decodeCbor(row.rows[0]!.value.subarray(40)) as SessionMeta
+      const moved = Buffer.concat([row.rows[0]!.value.subarray(0, 40), encodeCanonical({ ...meta, firstUserMessage: 'set elsewhere' })])
+      await pgf.admin.query(`UPDATE ${schema}.kv SET value = $2 WHERE key = $1`, [key, moved])
       expect(await counted(a, () => a.appendTurn('s', turn(2), { ts: 3 }))).toMatchObject({ calls: 2, refused: 1 })
-      const after = decodeCbor((await pgf.admin.query<{ value: Buffer }>(`SELECT value FROM ${schema}.kv WHERE key = $1`, [key])).rows[0]!.value) as SessionMeta
+      const after = decodeCbor((await pgf.admin.query<{ value: Buffer }>(`SELECT value FROM ${schema}.kv WHERE key = $1`, [key])).rows[0]!.value.subarray(40)) as SessionMeta
       expect(after.firstUserMessage).toBe('set elsewhere')
       expect(after.counts.user).toBe(2)
       expect(after.updatedAt).toBe(3)

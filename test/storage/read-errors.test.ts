@@ -80,6 +80,16 @@ describe('a table damaged after the store was opened', () => {
         )
         expect(err, name).toBeInstanceOf(ChainlogError)
         expect((err as ChainlogError).code, `${name}: ${(err as Error).message}`).toBe(ErrorCodes.CORRUPT_STORE)
+        // Reads of one session whose session row is still in LevelDB's block cache (read with the
+        // journal row beside it when the store opened) go on to its records, where LevelDB's
+        // iterator steps over the blocks it cannot read: the store finds the chain's first record
+        // missing, which is corruption it reports itself.
+        if (name === 'entries' || name === 'restore') {
+          if ((err as ChainlogError).data.op === undefined) {
+            expect((err as ChainlogError).data, name).toMatchObject({ sessionId, seq: 0 })
+            continue
+          }
+        }
         expect((err as ChainlogError).data, name).toMatchObject({ path: dir, op: 'read' })
         expect((err as Error).message, name).toMatch(/Corruption/)
         expect(causeCodes(err), name).toContain('LEVEL_CORRUPTION')

@@ -198,7 +198,7 @@ for (const backend of ['memory', 'classic'] as const) {
       await rewrite(store, 'r', old)
       expect((await store.verify({ checkpoint: held, keys: [keys.verifierKey] })).ok).toBe(true)
       const h5 = (await store.getRaw(K.recordKey('r', 6)))!.slice(0, 32)
-      await store.engine.commit({ ops: [{ type: 'put', key: K.headKey('r'), value: K.headValue(h5, 5) }] })
+      await store.engine.commit({ ops: [{ type: 'put', key: K.headKey('r'), value: K.withHead(await store.getRaw(K.headKey('r')), h5, 5) }] })
       store.invalidate()
       const rb = await store.verify({ checkpoint: held, keys: [keys.verifierKey] })
       expect(rb.checkpoint?.status).toBe('rollback')
@@ -262,7 +262,7 @@ async function rewrite(store: Store, sessionId: string, entries: Entry[]): Promi
     hashes.push(s.hash)
     prev = s.hash
   })
-  ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(prev, entries.length - 1) })
+  ops.push({ type: 'put', key: K.headKey(sessionId), value: K.withHead(await store.getRaw(K.headKey(sessionId)), prev, entries.length - 1) })
   ops.push(...treeRowOps(sessionId, nodesAfterAppend(0, [], hashes).nodes))
   await store.engine.commit({ ops })
   store.invalidate()

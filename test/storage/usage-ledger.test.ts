@@ -99,20 +99,19 @@ async function sumOfSessions(store: Store): Promise<UsageByModel> {
 }
 
 /**
- * The ledger rows as stored, read from the database (docs: `U` ‖ sessionId ‖ 0x00 ‖ model, each
- * CBOR totals), bypassing the store: one session's rows, or (no sessionId) their sum, added up here.
+ * The ledger as stored, read from the database, bypassing the store: the `usage` field of each
+ * session row's metadata (docs: `P` ‖ sessionId -> head(40) ‖ CBOR SessionMeta, store format 4);
+ * one session's, or (no sessionId) their sum, added up here. Format 3's `U` rows are gone.
  */
 async function storedUsage(store: Store, sessionId?: string): Promise<UsageByModel> {
   const out: UsageByModel = {}
-  for await (const [k, v] of store.db.iterator({ ...K.tableRange(K.TAG.usage), ...BIN })) {
-    const key = k as Uint8Array
-    const zero = key.indexOf(0, 1)
-    const sid = Buffer.from(key.subarray(1, zero)).toString('utf8')
-    expect(sid, 'no store-wide ledger rows in store format 2').not.toBe('')
+  for await (const _ of store.db.keys({ ...K.tableRange(K.TAG_V3.usage), ...BIN })) expect.fail('no U rows in store format 4')
+  for await (const [k, v] of store.db.iterator({ ...K.tableRange(K.TAG.head), ...BIN })) {
+    const sid = Buffer.from((k as Uint8Array).subarray(1)).toString('utf8')
     if (sessionId !== undefined && sid !== sessionId) continue
-    const model = Buffer.from(key.subarray(zero + 1)).toString('utf8')
-    if (sessionId !== undefined) out[model] = decodeCbor(v as Uint8Array) as UsageTotals
-    else addInto(out, { [model]: decodeCbor(v as Uint8Array) as UsageTotals })
+    const usage = (decodeCbor((v as Uint8Array).subarray(40)) as { usage?: UsageByModel }).usage ?? {}
+    if (sessionId !== undefined) Object.assign(out, usage)
+    else addInto(out, usage)
   }
   return out
 }
@@ -134,14 +133,13 @@ async function expectLedgerExact(store: Store): Promise<void> {
 const say = (t: string) => ({ role: 'user', content: t })
 const reply = (t: string) => ({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: t }] })
 
-/** Number of ledger rows (of one session, or of every session). */
+/** Number of models in the stored ledger (of one session, or of every session): format 3's `U` rows. */
 async function ledgerRows(store: Store, sessionId?: string): Promise<number> {
   let n = 0
-  for await (const k of store.db.keys({ ...K.tableRange(K.TAG.usage), ...BIN })) {
-    const key = k as Uint8Array
-    const zero = key.indexOf(0, 1)
-    const sid = Buffer.from(key.subarray(1, zero)).toString('utf8')
-    if (sessionId === undefined || sid === sessionId) n++
+  for await (const [k, v] of store.db.iterator({ ...K.tableRange(K.TAG.head), ...BIN })) {
+    const sid = Buffer.from((k as Uint8Array).subarray(1)).toString('utf8')
+    if (sessionId !== undefined && sid !== sessionId) continue
+    n += Object.keys((decodeCbor((v as Uint8Array).subarray(40)) as { usage?: UsageByModel }).usage ?? {}).length
   }
   return n
 }

@@ -118,7 +118,7 @@ eachEngine((engine, open) => {
       const store = await storeWith(open, 'h', 20)
       const cp = await store.checkpoint('h')
       const h9 = (await store.getRaw(K.recordKey('h', 10)))!.slice(0, 32)
-      await store.engine.commit({ ops: [{ type: 'put', key: K.headKey('h'), value: K.headValue(h9, 9) }] })
+      await store.engine.commit({ ops: [{ type: 'put', key: K.headKey('h'), value: K.withHead(await store.getRaw(K.headKey('h')), h9, 9) }] })
       store.invalidate()
       let report
       const rows = await rowsRead(store.engine, async () => {

@@ -79,10 +79,12 @@ eachEngine((engine, open) => {
     it('still finds damage to heads, metadata and records, and a session with a head but no records', async () => {
       const store = await smallSessions(open, 120)
       // Through the engine, as a tool with the database would.
-      const head = K.parseHeadValue((await store.engine.get(K.headKey('small-0010')))!)
+      const row = (await store.engine.get(K.headKey('small-0010')))!
+      const head = K.parseHeadValue(row)
       const ops: BatchOp[] = [
-        { type: 'put', key: K.headKey('small-0010'), value: K.headValue(head.hash, head.seq - 1) },
-        { type: 'del', key: K.metaKey('small-0050') },
+        { type: 'put', key: K.headKey('small-0010'), value: K.withHead(row, head.hash, head.seq - 1) },
+        // Its session row cut to the head: the metadata is gone.
+        { type: 'put', key: K.headKey('small-0050'), value: (await store.engine.get(K.headKey('small-0050')))!.slice(0, K.HEAD_BYTES) },
         { type: 'del', key: K.recordKey('small-0070', 2) },
       ]
       // small-0090 loses every record; its head and metadata stay.

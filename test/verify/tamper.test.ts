@@ -180,19 +180,21 @@ eachEngine((engine, memStore) => {
       hashes.push(toHex(s.hash))
       prev = s.hash
     })
-    ops.push({ type: 'put', key: K.headKey(sessionId), value: K.headValue(prev, entries.length - 1) })
+    const oldRow = await get(store, K.headKey(sessionId))
+    let meta = oldRow!.subarray(K.HEAD_BYTES)
     // The Merkle tree rows too: a consistent rewrite leaves nothing a plain verify can catch.
     for await (const key of keysIn(store, K.treeRange(sessionId))) ops.push({ type: 'del', key })
     ops.push(...treeRowOps(sessionId, nodesAfterAppend(0, [], hashes.map(fromHex)).nodes))
     if (opts.meta) {
-      const meta = { ...(await store.readMeta(sessionId))! } as SessionMeta
+      const m = { ...(await store.readMeta(sessionId))! } as SessionMeta
       const g = entries[0] as SessionStart
-      delete meta.forkedFrom
-      delete meta.compactedFrom
-      if (g.forkedFrom) meta.forkedFrom = g.forkedFrom
-      if (g.compactedFrom) meta.compactedFrom = g.compactedFrom
-      ops.push({ type: 'put', key: K.metaKey(sessionId), value: encodeCanonical(meta) })
+      delete m.forkedFrom
+      delete m.compactedFrom
+      if (g.forkedFrom) m.forkedFrom = g.forkedFrom
+      if (g.compactedFrom) m.compactedFrom = g.compactedFrom
+      meta = encodeCanonical(m)
     }
+    ops.push({ type: 'put', key: K.headKey(sessionId), value: K.sessionRowValue(prev, entries.length - 1, meta) })
     await batch(store, ops)
     return hashes
   }
@@ -201,11 +203,12 @@ eachEngine((engine, memStore) => {
   async function replaceLast(store: Store, sessionId: string, old: StoredEntry[], record: Uint8Array): Promise<string> {
     const last = old[old.length - 1]!
     const hash = hashRecord(record)
+    const row = await get(store, K.headKey(sessionId))
     await batch(store, [
       { type: 'del', key: K.hashKey(fromHex(last.hash)) },
       { type: 'put', key: K.recordKey(sessionId, last.seq), value: record },
       { type: 'put', key: K.hashKey(hash), value: K.hashIndexValue(sessionId, last.seq) },
-      { type: 'put', key: K.headKey(sessionId), value: K.headValue(hash, last.seq) },
+      { type: 'put', key: K.headKey(sessionId), value: K.withHead(row, hash, last.seq) },
     ])
     return toHex(hash)
   }
@@ -417,7 +420,7 @@ eachEngine((engine, memStore) => {
       const s = w.sessions[A]!
       const realHead = s[s.length - 1]!
       const older = s[s.length - 4]!
-      await put(store, K.headKey(A), K.headValue(fromHex(older.hash), older.seq))
+      await put(store, K.headKey(A), K.withHead(await get(store, K.headKey(A)), fromHex(older.hash), older.seq))
       const r = await store.verify()
       expect(r.ok).toBe(false)
       const f = findingAt(r, 'head_mismatch', { sessionId: A, seq: older.seq, hash: older.hash })
@@ -439,7 +442,7 @@ eachEngine((engine, memStore) => {
       const ops: BatchOp[] = []
       for (const e of s.slice(keep)) ops.push({ type: 'del', key: K.recordKey(D, e.seq) }, { type: 'del', key: K.hashKey(fromHex(e.hash)) })
       const newLast = s[keep - 1]!
-      ops.push({ type: 'put', key: K.headKey(D), value: K.headValue(fromHex(newLast.hash), newLast.seq) })
+      ops.push({ type: 'put', key: K.headKey(D), value: K.withHead(await get(store, K.headKey(D)), fromHex(newLast.hash), newLast.seq) })
       for await (const key of keysIn(store, K.treeRange(D, keep))) ops.push({ type: 'del', key })
       await batch(store, ops)
       const plain = await store.verify()
@@ -676,7 +679,7 @@ eachEngine((engine, memStore) => {
       expect(errors(r2).map((x) => x.code)).toEqual(['genesis_invalid'])
     })
 
-    it('a missing head, a missing metadata row and a dangling dependants row are found', async () => {
+    it('a missing head, a session row without its metadata and a dangling dependants row are found', async () => {
       await fresh()
       await del(store, K.headKey(D))
       const r = await store.verify()
@@ -684,7 +687,8 @@ eachEngine((engine, memStore) => {
       expect(h.actual).toBeNull()
 
       await fresh()
-      await del(store, K.metaKey(D))
+      // The session row cut to its head (store format 4 keeps the metadata after it).
+      await put(store, K.headKey(D), (await get(store, K.headKey(D)))!.slice(0, K.HEAD_BYTES))
       findingAt(await store.verify(), 'index_mismatch', { sessionId: D, seq: 0 })
 
       await fresh()
@@ -715,8 +719,8 @@ eachEngine((engine, memStore) => {
       expect(h.actual).toBe('dead')
 
       await fresh()
-      // Metadata and dependants rows that are not CBOR.
-      await put(store, K.metaKey(D), Uint8Array.of(0xff, 0xff))
+      // Metadata (in the session row, after its head) and dependants rows that are not CBOR.
+      await put(store, K.headKey(D), Buffer.concat([(await get(store, K.headKey(D)))!.subarray(0, K.HEAD_BYTES), Uint8Array.of(0xff, 0xff)]))
       await put(store, K.childKey(B, C), Uint8Array.of(0x1c))
       const r3 = await store.verify()
       findingAt(r3, 'index_mismatch', { sessionId: D, seq: 0 })
@@ -855,7 +859,7 @@ eachEngine((engine, memStore) => {
         await store.db.put(key, rec, BIN)
         const s = w.sessions[C]!
         const realHead = s[s.length - 1]!
-        await store.db.put(K.headKey(C), K.headValue(fromHex(s[1]!.hash), 1), BIN)
+        await store.db.put(K.headKey(C), K.withHead(await get(store, K.headKey(C)), fromHex(s[1]!.hash), 1), BIN)
         await store.close()
 
         store = await openStore({ path: join(dir, 'db'), exclusive: true, durability: 'relaxed' })

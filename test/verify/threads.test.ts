@@ -62,7 +62,7 @@ eachEngine((_engine, _open, tools) => {
           { type: 'put', key: K.recordKey('s2', 5), value: r1 },
           { type: 'del', key: K.recordKey('s3', 9) },
           { type: 'put', key: K.recordKey('s4', 2), value: Uint8Array.of(...r4, 0x00) }, // trailing byte: not canonical
-          { type: 'put', key: K.headKey('s5'), value: K.headValue(head.hash, head.seq - 1) },
+          { type: 'put', key: K.headKey('s5'), value: K.withHead(await engine.get(K.headKey('s5')), head.hash, head.seq - 1) },
         ],
       })
       store.invalidate()

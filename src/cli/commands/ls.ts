@@ -1,6 +1,7 @@
 // `chainlog ls`: sessions, most recently updated first (the newest n with -n, like git log),
-// with size, origin, token usage and first user message. The listing and the usage ledger are
-// each one range scan, so a store of many sessions lists without a read per session.
+// with size, origin, token usage and first user message. The listing is one range scan of the
+// session rows (head, metadata and usage totals in one row), so a store of many sessions lists
+// without a read per session.
 import { InvalidArgumentError, type Command } from 'commander'
 import type { Ctx } from '../context.js'
 import { formatAge, formatCount, oneLine, shortHash, summarizeTotals } from '../format.js'

@@ -30,7 +30,7 @@ export function registerStats(program: Command, ctx: Ctx): void {
       const view = await withStore(ctx.storeDir(), async (store) => {
         const sid = session === undefined ? undefined : await resolveSession(store, session)
         // Entries and bytes by kind from one pass over the records (not a read per session), and
-        // token totals from the usage ledger the store keeps with every append, read alongside.
+        // token totals from the usage ledger the store keeps in the session row with every append, read alongside.
         const progress = out.progress('reading')
         progress.status('entries and bytes by kind')
         // Both settle before the store closes, whichever fails.
