@@ -586,8 +586,14 @@ export class SessionStore {
       }
       for (const hex of newBlobs) this.rememberBlob(hex)
       this.#rows.set(sessionId, { head: plan.head, raw: plan.row, meta: plan.meta })
-      this.#turns.delete(sessionId)
+      // A new session without a snapshot or a source has had no turn; the others count theirs when asked.
+      if (!genesis.snapshot && !genesis.forkedFrom) this.#turns.set(sessionId, { seq: 0, turn: 0 })
+      else this.#turns.delete(sessionId)
       this.#rememberTree(sessionId, plan.head, plan.tree)
+      // So that the session's first append, like every later one, reads nothing on an engine
+      // others write too: its row as written, and no lease row (which the commit then expects
+      // absent; one that another process wrote meanwhile refuses it, and the append reads).
+      if (!this.engine.exclusive) this.#known.remember(sessionId, { head: plan.head, lease: { row: null, raw: undefined }, meta: plan.meta, row: plan.row })
       return { sessionId, head: toHex(plan.head.hash) }
     })
   }

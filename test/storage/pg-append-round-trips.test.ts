@@ -46,14 +46,32 @@ describe('an append on PostgreSQL', () => {
   it('after this store appended to the session, reads nothing and makes one commit call', async () => {
     await withStores(async (a) => {
       await a.createSession({ sessionId: 's', ts: 1 })
-      // The first append of the session in this store reads head, lease and metadata (one query)
-      // and, for turnEnd: true, the turn count (the last entry: one more).
-      expect(await counted(a, () => a.appendTurn('s', turn(1), { ts: 2, turnEnd: true }))).toEqual({ reads: 2, calls: 1, refused: 0 })
-      for (let i = 2; i <= 10; i++) {
+      // The session this store created: its row as written, no lease row, no turn yet.
+      for (let i = 1; i <= 10; i++) {
         expect(await counted(a, () => a.appendTurn('s', turn(i), { ts: 1 + i, turnEnd: true }))).toEqual({ reads: 0, calls: 1, refused: 0 })
       }
       expect((await a.verify({ sessionId: 's' })).ok).toBe(true)
       expect((await a.restore('s')).turnCount).toBe(10)
+    })
+  })
+
+  it('a session another store created is read once, then appended to without reads', async () => {
+    await withStores(async (a, b) => {
+      await b.createSession({ sessionId: 's', ts: 1 })
+      // Session row and lease (one query), and for turnEnd: true the turn count (one more).
+      expect(await counted(a, () => a.appendTurn('s', turn(1), { ts: 2, turnEnd: true }))).toEqual({ reads: 2, calls: 1, refused: 0 })
+      expect(await counted(a, () => a.appendTurn('s', turn(2), { ts: 3, turnEnd: true }))).toEqual({ reads: 0, calls: 1, refused: 0 })
+    })
+  })
+
+  it('a lease another store claimed between this store creating a session and appending to it: refused, read, LEASE_HELD', async () => {
+    await withStores(async (a, b) => {
+      const { head } = await a.createSession({ sessionId: 's', ts: 1 })
+      await b.claimSession('s', { owner: 'runtime-b', ttlMs: 60_000 })
+      // The commit expects no lease row (as the creation left it): refused, then the rows are read and the lease judged.
+      await expect(a.appendTurn('s', turn(1), { ts: 2 })).rejects.toMatchObject({ code: 'CHAINLOG_LEASE_HELD' })
+      expect(await b.head('s')).toBe(head)
+      expect(statsOf(a).refused).toBe(1)
     })
   })
 
