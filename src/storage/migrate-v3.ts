@@ -9,10 +9,10 @@
 // `chunk` per commit, in one scan of `T`: format 3's readers never ask for them, so a crash part
 // way leaves a store that reads and verifies as format 3 already, and the resumed run deletes
 // what is left. The last commit sets `{ version: 3 }`, durably.
-import { bytesEqual, encodeCanonical } from '../encoding/cbor.js'
-import { PreconditionFailed, type BatchOp, type StorageEngine } from './engine.js'
+import type { BatchOp, StorageEngine } from './engine.js'
 import * as K from './keys.js'
 import type { MigrationProgress } from './migrate.js'
+import { MigrationMarker } from './migration-marker.js'
 import { hasRow } from './tree.js'
 
 /** T rows deleted per commit. */
@@ -20,21 +20,11 @@ export const TREE_MIGRATION_CHUNK = 8192
 
 /** Migrate a format-2 store to format 3 (or resume an interrupted migration). */
 export async function migrateToV3(engine: StorageEngine, onProgress?: (p: MigrationProgress) => void, chunk = TREE_MIGRATION_CHUNK): Promise<MigrationProgress> {
-  const formatRow = await engine.get(K.formatKey())
-  const marker = encodeCanonical({ version: 3, migrating: 2 })
-  const done = encodeCanonical({ version: 3 })
-  if (formatRow === undefined || !bytesEqual(formatRow, marker)) {
-    try {
-      await engine.commit({ ops: [{ type: 'put', key: K.formatKey(), value: marker }], expect: [{ key: K.formatKey(), value: formatRow }], sync: true })
-    } catch (err) {
-      // Another process sharing the database (PostgreSQL) started the same migration first:
-      // carry on beside it (deleting a row twice is harmless), or stop if it has finished.
-      if (!(err instanceof PreconditionFailed)) throw err
-      const now = await engine.get(K.formatKey())
-      if (now !== undefined && bytesEqual(now, done)) return { done: 0, total: 0, orphansRemoved: 0, from: 2 }
-      if (now === undefined || !bytesEqual(now, marker)) throw err
-    }
-  }
+  // Another process sharing the database (PostgreSQL) may have started the same migration
+  // first: this one carries on beside it (deleting a row twice is harmless), or stops once it
+  // has finished.
+  const step = new MigrationMarker(engine, 2, 3)
+  if (!(await step.begin())) return { done: 0, total: 0, orphansRemoved: 0, from: 2 }
   // Progress counts tree rows: those looked at, of all the store holds.
   const progress: MigrationProgress = { done: 0, total: await countTreeRows(engine), orphansRemoved: 0, from: 2 }
   const report = () => {
@@ -47,20 +37,15 @@ export async function migrateToV3(engine: StorageEngine, onProgress?: (p: Migrat
       progress.done++
       if (!hasRow(K.readU64(key, key.length - 8))) ops.push({ type: 'del', key })
       if (ops.length >= chunk) {
-        await engine.commit({ ops, sync: false })
+        // Finished by another process meanwhile: its deletes covered the rest.
+        if (!(await step.commit(ops))) return progress
         ops = []
         report()
       }
     }
   }
-  ops.push({ type: 'put', key: K.formatKey(), value: done })
-  try {
-    await engine.commit({ ops, expect: [{ key: K.formatKey(), value: marker }], sync: true })
-  } catch (err) {
-    // Finished by the other process first (see above): its deletes covered these rows too.
-    const now = err instanceof PreconditionFailed ? await engine.get(K.formatKey()) : undefined
-    if (now === undefined || !bytesEqual(now, done)) throw err
-  }
+  // (Finished by another process first: its deletes covered these rows too.)
+  await step.finish(ops)
   report()
   return progress
 }

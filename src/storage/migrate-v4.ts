@@ -22,9 +22,10 @@
 import { bytesEqual, decodeCbor, encodeCanonical } from '../encoding/cbor.js'
 import { compareBytes } from '../encoding/bytes.js'
 import type { UsageTotals } from '../state/reducer.js'
-import { PreconditionFailed, type BatchOp, type Row, type StorageEngine } from './engine.js'
+import type { BatchOp, Row, StorageEngine } from './engine.js'
 import * as K from './keys.js'
 import type { MigrationProgress } from './migrate.js'
+import { MigrationMarker } from './migration-marker.js'
 import type { SessionMeta } from './session-meta.js'
 import { sessionRangeV3 } from './usage-ledger.js'
 
@@ -75,21 +76,10 @@ function idOf(key: Uint8Array): Uint8Array {
 
 /** Migrate a format-3 store to format 4 (or resume an interrupted migration). */
 export async function migrateToV4(engine: StorageEngine, onProgress?: (p: MigrationProgress) => void, chunk = SESSION_MIGRATION_CHUNK): Promise<MigrationProgress> {
-  const formatRow = await engine.get(K.formatKey())
-  const marker = encodeCanonical({ version: 4, migrating: 3 })
-  const done = encodeCanonical({ version: 4 })
-  if (formatRow === undefined || !bytesEqual(formatRow, marker)) {
-    try {
-      await engine.commit({ ops: [{ type: 'put', key: K.formatKey(), value: marker }], expect: [{ key: K.formatKey(), value: formatRow }], sync: true })
-    } catch (err) {
-      // Another process sharing the database (PostgreSQL) started the same migration first:
-      // carry on beside it (it writes the same bytes), or stop if it has finished.
-      if (!(err instanceof PreconditionFailed)) throw err
-      const now = await engine.get(K.formatKey())
-      if (now !== undefined && bytesEqual(now, done)) return { done: 0, total: 0, orphansRemoved: 0, from: 3 }
-      if (now === undefined || !bytesEqual(now, marker)) throw err
-    }
-  }
+  // Another process sharing the database (PostgreSQL) may have started the same migration
+  // first: this one carries on beside it (it writes the same bytes), or stops once it has finished.
+  const step = new MigrationMarker(engine, 3, 4)
+  if (!(await step.begin())) return { done: 0, total: 0, orphansRemoved: 0, from: 3 }
   // Progress counts sessions: those looked at, of all the store holds (its `P` rows).
   const progress: MigrationProgress = { done: 0, total: await countRows(engine, K.tableRange(K.TAG.head)), orphansRemoved: 0, from: 3 }
   const report = () => {
@@ -150,13 +140,7 @@ export async function migrateToV4(engine: StorageEngine, onProgress?: (p: Migrat
       if (sessions >= chunk) {
         // Only while the migration is under way: once another process has finished it, sessions
         // may have moved on in format 4, and this run's rows are stale.
-        try {
-          await engine.commit({ ops, expect: [{ key: K.formatKey(), value: marker }], sync: false })
-        } catch (err) {
-          const now = err instanceof PreconditionFailed ? await engine.get(K.formatKey()) : undefined
-          if (now === undefined || !bytesEqual(now, done)) throw err
-          return progress
-        }
+        if (!(await step.commit(ops))) return progress
         ops = []
         sessions = 0
         report()
@@ -165,14 +149,8 @@ export async function migrateToV4(engine: StorageEngine, onProgress?: (p: Migrat
   } finally {
     await Promise.all([heads.close(), metas.close(), usages.close()])
   }
-  ops.push({ type: 'put', key: K.formatKey(), value: done })
-  try {
-    await engine.commit({ ops, expect: [{ key: K.formatKey(), value: marker }], sync: true })
-  } catch (err) {
-    // Finished by the other process first (see above): it converted these sessions too.
-    const now = err instanceof PreconditionFailed ? await engine.get(K.formatKey()) : undefined
-    if (now === undefined || !bytesEqual(now, done)) throw err
-  }
+  // (Finished by another process first: it converted these sessions too.)
+  await step.finish(ops)
   report()
   return progress
 }
